@@ -1,0 +1,509 @@
+//! From a checked manifest and a target to the action graph.
+//!
+//! The source tree is walked once; each `each` task matches against that one listing.
+//! Everything that needs the file system (files matched, symlinks, outputs that clash,
+//! actions that read each other's outputs) is checked here, with the manifest's spans.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use petgraph::algo::{tarjan_scc, toposort};
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::walk::{self, glob_set};
+use super::{Action, ActionGraph, ActionKind, Edge, Node};
+use crate::manifest::{
+    Code, Diagnostic, Diagnostics, Manifest, Phase, Placeholder, Sp, Span, Task, TaskKind,
+    did_you_mean,
+};
+
+/// Expand `target` (the `default` target, or every stage, when `None`).
+pub fn expand(m: &Manifest, target: Option<&str>) -> Result<ActionGraph, Diagnostics> {
+    let (name, roots, keep_going) = select(m, target).map_err(|d| Diagnostics {
+        source: m.source.clone(),
+        items: vec![d],
+    })?;
+    build(m, name, &with_needs(m, roots), keep_going)
+}
+
+/// Expand the given stages and every stage they need, as the anonymous target `all`.
+pub fn expand_stages(m: &Manifest, phases: &[Phase]) -> Result<ActionGraph, Diagnostics> {
+    build(m, "all".to_owned(), &with_needs(m, phases.to_vec()), false)
+}
+
+fn build(
+    m: &Manifest,
+    target: String,
+    phases: &BTreeSet<Phase>,
+    keep_going: bool,
+) -> Result<ActionGraph, Diagnostics> {
+    let mut x = Expander::new(m);
+    let tasks: Vec<&Task> = m
+        .stages
+        .iter()
+        .filter(|s| phases.contains(&s.phase))
+        .flat_map(|s| &s.tasks)
+        .collect();
+    if tasks.iter().any(|t| t.each.is_some()) {
+        x.walk_source();
+    }
+    for task in tasks {
+        x.task(task);
+    }
+    let stages: Vec<(Phase, Vec<Phase>)> = m
+        .stages
+        .iter()
+        .filter(|s| phases.contains(&s.phase))
+        .map(|s| {
+            let needs = s
+                .needs
+                .iter()
+                .filter_map(|n| Phase::from_stage_name(&n.value))
+                .collect();
+            (s.phase, needs)
+        })
+        .collect();
+    let (graph, action_nodes) = x.link(&stages);
+    if !x.diags.is_empty() {
+        return Err(Diagnostics {
+            source: m.source.clone(),
+            items: x.diags,
+        });
+    }
+    Ok(ActionGraph {
+        target,
+        keep_going,
+        stages,
+        actions: x.actions,
+        graph,
+        action_nodes,
+    })
+}
+
+/// The target's name, its stages with everything they need, and keep_going.
+fn select(m: &Manifest, target: Option<&str>) -> Result<(String, Vec<Phase>, bool), Diagnostic> {
+    let (name, roots, keep_going): (String, Vec<Phase>, bool) = match target {
+        Some(name) => match m.target(name) {
+            Some(t) => (
+                name.to_owned(),
+                t.stages.iter().filter_map(|s| Phase::from_stage_name(&s.value)).collect(),
+                t.keep_going,
+            ),
+            None => {
+                let known: Vec<&str> = m.targets.iter().map(|t| t.name.value.as_str()).collect();
+                let d = Diagnostic::new(Code::UnknownName, format!("unknown target '{name}'"));
+                return Err(match did_you_mean(name, known.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean '{s}'?")),
+                    None if known.is_empty() => d.help(
+                        "this manifest declares no `targets:`; run without a target to build every stage",
+                    ),
+                    None => d.help(format!("the targets are: {}", known.join(", "))),
+                });
+            }
+        },
+        None => match m.target("default") {
+            Some(t) => (
+                "default".to_owned(),
+                t.stages.iter().filter_map(|s| Phase::from_stage_name(&s.value)).collect(),
+                t.keep_going,
+            ),
+            None => ("default".to_owned(), m.stages.iter().map(|s| s.phase).collect(), false),
+        },
+    };
+    Ok((name, roots, keep_going))
+}
+
+/// The stages and every stage they need, transitively (validation ruled out cycles).
+fn with_needs(m: &Manifest, roots: Vec<Phase>) -> BTreeSet<Phase> {
+    let mut selected = BTreeSet::new();
+    let mut todo = roots;
+    while let Some(p) = todo.pop() {
+        if selected.insert(p) {
+            if let Some(stage) = m.stage(p) {
+                todo.extend(stage.needs.iter().filter_map(|n| Phase::from_stage_name(&n.value)));
+            }
+        }
+    }
+    selected
+}
+
+struct Expander<'m> {
+    m: &'m Manifest,
+    root_canon: Option<PathBuf>,
+    /// `project.source` and `project.output`, normalised relative to the workspace.
+    source: String,
+    output: String,
+    files: Vec<walk::SourceFile>,
+    actions: Vec<Action>,
+    diags: Vec<Diagnostic>,
+    /// Folders known to resolve inside the workspace (symlink check), by relative path.
+    confined: HashMap<String, bool>,
+}
+
+impl<'m> Expander<'m> {
+    fn new(m: &'m Manifest) -> Self {
+        let root = if m.root.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &m.root
+        };
+        let source = normalize("", &m.project.source.value).unwrap_or_default();
+        let output = normalize("", &m.project.output.value).unwrap_or_default();
+        Self {
+            m,
+            root_canon: root.canonicalize().ok(),
+            source,
+            output,
+            files: Vec::new(),
+            actions: Vec::new(),
+            diags: Vec::new(),
+            confined: HashMap::new(),
+        }
+    }
+
+    fn abs(&self, rel: &str) -> PathBuf {
+        if rel.is_empty() {
+            self.m.root.join(".")
+        } else {
+            self.m.root.join(rel)
+        }
+    }
+
+    fn walk_source(&mut self) {
+        let dir = self.abs(&self.source);
+        if !dir.is_dir() {
+            let p = &self.m.project.source;
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Missing,
+                    format!("project.source '{}' is not a folder", p.value),
+                )
+                .at(p.span)
+                .label("no such folder beside the manifest")
+                .help("`each` globs match files under project.source; create it or fix the path"),
+            );
+            return;
+        }
+        if !self.inside(&self.source.clone()) {
+            let p = &self.m.project.source;
+            self.diags.push(escapes(p, "project.source"));
+            return;
+        }
+        let exclude = glob_set(self.m.project.exclude.iter().map(|e| e.value.as_str()));
+        let exclude = match exclude {
+            Ok(g) => g,
+            Err(e) => {
+                let at = self.m.project.exclude.first().map_or(Span::default(), |e| e.span);
+                self.diags.push(
+                    Diagnostic::new(Code::Syntax, format!("invalid glob in project.exclude: {}", e.kind()))
+                        .at(at),
+                );
+                return;
+            }
+        };
+        // Never treat batuta's own files or generated output as legacy source.
+        let skip = [self.abs(&self.output), self.abs(".batuta"), self.abs(".git")];
+        self.files = walk::walk(&dir, &exclude, &skip);
+    }
+
+    /// Whether the folder `rel` (relative to the workspace) resolves inside it; checks the
+    /// nearest existing ancestor, so symlinked folders pointing out are caught before writes.
+    fn inside(&mut self, rel: &str) -> bool {
+        if let Some(&known) = self.confined.get(rel) {
+            return known;
+        }
+        let ok = match &self.root_canon {
+            None => true,
+            Some(root) => {
+                let mut p = self.abs(rel);
+                loop {
+                    match p.canonicalize() {
+                        Ok(c) => break c.starts_with(root),
+                        Err(_) => {
+                            if !p.pop() {
+                                break true;
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        self.confined.insert(rel.to_owned(), ok);
+        ok
+    }
+
+    fn parent_inside(&mut self, rel: &str) -> bool {
+        let parent = rel.rsplit_once('/').map_or("", |(d, _)| d);
+        self.inside(parent)
+    }
+
+    fn task(&mut self, task: &'m Task) {
+        let (run, tool): (&[Sp<crate::manifest::Template>], Option<&str>) = match &task.kind {
+            TaskKind::Run(run) => (run, task.tool.as_ref().map(|t| t.value.as_str())),
+            TaskKind::Rule(name) => {
+                let rule = self.m.rule(&name.value).expect("validated rule");
+                (&rule.run, rule.tool.as_ref().map(|t| t.value.as_str()))
+            }
+            TaskKind::Builtin(name) | TaskKind::Kernel(name) => {
+                let with = task.with.as_ref().map(crate::manifest::Node::to_json);
+                let kind = if matches!(task.kind, TaskKind::Builtin(_)) {
+                    ActionKind::Builtin { name: name.value.clone(), with }
+                } else {
+                    ActionKind::Kernel { name: name.value.clone(), with }
+                };
+                let id = format!("{}/{}", task.phase, task.name);
+                self.push_action(task, id, kind, None, None);
+                return;
+            }
+        };
+        let tool_cmd = tool.map(|t| self.m.tool(t).expect("validated tool").command.value.clone());
+        let Some(each) = &task.each else {
+            let argv = run
+                .iter()
+                .map(|a| a.value.expand(|_| tool_cmd.clone().unwrap_or_default()))
+                .collect();
+            let id = format!("{}/{}", task.phase, task.name);
+            let kind = ActionKind::Command { argv, tool: tool.map(str::to_owned) };
+            self.push_action(task, id, kind, None, None);
+            return;
+        };
+        let glob = glob_set([each.value.as_str()]).expect("validated glob");
+        let matches: Vec<walk::SourceFile> =
+            self.files.iter().filter(|f| glob.is_match(&f.rel)).cloned().collect();
+        for file in matches {
+            let input = join(&self.source, &file.rel);
+            if file.symlink && !self.file_inside(&input) {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::PathEscapes,
+                        format!("'{input}' is a symbolic link that leaves the workspace"),
+                    )
+                    .at(each.span)
+                    .label("matched by this glob")
+                    .help("copy the file into the workspace, or exclude it with project.exclude"),
+                );
+                continue;
+            }
+            let (dir, name) = file.rel.rsplit_once('/').unwrap_or(("", &file.rel));
+            let (stem, ext) = match name.rsplit_once('.') {
+                Some((s, e)) if !s.is_empty() => (s, e),
+                _ => (name, ""),
+            };
+            let var = |p: Placeholder| -> String {
+                match p {
+                    Placeholder::Path => file.rel.clone(),
+                    Placeholder::Dir => dir.to_owned(),
+                    Placeholder::Stem => stem.to_owned(),
+                    Placeholder::Ext => ext.to_owned(),
+                    _ => String::new(),
+                }
+            };
+            let out = match &task.out {
+                Some(t) => match normalize(&self.output, &t.value.expand(var)) {
+                    Some(o) if !o.is_empty() => Some(o),
+                    _ => {
+                        self.diags.push(escapes(
+                            &Sp::new(t.value.expand(var), t.span),
+                            &format!("task '{}.{}': out for '{}'", task.phase, task.name, file.rel),
+                        ));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let argv = run
+                .iter()
+                .map(|a| {
+                    a.value.expand(|p| match p {
+                        Placeholder::In => input.clone(),
+                        Placeholder::Out => out.clone().unwrap_or_default(),
+                        Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
+                        other => var(other),
+                    })
+                })
+                .collect();
+            let id = format!("{}/{}:{}", task.phase, task.name, file.rel);
+            let kind = ActionKind::Command { argv, tool: tool.map(str::to_owned) };
+            self.push_action(task, id, kind, Some(input), out);
+        }
+    }
+
+    fn file_inside(&self, rel: &str) -> bool {
+        match (&self.root_canon, self.abs(rel).canonicalize()) {
+            (Some(root), Ok(c)) => c.starts_with(root),
+            _ => true,
+        }
+    }
+
+    fn push_action(
+        &mut self,
+        task: &Task,
+        id: String,
+        kind: ActionKind,
+        each_input: Option<String>,
+        out: Option<String>,
+    ) {
+        let mut inputs: Vec<String> = each_input.into_iter().collect();
+        for i in &task.inputs {
+            match normalize("", &i.value) {
+                Some(p) if self.parent_inside(&p) && self.file_inside(&p) => inputs.push(p),
+                _ => self.diags.push(escapes(i, &format!("task '{}.{}': input", task.phase, task.name))),
+            }
+        }
+        let mut outputs: Vec<String> = Vec::new();
+        let out_span = task.out.as_ref().map_or(task.name.span, |t| t.span);
+        let written = out
+            .map(|o| (o.clone(), Some(o), out_span))
+            .into_iter()
+            .chain(task.outputs.iter().map(|o| (o.value.clone(), normalize("", &o.value), o.span)));
+        for (raw, norm, span) in written {
+            match norm {
+                Some(p) if !p.is_empty() && self.parent_inside(&p) => outputs.push(p),
+                _ => self.diags.push(escapes(
+                    &Sp::new(raw, span),
+                    &format!("task '{}.{}': output", task.phase, task.name),
+                )),
+            }
+        }
+        self.actions.push(Action {
+            id,
+            phase: task.phase,
+            task: task.name.value.clone(),
+            kind,
+            inputs,
+            outputs,
+            env: task.env.iter().map(|e| e.value.clone()).collect(),
+            cache: task.cache,
+            gpu: task.resources.gpu,
+            span: task.name.span,
+        });
+    }
+
+    /// Wire file edges and stage barriers; report clashing outputs and cycles.
+    fn link(&mut self, stages: &[(Phase, Vec<Phase>)]) -> (DiGraph<Node, Edge>, Vec<NodeIndex>) {
+        let mut g = DiGraph::with_capacity(self.actions.len() + stages.len(), self.actions.len() * 2);
+        let nodes: Vec<NodeIndex> = (0..self.actions.len()).map(|i| g.add_node(Node::Action(i))).collect();
+        let barriers: HashMap<Phase, NodeIndex> =
+            stages.iter().map(|(p, _)| (*p, g.add_node(Node::StageDone(*p)))).collect();
+
+        let mut producer: HashMap<&str, usize> = HashMap::with_capacity(self.actions.len());
+        for (i, a) in self.actions.iter().enumerate() {
+            for out in &a.outputs {
+                if let Some(&j) = producer.get(out.as_str()) {
+                    let first = &self.actions[j];
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::Conflict,
+                            format!("'{out}' is written by both '{}' and '{}'", first.id, a.id),
+                        )
+                        .at(a.span)
+                        .label("this task writes it again")
+                        .help("every file has one writer; give one of the tasks a different output"),
+                    );
+                } else {
+                    producer.insert(out, i);
+                }
+            }
+        }
+        for (i, a) in self.actions.iter().enumerate() {
+            for input in &a.inputs {
+                if let Some(&j) = producer.get(input.as_str()) {
+                    g.add_edge(nodes[j], nodes[i], Edge::File(input.clone()));
+                }
+            }
+            g.add_edge(nodes[i], barriers[&a.phase], Edge::Stage);
+        }
+        for (phase, needs) in stages {
+            for need in needs {
+                if let Some(&b) = barriers.get(need) {
+                    for (i, a) in self.actions.iter().enumerate() {
+                        if a.phase == *phase {
+                            g.add_edge(b, nodes[i], Edge::Stage);
+                        }
+                    }
+                    // An empty stage still orders the stages around it.
+                    g.add_edge(b, barriers[phase], Edge::Stage);
+                }
+            }
+        }
+        if toposort(&g, None).is_err() {
+            self.report_cycles(&g);
+        }
+        (g, nodes)
+    }
+
+    fn report_cycles(&mut self, g: &DiGraph<Node, Edge>) {
+        for scc in tarjan_scc(g) {
+            let cyclic = scc.len() > 1 || g.contains_edge(scc[0], scc[0]);
+            if !cyclic {
+                continue;
+            }
+            let mut names: Vec<String> = scc
+                .iter()
+                .map(|&n| match g[n] {
+                    Node::Action(i) => self.actions[i].id.clone(),
+                    Node::StageDone(p) => format!("stage {p}"),
+                })
+                .collect();
+            names.reverse();
+            let first = scc.iter().rev().find_map(|&n| match g[n] {
+                Node::Action(i) => Some(&self.actions[i]),
+                Node::StageDone(_) => None,
+            });
+            names.push(names[0].clone());
+            let mut d = Diagnostic::new(
+                Code::Cycle,
+                format!("actions wait for each other: {}", names.join(" -> ")),
+            )
+            .label("this task is part of the cycle")
+            .help("an action cannot read what it, or an action after it, writes; a stage cannot read what a stage that needs it writes");
+            if let Some(a) = first {
+                d = d.at(a.span);
+            }
+            self.diags.push(d);
+        }
+    }
+}
+
+fn escapes(p: &Sp<String>, what: &str) -> Diagnostic {
+    Diagnostic::new(Code::PathEscapes, format!("{what}: '{}' leaves the workspace", p.value))
+        .at(p.span)
+        .label("outside the manifest's folder")
+        .help("paths stay inside the manifest's folder, and so do the folders they resolve through (no symbolic link pointing out)")
+}
+
+/// `base/rel`, lexically normalised, `/`-separated; `None` if it climbs out of the workspace.
+fn normalize(base: &str, rel: &str) -> Option<String> {
+    if rel.starts_with('/') || Path::new(rel).is_absolute() {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in base.split('/').chain(rel.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn join(base: &str, rel: &str) -> String {
+    normalize(base, rel).unwrap_or_else(|| rel.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn normalizes_lexically() {
+        assert_eq!(normalize("rust", "src//main.rs").as_deref(), Some("rust/src/main.rs"));
+        assert_eq!(normalize("", "./a/../b").as_deref(), Some("b"));
+        assert_eq!(normalize(".", "x").as_deref(), Some("x"));
+        assert_eq!(normalize("rust", "../../x"), None);
+        assert_eq!(normalize("", "/etc"), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! The action graph: one node per action, an edge wherever one action reads a file another
+//! writes, and one barrier node per stage so `needs` orders stages without N×M edges.
+//!
+//! Expansion (`expand`) turns a checked manifest into this graph; the scheduler walks it.
+
+mod expand;
+pub mod walk;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::manifest::{Phase, Span};
+
+pub use expand::{expand, expand_stages};
+
+/// What an action does when it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionKind {
+    /// A process, spawned without a shell.
+    Command {
+        argv: Vec<String>,
+        /// The manifest tool the command runs, if any (its version joins the cache key).
+        tool: Option<String>,
+    },
+    /// A built-in rule from the rules crate.
+    Builtin {
+        name: String,
+        with: Option<serde_json::Value>,
+    },
+    /// An in-process kernel from the rules crate.
+    Kernel {
+        name: String,
+        with: Option<serde_json::Value>,
+    },
+}
+
+/// One unit of work, with every path relative to the workspace and `/`-separated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    /// Stable and readable: `stage/task` or, for `each`, `stage/task:path`.
+    pub id: String,
+    pub phase: Phase,
+    pub task: String,
+    pub kind: ActionKind,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub env: Vec<String>,
+    pub cache: bool,
+    pub gpu: u32,
+    /// Where the task is defined, for errors about this action.
+    pub span: Span,
+}
+
+/// A node of the graph: an action, or the point where a whole stage is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Node {
+    Action(usize),
+    StageDone(Phase),
+}
+
+/// Why one node waits for another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edge {
+    /// The later action reads this file, which the earlier one writes.
+    File(String),
+    /// Ordering by stage: an action finishes its stage, or a stage gates what needs it.
+    Stage,
+}
+
+#[derive(Debug, Clone)]
+pub struct ActionGraph {
+    /// The target that was expanded (`default` when none was named).
+    pub target: String,
+    /// Whether the target asks to finish independent work after a failure.
+    pub keep_going: bool,
+    /// The stages selected, in phase order, each with the stages it needs.
+    pub stages: Vec<(Phase, Vec<Phase>)>,
+    pub actions: Vec<Action>,
+    pub graph: DiGraph<Node, Edge>,
+    /// `graph` node of each action, by action index.
+    pub action_nodes: Vec<NodeIndex>,
+}
+
+impl ActionGraph {
+    /// Actions whose outputs the given action reads, with the file that links them.
+    pub fn file_deps(&self, action: usize) -> impl Iterator<Item = (usize, &str)> + '_ {
+        use petgraph::Direction::Incoming;
+        self.graph
+            .edges_directed(self.action_nodes[action], Incoming)
+            .filter_map(|e| match (&self.graph[petgraph::visit::EdgeRef::source(&e)], e.weight()) {
+                (Node::Action(a), Edge::File(f)) => Some((*a, f.as_str())),
+                _ => None,
+            })
+    }
+}

@@ -1,0 +1,709 @@
+//! From the YAML node tree to the typed model, collecting every structural problem
+//! (unknown keys, wrong types, missing keys) instead of stopping at the first.
+//!
+//! Cross-references (does this rule exist? do these stages form a cycle?) are `validate`'s.
+
+use super::diagnostic::{Code, Diagnostic, Span, did_you_mean};
+use super::model::{
+    Manifest, Phase, Project, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
+};
+use super::template::{Template, TemplateErrorKind};
+use super::yaml::{Key, Node, NodeKind};
+
+/// The keys each mapping of the manifest may have. The schema test checks that
+/// `schemas/batuta.schema.json` declares exactly these.
+pub mod keys {
+    pub const TOP: &[&str] = &["version", "project", "tools", "rules", "stages", "targets"];
+    pub const PROJECT: &[&str] = &["name", "source", "output", "exclude"];
+    pub const TOOL: &[&str] = &["command", "version", "install"];
+    pub const RULE: &[&str] = &["tool", "run"];
+    pub const TASK: &[&str] = &[
+        "run",
+        "rule",
+        "builtin",
+        "kernel",
+        "tool",
+        "each",
+        "out",
+        "inputs",
+        "outputs",
+        "env",
+        "cache",
+        "resources",
+        "with",
+    ];
+    /// A stage has `needs` and `tasks`, or is itself a single task (`builtin: analyze`).
+    pub const STAGE_OWN: &[&str] = &["needs", "tasks"];
+    pub const RESOURCES: &[&str] = &["gpu"];
+    pub const TARGET: &[&str] = &["stages", "keep_going"];
+    /// The task keys that say what a task does; a task has exactly one.
+    pub const TASK_KIND: &[&str] = &["run", "rule", "builtin", "kernel"];
+}
+
+/// The only manifest version this batuta reads.
+pub const VERSION: u32 = 1;
+
+pub(super) struct Lower<'s> {
+    src: &'s str,
+    pub diags: Vec<Diagnostic>,
+}
+
+/// A mapping's entries, checked against the keys it may have.
+struct Fields<'n> {
+    span: Span,
+    entries: &'n [(Key, Node)],
+}
+
+impl<'n> Fields<'n> {
+    fn get(&self, name: &str) -> Option<&'n Node> {
+        self.entries.iter().find(|(k, _)| k.name == name).map(|(_, v)| v)
+    }
+
+    fn key(&self, name: &str) -> Option<&'n Key> {
+        self.entries.iter().find(|(k, _)| k.name == name).map(|(k, _)| k)
+    }
+}
+
+impl<'s> Lower<'s> {
+    pub fn new(src: &'s str) -> Self {
+        Self {
+            src,
+            diags: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn wrong_type(&mut self, node: &Node, expected: &str, what: &str) {
+        let help = match (&node.kind, expected) {
+            (NodeKind::Str(_), e) if e.starts_with("a list") => {
+                Some(format!("write a list, for example [{}]", self.raw(node)))
+            }
+            _ => None,
+        };
+        let d = Diagnostic::new(
+            Code::WrongType,
+            format!("{what} must be {expected}, not {}", node.type_name()),
+        )
+        .at(node.span)
+        .label(format!("expected {expected}"));
+        self.push(match help {
+            Some(h) => d.help(h),
+            None => d,
+        });
+    }
+
+    /// The text a scalar was written as (numbers keep their spelling: `0x1F`, `1e3`).
+    fn raw(&self, node: &Node) -> &'s str {
+        let s = node.span;
+        self.src.get(s.offset..s.offset + s.len).unwrap_or("")
+    }
+
+    fn fields<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&[&str]]) -> Option<Fields<'n>> {
+        let NodeKind::Map(entries) = &node.kind else {
+            self.wrong_type(node, "a mapping", what);
+            return None;
+        };
+        for (key, _) in entries {
+            if !allowed.iter().any(|set| set.contains(&key.name.as_str())) {
+                self.unknown_key(key, what, allowed.iter().flat_map(|s| s.iter().copied()));
+            }
+        }
+        Some(Fields {
+            span: node.span,
+            entries,
+        })
+    }
+
+    fn unknown_key<'k>(&mut self, key: &Key, what: &str, allowed: impl Iterator<Item = &'k str> + Clone) {
+        let d = Diagnostic::new(Code::UnknownKey, format!("unknown key '{}' in {what}", key.name))
+            .at(key.span)
+            .label("not a key of this mapping");
+        let d = match did_you_mean(&key.name, allowed.clone()) {
+            Some(s) => d.help(format!("did you mean '{s}'?")),
+            None => d.help(format!(
+                "the keys of {what} are: {}",
+                allowed.collect::<Vec<_>>().join(", ")
+            )),
+        };
+        self.push(d);
+    }
+
+    fn missing(&mut self, span: Span, key: &str, what: &str, help: &str) {
+        self.push(
+            Diagnostic::new(Code::MissingKey, format!("{what} has no '{key}'"))
+                .at(span)
+                .label(format!("'{key}' is required here"))
+                .help(help.to_owned()),
+        );
+    }
+
+    /// A string, strictly: `name: 12` is a mistake, not a name.
+    fn string(&mut self, node: &Node, what: &str) -> Option<Sp<String>> {
+        match &node.kind {
+            NodeKind::Str(s) => Some(Sp::new(s.clone(), node.span)),
+            _ => {
+                self.wrong_type(node, "a string", what);
+                None
+            }
+        }
+    }
+
+    /// A command argument: numbers and booleans are taken as written (`[sleep, 1]`).
+    fn argument(&mut self, node: &Node, what: &str) -> Option<Sp<String>> {
+        match &node.kind {
+            NodeKind::Str(s) => Some(Sp::new(s.clone(), node.span)),
+            NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => {
+                Some(Sp::new(self.raw(node).to_owned(), node.span))
+            }
+            _ => {
+                self.wrong_type(node, "a string", what);
+                None
+            }
+        }
+    }
+
+    fn list<'n>(&mut self, node: &'n Node, what: &str) -> &'n [Node] {
+        match &node.kind {
+            NodeKind::Seq(items) => items,
+            _ => {
+                self.wrong_type(node, "a list", what);
+                &[]
+            }
+        }
+    }
+
+    fn string_list(&mut self, node: &Node, what: &str) -> Vec<Sp<String>> {
+        let items = self.list(node, what);
+        items
+            .iter()
+            .filter_map(|n| self.string(n, &format!("an entry of {what}")))
+            .collect()
+    }
+
+    fn bool(&mut self, node: &Node, what: &str) -> Option<bool> {
+        match node.kind {
+            NodeKind::Bool(b) => Some(b),
+            _ => {
+                self.wrong_type(node, "true or false", what);
+                None
+            }
+        }
+    }
+
+    fn count(&mut self, node: &Node, what: &str) -> Option<u32> {
+        match node.kind {
+            NodeKind::Int(i) if (0..=i64::from(u32::MAX)).contains(&i) => Some(i as u32),
+            _ => {
+                self.wrong_type(node, "a whole number, 0 or more", what);
+                None
+            }
+        }
+    }
+
+    fn template(&mut self, node: &Node, text: Sp<String>, what: &str) -> Option<Sp<Template>> {
+        match Template::parse(&text.value) {
+            Ok(t) => Some(Sp::new(t, text.span)),
+            Err(e) => {
+                // Point inside the scalar when it is written plainly; else at the whole scalar.
+                let raw = self.raw(node);
+                let span = match raw.find(&text.value) {
+                    Some(at) => Span::new(node.span.offset + at + e.offset, e.len),
+                    None => node.span,
+                };
+                let d = match e.kind {
+                    TemplateErrorKind::Unknown(name) => {
+                        let names = super::template::Placeholder::ALL.map(|p| p.name());
+                        let d = Diagnostic::new(
+                            Code::Placeholder,
+                            format!("unknown placeholder '{{{name}}}' in {what}"),
+                        )
+                        .at(span)
+                        .label("no such placeholder");
+                        match did_you_mean(&name, names) {
+                            Some(s) => d.help(format!("did you mean '{{{s}}}'?")),
+                            None => d.help(format!(
+                                "the placeholders are {}; write '{{{{' for a literal brace",
+                                names.map(|n| format!("{{{n}}}")).join(", ")
+                            )),
+                        }
+                    }
+                    TemplateErrorKind::Unclosed => Diagnostic::new(
+                        Code::Placeholder,
+                        format!("unclosed '{{' in {what}"),
+                    )
+                    .at(span)
+                    .label("this '{' is never closed")
+                    .help("close the placeholder, or write '{{' for a literal brace"),
+                };
+                self.push(d);
+                None
+            }
+        }
+    }
+
+    fn command(&mut self, node: &Node, what: &str) -> Option<Vec<Sp<Template>>> {
+        if let NodeKind::Str(s) = &node.kind {
+            let words: Vec<&str> = s.split_whitespace().collect();
+            self.push(
+                Diagnostic::new(
+                    Code::WrongType,
+                    format!("{what} must be a list of arguments, not a string"),
+                )
+                .at(node.span)
+                .label("expected a list")
+                .help(format!(
+                    "write [{}]; batuta never runs a command through a shell unless the list \
+                     says so, as in [sh, -c, \"...\"]",
+                    words.join(", ")
+                )),
+            );
+            return None;
+        }
+        let items = self.list(node, what);
+        if items.is_empty() && matches!(node.kind, NodeKind::Seq(_)) {
+            self.push(
+                Diagnostic::new(Code::WrongType, format!("{what} is empty"))
+                    .at(node.span)
+                    .label("the program to run goes here")
+                    .help("write the program and its arguments, for example [\"{tool}\", \"{in}\"]"),
+            );
+            return None;
+        }
+        let mut ok = true;
+        let mut args = Vec::new();
+        for item in items {
+            let Some(arg) = self.argument(item, &format!("an argument of {what}")) else {
+                ok = false;
+                continue;
+            };
+            match self.template(item, arg, what) {
+                Some(t) => args.push(t),
+                None => ok = false,
+            }
+        }
+        ok.then_some(args)
+    }
+
+    pub fn manifest(
+        &mut self,
+        root: &Node,
+        path: std::path::PathBuf,
+        source: super::diagnostic::Source,
+    ) -> Option<Manifest> {
+        if matches!(root.kind, NodeKind::Null) {
+            self.push(
+                Diagnostic::new(Code::Unreadable, "the manifest is empty")
+                    .help("start with `version: 1`, a `project:` with a name, and `stages:`; `batuta.yaml.example` shows every key"),
+            );
+            return None;
+        }
+        let top = self.fields(root, "the manifest", &[keys::TOP])?;
+        let version = match top.get("version") {
+            Some(n) => self.version(n),
+            None => {
+                self.missing(Span::new(0, 0), "version", "the manifest", "add `version: 1` at the top");
+                None
+            }
+        };
+        let project = match top.get("project") {
+            Some(n) => self.project(n),
+            None => {
+                self.missing(
+                    Span::new(0, 0),
+                    "project",
+                    "the manifest",
+                    "add `project: { name: my-migration }`",
+                );
+                None
+            }
+        };
+        let tools = top.get("tools").map(|n| self.tools(n)).unwrap_or_default();
+        let rules = top.get("rules").map(|n| self.rules(n)).unwrap_or_default();
+        let stages = match top.get("stages") {
+            Some(n) => self.stages(n),
+            None => {
+                self.missing(
+                    Span::new(0, 0),
+                    "stages",
+                    "the manifest",
+                    "add `stages:` with at least one of analyze, transpile, optimize, validate, build",
+                );
+                Vec::new()
+            }
+        };
+        let targets = top.get("targets").map(|n| self.targets(n)).unwrap_or_default();
+        let root_dir = path
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        Some(Manifest {
+            source,
+            path,
+            root: root_dir,
+            version: version?,
+            project: project?,
+            tools,
+            rules,
+            stages,
+            targets,
+        })
+    }
+
+    fn version(&mut self, node: &Node) -> Option<u32> {
+        match node.kind {
+            NodeKind::Int(v) if v == i64::from(VERSION) => Some(VERSION),
+            NodeKind::Int(v) => {
+                self.push(
+                    Diagnostic::new(Code::Version, format!("unsupported manifest version {v}"))
+                        .at(node.span)
+                        .label(format!("this batuta reads version {VERSION}"))
+                        .help(format!(
+                            "write `version: {VERSION}`, or use a batuta that reads version {v}"
+                        )),
+                );
+                None
+            }
+            _ => {
+                self.wrong_type(node, "the number 1", "version");
+                None
+            }
+        }
+    }
+
+    fn project(&mut self, node: &Node) -> Option<Project> {
+        let f = self.fields(node, "project", &[keys::PROJECT])?;
+        let name = match f.get("name") {
+            Some(n) => self.string(n, "project.name"),
+            None => {
+                self.missing(f.span, "name", "project", "add `name: my-migration`");
+                None
+            }
+        };
+        let default = |v: &str| Sp::new(v.to_owned(), f.span);
+        let source = match f.get("source") {
+            Some(n) => self.string(n, "project.source"),
+            None => Some(default(".")),
+        };
+        let output = match f.get("output") {
+            Some(n) => self.string(n, "project.output"),
+            None => Some(default("rust")),
+        };
+        let exclude = f
+            .get("exclude")
+            .map(|n| self.string_list(n, "project.exclude"))
+            .unwrap_or_default();
+        Some(Project {
+            name: name?,
+            source: source?,
+            output: output?,
+            exclude,
+        })
+    }
+
+    /// The entries of a `name: definition` mapping (tools, rules, stages, tasks, targets).
+    fn named<'n>(&mut self, node: &'n Node, what: &str) -> &'n [(Key, Node)] {
+        match &node.kind {
+            NodeKind::Map(entries) => entries,
+            NodeKind::Null => &[],
+            _ => {
+                self.wrong_type(node, "a mapping of names to definitions", what);
+                &[]
+            }
+        }
+    }
+
+    fn tools(&mut self, node: &Node) -> Vec<Tool> {
+        let mut tools = Vec::new();
+        for (key, def) in self.named(node, "tools") {
+            let what = format!("tool '{}'", key.name);
+            let Some(f) = self.fields(def, &what, &[keys::TOOL]) else {
+                continue;
+            };
+            let command = match f.get("command") {
+                Some(n) => self.string(n, &format!("{what}: command")),
+                None => Some(Sp::new(key.name.clone(), key.span)),
+            };
+            let version = match f.get("version") {
+                Some(n) => {
+                    let items = self.list(n, &format!("{what}: version"));
+                    items
+                        .iter()
+                        .filter_map(|i| self.argument(i, &format!("{what}: version")))
+                        .map(|s| s.value)
+                        .collect()
+                }
+                None => vec!["--version".to_owned()],
+            };
+            let install = f
+                .get("install")
+                .and_then(|n| self.string(n, &format!("{what}: install")))
+                .map(|s| s.value);
+            if let Some(command) = command {
+                tools.push(Tool {
+                    name: Sp::new(key.name.clone(), key.span),
+                    command,
+                    version,
+                    install,
+                });
+            }
+        }
+        tools
+    }
+
+    fn rules(&mut self, node: &Node) -> Vec<Rule> {
+        let mut rules = Vec::new();
+        for (key, def) in self.named(node, "rules") {
+            let what = format!("rule '{}'", key.name);
+            let Some(f) = self.fields(def, &what, &[keys::RULE]) else {
+                continue;
+            };
+            let tool = f.get("tool").and_then(|n| self.string(n, &format!("{what}: tool")));
+            let run = match f.get("run") {
+                Some(n) => self.command(n, &format!("{what}: run")),
+                None => {
+                    self.missing(f.span, "run", &what, "add `run: [\"{tool}\", \"{in}\", \"-o\", \"{out}\"]`");
+                    None
+                }
+            };
+            if let Some(run) = run {
+                rules.push(Rule {
+                    name: Sp::new(key.name.clone(), key.span),
+                    tool,
+                    run,
+                });
+            }
+        }
+        rules
+    }
+
+    fn stages(&mut self, node: &Node) -> Vec<Stage> {
+        let mut stages: Vec<Stage> = Vec::new();
+        for (key, def) in self.named(node, "stages") {
+            let Some(phase) = Phase::from_stage_name(&key.name) else {
+                let names = Phase::ALL.map(Phase::stage_name);
+                let d = Diagnostic::new(Code::UnknownName, format!("unknown stage '{}'", key.name))
+                    .at(key.span)
+                    .label("not one of the five phases");
+                self.push(match did_you_mean(&key.name, names) {
+                    Some(s) => d.help(format!("did you mean '{s}'?")),
+                    None => d.help(format!("the stages are the five phases: {}", names.join(", "))),
+                });
+                continue;
+            };
+            let what = format!("stage '{}'", key.name);
+            let Some(f) = self.fields(def, &what, &[keys::STAGE_OWN, keys::TASK]) else {
+                continue;
+            };
+            let needs = f
+                .get("needs")
+                .map(|n| self.string_list(n, &format!("{what}: needs")))
+                .unwrap_or_default();
+            let inline = f.entries.iter().any(|(k, _)| keys::TASK.contains(&k.name.as_str()));
+            let mut tasks = Vec::new();
+            match (f.get("tasks"), inline) {
+                (Some(_), true) => {
+                    let k = f
+                        .entries
+                        .iter()
+                        .find(|(k, _)| keys::TASK.contains(&k.name.as_str()))
+                        .map(|(k, _)| k)
+                        .expect("inline is true");
+                    self.push(
+                        Diagnostic::new(
+                            Code::Conflict,
+                            format!("{what} has both 'tasks' and the task key '{}'", k.name),
+                        )
+                        .at(k.span)
+                        .label("a task key directly in the stage")
+                        .help("a stage is either one task written inline (`builtin: analyze`) or a `tasks:` mapping; move this key into a task"),
+                    );
+                }
+                (Some(t), false) => {
+                    for (tkey, tdef) in self.named(t, &format!("{what}: tasks")) {
+                        let name = Sp::new(tkey.name.clone(), tkey.span);
+                        let twhat = format!("task '{}.{}'", key.name, tkey.name);
+                        if let Some(tf) = self.fields(tdef, &twhat, &[keys::TASK]) {
+                            if let Some(task) = self.task(&tf, name, phase, &twhat) {
+                                tasks.push(task);
+                            }
+                        }
+                    }
+                }
+                (None, true) => {
+                    let name = Sp::new(key.name.clone(), key.span);
+                    if let Some(task) = self.task(&f, name, phase, &what) {
+                        tasks.push(task);
+                    }
+                }
+                (None, false) => {}
+            }
+            stages.push(Stage {
+                phase,
+                key_span: key.span,
+                needs,
+                tasks,
+            });
+        }
+        stages.sort_by_key(|s| s.phase);
+        stages
+    }
+
+    fn task(&mut self, f: &Fields<'_>, name: Sp<String>, phase: Phase, what: &str) -> Option<Task> {
+        let kinds: Vec<&Key> = keys::TASK_KIND.iter().filter_map(|k| f.key(k)).collect();
+        if kinds.len() > 1 {
+            self.push(
+                Diagnostic::new(
+                    Code::Conflict,
+                    format!("{what} has both '{}' and '{}'", kinds[0].name, kinds[1].name),
+                )
+                .at(kinds[1].span)
+                .label("second way of saying what the task does")
+                .help("a task has exactly one of run, rule, builtin or kernel"),
+            );
+            return None;
+        }
+        let Some(kind_key) = kinds.first() else {
+            self.missing(
+                f.span,
+                "run",
+                what,
+                "a task says what it does with one of run, rule, builtin or kernel",
+            );
+            return None;
+        };
+        let kind_node = f.get(&kind_key.name).expect("key was found");
+        let kind = match kind_key.name.as_str() {
+            "run" => TaskKind::Run(self.command(kind_node, &format!("{what}: run"))?),
+            "rule" => TaskKind::Rule(self.string(kind_node, &format!("{what}: rule"))?),
+            "builtin" => TaskKind::Builtin(self.string(kind_node, &format!("{what}: builtin"))?),
+            _ => TaskKind::Kernel(self.string(kind_node, &format!("{what}: kernel"))?),
+        };
+        let tool = f.get("tool").and_then(|n| self.string(n, &format!("{what}: tool")));
+        let each = f.get("each").and_then(|n| self.glob(n, &format!("{what}: each")));
+        let out = f.get("out").and_then(|n| {
+            let s = self.string(n, &format!("{what}: out"))?;
+            self.template(n, s, &format!("{what}: out"))
+        });
+        let list = |this: &mut Self, key: &str| {
+            f.get(key)
+                .map(|n| this.string_list(n, &format!("{what}: {key}")))
+                .unwrap_or_default()
+        };
+        let inputs = list(self, "inputs");
+        let outputs = list(self, "outputs");
+        let env = list(self, "env");
+        for name in &env {
+            let valid = name.value.chars().enumerate().all(|(i, c)| {
+                c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+            });
+            if !valid || name.value.is_empty() {
+                self.push(
+                    Diagnostic::new(
+                        Code::WrongType,
+                        format!("'{}' is not an environment variable name", name.value),
+                    )
+                    .at(name.span)
+                    .label("expected a name like RUST_LOG")
+                    .help("`env` lists the names of variables to pass through; their values come from batuta's environment"),
+                );
+            }
+        }
+        let cache = f
+            .get("cache")
+            .and_then(|n| self.bool(n, &format!("{what}: cache")))
+            .unwrap_or(true);
+        let resources = match f.get("resources") {
+            Some(n) => {
+                let rwhat = format!("{what}: resources");
+                match self.fields(n, &rwhat, &[keys::RESOURCES]) {
+                    Some(rf) => Resources {
+                        gpu: rf
+                            .get("gpu")
+                            .and_then(|g| self.count(g, &format!("{rwhat}.gpu")))
+                            .unwrap_or(0),
+                    },
+                    None => Resources::default(),
+                }
+            }
+            None => Resources::default(),
+        };
+        let with = match f.get("with") {
+            Some(n) if !matches!(n.kind, NodeKind::Map(_)) => {
+                self.wrong_type(n, "a mapping", &format!("{what}: with"));
+                None
+            }
+            other => other.cloned(),
+        };
+        Some(Task {
+            name,
+            phase,
+            kind,
+            tool,
+            each,
+            out,
+            inputs,
+            outputs,
+            env,
+            cache,
+            resources,
+            with,
+        })
+    }
+
+    fn glob(&mut self, node: &Node, what: &str) -> Option<Sp<String>> {
+        let s = self.string(node, what)?;
+        match globset::GlobBuilder::new(&s.value).literal_separator(true).build() {
+            Ok(_) => Some(s),
+            Err(e) => {
+                self.push(
+                    Diagnostic::new(Code::Syntax, format!("invalid glob in {what}: {}", e.kind()))
+                        .at(node.span)
+                        .label("this pattern")
+                        .help("globs are relative to project.source: `*.py` matches the top folder, `**/*.py` every folder"),
+                );
+                None
+            }
+        }
+    }
+
+    fn targets(&mut self, node: &Node) -> Vec<Target> {
+        let mut targets = Vec::new();
+        for (key, def) in self.named(node, "targets") {
+            let what = format!("target '{}'", key.name);
+            let name = Sp::new(key.name.clone(), key.span);
+            match &def.kind {
+                NodeKind::Seq(_) => targets.push(Target {
+                    name,
+                    stages: self.string_list(def, &what),
+                    keep_going: false,
+                }),
+                NodeKind::Map(_) => {
+                    let Some(f) = self.fields(def, &what, &[keys::TARGET]) else {
+                        continue;
+                    };
+                    let stages = match f.get("stages") {
+                        Some(n) => self.string_list(n, &format!("{what}: stages")),
+                        None => {
+                            self.missing(f.span, "stages", &what, "add `stages: [build]`");
+                            continue;
+                        }
+                    };
+                    let keep_going = f
+                        .get("keep_going")
+                        .and_then(|n| self.bool(n, &format!("{what}: keep_going")))
+                        .unwrap_or(false);
+                    targets.push(Target {
+                        name,
+                        stages,
+                        keep_going,
+                    });
+                }
+                _ => self.wrong_type(def, "a list of stages or { stages, keep_going }", &what),
+            }
+        }
+        targets
+    }
+}

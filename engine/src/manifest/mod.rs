@@ -1,0 +1,119 @@
+//! `batuta.yaml`, version 1: reading, the typed model, and validation with diagnostics.
+//!
+//! Loading is three passes, each reporting everything it finds: YAML to a spanned node
+//! tree (`yaml`), the tree to the typed model (`lower`), and checks across the model
+//! (`validate`). A manifest with any problem never reaches the engine.
+
+mod diagnostic;
+mod lower;
+mod model;
+mod template;
+mod validate;
+mod yaml;
+
+use std::io::Read;
+use std::path::Path;
+
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Located, Source, Span, did_you_mean};
+pub use lower::{VERSION, keys};
+pub use model::{
+    Manifest, Phase, Project, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
+};
+pub use template::{Placeholder, Template};
+pub use yaml::{Key, Node, NodeKind};
+
+/// The names of the built-in rules and kernels a manifest may use. The engine knows no
+/// rule itself; the rules crate supplies the catalog.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalog {
+    pub builtins: &'static [&'static str],
+    pub kernels: &'static [&'static str],
+}
+
+/// Manifests are hand-written; anything this large is a mistake, not a migration.
+pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Read and check the manifest at `path`.
+pub fn load(path: &Path, catalog: &Catalog) -> Result<Manifest, Diagnostics> {
+    let name = path.display().to_string();
+    let unreadable = |message: String, help: &str| Diagnostics {
+        source: Source::new(name.clone(), ""),
+        items: vec![Diagnostic::new(Code::Unreadable, message).help(help.to_owned())],
+    };
+    let file = std::fs::File::open(path).map_err(|e| {
+        let help = if e.kind() == std::io::ErrorKind::NotFound {
+            "run batuta in the folder that holds batuta.yaml, or name the manifest with -f"
+        } else {
+            "check the file's permissions"
+        };
+        unreadable(format!("cannot read {name}: {}", io_reason(&e)), help)
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_MANIFEST_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| unreadable(format!("cannot read {name}: {}", io_reason(&e)), "check that the path is a regular file"))?;
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(unreadable(
+            format!("{name} is larger than {} MiB", MAX_MANIFEST_BYTES / (1024 * 1024)),
+            "a manifest describes files, it does not hold them; use `each` globs instead of listing every file",
+        ));
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            return Err(Diagnostics {
+                source: Source::new(name, lossy),
+                items: vec![
+                    Diagnostic::new(Code::Unreadable, "the manifest is not valid UTF-8")
+                        .at(Span::new(at, 1))
+                        .label("invalid byte here")
+                        .help("save the file as UTF-8"),
+                ],
+            });
+        }
+    };
+    load_str(&text, path, catalog)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+/// Check manifest text; `path` says where it lives (its folder is the workspace).
+pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, Diagnostics> {
+    let source = Source::new(path.display().to_string(), text);
+    let fail = |items| Diagnostics {
+        source: source.clone(),
+        items,
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(fail(vec![
+            Diagnostic::new(Code::Unreadable, "the manifest is empty")
+                .help("start with `version: 1`, a `project:` with a name, and `stages:`; batuta.yaml.example shows every key"),
+        ]));
+    }
+    let node = yaml::parse(text).map_err(|d| fail(vec![d]))?;
+    let mut lower = lower::Lower::new(text);
+    let manifest = lower.manifest(&node, path.to_path_buf(), source.clone());
+    let mut diags = lower.diags;
+    if let Some(m) = &manifest {
+        validate::validate(m, catalog, &mut diags);
+    }
+    match manifest {
+        Some(m) if diags.is_empty() => Ok(m),
+        _ => {
+            diags.sort_by_key(|d| d.span.map_or(0, |s| s.offset));
+            Err(fail(diags))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,215 @@
+//! The typed manifest, version 1 (see MANIFEST.md). Values users can get wrong keep their
+//! span, so later checks (references, paths, graph expansion) can point at them.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::diagnostic::{Source, Span};
+use super::template::Template;
+use super::yaml::Node;
+
+/// A value and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sp<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Sp<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Self { value, span }
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for Sp<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The text it was read from, so later errors (graph, build) can point into it.
+    pub source: Source,
+    /// The manifest file as given.
+    pub path: PathBuf,
+    /// The workspace: the manifest's folder. Nothing batuta writes may leave it.
+    pub root: PathBuf,
+    pub version: u32,
+    pub project: Project,
+    pub tools: Vec<Tool>,
+    pub rules: Vec<Rule>,
+    /// In phase order, whatever order the file lists them in.
+    pub stages: Vec<Stage>,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub name: Sp<String>,
+    /// The legacy code, relative to the workspace.
+    pub source: Sp<String>,
+    /// Where generated Rust lives, relative to the workspace.
+    pub output: Sp<String>,
+    pub exclude: Vec<Sp<String>>,
+}
+
+/// An external program found on PATH; its version output is part of every cache key.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    pub name: Sp<String>,
+    pub command: Sp<String>,
+    /// Arguments that make the tool print its version.
+    pub version: Vec<String>,
+    /// What to tell a user who does not have the tool.
+    pub install: Option<String>,
+}
+
+/// A reusable action template.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: Sp<String>,
+    pub tool: Option<Sp<String>>,
+    pub run: Vec<Sp<Template>>,
+}
+
+/// The five phases of a migration, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    Analyze,
+    Transpile,
+    Optimize,
+    Validate,
+    Build,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 5] = [
+        Phase::Analyze,
+        Phase::Transpile,
+        Phase::Optimize,
+        Phase::Validate,
+        Phase::Build,
+    ];
+
+    /// The stage name used in manifests.
+    pub const fn stage_name(self) -> &'static str {
+        match self {
+            Phase::Analyze => "analyze",
+            Phase::Transpile => "transpile",
+            Phase::Optimize => "optimize",
+            Phase::Validate => "validate",
+            Phase::Build => "build",
+        }
+    }
+
+    /// The phase name shown on the status board and in the state file.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Phase::Analyze => "Analysis",
+            Phase::Transpile => "Transpilation",
+            Phase::Optimize => "Optimization",
+            Phase::Validate => "Validation",
+            Phase::Build => "Deployment",
+        }
+    }
+
+    pub fn from_stage_name(name: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.stage_name() == name)
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.stage_name())
+    }
+}
+
+/// A stage: one phase's tasks and the stages it waits for.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub phase: Phase,
+    /// The stage's key in `stages:`.
+    pub key_span: Span,
+    pub needs: Vec<Sp<String>>,
+    pub tasks: Vec<Task>,
+}
+
+/// What a task does.
+#[derive(Debug, Clone)]
+pub enum TaskKind {
+    /// A command as an argument list, never through a shell.
+    Run(Vec<Sp<Template>>),
+    /// A rule from `rules:`.
+    Rule(Sp<String>),
+    /// A built-in rule (from the rules crate).
+    Builtin(Sp<String>),
+    /// An in-process kernel (from the rules crate).
+    Kernel(Sp<String>),
+}
+
+impl TaskKind {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            TaskKind::Run(_) => "run",
+            TaskKind::Rule(_) => "rule",
+            TaskKind::Builtin(_) => "builtin",
+            TaskKind::Kernel(_) => "kernel",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub name: Sp<String>,
+    pub phase: Phase,
+    pub kind: TaskKind,
+    /// The tool whose command `{tool}` means (run tasks; rules name their own).
+    pub tool: Option<Sp<String>>,
+    /// A glob relative to `project.source`: one action per matching file.
+    pub each: Option<Sp<String>>,
+    /// Output path template relative to `project.output` (with `each`).
+    pub out: Option<Sp<Template>>,
+    /// Extra files read, relative to the workspace.
+    pub inputs: Vec<Sp<String>>,
+    /// Files written, relative to the workspace.
+    pub outputs: Vec<Sp<String>>,
+    /// Environment variable names passed through to the action.
+    pub env: Vec<Sp<String>>,
+    /// `cache: false` marks a volatile task that always runs.
+    pub cache: bool,
+    pub resources: Resources,
+    /// Options for a builtin or kernel, interpreted by the rules crate.
+    pub with: Option<Node>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resources {
+    pub gpu: u32,
+}
+
+/// What `batuta build TARGET` runs: these stages and every stage they need.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: Sp<String>,
+    pub stages: Vec<Sp<String>>,
+    pub keep_going: bool,
+}
+
+impl Manifest {
+    pub fn tool(&self, name: &str) -> Option<&Tool> {
+        self.tools.iter().find(|t| t.name.value == name)
+    }
+
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.name.value == name)
+    }
+
+    pub fn stage(&self, phase: Phase) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.phase == phase)
+    }
+
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name.value == name)
+    }
+}

@@ -1,0 +1,320 @@
+//! Checks across the whole typed manifest: every name refers to something defined,
+//! placeholders have values where they are used, stages form no cycle, and no path
+//! leaves the workspace. Pure: it reads no files (graph expansion checks symlinks).
+
+use std::collections::HashMap;
+use std::path::{Component, Path};
+
+use super::Catalog;
+use super::diagnostic::{Code, Diagnostic, Span, did_you_mean};
+use super::model::{Manifest, Phase, Sp, Task, TaskKind};
+use super::template::{Placeholder, Template};
+
+pub(super) fn validate(m: &Manifest, catalog: &Catalog, diags: &mut Vec<Diagnostic>) {
+    for rule in &m.rules {
+        if let Some(tool) = &rule.tool {
+            check_tool(m, tool, diags);
+        }
+        for arg in &rule.run {
+            for p in arg.value.placeholders() {
+                if p == Placeholder::Tool && rule.tool.is_none() {
+                    diags.push(
+                        Diagnostic::new(
+                            Code::Placeholder,
+                            format!("rule '{}' uses {{tool}} but names no tool", rule.name),
+                        )
+                        .at(arg.span)
+                        .label("{tool} has no value")
+                        .help("add `tool: NAME` to the rule, naming one of `tools:`"),
+                    );
+                }
+            }
+        }
+    }
+    for stage in &m.stages {
+        for need in &stage.needs {
+            check_stage_name(m, need, "needs", diags);
+        }
+        for task in &stage.tasks {
+            check_task(m, catalog, task, diags);
+        }
+    }
+    check_stage_cycles(m, diags);
+    for target in &m.targets {
+        for stage in &target.stages {
+            check_stage_name(m, stage, &format!("target '{}'", target.name), diags);
+        }
+    }
+    check_path(&m.project.source, "project.source", diags);
+    check_path(&m.project.output, "project.output", diags);
+}
+
+fn unknown_name(kind: &str, name: &Sp<String>, known: &[&str], where_: &str) -> Diagnostic {
+    let d = Diagnostic::new(Code::UnknownName, format!("unknown {kind} '{}'", name.value))
+        .at(name.span)
+        .label(format!("no {kind} of this name"));
+    match did_you_mean(&name.value, known.iter().copied()) {
+        Some(s) => d.help(format!("did you mean '{s}'?")),
+        None if known.is_empty() => d.help(format!("{where_} defines no {kind}s")),
+        None => d.help(format!("the {kind}s are: {}", known.join(", "))),
+    }
+}
+
+fn check_tool(m: &Manifest, tool: &Sp<String>, diags: &mut Vec<Diagnostic>) {
+    if m.tool(&tool.value).is_none() {
+        let known: Vec<&str> = m.tools.iter().map(|t| t.name.value.as_str()).collect();
+        diags.push(unknown_name("tool", tool, &known, "`tools:`"));
+    }
+}
+
+fn check_stage_name(m: &Manifest, name: &Sp<String>, in_: &str, diags: &mut Vec<Diagnostic>) {
+    let defined = Phase::from_stage_name(&name.value).is_some_and(|p| m.stage(p).is_some());
+    if !defined {
+        let known: Vec<&str> = m.stages.iter().map(|s| s.phase.stage_name()).collect();
+        let mut d = unknown_name("stage", name, &known, "`stages:`");
+        d.message = format!("{in_} names unknown stage '{}'", name.value);
+        diags.push(d);
+    }
+}
+
+fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diagnostic>) {
+    let what = format!("task '{}.{}'", task.phase, task.name);
+    // The command template and the tool that gives `{tool}` its value.
+    let (run, tool): (&[Sp<Template>], Option<&Sp<String>>) = match &task.kind {
+        TaskKind::Run(run) => (run, task.tool.as_ref()),
+        TaskKind::Rule(name) => match m.rule(&name.value) {
+            Some(rule) => (&rule.run, rule.tool.as_ref()),
+            None => {
+                let known: Vec<&str> = m.rules.iter().map(|r| r.name.value.as_str()).collect();
+                diags.push(unknown_name("rule", name, &known, "`rules:`"));
+                (&[], None)
+            }
+        },
+        TaskKind::Builtin(name) => {
+            if !catalog.builtins.contains(&name.value.as_str()) {
+                diags.push(unknown_name("builtin", name, catalog.builtins, "batuta"));
+            }
+            (&[], None)
+        }
+        TaskKind::Kernel(name) => {
+            if !catalog.kernels.contains(&name.value.as_str()) {
+                diags.push(unknown_name("kernel", name, catalog.kernels, "batuta"));
+            }
+            (&[], None)
+        }
+    };
+    if let Some(t) = &task.tool {
+        check_tool(m, t, diags);
+        if !matches!(task.kind, TaskKind::Run(_)) {
+            diags.push(conflict(
+                t.span,
+                format!("{what}: 'tool' only applies to run tasks"),
+                "a rule names its own tool; builtins and kernels need none",
+            ));
+        }
+    }
+    let is_command = matches!(task.kind, TaskKind::Run(_) | TaskKind::Rule(_));
+    if let (Some(each), false) = (&task.each, is_command) {
+        diags.push(conflict(
+            each.span,
+            format!("{what}: 'each' only applies to run and rule tasks"),
+            "a builtin or kernel task is one action; it reads `inputs`",
+        ));
+    }
+    if let (Some(w), true) = (&task.with, is_command) {
+        diags.push(conflict(
+            w.span,
+            format!("{what}: 'with' only applies to builtin and kernel tasks"),
+            "pass options to a command through its `run` arguments",
+        ));
+    }
+    if let (Some(out), None) = (&task.out, &task.each) {
+        diags.push(conflict(
+            out.span,
+            format!("{what}: 'out' needs 'each'"),
+            "`out` names the output of each matched file; a single action lists its files in `outputs`",
+        ));
+    }
+    if let (Some(each), false) = (&task.each, task.outputs.is_empty()) {
+        diags.push(conflict(
+            task.outputs[0].span,
+            format!("{what}: 'outputs' with 'each' would make every action write the same files"),
+            &format!("name each action's output with `out`, a template such as \"{{dir}}/{{stem}}.rs\" (each is '{}')", each.value),
+        ));
+    }
+
+    // Placeholders in the command.
+    let span_of_use = |arg: &Sp<Template>| match &task.kind {
+        // A rule's template is shared; point at the task that uses it in the wrong place.
+        TaskKind::Rule(name) => name.span,
+        _ => arg.span,
+    };
+    for arg in run {
+        for p in arg.value.placeholders() {
+            let missing = match p {
+                Placeholder::Tool => tool.is_none().then_some((
+                    "the task names no tool",
+                    "add `tool: NAME` (one of `tools:`) to the task",
+                )),
+                Placeholder::Out => task.out.is_none().then_some((
+                    "the task has no 'out'",
+                    "add `each:` and `out:` to the task, or write the output path literally",
+                )),
+                _ if p.needs_each() => task.each.is_none().then_some((
+                    "the task has no 'each'",
+                    "add `each: \"**/*.py\"` to run the command once per matching file",
+                )),
+                _ => None,
+            };
+            if let Some((why, help)) = missing {
+                if matches!(task.kind, TaskKind::Rule(_)) && p == Placeholder::Tool {
+                    continue; // reported once on the rule itself
+                }
+                diags.push(
+                    Diagnostic::new(Code::Placeholder, format!("{what} uses {p}, but {why}"))
+                        .at(span_of_use(arg))
+                        .label(format!("{p} has no value here"))
+                        .help(help),
+                );
+            }
+        }
+    }
+    if let Some(out) = &task.out {
+        for p in out.value.placeholders() {
+            if matches!(p, Placeholder::In | Placeholder::Out | Placeholder::Tool) {
+                diags.push(
+                    Diagnostic::new(Code::Placeholder, format!("{what}: 'out' cannot use {p}"))
+                        .at(out.span)
+                        .label(format!("{p} is not a part of a path"))
+                        .help("an output path is built from {path}, {dir}, {stem} and {ext}"),
+                );
+            }
+        }
+        // Placeholders come from paths inside project.source, so test the literal parts.
+        let sample = out.value.expand(|_| "x".to_owned());
+        check_path(&Sp::new(sample, out.span), &format!("{what}: out"), diags);
+    }
+    for p in task.inputs.iter().chain(&task.outputs) {
+        check_path(p, &what, diags);
+    }
+}
+
+fn conflict(span: Span, message: String, help: &str) -> Diagnostic {
+    Diagnostic::new(Code::Conflict, message)
+        .at(span)
+        .label("here")
+        .help(help.to_owned())
+}
+
+/// Lexically: no absolute path, no `..` that climbs above the workspace.
+fn leaves_workspace(path: &str) -> bool {
+    let p = Path::new(path);
+    let mut depth: usize = 0;
+    for c in p.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => return true,
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if depth == 0 {
+                    return true;
+                }
+                depth -= 1;
+            }
+            Component::Normal(_) => depth += 1,
+        }
+    }
+    false
+}
+
+fn check_path(path: &Sp<String>, what: &str, diags: &mut Vec<Diagnostic>) {
+    if leaves_workspace(&path.value) {
+        diags.push(
+            Diagnostic::new(
+                Code::PathEscapes,
+                format!("{what}: path '{}' leaves the workspace", path.value),
+            )
+            .at(path.span)
+            .label("outside the manifest's folder")
+            .help("paths are relative to the manifest's folder and stay inside it; move the files into the workspace"),
+        );
+    }
+}
+
+/// Report each cycle in `needs` once, as `a -> b -> a`, at the edge that closes it.
+fn check_stage_cycles(m: &Manifest, diags: &mut Vec<Diagnostic>) {
+    let needs: HashMap<Phase, Vec<(Phase, Span)>> = m
+        .stages
+        .iter()
+        .map(|s| {
+            let edges = s
+                .needs
+                .iter()
+                .filter_map(|n| Some((Phase::from_stage_name(&n.value)?, n.span)))
+                .filter(|(p, _)| m.stage(*p).is_some())
+                .collect();
+            (s.phase, edges)
+        })
+        .collect();
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut mark: HashMap<Phase, Mark> = needs.keys().map(|p| (*p, Mark::New)).collect();
+    fn visit(
+        p: Phase,
+        needs: &HashMap<Phase, Vec<(Phase, Span)>>,
+        mark: &mut HashMap<Phase, Mark>,
+        path: &mut Vec<Phase>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        mark.insert(p, Mark::Active);
+        path.push(p);
+        for &(next, span) in &needs[&p] {
+            match mark[&next] {
+                Mark::New => visit(next, needs, mark, path, diags),
+                Mark::Active => {
+                    let start = path.iter().position(|&q| q == next).unwrap_or(0);
+                    let cycle: Vec<&str> = path[start..]
+                        .iter()
+                        .chain(std::iter::once(&next))
+                        .map(|q| q.stage_name())
+                        .collect();
+                    diags.push(
+                        Diagnostic::new(
+                            Code::Cycle,
+                            format!("stages need each other: {}", cycle.join(" -> ")),
+                        )
+                        .at(span)
+                        .label("this need closes the cycle")
+                        .help("a stage runs after the stages it needs; remove one of these needs"),
+                    );
+                }
+                Mark::Done => {}
+            }
+        }
+        path.pop();
+        mark.insert(p, Mark::Done);
+    }
+    for phase in Phase::ALL {
+        if mark.get(&phase) == Some(&Mark::New) {
+            visit(phase, &needs, &mut mark, &mut Vec::new(), diags);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leaves_workspace;
+
+    #[test]
+    fn lexical_escapes() {
+        assert!(leaves_workspace("/etc/passwd"));
+        assert!(leaves_workspace("../x"));
+        assert!(leaves_workspace("a/../../x"));
+        assert!(!leaves_workspace("a/../x"));
+        assert!(!leaves_workspace("./a/b"));
+        assert!(!leaves_workspace("."));
+    }
+}

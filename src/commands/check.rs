@@ -1,0 +1,66 @@
+//! `batuta check`: load, validate and expand every stage; report all problems at once.
+
+use batuta_engine::graph;
+use serde_json::json;
+
+use crate::cli::{CheckFormat, ManifestArg};
+use crate::output::{Ui, diagnostics_json, print_json_lines};
+use crate::Exit;
+
+pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
+    let result = super::load(manifest).and_then(|m| {
+        // Expanding every stage also checks what needs the file system: matched files,
+        // symbolic links, two tasks writing one file, actions reading each other's outputs.
+        let all = m.stages.iter().map(|s| s.phase).collect::<Vec<_>>();
+        let g = graph::expand_stages(&m, &all)?;
+        Ok((m, g))
+    });
+    match (result, format) {
+        (Ok((m, g)), CheckFormat::Text) => {
+            let tasks: usize = m.stages.iter().map(|s| s.tasks.len()).sum();
+            println!(
+                "ok: {} is valid: {} stage{}, {} task{}, {} action{}, {} target{}",
+                m.path.display(),
+                m.stages.len(),
+                plural(m.stages.len()),
+                tasks,
+                plural(tasks),
+                g.actions.len(),
+                plural(g.actions.len()),
+                m.targets.len(),
+                plural(m.targets.len()),
+            );
+            Exit::Success
+        }
+        (Ok((m, g)), CheckFormat::Json) => {
+            print_json_lines([json!({
+                "event": "check",
+                "ok": true,
+                "file": m.path.display().to_string(),
+                "stages": m.stages.len(),
+                "actions": g.actions.len(),
+                "problems": 0,
+            })]);
+            Exit::Success
+        }
+        (Err(d), CheckFormat::Text) => {
+            ui.report(&d);
+            Exit::Usage
+        }
+        (Err(d), CheckFormat::Json) => {
+            let mut events = diagnostics_json(&d);
+            events.push(json!({
+                "event": "check",
+                "ok": false,
+                "file": d.source.name,
+                "problems": d.items.len(),
+            }));
+            print_json_lines(events);
+            Exit::Usage
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,126 @@
+//! `batuta graph`: the expanded action graph as Graphviz dot or JSON.
+
+use std::fmt::Write as _;
+
+use batuta_engine::graph::{self, ActionGraph, ActionKind};
+use serde_json::json;
+
+use crate::Exit;
+use crate::cli::{GraphFormat, ManifestArg};
+use crate::output::Ui;
+
+pub fn run(ui: &Ui, target: Option<&str>, manifest: &ManifestArg, format: GraphFormat) -> Exit {
+    let g = match super::load(manifest).and_then(|m| graph::expand(&m, target)) {
+        Ok(g) => g,
+        Err(d) => {
+            ui.report(&d);
+            return Exit::Usage;
+        }
+    };
+    let text = match format {
+        GraphFormat::Dot => dot(&g),
+        GraphFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&json_graph(&g)).expect("JSON of plain data");
+            s.push('\n');
+            s
+        }
+    };
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Exit::Success
+}
+
+/// What an action runs, in a word or a command line.
+fn describe(kind: &ActionKind) -> serde_json::Value {
+    match kind {
+        ActionKind::Command { argv, tool } => json!({ "type": "command", "argv": argv, "tool": tool }),
+        ActionKind::Builtin { name, with } => json!({ "type": "builtin", "name": name, "with": with }),
+        ActionKind::Kernel { name, with } => json!({ "type": "kernel", "name": name, "with": with }),
+    }
+}
+
+fn json_graph(g: &ActionGraph) -> serde_json::Value {
+    let stages: Vec<_> = g
+        .stages
+        .iter()
+        .map(|(p, needs)| json!({ "name": p.stage_name(), "needs": needs.iter().map(|n| n.stage_name()).collect::<Vec<_>>() }))
+        .collect();
+    let mut edges = Vec::new();
+    let actions: Vec<_> = g
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut deps: Vec<&str> = Vec::new();
+            for (j, file) in g.file_deps(i) {
+                deps.push(&g.actions[j].id);
+                edges.push(json!({ "from": g.actions[j].id, "to": a.id, "file": file }));
+            }
+            deps.sort_unstable();
+            deps.dedup();
+            json!({
+                "id": a.id,
+                "stage": a.phase.stage_name(),
+                "task": a.task,
+                "run": describe(&a.kind),
+                "inputs": a.inputs,
+                "outputs": a.outputs,
+                "deps": deps,
+                "env": a.env,
+                "cache": a.cache,
+                "gpu": a.gpu,
+            })
+        })
+        .collect();
+    edges.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    json!({ "target": g.target, "stages": stages, "actions": actions, "edges": edges })
+}
+
+/// Quote a string for dot.
+fn q(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn dot(g: &ActionGraph) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "digraph batuta {{");
+    let _ = writeln!(s, "  label={};", q(&format!("batuta target: {}", g.target)));
+    s.push_str("  rankdir=LR;\n  compound=true;\n  node [shape=box, fontname=\"monospace\"];\n");
+    for (phase, _) in &g.stages {
+        let name = phase.stage_name();
+        let _ = writeln!(s, "  subgraph {} {{", q(&format!("cluster_{name}")));
+        let _ = writeln!(s, "    label={};", q(name));
+        // An invisible anchor lets `needs` edges join clusters, even empty ones.
+        let _ = writeln!(s, "    {} [shape=point, style=invis];", q(&format!("stage:{name}")));
+        for a in g.actions.iter().filter(|a| a.phase == *phase) {
+            let label = match &a.kind {
+                ActionKind::Command { .. } => a.id.clone(),
+                ActionKind::Builtin { name, .. } => format!("{}\\n(builtin {name})", a.id),
+                ActionKind::Kernel { name, .. } => format!("{}\\n(kernel {name})", a.id),
+            };
+            let _ = writeln!(s, "    {} [label=\"{}\"];", q(&a.id), label.replace('"', "\\\""));
+        }
+        s.push_str("  }\n");
+    }
+    for (phase, needs) in &g.stages {
+        for need in needs {
+            let _ = writeln!(
+                s,
+                "  {} -> {} [ltail={}, lhead={}, style=dashed, label=\"needs\"];",
+                q(&format!("stage:{}", need.stage_name())),
+                q(&format!("stage:{}", phase.stage_name())),
+                q(&format!("cluster_{}", need.stage_name())),
+                q(&format!("cluster_{}", phase.stage_name())),
+            );
+        }
+    }
+    for (i, a) in g.actions.iter().enumerate() {
+        let mut deps: Vec<(usize, &str)> = g.file_deps(i).collect();
+        deps.sort_unstable();
+        for (j, file) in deps {
+            let _ = writeln!(s, "  {} -> {} [label={}];", q(&g.actions[j].id), q(&a.id), q(file));
+        }
+    }
+    s.push_str("}\n");
+    s
+}

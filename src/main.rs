@@ -1,0 +1,65 @@
+//! The `batuta` command line.
+
+mod cli;
+mod commands;
+mod output;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command};
+use output::Ui;
+
+/// Exit codes, as ARCHITECTURE.md fixes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything asked for was done.
+    Success = 0,
+    /// A task failed; the build ran.
+    #[allow(dead_code)] // produced by `batuta build`, which the engine issue adds
+    Failed = 1,
+    /// The manifest or the command line is wrong; nothing ran.
+    Usage = 2,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.global);
+    let ui = Ui::new(cli.global.color);
+    let exit = match &cli.command {
+        Command::Check { manifest, format } => commands::check::run(&ui, manifest, *format),
+        Command::Graph {
+            target,
+            manifest,
+            format,
+        } => commands::graph::run(&ui, target.as_deref(), manifest, *format),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "batuta", &mut std::io::stdout());
+            Exit::Success
+        }
+    };
+    ExitCode::from(exit as u8)
+}
+
+/// Logs go to stderr; RUST_LOG wins over -v/-q.
+fn init_tracing(g: &cli::Global) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .without_time()
+        .init();
+}
