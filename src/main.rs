@@ -36,7 +36,12 @@ fn main() -> ExitCode {
             format,
         } => commands::graph::run(&ui, target.as_deref(), manifest, *format),
         Command::Completions { shell } => {
-            clap_complete::generate(*shell, &mut Cli::command(), "batuta", &mut std::io::stdout());
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "batuta",
+                &mut std::io::stdout(),
+            );
             Exit::Success
         }
     };

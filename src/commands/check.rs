@@ -3,9 +3,9 @@
 use batuta_engine::graph;
 use serde_json::json;
 
+use crate::Exit;
 use crate::cli::{CheckFormat, ManifestArg};
 use crate::output::{Ui, diagnostics_json, print_json_lines};
-use crate::Exit;
 
 pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
     let result = super::load(manifest).and_then(|m| {

@@ -33,9 +33,15 @@ pub fn run(ui: &Ui, target: Option<&str>, manifest: &ManifestArg, format: GraphF
 /// What an action runs, in a word or a command line.
 fn describe(kind: &ActionKind) -> serde_json::Value {
     match kind {
-        ActionKind::Command { argv, tool } => json!({ "type": "command", "argv": argv, "tool": tool }),
-        ActionKind::Builtin { name, with } => json!({ "type": "builtin", "name": name, "with": with }),
-        ActionKind::Kernel { name, with } => json!({ "type": "kernel", "name": name, "with": with }),
+        ActionKind::Command { argv, tool } => {
+            json!({ "type": "command", "argv": argv, "tool": tool })
+        }
+        ActionKind::Builtin { name, with } => {
+            json!({ "type": "builtin", "name": name, "with": with })
+        }
+        ActionKind::Kernel { name, with } => {
+            json!({ "type": "kernel", "name": name, "with": with })
+        }
     }
 }
 
@@ -54,7 +60,7 @@ fn json_graph(g: &ActionGraph) -> serde_json::Value {
             let mut deps: Vec<&str> = Vec::new();
             for (j, file) in g.file_deps(i) {
                 deps.push(&g.actions[j].id);
-                edges.push(json!({ "from": g.actions[j].id, "to": a.id, "file": file }));
+                edges.push((&g.actions[j].id, &a.id, file));
             }
             deps.sort_unstable();
             deps.dedup();
@@ -72,7 +78,11 @@ fn json_graph(g: &ActionGraph) -> serde_json::Value {
             })
         })
         .collect();
-    edges.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    edges.sort_unstable();
+    let edges: Vec<_> = edges
+        .into_iter()
+        .map(|(from, to, file)| json!({ "from": from, "to": to, "file": file }))
+        .collect();
     json!({ "target": g.target, "stages": stages, "actions": actions, "edges": edges })
 }
 
@@ -91,14 +101,23 @@ fn dot(g: &ActionGraph) -> String {
         let _ = writeln!(s, "  subgraph {} {{", q(&format!("cluster_{name}")));
         let _ = writeln!(s, "    label={};", q(name));
         // An invisible anchor lets `needs` edges join clusters, even empty ones.
-        let _ = writeln!(s, "    {} [shape=point, style=invis];", q(&format!("stage:{name}")));
+        let _ = writeln!(
+            s,
+            "    {} [shape=point, style=invis];",
+            q(&format!("stage:{name}"))
+        );
         for a in g.actions.iter().filter(|a| a.phase == *phase) {
             let label = match &a.kind {
                 ActionKind::Command { .. } => a.id.clone(),
                 ActionKind::Builtin { name, .. } => format!("{}\\n(builtin {name})", a.id),
                 ActionKind::Kernel { name, .. } => format!("{}\\n(kernel {name})", a.id),
             };
-            let _ = writeln!(s, "    {} [label=\"{}\"];", q(&a.id), label.replace('"', "\\\""));
+            let _ = writeln!(
+                s,
+                "    {} [label=\"{}\"];",
+                q(&a.id),
+                label.replace('"', "\\\"")
+            );
         }
         s.push_str("  }\n");
     }
@@ -118,7 +137,13 @@ fn dot(g: &ActionGraph) -> String {
         let mut deps: Vec<(usize, &str)> = g.file_deps(i).collect();
         deps.sort_unstable();
         for (j, file) in deps {
-            let _ = writeln!(s, "  {} -> {} [label={}];", q(&g.actions[j].id), q(&a.id), q(file));
+            let _ = writeln!(
+                s,
+                "  {} -> {} [label={}];",
+                q(&g.actions[j].id),
+                q(&a.id),
+                q(file)
+            );
         }
     }
     s.push_str("}\n");

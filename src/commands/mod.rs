@@ -34,7 +34,10 @@ pub fn find_manifest(arg: &ManifestArg) -> Result<PathBuf, Diagnostics> {
         items: vec![
             Diagnostic::new(
                 Code::Unreadable,
-                format!("no {MANIFEST_NAME} in {} or any folder above it", cwd.display()),
+                format!(
+                    "no {MANIFEST_NAME} in {} or any folder above it",
+                    cwd.display()
+                ),
             )
             .help("name the manifest with -f FILE, or start from batuta.yaml.example"),
         ],

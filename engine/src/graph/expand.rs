@@ -86,7 +86,10 @@ fn select(m: &Manifest, target: Option<&str>) -> Result<(String, Vec<Phase>, boo
         Some(name) => match m.target(name) {
             Some(t) => (
                 name.to_owned(),
-                t.stages.iter().filter_map(|s| Phase::from_stage_name(&s.value)).collect(),
+                t.stages
+                    .iter()
+                    .filter_map(|s| Phase::from_stage_name(&s.value))
+                    .collect(),
                 t.keep_going,
             ),
             None => {
@@ -104,10 +107,17 @@ fn select(m: &Manifest, target: Option<&str>) -> Result<(String, Vec<Phase>, boo
         None => match m.target("default") {
             Some(t) => (
                 "default".to_owned(),
-                t.stages.iter().filter_map(|s| Phase::from_stage_name(&s.value)).collect(),
+                t.stages
+                    .iter()
+                    .filter_map(|s| Phase::from_stage_name(&s.value))
+                    .collect(),
                 t.keep_going,
             ),
-            None => ("default".to_owned(), m.stages.iter().map(|s| s.phase).collect(), false),
+            None => (
+                "default".to_owned(),
+                m.stages.iter().map(|s| s.phase).collect(),
+                false,
+            ),
         },
     };
     Ok((name, roots, keep_going))
@@ -118,10 +128,15 @@ fn with_needs(m: &Manifest, roots: Vec<Phase>) -> BTreeSet<Phase> {
     let mut selected = BTreeSet::new();
     let mut todo = roots;
     while let Some(p) = todo.pop() {
-        if selected.insert(p) {
-            if let Some(stage) = m.stage(p) {
-                todo.extend(stage.needs.iter().filter_map(|n| Phase::from_stage_name(&n.value)));
-            }
+        if selected.insert(p)
+            && let Some(stage) = m.stage(p)
+        {
+            todo.extend(
+                stage
+                    .needs
+                    .iter()
+                    .filter_map(|n| Phase::from_stage_name(&n.value)),
+            );
         }
     }
     selected
@@ -193,16 +208,28 @@ impl<'m> Expander<'m> {
         let exclude = match exclude {
             Ok(g) => g,
             Err(e) => {
-                let at = self.m.project.exclude.first().map_or(Span::default(), |e| e.span);
+                let at = self
+                    .m
+                    .project
+                    .exclude
+                    .first()
+                    .map_or(Span::default(), |e| e.span);
                 self.diags.push(
-                    Diagnostic::new(Code::Syntax, format!("invalid glob in project.exclude: {}", e.kind()))
-                        .at(at),
+                    Diagnostic::new(
+                        Code::Syntax,
+                        format!("invalid glob in project.exclude: {}", e.kind()),
+                    )
+                    .at(at),
                 );
                 return;
             }
         };
         // Never treat batuta's own files or generated output as legacy source.
-        let skip = [self.abs(&self.output), self.abs(".batuta"), self.abs(".git")];
+        let skip = [
+            self.abs(&self.output),
+            self.abs(".batuta"),
+            self.abs(".git"),
+        ];
         self.files = walk::walk(&dir, &exclude, &skip);
     }
 
@@ -247,29 +274,49 @@ impl<'m> Expander<'m> {
             TaskKind::Builtin(name) | TaskKind::Kernel(name) => {
                 let with = task.with.as_ref().map(crate::manifest::Node::to_json);
                 let kind = if matches!(task.kind, TaskKind::Builtin(_)) {
-                    ActionKind::Builtin { name: name.value.clone(), with }
+                    ActionKind::Builtin {
+                        name: name.value.clone(),
+                        with,
+                    }
                 } else {
-                    ActionKind::Kernel { name: name.value.clone(), with }
+                    ActionKind::Kernel {
+                        name: name.value.clone(),
+                        with,
+                    }
                 };
                 let id = format!("{}/{}", task.phase, task.name);
                 self.push_action(task, id, kind, None, None);
                 return;
             }
         };
-        let tool_cmd = tool.map(|t| self.m.tool(t).expect("validated tool").command.value.clone());
+        let tool_cmd = tool.map(|t| {
+            self.m
+                .tool(t)
+                .expect("validated tool")
+                .command
+                .value
+                .clone()
+        });
         let Some(each) = &task.each else {
             let argv = run
                 .iter()
                 .map(|a| a.value.expand(|_| tool_cmd.clone().unwrap_or_default()))
                 .collect();
             let id = format!("{}/{}", task.phase, task.name);
-            let kind = ActionKind::Command { argv, tool: tool.map(str::to_owned) };
+            let kind = ActionKind::Command {
+                argv,
+                tool: tool.map(str::to_owned),
+            };
             self.push_action(task, id, kind, None, None);
             return;
         };
         let glob = glob_set([each.value.as_str()]).expect("validated glob");
-        let matches: Vec<walk::SourceFile> =
-            self.files.iter().filter(|f| glob.is_match(&f.rel)).cloned().collect();
+        let matches: Vec<walk::SourceFile> = self
+            .files
+            .iter()
+            .filter(|f| glob.is_match(&f.rel))
+            .cloned()
+            .collect();
         for file in matches {
             let input = join(&self.source, &file.rel);
             if file.symlink && !self.file_inside(&input) {
@@ -304,7 +351,10 @@ impl<'m> Expander<'m> {
                     _ => {
                         self.diags.push(escapes(
                             &Sp::new(t.value.expand(var), t.span),
-                            &format!("task '{}.{}': out for '{}'", task.phase, task.name, file.rel),
+                            &format!(
+                                "task '{}.{}': out for '{}'",
+                                task.phase, task.name, file.rel
+                            ),
                         ));
                         continue;
                     }
@@ -323,7 +373,10 @@ impl<'m> Expander<'m> {
                 })
                 .collect();
             let id = format!("{}/{}:{}", task.phase, task.name, file.rel);
-            let kind = ActionKind::Command { argv, tool: tool.map(str::to_owned) };
+            let kind = ActionKind::Command {
+                argv,
+                tool: tool.map(str::to_owned),
+            };
             self.push_action(task, id, kind, Some(input), out);
         }
     }
@@ -347,7 +400,10 @@ impl<'m> Expander<'m> {
         for i in &task.inputs {
             match normalize("", &i.value) {
                 Some(p) if self.parent_inside(&p) && self.file_inside(&p) => inputs.push(p),
-                _ => self.diags.push(escapes(i, &format!("task '{}.{}': input", task.phase, task.name))),
+                _ => self.diags.push(escapes(
+                    i,
+                    &format!("task '{}.{}': input", task.phase, task.name),
+                )),
             }
         }
         let mut outputs: Vec<String> = Vec::new();
@@ -355,7 +411,11 @@ impl<'m> Expander<'m> {
         let written = out
             .map(|o| (o.clone(), Some(o), out_span))
             .into_iter()
-            .chain(task.outputs.iter().map(|o| (o.value.clone(), normalize("", &o.value), o.span)));
+            .chain(
+                task.outputs
+                    .iter()
+                    .map(|o| (o.value.clone(), normalize("", &o.value), o.span)),
+            );
         for (raw, norm, span) in written {
             match norm {
                 Some(p) if !p.is_empty() && self.parent_inside(&p) => outputs.push(p),
@@ -381,10 +441,15 @@ impl<'m> Expander<'m> {
 
     /// Wire file edges and stage barriers; report clashing outputs and cycles.
     fn link(&mut self, stages: &[(Phase, Vec<Phase>)]) -> (DiGraph<Node, Edge>, Vec<NodeIndex>) {
-        let mut g = DiGraph::with_capacity(self.actions.len() + stages.len(), self.actions.len() * 2);
-        let nodes: Vec<NodeIndex> = (0..self.actions.len()).map(|i| g.add_node(Node::Action(i))).collect();
-        let barriers: HashMap<Phase, NodeIndex> =
-            stages.iter().map(|(p, _)| (*p, g.add_node(Node::StageDone(*p)))).collect();
+        let mut g =
+            DiGraph::with_capacity(self.actions.len() + stages.len(), self.actions.len() * 2);
+        let nodes: Vec<NodeIndex> = (0..self.actions.len())
+            .map(|i| g.add_node(Node::Action(i)))
+            .collect();
+        let barriers: HashMap<Phase, NodeIndex> = stages
+            .iter()
+            .map(|(p, _)| (*p, g.add_node(Node::StageDone(*p))))
+            .collect();
 
         let mut producer: HashMap<&str, usize> = HashMap::with_capacity(self.actions.len());
         for (i, a) in self.actions.iter().enumerate() {
@@ -398,7 +463,9 @@ impl<'m> Expander<'m> {
                         )
                         .at(a.span)
                         .label("this task writes it again")
-                        .help("every file has one writer; give one of the tasks a different output"),
+                        .help(
+                            "every file has one writer; give one of the tasks a different output",
+                        ),
                     );
                 } else {
                     producer.insert(out, i);
@@ -500,7 +567,10 @@ mod tests {
 
     #[test]
     fn normalizes_lexically() {
-        assert_eq!(normalize("rust", "src//main.rs").as_deref(), Some("rust/src/main.rs"));
+        assert_eq!(
+            normalize("rust", "src//main.rs").as_deref(),
+            Some("rust/src/main.rs")
+        );
         assert_eq!(normalize("", "./a/../b").as_deref(), Some("b"));
         assert_eq!(normalize(".", "x").as_deref(), Some("x"));
         assert_eq!(normalize("rust", "../../x"), None);

@@ -86,9 +86,14 @@ impl ActionGraph {
         use petgraph::Direction::Incoming;
         self.graph
             .edges_directed(self.action_nodes[action], Incoming)
-            .filter_map(|e| match (&self.graph[petgraph::visit::EdgeRef::source(&e)], e.weight()) {
-                (Node::Action(a), Edge::File(f)) => Some((*a, f.as_str())),
-                _ => None,
+            .filter_map(|e| {
+                match (
+                    &self.graph[petgraph::visit::EdgeRef::source(&e)],
+                    e.weight(),
+                ) {
+                    (Node::Action(a), Edge::File(f)) => Some((*a, f.as_str())),
+                    _ => None,
+                }
             })
     }
 }

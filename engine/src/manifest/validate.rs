@@ -50,9 +50,12 @@ pub(super) fn validate(m: &Manifest, catalog: &Catalog, diags: &mut Vec<Diagnost
 }
 
 fn unknown_name(kind: &str, name: &Sp<String>, known: &[&str], where_: &str) -> Diagnostic {
-    let d = Diagnostic::new(Code::UnknownName, format!("unknown {kind} '{}'", name.value))
-        .at(name.span)
-        .label(format!("no {kind} of this name"));
+    let d = Diagnostic::new(
+        Code::UnknownName,
+        format!("unknown {kind} '{}'", name.value),
+    )
+    .at(name.span)
+    .label(format!("no {kind} of this name"));
     match did_you_mean(&name.value, known.iter().copied()) {
         Some(s) => d.help(format!("did you mean '{s}'?")),
         None if known.is_empty() => d.help(format!("{where_} defines no {kind}s")),

@@ -57,7 +57,9 @@ impl Node {
             NodeKind::Null => Value::Null,
             NodeKind::Bool(b) => Value::Bool(*b),
             NodeKind::Int(i) => Value::from(*i),
-            NodeKind::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            NodeKind::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
             NodeKind::Str(s) => Value::String(s.clone()),
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeKind::Map(entries) => Value::Object(
@@ -193,7 +195,9 @@ fn convert(raw: Spanned<RawNode>, index: &LineIndex) -> Node {
         RawNode::Int(i) => NodeKind::Int(i),
         RawNode::Float(f) => NodeKind::Float(f),
         RawNode::Str(s) => NodeKind::Str(s),
-        RawNode::Seq(items) => NodeKind::Seq(items.into_iter().map(|n| convert(n, index)).collect()),
+        RawNode::Seq(items) => {
+            NodeKind::Seq(items.into_iter().map(|n| convert(n, index)).collect())
+        }
         RawNode::Map(entries) => NodeKind::Map(
             entries
                 .into_iter()
@@ -305,12 +309,18 @@ mod tests {
     fn spans_point_at_keys_and_values() {
         let src = "version: 1\nproject:\n  name: café-x\n  exclude: [\"a\", b]\n";
         let node = parse(src).unwrap();
-        let NodeKind::Map(top) = &node.kind else { panic!("not a map") };
+        let NodeKind::Map(top) = &node.kind else {
+            panic!("not a map")
+        };
         assert_eq!(text_at(src, top[0].0.span), "version");
         assert_eq!(text_at(src, top[0].1.span), "1");
-        let NodeKind::Map(project) = &top[1].1.kind else { panic!() };
+        let NodeKind::Map(project) = &top[1].1.kind else {
+            panic!()
+        };
         assert_eq!(text_at(src, project[0].1.span), "café-x");
-        let NodeKind::Seq(ex) = &project[1].1.kind else { panic!() };
+        let NodeKind::Seq(ex) = &project[1].1.kind else {
+            panic!()
+        };
         assert_eq!(text_at(src, ex[0].span), "\"a\"");
         assert_eq!(text_at(src, ex[1].span), "b");
     }
@@ -318,7 +328,9 @@ mod tests {
     #[test]
     fn yes_is_a_string_not_a_boolean() {
         let node = parse("a: yes\nb: true\n").unwrap();
-        let NodeKind::Map(m) = node.kind else { panic!() };
+        let NodeKind::Map(m) = node.kind else {
+            panic!()
+        };
         assert_eq!(m[0].1.kind, NodeKind::Str("yes".into()));
         assert_eq!(m[1].1.kind, NodeKind::Bool(true));
     }
@@ -326,8 +338,14 @@ mod tests {
     #[test]
     fn alias_bomb_is_refused() {
         let mut src = String::from("a: &a [1,2,3,4,5,6,7,8,9]\n");
-        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g"].iter().zip(["b", "c", "d", "e", "f", "g", "h"]) {
-            src.push_str(&format!("{name}: &{name} [{}]\n", vec![format!("*{prev}"); 9].join(",")));
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h"])
+        {
+            src.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 9].join(",")
+            ));
         }
         let err = parse(&src).unwrap_err();
         assert_eq!(err.code, Code::Limit);
