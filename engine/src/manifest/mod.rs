@@ -30,6 +30,11 @@ pub struct Catalog {
     pub kernels: &'static [&'static str],
 }
 
+/// Parse YAML text into the spanned node tree the loader works on (no manifest checks).
+pub fn parse_yaml(text: &str) -> Result<Node, Diagnostic> {
+    yaml::parse(text)
+}
+
 /// Manifests are hand-written; anything this large is a mistake, not a migration.
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 
