@@ -47,5 +47,8 @@ pub fn find_manifest(arg: &ManifestArg) -> Result<PathBuf, Diagnostics> {
 /// Find and load the manifest with the built-in catalog.
 pub fn load(arg: &ManifestArg) -> Result<Manifest, Diagnostics> {
     let path = find_manifest(arg)?;
-    manifest::load(&path, &batuta_rules::CATALOG)
+    let started = std::time::Instant::now();
+    let m = manifest::load(&path, &batuta_rules::CATALOG)?;
+    tracing::debug!(path = %path.display(), elapsed = ?started.elapsed(), "loaded manifest");
+    Ok(m)
 }

@@ -346,19 +346,22 @@ impl<'m> Expander<'m> {
                 }
             };
             let out = match &task.out {
-                Some(t) => match normalize(&self.output, &t.value.expand(var)) {
-                    Some(o) if !o.is_empty() => Some(o),
-                    _ => {
-                        self.diags.push(escapes(
-                            &Sp::new(t.value.expand(var), t.span),
-                            &format!(
-                                "task '{}.{}': out for '{}'",
-                                task.phase, task.name, file.rel
-                            ),
-                        ));
-                        continue;
+                // Validation rejected absolute templates; a leading `/` here is an empty `{dir}`.
+                Some(t) => {
+                    match normalize(&self.output, t.value.expand(var).trim_start_matches('/')) {
+                        Some(o) if !o.is_empty() => Some(o),
+                        _ => {
+                            self.diags.push(escapes(
+                                &Sp::new(t.value.expand(var), t.span),
+                                &format!(
+                                    "task '{}.{}': out for '{}'",
+                                    task.phase, task.name, file.rel
+                                ),
+                            ));
+                            continue;
+                        }
                     }
-                },
+                }
                 None => None,
             };
             let argv = run
