@@ -1,5 +1,5 @@
-//! The command line, as clap reads it. `build`, `status`, `clean`, `watch`, `analyze`,
-//! `transpile`, `report` and `explain` are reserved for the commands the design names.
+//! The command line, as clap reads it. `watch`, `analyze`, `transpile`, `report`, `init` and
+//! `explain` are reserved for the commands the design names.
 
 use std::path::PathBuf;
 
@@ -68,11 +68,96 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+    /// Build a target: run what is out of date, restore the rest from the cache
+    Build(BuildArgs),
+    /// Show where the migration stands, phase by phase
+    Status {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// The board for people, or the state as JSON
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+    /// Remove the outputs of every action (and with --cache, the cache)
+    Clean {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Also remove the local cache
+        #[arg(long)]
+        cache: bool,
+    },
+    /// Forget the workflow state: every phase back to Not Started
+    Reset {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Confirm; without it nothing is removed
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Manage the local cache
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The target to build [default: the `default` target, or every stage]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    /// Run at most N actions at once [default: the number of cores]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// After a failure, finish the work that does not depend on it
+    #[arg(short = 'k', long)]
+    pub keep_going: bool,
+    /// Transpile only these source modules (paths, folders or stems)
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub modules: Vec<String>,
+    /// Progress for people, or one JSON event per line
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Evict least recently used entries until the cache fits
+    Gc {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// The size to shrink to: bytes, or with K, M, G (powers of 1024)
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_size: u64,
+    },
+}
+
+/// `2G`, `500M`, `64K` or a plain number of bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size like 2G, 500M or 1048576"))?;
+    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("unknown unit in '{s}': use K, M, G or T")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("'{s}' is too large"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -95,5 +180,15 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("500M"), Ok(500 << 20));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("123"), Ok(123));
+        assert!(parse_size("2X").is_err());
+        assert!(parse_size("G").is_err());
     }
 }

@@ -18,7 +18,6 @@ pub enum Exit {
     /// Everything asked for was done.
     Success = 0,
     /// A task failed; the build ran.
-    #[allow(dead_code)] // produced by `batuta build`, which the engine issue adds
     Failed = 1,
     /// The manifest or the command line is wrong; nothing ran.
     Usage = 2,
@@ -35,6 +34,13 @@ fn main() -> ExitCode {
             manifest,
             format,
         } => commands::graph::run(&ui, target.as_deref(), manifest, *format),
+        Command::Build(args) => commands::build::run(&ui, args),
+        Command::Status { manifest, format } => commands::status::run(&ui, manifest, *format),
+        Command::Clean { manifest, cache } => commands::clean::clean(&ui, manifest, *cache),
+        Command::Reset { manifest, yes } => commands::clean::reset(&ui, manifest, *yes),
+        Command::Cache {
+            command: cli::CacheCommand::Gc { manifest, max_size },
+        } => commands::clean::gc(&ui, manifest, *max_size),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,

@@ -1,5 +1,13 @@
-//! batuta's engine: the manifest, the action graph, and (later) digests, cache, scheduler
-//! and state. It knows nothing about Python or Rust; rules plug in from `batuta-rules`.
+//! batuta's engine: the manifest, the action graph, digests, the cache, the scheduler and
+//! the workflow state. It knows nothing about Python or Rust; rules plug in from
+//! `batuta-rules`.
 
+pub mod cache;
+pub mod codes;
+pub mod digest;
+pub mod exec;
+pub mod fsutil;
 pub mod graph;
+pub mod journal;
 pub mod manifest;
+pub mod state;

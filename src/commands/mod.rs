@@ -1,8 +1,11 @@
 //! One module per subcommand; this one holds what they share: finding and loading the
 //! manifest.
 
+pub mod build;
 pub mod check;
+pub mod clean;
 pub mod graph;
+pub mod status;
 
 use std::path::{Path, PathBuf};
 

@@ -7,7 +7,10 @@
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{Budget, Error as YamlError, MessageFormatter, Spanned};
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::{
+    Budget, Error as YamlError, ExternalMessageSource, MessageFormatter, Spanned, granit_parser,
+};
 
 use super::diagnostic::{Code, Diagnostic, Span};
 
@@ -101,19 +104,37 @@ fn syntax_diagnostic(err: &YamlError, index: &LineIndex) -> Diagnostic {
     while let YamlError::AliasError { error, .. } | YamlError::WithSnippet { error, .. } = inner {
         inner = error;
     }
-    let span = err
-        .location()
-        .map(|loc| index.span(loc.line() as usize, loc.column() as usize, 1));
+    let location = err.location();
+    let span = location.map(|loc| index.span(loc.line() as usize, loc.column() as usize, 1));
+    let limit_help = format!(
+        "batuta refuses manifests that expand to more than {MAX_NODES} nodes (for example \
+         through anchors and aliases that multiply) or nest deeper than {MAX_DEPTH} levels"
+    );
     let diagnostic = match inner {
-        YamlError::Budget { breach, .. } => Diagnostic::new(
-            Code::Limit,
-            format!("the YAML exceeds a safety limit ({breach:?})"),
-        )
-        .label("the limit was reached here")
-        .help(format!(
-            "batuta refuses manifests that expand to more than {MAX_NODES} nodes (for example \
-             through anchors and aliases that multiply) or nest deeper than {MAX_DEPTH} levels"
-        )),
+        YamlError::Budget { breach, .. } => {
+            let what = match breach {
+                BudgetBreach::Depth { .. } => format!("it nests deeper than {MAX_DEPTH} levels"),
+                BudgetBreach::Nodes { .. } => format!("it has more than {MAX_NODES} nodes"),
+                other => format!("{other:?}"),
+            };
+            Diagnostic::new(
+                Code::Limit,
+                format!("the YAML exceeds a safety limit: {what}"),
+            )
+            .label("the limit was reached here")
+            .help(limit_help)
+        }
+        YamlError::ExternalMessage { source, .. }
+            if matches!(&**source, ExternalMessageSource::Parser(e)
+                if *e.kind() == granit_parser::ErrorKind::RecursionLimitExceeded) =>
+        {
+            Diagnostic::new(
+                Code::Limit,
+                "the YAML exceeds a safety limit: it nests too deep",
+            )
+            .label("the limit was reached here")
+            .help(limit_help)
+        }
         YamlError::AliasReplayLimitExceeded { .. }
         | YamlError::AliasExpansionLimitExceeded { .. }
         | YamlError::AliasReplayStackDepthExceeded { .. } => Diagnostic::new(
@@ -136,19 +157,109 @@ fn syntax_diagnostic(err: &YamlError, index: &LineIndex) -> Diagnostic {
         )
         .label("repeated here")
         .help("each key may appear once in a mapping; merge the two entries"),
-        _ => Diagnostic::new(
+        // serde-saphyr's own wording names its API (`from_str_multiple`, `Options`).
+        YamlError::MultipleDocuments { .. } => Diagnostic::new(
             Code::Syntax,
-            format!(
-                "invalid YAML: {}",
-                serde_saphyr::DefaultMessageFormatter.format_message(inner)
-            ),
+            "invalid YAML: a manifest is one YAML document, but this file holds more than one",
         )
-        .label("here"),
+        .label("another document starts here")
+        .help("remove the `---` line and what follows it, or move that document to its own file"),
+        YamlError::BinaryNotUtf8 { .. } => Diagnostic::new(
+            Code::Syntax,
+            "invalid YAML: this !!binary value is not UTF-8 text",
+        )
+        .label("here")
+        .help("write the value as plain text, without the !!binary tag"),
+        _ => {
+            let message = serde_saphyr::DefaultMessageFormatter.format_message(inner);
+            // The parser often notices an unclosed `[`, `{` or quote only lines later, at
+            // the next key; point at where it was opened instead.
+            let opened = location.and_then(|loc| {
+                let at = index.span(loc.line() as usize, loc.column() as usize, 1);
+                unclosed_before(index.text, at.offset)
+                    .filter(|&(open, _)| index.line_of(open) < loc.line() as usize)
+                    .map(|(open, c)| (open, c, loc))
+            });
+            if let Some((open, c, loc)) = opened {
+                let (what, close) = match c {
+                    '[' => ("this '['", "close it with ']'"),
+                    '{' => ("this '{'", "close it with '}'"),
+                    '"' => ("this quoted string", "close the quote with '\"'"),
+                    _ => ("this quoted string", "close the quote with \"'\""),
+                };
+                return Diagnostic::new(
+                    Code::Syntax,
+                    format!("invalid YAML: {what} is still open at line {}", loc.line()),
+                )
+                .at(Span::new(open, c.len_utf8()))
+                .label("opened here, never closed")
+                .help(format!(
+                    "{close}; the YAML parser stopped at line {}, column {}: {message}",
+                    loc.line(),
+                    loc.column()
+                ));
+            }
+            Diagnostic::new(Code::Syntax, format!("invalid YAML: {message}")).label("here")
+        }
     };
     match span {
         Some(span) => diagnostic.at(span),
         None => diagnostic,
     }
+}
+
+/// The innermost flow collection (`[`, `{`) or quoted string still open at byte `end`, by a
+/// light scan that knows YAML's comments, quotes and where a value may start.
+/// Only a hint for error messages: the parser has already decided the text is invalid.
+fn unclosed_before(text: &str, end: usize) -> Option<(usize, char)> {
+    let mut open: Vec<(usize, char)> = Vec::new();
+    let mut quote: Option<(usize, char)> = None;
+    // Whether the next non-blank character may start a value: after indentation, `: `,
+    // `- `, or `[`, `{`, `,` inside a flow collection.
+    let mut value_start = true;
+    let mut chars = text[..end.min(text.len())].char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if let Some((_, q)) = quote {
+            match c {
+                '\\' if q == '"' => {
+                    chars.next();
+                }
+                '\'' if q == '\'' && chars.peek().map(|&(_, n)| n) == Some('\'') => {
+                    chars.next();
+                }
+                _ if c == q => {
+                    quote = None;
+                    value_start = false;
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '\n' => value_start = true,
+            ' ' | '\t' => {}
+            '#' => {
+                while chars.peek().is_some_and(|&(_, n)| n != '\n') {
+                    chars.next();
+                }
+            }
+            '"' | '\'' if value_start => quote = Some((i, c)),
+            '[' | '{' if value_start => {
+                open.push((i, c));
+                value_start = true;
+            }
+            ']' | '}' if !open.is_empty() => {
+                open.pop();
+                value_start = false;
+            }
+            ',' if !open.is_empty() => value_start = true,
+            ':' | '-' if chars.peek().is_none_or(|&(_, n)| n == ' ' || n == '\n') => {
+                value_start = true;
+            }
+            _ => value_start = false,
+        }
+    }
+    quote.or(open.last().copied())
 }
 
 /// Converts serde-saphyr's (line, column in characters) into byte spans.
@@ -163,6 +274,11 @@ impl<'a> LineIndex<'a> {
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         Self { text, line_starts }
+    }
+
+    /// The 1-based line of a byte offset.
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&start| start <= offset)
     }
 
     /// The byte span starting at 1-based (line, column) and running `chars` characters,
@@ -301,7 +417,7 @@ impl<'de> Visitor<'de> for RawVisitor {
 mod tests {
     use super::*;
 
-    fn text_at<'a>(src: &'a str, span: Span) -> &'a str {
+    fn text_at(src: &str, span: Span) -> &str {
         &src[span.offset..span.offset + span.len]
     }
 
@@ -357,6 +473,25 @@ mod tests {
         let err = parse(src).unwrap_err();
         assert_eq!(err.code, Code::Syntax);
         assert!(err.span.is_some());
+    }
+
+    #[test]
+    fn an_unclosed_bracket_or_quote_is_blamed_where_it_opens() {
+        let src = "a:\n  b: [1, 2\nc: d\n";
+        let err = parse(src).unwrap_err();
+        assert_eq!(err.code, Code::Syntax);
+        assert_eq!(err.span, Some(Span::new(8, 1)), "{}", err.message);
+        assert!(err.message.contains("'['"), "{}", err.message);
+        let src = "a:\n  b: \"x\nc: d\n";
+        let err = parse(src).unwrap_err();
+        assert_eq!(err.span, Some(Span::new(8, 1)), "{}", err.message);
+    }
+
+    #[test]
+    fn brackets_in_plain_scalars_comments_and_quotes_are_not_open() {
+        let src = "a: x[1\nb: '[' # {\nc: \"{\\\"\"\nd: [e, {f: g}]\n";
+        assert_eq!(unclosed_before(src, src.len()), None);
+        assert_eq!(unclosed_before("a: [b, {c: ", 11), Some((7, '{')));
     }
 
     #[test]

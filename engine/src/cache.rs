@@ -1,0 +1,315 @@
+//! The local cache: a content-addressed store of blobs and an action cache (action key →
+//! result), under `BATUTA_CACHE_DIR` (default `.batuta/cache` beside the manifest).
+//!
+//! Every write is atomic. Every read is verified: a blob whose content does not hash to its
+//! name, or an action record whose checksum fails, is a miss, is removed, and is reported so
+//! the build that follows replaces it.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+use crate::fsutil;
+
+const ACTION_MAGIC: &[u8; 8] = b"BTAC0001";
+
+/// What running an action produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionResult {
+    /// Each declared output: path relative to the workspace, digest, executable bit.
+    pub outputs: Vec<(String, Digest, bool)>,
+    pub exit_code: i32,
+    pub stdout: Digest,
+    pub stderr: Digest,
+}
+
+/// Why a cached item could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("blob {0} is not in the cache")]
+    Missing(Digest),
+    #[error(
+        "blob {0} in the cache is corrupt (its content does not match its digest); it was removed"
+    )]
+    Corrupt(Digest),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    pub fn new(dir: impl Into<PathBuf>) -> Cache {
+        Cache { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn blob_path(&self, d: &Digest) -> PathBuf {
+        let hex = d.to_hex();
+        self.dir.join("cas").join(&hex[..2]).join(&hex)
+    }
+
+    fn action_path(&self, key: &Digest) -> PathBuf {
+        let hex = key.to_hex();
+        self.dir.join("ac").join(&hex[..2]).join(&hex)
+    }
+
+    /// Store a file's content under its (already computed) digest.
+    pub fn put_file(&self, path: &Path, digest: &Digest) -> io::Result<()> {
+        let dest = self.blob_path(digest);
+        if dest.exists() {
+            return Ok(());
+        }
+        fsutil::copy_atomic(path, &dest)
+    }
+
+    pub fn put_bytes(&self, bytes: &[u8]) -> io::Result<Digest> {
+        let digest = Digest::of(bytes);
+        let dest = self.blob_path(&digest);
+        if !dest.exists() {
+            fsutil::write_atomic(&dest, bytes)?;
+        }
+        Ok(digest)
+    }
+
+    /// Copy blob `digest` to `to` atomically, verifying its content on the way.
+    pub fn restore(&self, digest: &Digest, to: &Path, executable: bool) -> Result<(), CacheError> {
+        let src = self.blob_path(digest);
+        let mut file = match File::open(&src) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(CacheError::Missing(*digest));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let dir = to
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        let mut hasher = blake3::Hasher::new();
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            tmp.write_all(&buf[..n])?;
+        }
+        if hasher.finalize().as_bytes() != &digest.0 {
+            let _ = fs::remove_file(&src);
+            return Err(CacheError::Corrupt(*digest));
+        }
+        tmp.as_file().sync_all()?;
+        set_executable(tmp.path(), executable)?;
+        tmp.persist(to).map_err(|e| e.error)?;
+        touch(&src);
+        Ok(())
+    }
+
+    /// A blob's bytes, verified.
+    pub fn read(&self, digest: &Digest) -> Result<Vec<u8>, CacheError> {
+        let src = self.blob_path(digest);
+        let bytes = match fs::read(&src) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(CacheError::Missing(*digest));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if Digest::of(&bytes) != *digest {
+            let _ = fs::remove_file(&src);
+            return Err(CacheError::Corrupt(*digest));
+        }
+        Ok(bytes)
+    }
+
+    /// The recorded result of an action key. A damaged record is removed and reported as `Err`.
+    pub fn get_action(&self, key: &Digest) -> Result<Option<ActionResult>, CacheError> {
+        let path = self.action_path(key);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        match fsutil::unseal(ACTION_MAGIC, &bytes).and_then(|p| postcard::from_bytes(p).ok()) {
+            Some(r) => {
+                touch(&path);
+                Ok(Some(r))
+            }
+            None => {
+                let _ = fs::remove_file(&path);
+                Err(CacheError::Corrupt(*key))
+            }
+        }
+    }
+
+    pub fn put_action(&self, key: &Digest, result: &ActionResult) -> io::Result<()> {
+        let payload = postcard::to_stdvec(result).map_err(io::Error::other)?;
+        fsutil::write_atomic(
+            &self.action_path(key),
+            &fsutil::seal(ACTION_MAGIC, &payload),
+        )
+    }
+
+    /// Remove the whole cache.
+    pub fn clear(&self) -> io::Result<()> {
+        match fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Evict least recently used entries until the cache holds at most `max_bytes`.
+    /// Returns (entries removed, bytes freed, bytes kept).
+    pub fn gc(&self, max_bytes: u64) -> io::Result<(usize, u64, u64)> {
+        let mut entries = Vec::new();
+        for sub in ["cas", "ac"] {
+            let top = self.dir.join(sub);
+            let Ok(shards) = fs::read_dir(&top) else {
+                continue;
+            };
+            for shard in shards.flatten() {
+                let Ok(files) = fs::read_dir(shard.path()) else {
+                    continue;
+                };
+                for f in files.flatten() {
+                    if let Ok(meta) = f.metadata()
+                        && meta.is_file()
+                    {
+                        let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+                        entries.push((used, meta.len(), f.path()));
+                    }
+                }
+            }
+        }
+        let mut total: u64 = entries.iter().map(|e| e.1).sum();
+        entries.sort_by_key(|e| e.0);
+        let (mut removed, mut freed) = (0, 0);
+        for (_, len, path) in entries {
+            if total <= max_bytes {
+                break;
+            }
+            fs::remove_file(&path)?;
+            total -= len;
+            freed += len;
+            removed += 1;
+        }
+        Ok((removed, freed, total))
+    }
+}
+
+/// Mark an entry as used now, for least-recently-used eviction.
+fn touch(path: &Path) {
+    if let Ok(f) = File::options().append(true).open(path) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
+fn set_executable(path: &Path, executable: bool) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if executable { 0o755 } else { 0o644 };
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, executable);
+        Ok(())
+    }
+}
+
+/// Whether a file is executable by its owner.
+pub fn is_executable(meta: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o100 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_round_trip_and_corruption_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let d = cache.put_bytes(b"hello").unwrap();
+        let out = dir.path().join("out/x");
+        cache.restore(&d, &out, true).unwrap();
+        assert_eq!(fs::read(&out).unwrap(), b"hello");
+        fs::write(cache.blob_path(&d), b"hellO").unwrap();
+        assert!(matches!(
+            cache.restore(&d, &out, false),
+            Err(CacheError::Corrupt(_))
+        ));
+        assert!(
+            matches!(cache.read(&d), Err(CacheError::Missing(_))),
+            "corrupt blob removed"
+        );
+    }
+
+    #[test]
+    fn action_records_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let key = Digest::of(b"key");
+        let r = ActionResult {
+            outputs: vec![("a".into(), Digest::of(b"a"), false)],
+            exit_code: 0,
+            stdout: Digest::of(b""),
+            stderr: Digest::of(b""),
+        };
+        assert_eq!(cache.get_action(&key).unwrap(), None);
+        cache.put_action(&key, &r).unwrap();
+        assert_eq!(cache.get_action(&key).unwrap(), Some(r));
+        let p = cache.action_path(&key);
+        let mut bytes = fs::read(&p).unwrap();
+        let n = bytes.len();
+        bytes[n - 1] ^= 0xff;
+        fs::write(&p, bytes).unwrap();
+        assert!(cache.get_action(&key).is_err());
+        assert_eq!(
+            cache.get_action(&key).unwrap(),
+            None,
+            "damaged record removed"
+        );
+    }
+
+    #[test]
+    fn gc_evicts_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let old = cache.put_bytes(&[1; 100]).unwrap();
+        let f = File::options()
+            .append(true)
+            .open(cache.blob_path(&old))
+            .unwrap();
+        f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1000))
+            .unwrap();
+        let new = cache.put_bytes(&[2; 100]).unwrap();
+        let (removed, freed, kept) = cache.gc(150).unwrap();
+        assert_eq!((removed, freed, kept), (1, 100, 100));
+        assert!(cache.read(&new).is_ok());
+        assert!(cache.read(&old).is_err());
+    }
+}

@@ -1,0 +1,67 @@
+//! The error codes of the Batuta book (REFERENCE.md): what went wrong in a phase and what
+//! to do about it. Printed with every failure.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ErrorCode {
+    pub code: &'static str,
+    pub meaning: &'static str,
+    pub what_to_do: &'static str,
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
+macro_rules! codes {
+    ($($name:ident = $code:literal, $meaning:literal, $todo:literal;)*) => {
+        $(pub const $name: ErrorCode = ErrorCode { code: $code, meaning: $meaning, what_to_do: $todo };)*
+        /// Every code, in the book's order.
+        pub const ALL: &[ErrorCode] = &[$($name),*];
+    };
+}
+
+codes! {
+    A001 = "BATUTA-A-001", "language detection failed", "check file extensions";
+    A002 = "BATUTA-A-002", "dependency analysis timeout", "raise the timeout or narrow the scope";
+    A003 = "BATUTA-A-003", "TDG calculation error", "check for circular dependencies";
+    A004 = "BATUTA-A-004", "ML framework not recognized", "update batuta";
+    T001 = "BATUTA-T-001", "transpiler not found", "install it (depyler / bashrs / decy)";
+    T002 = "BATUTA-T-002", "syntax error in source", "fix the source";
+    T003 = "BATUTA-T-003", "type inference failed", "add type annotations";
+    T004 = "BATUTA-T-004", "unsupported construct", "check the compatibility matrix";
+    O001 = "BATUTA-O-001", "SIMD not available", "use the fallback backend";
+    O002 = "BATUTA-O-002", "GPU memory exhausted", "reduce batch size";
+    O003 = "BATUTA-O-003", "backend selection failed", "check hardware";
+    V001 = "BATUTA-V-001", "output mismatch", "review semantic differences";
+    V002 = "BATUTA-V-002", "test suite failed", "fix failing tests";
+    V003 = "BATUTA-V-003", "syscall trace divergence", "check I/O operations";
+    B001 = "BATUTA-B-001", "compilation failed", "check the compiler output";
+    B002 = "BATUTA-B-002", "linking error", "verify dependencies";
+    B003 = "BATUTA-B-003", "cross-compilation unsupported", "check the target";
+    Q001 = "BATUTA-Q-001", "quality score below threshold", "improve code quality";
+    Q002 = "BATUTA-Q-002", "coverage insufficient", "add tests";
+    Q003 = "BATUTA-Q-003", "lint warnings present", "fix them";
+}
+
+pub fn find(code: &str) -> Option<ErrorCode> {
+    ALL.iter()
+        .copied()
+        .find(|c| c.code.eq_ignore_ascii_case(code))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn twenty_codes_found_by_name() {
+        assert_eq!(super::ALL.len(), 20);
+        assert_eq!(
+            super::find("batuta-v-001").unwrap().meaning,
+            "output mismatch"
+        );
+        assert!(super::find("BATUTA-X-999").is_none());
+    }
+}

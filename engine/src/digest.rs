@@ -1,0 +1,245 @@
+//! Content digests (BLAKE3) and the stat cache that lets a no-op build hash nothing.
+//!
+//! Like git's index, a file whose (size, mtime, ctime, inode) match what was recorded is
+//! trusted to have the recorded digest; only files whose metadata changed are read.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// A BLAKE3 digest.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    pub fn of(bytes: &[u8]) -> Digest {
+        Digest(*blake3::hash(bytes).as_bytes())
+    }
+
+    pub fn to_hex(&self) -> String {
+        blake3::Hash::from_bytes(self.0).to_hex().to_string()
+    }
+
+    pub fn from_hex(s: &str) -> Option<Digest> {
+        blake3::Hash::from_hex(s)
+            .ok()
+            .map(|h| Digest(*h.as_bytes()))
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({})", &self.to_hex()[..12])
+    }
+}
+
+/// Files at least this large are memory-mapped rather than read.
+const MMAP_THRESHOLD: u64 = 1 << 20;
+
+/// The BLAKE3 digest of a file's content.
+pub fn hash_file(path: &Path) -> io::Result<Digest> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut hasher = blake3::Hasher::new();
+    if len >= MMAP_THRESHOLD {
+        // SAFETY: the map is read-only and dropped before returning. A file truncated by
+        // another process while we read it is a build input changing under us, which the
+        // stat check of the next build catches; the digest we return is then never trusted.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        hasher.update_rayon(&map);
+    } else {
+        let mut buf = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut buf)?;
+        hasher.update(&buf);
+    }
+    Ok(Digest(*hasher.finalize().as_bytes()))
+}
+
+/// What the stat cache keys a digest on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+    pub inode: u64,
+}
+
+impl Stamp {
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Stamp {
+                size: meta.size(),
+                mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+                ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+                inode: meta.ino(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let mtime_ns = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            Stamp {
+                size: meta.len(),
+                mtime_ns,
+                ctime_ns: 0,
+                inode: 0,
+            }
+        }
+    }
+}
+
+/// Path (relative to the workspace) → the stamp and digest last seen.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct StatCache {
+    entries: HashMap<String, (Stamp, Digest)>,
+    /// When this cache was last saved. A file modified shortly before that instant may have
+    /// been modified again within the same timestamp tick (git's "racy clean" problem), so
+    /// only stamps clearly older than the save are trusted.
+    saved_at_ns: i128,
+}
+
+/// Kernel file timestamps are coarse (a few milliseconds); stay well clear of that.
+const RACY_WINDOW_NS: i128 = 50_000_000;
+
+impl StatCache {
+    /// The digest of the file at `root/rel`, hashing only when its stamp changed.
+    /// `Ok(None)` when the file does not exist.
+    pub fn digest(&mut self, root: &Path, rel: &str) -> io::Result<Option<Digest>> {
+        let path = root.join(rel);
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.entries.remove(rel);
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        if !meta.is_file() {
+            return Err(io::Error::other(format!("{rel} is not a regular file")));
+        }
+        if let Some(d) = self.trusted(rel, &meta) {
+            return Ok(Some(d));
+        }
+        let digest = hash_file(&path)?;
+        self.insert(rel, &meta, digest);
+        Ok(Some(digest))
+    }
+
+    /// The recorded digest, if the file's current metadata says it is still right.
+    pub fn trusted(&self, rel: &str, meta: &std::fs::Metadata) -> Option<Digest> {
+        let stamp = Stamp::of(meta);
+        match self.entries.get(rel) {
+            Some((seen, digest))
+                if *seen == stamp && stamp.mtime_ns < self.saved_at_ns - RACY_WINDOW_NS =>
+            {
+                Some(*digest)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn insert(&mut self, rel: &str, meta: &std::fs::Metadata, digest: Digest) {
+        self.entries
+            .insert(rel.to_owned(), (Stamp::of(meta), digest));
+    }
+
+    /// Record a digest batuta computed itself (an output it just wrote or restored).
+    pub fn record(&mut self, root: &Path, rel: &str, digest: Digest) {
+        if let Ok(meta) = std::fs::metadata(root.join(rel)) {
+            self.entries
+                .insert(rel.to_owned(), (Stamp::of(&meta), digest));
+        }
+    }
+
+    /// Call just before persisting: stamps recorded until now become trustworthy.
+    pub fn mark_saved(&mut self) {
+        self.saved_at_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+    }
+
+    pub fn forget(&mut self, rel: &str) {
+        self.entries.remove(rel);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip_and_known_value() {
+        let d = Digest::of(b"");
+        assert_eq!(
+            d.to_hex(),
+            "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+        );
+        assert_eq!(Digest::from_hex(&d.to_hex()), Some(d));
+        assert_eq!(Digest::from_hex("zz"), None);
+    }
+
+    #[test]
+    fn large_files_hash_the_same_through_mmap() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        let data: Vec<u8> = (0..(3u32 << 20)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &data).unwrap();
+        assert_eq!(hash_file(&p).unwrap(), Digest::of(&data));
+    }
+
+    #[test]
+    fn stamps_are_trusted_only_once_saved_and_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a");
+        std::fs::write(&p, "one").unwrap();
+        let mut sc = StatCache::default();
+        sc.digest(dir.path(), "a").unwrap();
+        let meta = std::fs::metadata(&p).unwrap();
+        assert_eq!(sc.trusted("a", &meta), None, "not saved yet");
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        sc.mark_saved();
+        assert_eq!(sc.trusted("a", &meta), Some(Digest::of(b"one")));
+    }
+
+    #[test]
+    fn stat_cache_sees_changes_and_deletions() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sc = StatCache::default();
+        std::fs::write(dir.path().join("a"), "one").unwrap();
+        assert_eq!(
+            sc.digest(dir.path(), "a").unwrap(),
+            Some(Digest::of(b"one"))
+        );
+        std::fs::write(dir.path().join("a"), "two!").unwrap();
+        assert_eq!(
+            sc.digest(dir.path(), "a").unwrap(),
+            Some(Digest::of(b"two!"))
+        );
+        std::fs::remove_file(dir.path().join("a")).unwrap();
+        assert_eq!(sc.digest(dir.path(), "a").unwrap(), None);
+        assert!(sc.is_empty());
+    }
+}

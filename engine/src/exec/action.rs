@@ -1,0 +1,436 @@
+//! One action: its cache key, and whether it is up to date, restorable from the cache, or
+//! must run. Running spawns a process directly (no shell) with only the declared
+//! environment.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, OnceLock};
+
+use crate::cache::{ActionResult, Cache, CacheError, is_executable};
+use crate::codes::{self, ErrorCode};
+use crate::digest::{Digest, StatCache, hash_file};
+use crate::fsutil::remove_file_if_exists;
+use crate::graph::{Action, ActionKind};
+use crate::journal::ActionRecord;
+use crate::manifest::{Manifest, Phase};
+
+use super::{Failure, Outcome};
+
+/// Bumped whenever the key's recipe changes, so old cache entries stop matching.
+const KEY_FORMAT: &[u8] = b"batuta-action-key-v1";
+
+/// What every action of one build shares.
+pub(super) struct Ctx<'a> {
+    pub m: &'a Manifest,
+    pub root: &'a Path,
+    pub cache: Cache,
+    pub stat: Mutex<StatCache>,
+    pub records: Mutex<HashMap<String, ActionRecord>>,
+    /// Each tool's version output, probed once per build.
+    pub tool_versions: HashMap<String, OnceLock<Result<String, Failure>>>,
+    pub running: Mutex<HashMap<u32, String>>,
+    pub cancel: &'a std::sync::atomic::AtomicBool,
+    pub warnings: Mutex<Vec<String>>,
+}
+
+/// The code a failure of an action in this phase carries when nothing more precise is known.
+pub fn phase_code(p: Phase) -> ErrorCode {
+    match p {
+        Phase::Analyze => codes::A001,
+        Phase::Transpile => codes::T002,
+        Phase::Optimize => codes::O003,
+        Phase::Validate => codes::V001,
+        Phase::Build => codes::B001,
+    }
+}
+
+impl Ctx<'_> {
+    fn warn(&self, w: String) {
+        tracing::warn!("{w}");
+        self.warnings.lock().expect("warnings lock").push(w);
+    }
+
+    /// The digest of a workspace file through the stat cache; hashing happens unlocked.
+    fn digest(&self, rel: &str) -> io::Result<Option<Digest>> {
+        let path = self.root.join(rel);
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if let Some(d) = self.stat.lock().expect("stat lock").trusted(rel, &meta) {
+            return Ok(Some(d));
+        }
+        let d = hash_file(&path)?;
+        self.stat.lock().expect("stat lock").insert(rel, &meta, d);
+        Ok(Some(d))
+    }
+
+    fn tool_version(&self, name: &str) -> Result<String, Failure> {
+        let cell = &self.tool_versions[name];
+        cell.get_or_init(|| {
+            let tool = self.m.tool(name).expect("validated tool");
+            let out = Command::new(&tool.command.value)
+                .args(&tool.version)
+                .current_dir(self.root)
+                .stdin(Stdio::null())
+                .output();
+            match out {
+                Ok(o) => {
+                    let mut v = String::from_utf8_lossy(&o.stdout).into_owned();
+                    v.push_str(&String::from_utf8_lossy(&o.stderr));
+                    Ok(v.trim().to_owned())
+                }
+                Err(e) => Err(tool_missing(
+                    &tool.name.value,
+                    &tool.command.value,
+                    tool.install.as_deref(),
+                    &e,
+                )),
+            }
+        })
+        .clone()
+    }
+
+    /// BLAKE3 over everything that decides the action's outputs (MANIFEST.md, "Cache key").
+    fn key(&self, a: &Action, inputs: &[(&str, Digest)]) -> Result<Digest, Failure> {
+        let mut h = blake3::Hasher::new();
+        let mut field = |bytes: &[u8]| {
+            h.update(&(bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        };
+        field(KEY_FORMAT);
+        match &a.kind {
+            ActionKind::Command { argv, tool } => {
+                field(b"command");
+                for arg in argv {
+                    field(arg.as_bytes());
+                }
+                if let Some(t) = tool {
+                    field(b"tool");
+                    field(self.tool_version(t)?.as_bytes());
+                }
+            }
+            ActionKind::Builtin { name, with } | ActionKind::Kernel { name, with } => {
+                field(if matches!(a.kind, ActionKind::Builtin { .. }) {
+                    b"builtin"
+                } else {
+                    b"kernel"
+                });
+                field(name.as_bytes());
+                field(
+                    with.as_ref()
+                        .map(|w| w.to_string())
+                        .unwrap_or_default()
+                        .as_bytes(),
+                );
+            }
+        }
+        for name in &a.env {
+            field(b"env");
+            field(name.as_bytes());
+            field(
+                std::env::var_os(name)
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+        }
+        for (path, digest) in inputs {
+            field(b"in");
+            field(path.as_bytes());
+            field(&digest.0);
+        }
+        for out in &a.outputs {
+            field(b"out");
+            field(out.as_bytes());
+        }
+        Ok(Digest(*h.finalize().as_bytes()))
+    }
+
+    pub fn process(&self, a: &Action) -> Outcome {
+        let mut inputs = Vec::with_capacity(a.inputs.len());
+        for rel in &a.inputs {
+            match self.digest(rel) {
+                Ok(Some(d)) => inputs.push((rel.as_str(), d)),
+                Ok(None) => {
+                    return Outcome::Failed(Failure::new(
+                        phase_code(a.phase),
+                        format!(
+                            "input '{rel}' does not exist, and no action of this build writes it"
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    return Outcome::Failed(Failure::new(
+                        phase_code(a.phase),
+                        format!("cannot read input '{rel}': {e}"),
+                    ));
+                }
+            }
+        }
+        let key = match self.key(a, &inputs) {
+            Ok(k) => k,
+            Err(f) => return Outcome::Failed(f),
+        };
+        if a.cache {
+            if self.up_to_date(a, &key) {
+                return Outcome::UpToDate;
+            }
+            match self.restore(a, &key) {
+                Ok(true) => return Outcome::Cached,
+                Ok(false) => {}
+                Err(e) => self.warn(format!("{}: {e}; running the action instead", a.id)),
+            }
+        }
+        self.execute(a, &key)
+    }
+
+    fn up_to_date(&self, a: &Action, key: &Digest) -> bool {
+        let record = match self.records.lock().expect("records lock").get(&a.id) {
+            Some(r) if r.key == *key => r.clone(),
+            _ => return false,
+        };
+        record
+            .outputs
+            .iter()
+            .all(|(path, want)| matches!(self.digest(path), Ok(Some(d)) if d == *want))
+    }
+
+    /// Restore outputs from the action cache. `Ok(false)` on a miss.
+    fn restore(&self, a: &Action, key: &Digest) -> Result<bool, CacheError> {
+        let Some(result) = self.cache.get_action(key)? else {
+            return Ok(false);
+        };
+        for (path, digest, exec) in &result.outputs {
+            let dest = self.root.join(path);
+            let current = self.digest(path).ok().flatten();
+            if current != Some(*digest) {
+                self.cache.restore(digest, &dest, *exec)?;
+                self.stat
+                    .lock()
+                    .expect("stat lock")
+                    .record(self.root, path, *digest);
+            }
+        }
+        self.remember(
+            a,
+            key,
+            result
+                .outputs
+                .iter()
+                .map(|(p, d, _)| (p.clone(), *d))
+                .collect(),
+        );
+        Ok(true)
+    }
+
+    fn remember(&self, a: &Action, key: &Digest, outputs: Vec<(String, Digest)>) {
+        self.records
+            .lock()
+            .expect("records lock")
+            .insert(a.id.clone(), ActionRecord { key: *key, outputs });
+    }
+
+    fn execute(&self, a: &Action, key: &Digest) -> Outcome {
+        let argv = match &a.kind {
+            ActionKind::Command { argv, .. } => argv,
+            ActionKind::Builtin { name, .. } | ActionKind::Kernel { name, .. } => {
+                let what = if matches!(a.kind, ActionKind::Builtin { .. }) {
+                    "builtin"
+                } else {
+                    "kernel"
+                };
+                return Outcome::Failed(
+                    Failure::new(
+                        phase_code(a.phase),
+                        format!("the {what} '{name}' cannot run yet: this batuta ({}) does not implement it", env!("CARGO_PKG_VERSION")),
+                    )
+                    .hint("remove the task from the target you build, or build a target without it"),
+                );
+            }
+        };
+        // A stale output must not pass for a fresh one, and parents must exist.
+        for out in &a.outputs {
+            let p = self.root.join(out);
+            if let Err(e) = remove_file_if_exists(&p) {
+                return Outcome::Failed(Failure::new(
+                    phase_code(a.phase),
+                    format!("cannot remove old output '{out}': {e}"),
+                ));
+            }
+            self.stat.lock().expect("stat lock").forget(out);
+            if let Some(parent) = p.parent()
+                && let Err(e) = std::fs::create_dir_all(parent)
+            {
+                return Outcome::Failed(Failure::new(
+                    phase_code(a.phase),
+                    format!("cannot create the folder of '{out}': {e}"),
+                ));
+            }
+        }
+        let output = match self.spawn(a, argv) {
+            Ok(o) => o,
+            Err(f) => {
+                self.discard_outputs(a);
+                return Outcome::Failed(f);
+            }
+        };
+        if self.cancel.load(Ordering::SeqCst) {
+            self.discard_outputs(a);
+            return Outcome::Failed(Failure::new(phase_code(a.phase), "cancelled".to_owned()));
+        }
+        let code = output.status.code().unwrap_or(-1);
+        if !output.status.success() {
+            self.discard_outputs(a);
+            let how = match output.status.code() {
+                Some(c) => format!("exited with code {c}"),
+                None => "was killed by a signal".to_owned(),
+            };
+            return Outcome::Failed(
+                Failure::new(phase_code(a.phase), format!("{} {how}", argv[0]))
+                    .detail(String::from_utf8_lossy(&output.stderr).into_owned()),
+            );
+        }
+        let mut recorded = Vec::with_capacity(a.outputs.len());
+        for out in &a.outputs {
+            let p = self.root.join(out);
+            let meta = match std::fs::metadata(&p) {
+                Ok(m) if m.is_file() => m,
+                _ => {
+                    self.discard_outputs(a);
+                    return Outcome::Failed(
+                        Failure::new(phase_code(a.phase), format!("{} succeeded but did not write its declared output '{out}'", argv[0]))
+                            .hint("make the command write every file listed in `out`/`outputs`, or remove it from the list"),
+                    );
+                }
+            };
+            let digest = match hash_file(&p) {
+                Ok(d) => d,
+                Err(e) => {
+                    return Outcome::Failed(Failure::new(
+                        phase_code(a.phase),
+                        format!("cannot read output '{out}': {e}"),
+                    ));
+                }
+            };
+            self.stat
+                .lock()
+                .expect("stat lock")
+                .insert(out, &meta, digest);
+            recorded.push((out.clone(), digest, is_executable(&meta)));
+        }
+        if a.cache {
+            if let Err(e) = self.store(key, &recorded, &output, code) {
+                self.warn(format!(
+                    "{}: could not store the result in the cache: {e}",
+                    a.id
+                ));
+            }
+            self.remember(
+                a,
+                key,
+                recorded.iter().map(|(p, d, _)| (p.clone(), *d)).collect(),
+            );
+        }
+        Outcome::Executed
+    }
+
+    fn store(
+        &self,
+        key: &Digest,
+        outputs: &[(String, Digest, bool)],
+        o: &std::process::Output,
+        code: i32,
+    ) -> io::Result<()> {
+        for (path, digest, _) in outputs {
+            self.cache.put_file(&self.root.join(path), digest)?;
+        }
+        let result = ActionResult {
+            outputs: outputs.to_vec(),
+            exit_code: code,
+            stdout: self.cache.put_bytes(&o.stdout)?,
+            stderr: self.cache.put_bytes(&o.stderr)?,
+        };
+        self.cache.put_action(key, &result)
+    }
+
+    /// Nothing half-written stays behind as an output.
+    fn discard_outputs(&self, a: &Action) {
+        for out in &a.outputs {
+            let _ = remove_file_if_exists(&self.root.join(out));
+            self.stat.lock().expect("stat lock").forget(out);
+        }
+        self.records.lock().expect("records lock").remove(&a.id);
+    }
+
+    fn spawn(&self, a: &Action, argv: &[String]) -> Result<std::process::Output, Failure> {
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .current_dir(self.root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env_clear();
+        // Only what the task declares reaches it, plus what finding programs needs.
+        for name in ["PATH", "HOME"]
+            .iter()
+            .copied()
+            .chain(a.env.iter().map(String::as_str))
+        {
+            if let Some(v) = std::env::var_os(name) {
+                cmd.env(name, v);
+            }
+        }
+        let child = cmd.spawn().map_err(|e| match (e.kind(), &a.kind) {
+            (io::ErrorKind::NotFound, ActionKind::Command { tool: Some(t), .. }) => {
+                let tool = self.m.tool(t).expect("validated tool");
+                tool_missing(t, &argv[0], tool.install.as_deref(), &e)
+            }
+            (io::ErrorKind::NotFound, _) => Failure::new(
+                if a.phase == Phase::Transpile {
+                    codes::T001
+                } else {
+                    phase_code(a.phase)
+                },
+                format!("program '{}' not found on PATH", argv[0]),
+            )
+            .hint("install it, or write its full path in the task's `run`"),
+            _ => Failure::new(
+                phase_code(a.phase),
+                format!("cannot start '{}': {e}", argv[0]),
+            ),
+        })?;
+        let pid = child.id();
+        self.running
+            .lock()
+            .expect("running lock")
+            .insert(pid, a.id.clone());
+        let out = child.wait_with_output();
+        self.running.lock().expect("running lock").remove(&pid);
+        out.map_err(|e| {
+            Failure::new(
+                phase_code(a.phase),
+                format!("waiting for '{}' failed: {e}", argv[0]),
+            )
+        })
+    }
+}
+
+fn tool_missing(name: &str, command: &str, install: Option<&str>, e: &io::Error) -> Failure {
+    let what = if e.kind() == io::ErrorKind::NotFound {
+        format!("tool '{name}' not found: '{command}' is not on PATH")
+    } else {
+        format!("tool '{name}' ('{command}') cannot run: {e}")
+    };
+    let f = Failure::new(codes::T001, what);
+    match install {
+        Some(i) => f.hint(format!("install it with: {i}")),
+        None => f.hint(format!(
+            "install '{command}', or set `tools.{name}.command` to its path"
+        )),
+    }
+}

@@ -1,0 +1,441 @@
+//! The scheduler: runs ready actions on a bounded pool of workers, in graph order.
+//!
+//! An action is ready when everything it reads is written and every stage its stage needs
+//! is done. A failure stops the line (Jidoka): the failed action's stage never completes,
+//! so nothing downstream starts; without `keep_going` nothing new starts at all.
+
+mod action;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+use petgraph::Direction::{Incoming, Outgoing};
+use petgraph::graph::NodeIndex;
+
+use crate::cache::Cache;
+use crate::codes::ErrorCode;
+use crate::graph::{Action, ActionGraph, ActionKind, Node};
+use crate::journal::{self, Journal};
+use crate::manifest::{Manifest, Phase};
+use crate::state::{self, State};
+
+pub use action::phase_code;
+
+/// Why an action failed, with the book's code and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The tool's own words (stderr), when it printed any.
+    pub detail: String,
+    pub hints: Vec<String>,
+}
+
+impl Failure {
+    pub fn new(code: ErrorCode, message: String) -> Failure {
+        Failure {
+            code,
+            message,
+            detail: String::new(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub fn detail(mut self, d: String) -> Failure {
+        self.detail = d;
+        self
+    }
+
+    pub fn hint(mut self, h: impl Into<String>) -> Failure {
+        self.hints.push(h.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The action ran.
+    Executed,
+    /// Its outputs were restored from the cache.
+    Cached,
+    /// Its outputs were already in place.
+    UpToDate,
+    Failed(Failure),
+}
+
+/// What a build reports as it goes.
+pub enum Event<'a> {
+    PhaseStarted(Phase),
+    PhaseFinished {
+        phase: Phase,
+        ok: bool,
+    },
+    ActionStarted(&'a Action),
+    ActionFinished {
+        action: &'a Action,
+        outcome: &'a Outcome,
+        duration: Duration,
+    },
+    Warning(&'a str),
+}
+
+pub trait Reporter: Sync {
+    fn event(&self, e: Event<'_>);
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub jobs: usize,
+    pub keep_going: bool,
+    pub cache_dir: PathBuf,
+    /// Restrict transpile actions to these source modules (paths, folders or stems).
+    pub modules: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub executed: usize,
+    pub cached: usize,
+    pub up_to_date: usize,
+    pub failed: usize,
+    /// Actions that did not run because something they wait for failed or the build stopped.
+    pub skipped: usize,
+    pub duration: Duration,
+    pub cancelled: bool,
+    /// Each failed action's id and failure, in the order they failed.
+    pub failures: Vec<(String, Failure)>,
+}
+
+/// Whether `--modules` keeps this action. Only transpile actions made by `each` are filtered.
+fn selected(a: &Action, modules: &[String]) -> bool {
+    if modules.is_empty() || a.phase != Phase::Transpile {
+        return true;
+    }
+    let Some((_, path)) = a.id.split_once(':') else {
+        return true;
+    };
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let stem = file.split('.').next().unwrap_or(file);
+    modules.iter().any(|m| {
+        let m = m.trim_end_matches('/');
+        path == m || stem == m || file == m || path.starts_with(&format!("{m}/"))
+    })
+}
+
+/// Build the graph. `cancel` stops the build: running children are killed, nothing new
+/// starts, and nothing half-written is kept.
+pub fn build(
+    m: &Manifest,
+    g: &ActionGraph,
+    opts: &Options,
+    reporter: &dyn Reporter,
+    cancel: &AtomicBool,
+) -> Summary {
+    let started = Instant::now();
+    let root: &Path = if m.root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &m.root
+    };
+    let journal_path = journal::path(root);
+    let (journal, warning) = Journal::load(&journal_path);
+    if let Some(w) = warning {
+        reporter.event(Event::Warning(&w));
+    }
+    let tool_versions = m
+        .tools
+        .iter()
+        .map(|t| (t.name.value.clone(), OnceLock::new()))
+        .collect();
+    let ctx = action::Ctx {
+        m,
+        root,
+        cache: Cache::new(&opts.cache_dir),
+        stat: Mutex::new(journal.stat),
+        records: Mutex::new(journal.actions),
+        tool_versions,
+        running: Mutex::new(HashMap::new()),
+        cancel,
+        warnings: Mutex::new(Vec::new()),
+    };
+    let mut phases = PhaseTracker::new(root, g, reporter);
+    let mut summary = schedule(&ctx, g, opts, reporter, cancel, &mut phases);
+    phases.close(&summary);
+
+    let mut journal = Journal {
+        stat: ctx.stat.into_inner().expect("stat lock"),
+        actions: ctx.records.into_inner().expect("records lock"),
+    };
+    journal.stat.mark_saved();
+    if let Err(e) = journal.save(&journal_path) {
+        let w = format!("could not save {}: {e}", journal_path.display());
+        reporter.event(Event::Warning(&w));
+    }
+    summary.duration = started.elapsed();
+    summary
+}
+
+fn schedule(
+    ctx: &action::Ctx<'_>,
+    g: &ActionGraph,
+    opts: &Options,
+    reporter: &dyn Reporter,
+    cancel: &AtomicBool,
+    phases: &mut PhaseTracker<'_>,
+) -> Summary {
+    let graph = &g.graph;
+    let mut waiting: Vec<usize> = graph
+        .node_indices()
+        .map(|n| graph.neighbors_directed(n, Incoming).count())
+        .collect();
+    let mut ready: VecDeque<NodeIndex> = graph
+        .node_indices()
+        .filter(|&n| waiting[n.index()] == 0)
+        .collect();
+    let mut summary = Summary::default();
+    let mut in_flight = 0usize;
+    let mut gpu_in_use = 0u32;
+    let mut stopping = false;
+    let mut finished = 0usize;
+    let jobs = opts.jobs.max(1);
+    // Built-in kernels may claim the one GPU; no two GPU actions run at once.
+    let gpu_slots = 1u32;
+
+    let (job_tx, job_rx) = mpsc::channel::<usize>();
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Outcome, Duration)>();
+
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            let done_tx = done_tx.clone();
+            let job_rx = &job_rx;
+            s.spawn(move || {
+                loop {
+                    let next = job_rx.lock().expect("job lock").recv();
+                    let Ok(i) = next else { break };
+                    let t = Instant::now();
+                    let outcome = ctx.process(&g.actions[i]);
+                    if done_tx.send((i, outcome, t.elapsed())).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+
+        let mut deferred: Vec<NodeIndex> = Vec::new();
+        loop {
+            if cancel.load(Ordering::SeqCst) && !stopping {
+                stopping = true;
+                summary.cancelled = true;
+                kill_running(ctx);
+            }
+            // Dispatch what is ready, within the job and GPU limits.
+            while !stopping && in_flight < jobs {
+                let Some(n) = ready.pop_front() else { break };
+                match graph[n] {
+                    Node::StageDone(p) => {
+                        phases.stage_done(p);
+                        for next in graph.neighbors_directed(n, Outgoing) {
+                            waiting[next.index()] -= 1;
+                            if waiting[next.index()] == 0 {
+                                ready.push_back(next);
+                            }
+                        }
+                    }
+                    Node::Action(i) => {
+                        let a = &g.actions[i];
+                        if !selected(a, &opts.modules) {
+                            complete(graph, n, &mut waiting, &mut ready);
+                            continue;
+                        }
+                        if a.gpu > 0 && gpu_in_use + a.gpu.min(gpu_slots) > gpu_slots {
+                            deferred.push(n);
+                            continue;
+                        }
+                        gpu_in_use += a.gpu.min(gpu_slots);
+                        phases.action_started(a.phase);
+                        reporter.event(Event::ActionStarted(a));
+                        in_flight += 1;
+                        job_tx.send(i).expect("workers alive");
+                    }
+                }
+            }
+            if in_flight == 0 {
+                if !deferred.is_empty() && !stopping {
+                    ready.extend(deferred.drain(..));
+                    continue;
+                }
+                break;
+            }
+            let Ok((i, outcome, duration)) = done_rx.recv_timeout(Duration::from_millis(100))
+            else {
+                continue;
+            };
+            in_flight -= 1;
+            finished += 1;
+            let a = &g.actions[i];
+            gpu_in_use -= a.gpu.min(gpu_slots);
+            ready.extend(deferred.drain(..));
+            reporter.event(Event::ActionFinished {
+                action: a,
+                outcome: &outcome,
+                duration,
+            });
+            match outcome {
+                Outcome::Executed => summary.executed += 1,
+                Outcome::Cached => summary.cached += 1,
+                Outcome::UpToDate => summary.up_to_date += 1,
+                Outcome::Failed(f) => {
+                    summary.failed += 1;
+                    phases.action_failed(a.phase, &a.id, &f);
+                    summary.failures.push((a.id.clone(), f));
+                    if !opts.keep_going {
+                        stopping = true;
+                    }
+                    continue;
+                }
+            }
+            complete(graph, g.action_nodes[i], &mut waiting, &mut ready);
+        }
+        drop(job_tx);
+    });
+    let considered = g
+        .actions
+        .iter()
+        .filter(|a| selected(a, &opts.modules))
+        .count();
+    summary.skipped = considered - finished;
+    summary
+}
+
+/// Mark a node done and release what waited only for it.
+fn complete(
+    graph: &petgraph::graph::DiGraph<Node, crate::graph::Edge>,
+    n: NodeIndex,
+    waiting: &mut [usize],
+    ready: &mut VecDeque<NodeIndex>,
+) {
+    for next in graph.neighbors_directed(n, Outgoing) {
+        waiting[next.index()] -= 1;
+        if waiting[next.index()] == 0 {
+            ready.push_back(next);
+        }
+    }
+}
+
+fn kill_running(ctx: &action::Ctx<'_>) {
+    for pid in ctx.running.lock().expect("running lock").keys() {
+        #[cfg(unix)]
+        // SAFETY: kill(2) with a pid we spawned and have not yet reaped; at worst the
+        // child already exited and the signal goes nowhere.
+        unsafe {
+            libc::kill(*pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}
+
+/// Keeps `.batuta-state.json` in step with the build: a phase is InProgress from its first
+/// action, Completed when its stage is done, Failed when one of its actions fails.
+struct PhaseTracker<'a> {
+    path: PathBuf,
+    state: State,
+    started: HashMap<Phase, Instant>,
+    failed: HashMap<Phase, Vec<String>>,
+    done: Vec<Phase>,
+    reporter: &'a dyn Reporter,
+    /// Phases the graph holds, so empty stages still complete.
+    phases: Vec<Phase>,
+}
+
+impl<'a> PhaseTracker<'a> {
+    fn new(root: &Path, g: &ActionGraph, reporter: &'a dyn Reporter) -> Self {
+        let path = state::path(root);
+        let state = State::load(&path).unwrap_or_else(|e| {
+            let w = format!("{e}; starting a new state file");
+            reporter.event(Event::Warning(&w));
+            State::default()
+        });
+        Self {
+            path,
+            state,
+            started: HashMap::new(),
+            failed: HashMap::new(),
+            done: Vec::new(),
+            reporter,
+            phases: g.stages.iter().map(|(p, _)| *p).collect(),
+        }
+    }
+
+    fn save(&self) {
+        if let Err(e) = self.state.save(&self.path) {
+            let w = format!("could not save {}: {e}", self.path.display());
+            self.reporter.event(Event::Warning(&w));
+        }
+    }
+
+    fn action_started(&mut self, p: Phase) {
+        if self.started.contains_key(&p) {
+            return;
+        }
+        self.started.insert(p, Instant::now());
+        self.state.start(p, &state::now_rfc3339());
+        self.save();
+        self.reporter.event(Event::PhaseStarted(p));
+    }
+
+    fn stage_done(&mut self, p: Phase) {
+        self.action_started(p);
+        let secs = self.started[&p].elapsed().as_secs_f64();
+        self.state.finish(p, &state::now_rfc3339(), secs, None);
+        self.done.push(p);
+        self.save();
+        self.reporter
+            .event(Event::PhaseFinished { phase: p, ok: true });
+    }
+
+    fn action_failed(&mut self, p: Phase, id: &str, f: &Failure) {
+        self.failed
+            .entry(p)
+            .or_default()
+            .push(format!("{id}: {} [{}]", f.message, f.code));
+    }
+
+    /// At the end: phases that started but did not complete have failed.
+    fn close(&mut self, summary: &Summary) {
+        let open: Vec<Phase> = self
+            .phases
+            .iter()
+            .copied()
+            .filter(|p| self.started.contains_key(p) && !self.done.contains(p))
+            .collect();
+        for p in open {
+            let why = match self.failed.get(&p) {
+                Some(errors) => errors.join("; "),
+                None if summary.cancelled => "cancelled".to_owned(),
+                None => "stopped: an action in another phase failed".to_owned(),
+            };
+            let secs = self.started[&p].elapsed().as_secs_f64();
+            self.state.finish(p, &state::now_rfc3339(), secs, Some(why));
+            self.reporter.event(Event::PhaseFinished {
+                phase: p,
+                ok: false,
+            });
+        }
+        self.save();
+    }
+}
+
+impl ActionKind {
+    /// A word for what kind of action this is, for output.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            ActionKind::Command { .. } => "command",
+            ActionKind::Builtin { .. } => "builtin",
+            ActionKind::Kernel { .. } => "kernel",
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! `.batuta-state.json`: where the migration stands, phase by phase (REFERENCE.md).
+//!
+//! NotStarted → InProgress → Completed, or InProgress → Failed; Failed → InProgress on retry.
+//! Written atomically after every change, so `batuta status` never reads half a file.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil;
+use crate::manifest::Phase;
+
+pub const FILE_NAME: &str = ".batuta-state.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Status {
+    #[default]
+    NotStarted,
+    InProgress,
+    Completed,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PhaseState {
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub completed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duration: Option<String>,
+    /// Why the phase failed: the failing actions and their error codes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct State {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub current_phase: Option<String>,
+    /// Keyed by phase title (Analysis, Transpilation, …).
+    pub phases: BTreeMap<String, PhaseState>,
+}
+
+pub fn path(root: &Path) -> PathBuf {
+    root.join(FILE_NAME)
+}
+
+/// Why the state file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path} is not a valid batuta state file ({reason}); `batuta reset --yes` starts over")]
+    Invalid { path: PathBuf, reason: String },
+}
+
+impl State {
+    /// Load the state; a missing file is a migration not started.
+    pub fn load(path: &Path) -> Result<State, StateError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) => {
+                return Err(StateError::Io {
+                    path: path.to_owned(),
+                    source: e,
+                });
+            }
+        };
+        let state: State = serde_json::from_str(&text).map_err(|e| StateError::Invalid {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if let Some(bad) = state
+            .phases
+            .keys()
+            .find(|k| !Phase::ALL.iter().any(|p| p.title() == k.as_str()))
+        {
+            return Err(StateError::Invalid {
+                path: path.to_owned(),
+                reason: format!("unknown phase '{bad}'"),
+            });
+        }
+        Ok(state)
+    }
+
+    pub fn save(&self, path: &Path) -> io::Result<()> {
+        let mut text = serde_json::to_string_pretty(self).map_err(io::Error::other)?;
+        text.push('\n');
+        fsutil::write_atomic(path, text.as_bytes())
+    }
+
+    pub fn phase(&self, p: Phase) -> PhaseState {
+        self.phases.get(p.title()).cloned().unwrap_or_default()
+    }
+
+    pub fn start(&mut self, p: Phase, now: &str) {
+        let ps = self.phases.entry(p.title().to_owned()).or_default();
+        ps.status = Status::InProgress;
+        ps.started_at = Some(now.to_owned());
+        ps.completed_at = None;
+        ps.duration = None;
+        ps.error = None;
+        self.current_phase = Some(p.title().to_owned());
+    }
+
+    pub fn finish(&mut self, p: Phase, now: &str, seconds: f64, error: Option<String>) {
+        let ps = self.phases.entry(p.title().to_owned()).or_default();
+        ps.status = if error.is_some() {
+            Status::Failed
+        } else {
+            Status::Completed
+        };
+        ps.completed_at = Some(now.to_owned());
+        ps.duration = Some(format!("{seconds:.2}s"));
+        ps.error = error;
+    }
+
+    /// Percent complete: 20 points per completed phase.
+    pub fn progress(&self) -> u32 {
+        Phase::ALL
+            .iter()
+            .filter(|p| self.phase(**p).status == Status::Completed)
+            .count() as u32
+            * 20
+    }
+}
+
+/// Now, as an RFC 3339 UTC timestamp (`2025-11-19T14:21:32Z`).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+fn rfc3339(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_763_562_092), "2025-11-19T14:21:32Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn lifecycle_and_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(dir.path());
+        let mut s = State::load(&p).unwrap();
+        assert_eq!(s.progress(), 0);
+        s.start(Phase::Analyze, "t0");
+        s.finish(Phase::Analyze, "t1", 0.13, None);
+        s.start(Phase::Transpile, "t1");
+        s.finish(Phase::Transpile, "t2", 1.0, Some("boom".into()));
+        s.save(&p).unwrap();
+        let s = State::load(&p).unwrap();
+        assert_eq!(s.phase(Phase::Analyze).status, Status::Completed);
+        assert_eq!(s.phase(Phase::Analyze).duration.as_deref(), Some("0.13s"));
+        assert_eq!(s.phase(Phase::Transpile).status, Status::Failed);
+        assert_eq!(s.progress(), 20);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            text.contains("\"current_phase\": \"Transpilation\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn damaged_state_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(dir.path());
+        std::fs::write(&p, "{ not json").unwrap();
+        assert!(matches!(State::load(&p), Err(StateError::Invalid { .. })));
+        std::fs::write(&p, r#"{"phases":{"Nope":{"status":"Completed"}}}"#).unwrap();
+        assert!(matches!(State::load(&p), Err(StateError::Invalid { .. })));
+    }
+}

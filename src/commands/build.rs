@@ -1,0 +1,253 @@
+//! `batuta build`: expand the target, run what is out of date, report as it goes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use batuta_engine::exec::{self, Event, Failure, Outcome, Reporter, Summary};
+use batuta_engine::graph;
+use batuta_engine::manifest::Manifest;
+use serde_json::json;
+
+use crate::Exit;
+use crate::cli::{BuildArgs, CheckFormat};
+use crate::output::Ui;
+
+/// Set by Ctrl-C; the scheduler kills running actions and starts nothing new.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// The cache folder: `BATUTA_CACHE_DIR`, or `.batuta/cache` beside the manifest.
+pub fn cache_dir(m: &Manifest) -> PathBuf {
+    match std::env::var_os("BATUTA_CACHE_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => m.root.join(".batuta").join("cache"),
+    }
+}
+
+pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
+    let loaded = super::load(&args.manifest)
+        .and_then(|m| graph::expand(&m, args.target.as_deref()).map(|g| (m, g)));
+    let (m, g) = match loaded {
+        Ok(x) => x,
+        Err(d) => {
+            ui.report(&d);
+            return Exit::Usage;
+        }
+    };
+    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
+    let opts = exec::Options {
+        jobs,
+        keep_going: args.keep_going || g.keep_going,
+        cache_dir: cache_dir(&m),
+        modules: args.modules.clone(),
+    };
+    let summary = match args.format {
+        CheckFormat::Text => {
+            let reporter = TextReporter {
+                total: g.actions.len(),
+                done: AtomicUsize::new(0),
+                out: Mutex::new(std::io::stdout()),
+            };
+            let s = exec::build(&m, &g, &opts, &reporter, &CANCEL);
+            print_text_summary(ui, &s);
+            s
+        }
+        CheckFormat::Json => {
+            let reporter = JsonReporter {
+                out: Mutex::new(std::io::stdout()),
+            };
+            let s = exec::build(&m, &g, &opts, &reporter, &CANCEL);
+            // The contract (ARCHITECTURE.md): exactly these keys, in this order, last line.
+            let line = format!(
+                "{{\"event\":\"summary\",\"executed\":{},\"cached\":{},\"up_to_date\":{},\"failed\":{},\"duration_ms\":{}}}",
+                s.executed,
+                s.cached,
+                s.up_to_date,
+                s.failed,
+                s.duration.as_millis()
+            );
+            let _ = writeln!(reporter.out.lock().expect("stdout lock"), "{line}");
+            s
+        }
+    };
+    if summary.failed > 0 || summary.cancelled {
+        Exit::Failed
+    } else {
+        Exit::Success
+    }
+}
+
+struct TextReporter {
+    total: usize,
+    done: AtomicUsize,
+    out: Mutex<std::io::Stdout>,
+}
+
+impl Reporter for TextReporter {
+    fn event(&self, e: Event<'_>) {
+        let line = match e {
+            Event::ActionFinished {
+                action,
+                outcome,
+                duration,
+            } => {
+                let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+                let verb = match outcome {
+                    Outcome::Executed => "ran",
+                    Outcome::Cached => "restored",
+                    // A no-op build prints nothing per action, as ninja does.
+                    Outcome::UpToDate => return,
+                    Outcome::Failed(_) => "FAILED",
+                };
+                format!(
+                    "[{n}/{}] {verb} {} ({:.2}s)",
+                    self.total,
+                    action.id,
+                    duration.as_secs_f64()
+                )
+            }
+            Event::Warning(w) => format!("warning: {w}"),
+            Event::PhaseStarted(_) | Event::PhaseFinished { .. } | Event::ActionStarted(_) => {
+                return;
+            }
+        };
+        let _ = writeln!(self.out.lock().expect("stdout lock"), "{line}");
+    }
+}
+
+struct JsonReporter {
+    out: Mutex<std::io::Stdout>,
+}
+
+impl Reporter for JsonReporter {
+    fn event(&self, e: Event<'_>) {
+        let v = match e {
+            Event::PhaseStarted(p) => {
+                json!({ "event": "phase", "phase": p.stage_name(), "status": "started" })
+            }
+            Event::PhaseFinished { phase, ok } => json!({
+                "event": "phase",
+                "phase": phase.stage_name(),
+                "status": if ok { "completed" } else { "failed" },
+            }),
+            Event::ActionStarted(_) => return,
+            Event::ActionFinished {
+                action,
+                outcome,
+                duration,
+            } => {
+                let mut v = json!({
+                    "event": "action",
+                    "id": action.id,
+                    "stage": action.phase.stage_name(),
+                    "outcome": match outcome {
+                        Outcome::Executed => "executed",
+                        Outcome::Cached => "cached",
+                        Outcome::UpToDate => "up_to_date",
+                        Outcome::Failed(_) => "failed",
+                    },
+                    "duration_ms": duration.as_millis() as u64,
+                });
+                if let Outcome::Failed(f) = outcome {
+                    v["code"] = json!(f.code.code);
+                    v["message"] = json!(f.message);
+                    v["stderr"] = json!(f.detail);
+                    v["hints"] = json!(f.hints);
+                }
+                v
+            }
+            Event::Warning(w) => json!({ "event": "warning", "message": w }),
+        };
+        let _ = writeln!(self.out.lock().expect("stdout lock"), "{v}");
+    }
+}
+
+/// The last lines of a tool's error output: enough to act on, not a flood.
+fn tail(text: &str, lines: usize) -> Vec<&str> {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].to_vec()
+}
+
+/// Andon: for each failure, what failed, why, and what to do (REFERENCE.md).
+fn andon(ui: &Ui, id: &str, phase_title: &str, f: &Failure) -> String {
+    let mut s = String::new();
+    let red = |t: &str| {
+        if ui.color {
+            format!("\x1b[1;31m{t}\x1b[0m")
+        } else {
+            t.to_owned()
+        }
+    };
+    s.push_str(&red(&format!("❌ {phase_title} failed!")));
+    s.push('\n');
+    s.push_str(&format!("Error: {id}: {}\n", f.message));
+    for line in tail(&f.detail, 20) {
+        s.push_str(&format!("  {line}\n"));
+    }
+    s.push_str(&format!("  [{}] {}\n", f.code.code, f.code.meaning));
+    s.push_str("💡 Troubleshooting:\n");
+    for h in &f.hints {
+        s.push_str(&format!("  • {h}\n"));
+    }
+    s.push_str(&format!("  • {}\n", capitalise(f.code.what_to_do)));
+    s.push_str("  • Try running with --verbose for more details\n");
+    s
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn print_text_summary(ui: &Ui, s: &Summary) {
+    let mut err = std::io::stderr().lock();
+    for (id, f) in &s.failures {
+        let phase = id
+            .split('/')
+            .next()
+            .and_then(batuta_engine::manifest::Phase::from_stage_name)
+            .map_or("Build", |p| p.title());
+        let _ = write!(err, "\n{}", andon(ui, id, phase, f));
+    }
+    let secs = s.duration.as_secs_f64();
+    let counts = format!(
+        "{} executed, {} restored from cache, {} up to date",
+        s.executed, s.cached, s.up_to_date
+    );
+    if s.cancelled {
+        let _ = writeln!(err, "\nerror: cancelled after {secs:.2}s ({counts})");
+    } else if s.failed > 0 {
+        let _ = writeln!(
+            err,
+            "\nerror: {} action{} failed, {} not run ({counts}) in {secs:.2}s",
+            s.failed,
+            if s.failed == 1 { "" } else { "s" },
+            s.skipped
+        );
+    } else if s.executed + s.cached == 0 {
+        println!(
+            "ok: nothing to do, {} up to date ({secs:.2}s)",
+            s.up_to_date
+        );
+    } else {
+        println!("ok: {counts} in {secs:.2}s");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        assert_eq!(tail("a\nb\nc\n", 2), ["b", "c"]);
+        assert_eq!(tail("", 2), Vec::<&str>::new());
+    }
+}

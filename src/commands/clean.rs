@@ -1,0 +1,114 @@
+//! `batuta clean`, `batuta reset` and `batuta cache gc`: removing what batuta made.
+
+use std::path::Path;
+
+use batuta_engine::cache::Cache;
+use batuta_engine::fsutil::remove_file_if_exists;
+use batuta_engine::{graph, journal, state};
+
+use crate::Exit;
+use crate::cli::ManifestArg;
+use crate::output::Ui;
+
+fn root_of(m: &batuta_engine::manifest::Manifest) -> &Path {
+    if m.root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &m.root
+    }
+}
+
+/// Remove every action's outputs and the journal; with `cache`, the cache too.
+pub fn clean(ui: &Ui, manifest: &ManifestArg, cache: bool) -> Exit {
+    let loaded = super::load(manifest).and_then(|m| {
+        let all: Vec<_> = m.stages.iter().map(|s| s.phase).collect();
+        graph::expand_stages(&m, &all).map(|g| (m, g))
+    });
+    let (m, g) = match loaded {
+        Ok(x) => x,
+        Err(d) => {
+            ui.report(&d);
+            return Exit::Usage;
+        }
+    };
+    let root = root_of(&m);
+    let mut removed = 0;
+    for out in g.actions.iter().flat_map(|a| &a.outputs) {
+        let p = root.join(out);
+        if p.is_file() {
+            if let Err(e) = remove_file_if_exists(&p) {
+                eprintln!("error: cannot remove {}: {e}", p.display());
+                return Exit::Failed;
+            }
+            removed += 1;
+        }
+    }
+    let _ = remove_file_if_exists(&journal::path(root));
+    println!(
+        "removed {removed} output{}",
+        if removed == 1 { "" } else { "s" }
+    );
+    if cache {
+        let dir = super::build::cache_dir(&m);
+        if let Err(e) = Cache::new(&dir).clear() {
+            eprintln!("error: cannot remove the cache {}: {e}", dir.display());
+            return Exit::Failed;
+        }
+        println!("removed the cache {}", dir.display());
+    }
+    Exit::Success
+}
+
+/// Forget the workflow state.
+pub fn reset(ui: &Ui, manifest: &ManifestArg, yes: bool) -> Exit {
+    let path = match super::find_manifest(manifest) {
+        Ok(p) => state::path(
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        ),
+        Err(d) => {
+            ui.report(&d);
+            return Exit::Usage;
+        }
+    };
+    if !yes {
+        eprintln!(
+            "error: this forgets every phase's status in {}; run `batuta reset --yes` to do it",
+            path.display()
+        );
+        return Exit::Usage;
+    }
+    match remove_file_if_exists(&path) {
+        Ok(()) => {
+            println!("reset: every phase is Not Started");
+            Exit::Success
+        }
+        Err(e) => {
+            eprintln!("error: cannot remove {}: {e}", path.display());
+            Exit::Failed
+        }
+    }
+}
+
+/// Evict least recently used cache entries down to `max` bytes.
+pub fn gc(ui: &Ui, manifest: &ManifestArg, max: u64) -> Exit {
+    let m = match super::load(manifest) {
+        Ok(m) => m,
+        Err(d) => {
+            ui.report(&d);
+            return Exit::Usage;
+        }
+    };
+    let dir = super::build::cache_dir(&m);
+    match Cache::new(&dir).gc(max) {
+        Ok((n, freed, kept)) => {
+            println!("removed {n} entries ({freed} bytes); the cache holds {kept} bytes");
+            Exit::Success
+        }
+        Err(e) => {
+            eprintln!("error: cache gc in {}: {e}", dir.display());
+            Exit::Failed
+        }
+    }
+}

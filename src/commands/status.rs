@@ -1,0 +1,134 @@
+//! `batuta status`: the five-phase board (REFERENCE.md), read from `.batuta-state.json`.
+
+use std::fmt::Write as _;
+
+use batuta_engine::manifest::Phase;
+use batuta_engine::state::{self, State, Status};
+
+use crate::Exit;
+use crate::cli::{CheckFormat, ManifestArg};
+use crate::output::Ui;
+
+pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
+    let root = match super::find_manifest(manifest) {
+        Ok(p) => p
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default(),
+        Err(d) => {
+            ui.report(&d);
+            return Exit::Usage;
+        }
+    };
+    let path = state::path(if root.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        &root
+    });
+    let state = match State::load(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    match format {
+        CheckFormat::Text => print!("{}", board(&state)),
+        CheckFormat::Json => {
+            let mut v = serde_json::to_value(&state).expect("state is plain data");
+            v["overall_percent"] = serde_json::json!(overall(&state));
+            println!("{v}");
+        }
+    }
+    Exit::Success
+}
+
+/// 20 points for every phase completed or under way (the book's board counts the phase in
+/// progress: two done and one running is 60 %).
+fn overall(s: &State) -> u32 {
+    Phase::ALL
+        .iter()
+        .filter(|p| matches!(s.phase(**p).status, Status::Completed | Status::InProgress))
+        .count() as u32
+        * 20
+}
+
+pub fn board(s: &State) -> String {
+    let mut out = String::new();
+    let started = Phase::ALL
+        .iter()
+        .any(|p| s.phase(*p).status != Status::NotStarted);
+    if !started {
+        out.push_str("No workflow started yet.\n");
+        out.push_str("💡 Run `batuta build` to start with the Analysis phase.\n");
+        return out;
+    }
+    out.push_str("📊 Workflow Progress\n");
+    out.push_str(&"─".repeat(46));
+    out.push('\n');
+    for p in Phase::ALL {
+        let ps = s.phase(p);
+        let (symbol, label) = match ps.status {
+            Status::Completed => ("✓", "[Completed]"),
+            Status::InProgress => ("⏳", "[In Progress]"),
+            Status::NotStarted => ("○", "[Not Started]"),
+            Status::Failed => ("✗", "[Failed]"),
+        };
+        let _ = write!(out, "{symbol} {:<17} {label}", p.title());
+        if ps.status == Status::Failed {
+            out.push_str(" ← Fix this!");
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "\nOverall: {}% complete", overall(s));
+    let details: Vec<Phase> = Phase::ALL
+        .into_iter()
+        .filter(|p| s.phase(*p).status != Status::NotStarted)
+        .collect();
+    out.push_str("\nPhase details:\n");
+    for p in details {
+        let ps = s.phase(p);
+        let _ = write!(out, "  {:<15}", p.title());
+        if let Some(t) = &ps.started_at {
+            let _ = write!(out, " started {t}");
+        }
+        if let Some(t) = &ps.completed_at {
+            let _ = write!(out, ", ended {t}");
+        }
+        if let Some(d) = &ps.duration {
+            let _ = write!(out, " ({d})");
+        }
+        out.push('\n');
+        if let Some(e) = &ps.error {
+            for line in e.split("; ") {
+                let _ = writeln!(out, "    ✗ {line}");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_state_says_nothing_started() {
+        assert!(board(&State::default()).starts_with("No workflow started yet."));
+    }
+
+    #[test]
+    fn the_books_example_is_sixty_percent() {
+        let mut s = State::default();
+        s.start(Phase::Analyze, "2025-11-19T14:21:32Z");
+        s.finish(Phase::Analyze, "2025-11-19T14:21:33Z", 0.13, None);
+        s.start(Phase::Transpile, "2025-11-19T14:22:15Z");
+        s.finish(Phase::Transpile, "2025-11-19T14:22:20Z", 5.0, None);
+        s.start(Phase::Optimize, "2025-11-19T14:22:21Z");
+        let b = board(&s);
+        assert!(b.contains("✓ Analysis          [Completed]"), "{b}");
+        assert!(b.contains("⏳ Optimization      [In Progress]"), "{b}");
+        assert!(b.contains("○ Deployment        [Not Started]"), "{b}");
+        assert!(b.contains("Overall: 60% complete"), "{b}");
+    }
+}
