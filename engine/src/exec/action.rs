@@ -33,7 +33,7 @@ pub(super) struct Ctx<'a> {
     pub tool_versions: HashMap<String, OnceLock<Result<String, Failure>>>,
     pub running: Mutex<HashMap<u32, String>>,
     pub cancel: &'a std::sync::atomic::AtomicBool,
-    pub warnings: Mutex<Vec<String>>,
+    pub reporter: &'a dyn super::Reporter,
 }
 
 /// The code a failure of an action in this phase carries when nothing more precise is known.
@@ -49,8 +49,7 @@ pub fn phase_code(p: Phase) -> ErrorCode {
 
 impl Ctx<'_> {
     fn warn(&self, w: String) {
-        tracing::warn!("{w}");
-        self.warnings.lock().expect("warnings lock").push(w);
+        self.reporter.event(super::Event::Warning(&w));
     }
 
     /// The digest of a workspace file through the stat cache; hashing happens unlocked.
@@ -385,6 +384,10 @@ impl Ctx<'_> {
                 cmd.env(name, v);
             }
         }
+        // Its own process group, so cancelling kills the action's whole tree (a shell and
+        // what it started), not only its first process.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = cmd.spawn().map_err(|e| match (e.kind(), &a.kind) {
             (io::ErrorKind::NotFound, ActionKind::Command { tool: Some(t), .. }) => {
                 let tool = self.m.tool(t).expect("validated tool");

@@ -159,7 +159,7 @@ pub fn build(
         tool_versions,
         running: Mutex::new(HashMap::new()),
         cancel,
-        warnings: Mutex::new(Vec::new()),
+        reporter,
     };
     let mut phases = PhaseTracker::new(root, g, reporter);
     let mut summary = schedule(&ctx, g, opts, reporter, cancel, &mut phases);
@@ -330,10 +330,11 @@ fn complete(
 fn kill_running(ctx: &action::Ctx<'_>) {
     for pid in ctx.running.lock().expect("running lock").keys() {
         #[cfg(unix)]
-        // SAFETY: kill(2) with a pid we spawned and have not yet reaped; at worst the
-        // child already exited and the signal goes nowhere.
+        // SAFETY: kill(2) on the process group of a child we spawned and have not yet
+        // reaped; at worst the group already exited and the signal goes nowhere.
         unsafe {
-            libc::kill(*pid as libc::pid_t, libc::SIGKILL);
+            // The negative pid names the action's process group (see `spawn`).
+            libc::kill(-(*pid as libc::pid_t), libc::SIGKILL);
         }
     }
 }

@@ -1,0 +1,538 @@
+//! End-to-end tests of `batuta build`, `status`, `clean`: incremental builds, the cache,
+//! failures (Jidoka), cancellation and crash recovery, through the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A workspace in a temp folder, with its own cache.
+struct Ws {
+    dir: tempfile::TempDir,
+}
+
+impl Ws {
+    fn new(manifest: &str, files: &[(&str, &str)]) -> Ws {
+        let ws = Ws {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        ws.write("batuta.yaml", manifest);
+        for (p, c) in files {
+            ws.write(p, c);
+        }
+        ws
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn write(&self, rel: &str, content: &str) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("batuta").unwrap();
+        c.current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("BATUTA_CACHE_DIR", self.path("cache"))
+            .env_remove("BATUTA_CONFIG")
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    /// `batuta build --format json ARGS`: the exit code and the parsed events.
+    fn build(&self, args: &[&str]) -> (i32, Vec<Value>) {
+        let out = self.cmd().args(["build", "--format", "json"]).args(args).output().unwrap();
+        (out.status.code().unwrap_or(-1), events(&out))
+    }
+
+    /// Lines of the file the test commands append to whenever they actually run.
+    fn spawned(&self) -> usize {
+        std::fs::read_to_string(self.path("spawned.log")).map_or(0, |s| s.lines().count())
+    }
+}
+
+fn events(out: &Output) -> Vec<Value> {
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}\n{text}")))
+        .collect()
+}
+
+fn summary(events: &[Value]) -> &Value {
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "summary", "the summary is the last line");
+    last
+}
+
+fn outcomes<'a>(events: &'a [Value], outcome: &str) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "action" && e["outcome"] == outcome)
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// Copy each Python file to a .txt (logging that it ran), then join two of them.
+const PIPELINE: &str = r#"version: 1
+project: { name: t, source: src, output: out }
+stages:
+  transpile:
+    tasks:
+      copy:
+        run: [sh, -c, "echo {path} >> spawned.log; cp {in} {out}"]
+        each: "**/*.py"
+        out: "{dir}/{stem}.txt"
+  validate:
+    needs: [transpile]
+    tasks:
+      join:
+        run: [sh, -c, "echo join >> spawned.log; cat out/a.txt out/pkg/c.txt > out/joined.txt"]
+        inputs: [out/a.txt, out/pkg/c.txt]
+        outputs: [out/joined.txt]
+"#;
+
+fn pipeline() -> Ws {
+    Ws::new(
+        PIPELINE,
+        &[("src/a.py", "a\n"), ("src/b.py", "b\n"), ("src/pkg/c.py", "c\n")],
+    )
+}
+
+#[test]
+fn first_build_runs_everything_second_runs_nothing() {
+    let ws = pipeline();
+    let (code, ev) = ws.build(&[]);
+    assert_eq!(code, 0, "{ev:?}");
+    let s = summary(&ev);
+    assert_eq!((s["executed"].as_u64(), s["cached"].as_u64(), s["failed"].as_u64()), (Some(4), Some(0), Some(0)));
+    assert_eq!(ws.read("out/joined.txt"), "a\nc\n");
+    assert_eq!(ws.spawned(), 4);
+
+    let (code, ev) = ws.build(&[]);
+    assert_eq!(code, 0);
+    let s = summary(&ev);
+    assert_eq!(s["executed"], 0);
+    assert_eq!(s["up_to_date"], 4);
+    assert_eq!(ws.spawned(), 4, "nothing ran");
+}
+
+#[test]
+fn summary_line_is_exactly_the_contract() {
+    let ws = pipeline();
+    let out = ws.cmd().args(["build", "--format", "json"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let last = text.lines().last().unwrap();
+    let re = regex_lite(last);
+    assert!(re, "{last}");
+}
+
+/// `{"event":"summary","executed":N,"cached":N,"up_to_date":N,"failed":N,"duration_ms":N}`
+fn regex_lite(line: &str) -> bool {
+    let mut rest = line;
+    for (i, key) in ["executed", "cached", "up_to_date", "failed", "duration_ms"].iter().enumerate() {
+        let prefix = if i == 0 {
+            format!("{{\"event\":\"summary\",\"{key}\":")
+        } else {
+            format!(",\"{key}\":")
+        };
+        let Some(r) = rest.strip_prefix(&prefix) else { return false };
+        let digits = r.chars().take_while(char::is_ascii_digit).count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &r[digits..];
+    }
+    rest == "}"
+}
+
+#[test]
+fn touching_one_input_reruns_only_its_chain() {
+    let ws = pipeline();
+    ws.build(&[]);
+    ws.write("src/b.py", "b changed\n");
+    let (_, ev) = ws.build(&[]);
+    assert_eq!(outcomes(&ev, "executed"), ["transpile/copy:b.py"]);
+    ws.write("src/pkg/c.py", "c changed\n");
+    let (_, ev) = ws.build(&[]);
+    assert_eq!(outcomes(&ev, "executed"), ["transpile/copy:pkg/c.py", "validate/join"]);
+    assert_eq!(ws.read("out/joined.txt"), "a\nc changed\n");
+}
+
+#[test]
+fn an_edit_that_leaves_an_output_unchanged_stops_there() {
+    let ws = Ws::new(
+        r#"version: 1
+project: { name: t, source: src, output: out }
+stages:
+  transpile:
+    tasks:
+      first-line: { run: [sh, -c, "head -n1 {in} > {out}"], each: "*.py", out: "{stem}.txt" }
+  validate:
+    needs: [transpile]
+    tasks:
+      use: { run: [sh, -c, "echo use >> spawned.log; cp out/a.txt out/used.txt"], inputs: [out/a.txt], outputs: [out/used.txt] }
+"#,
+        &[("src/a.py", "line one\nline two\n")],
+    );
+    ws.build(&[]);
+    assert_eq!(ws.spawned(), 1);
+    ws.write("src/a.py", "line one\nanother line two\n");
+    let (_, ev) = ws.build(&[]);
+    assert_eq!(outcomes(&ev, "executed"), ["transpile/first-line:a.py"]);
+    assert_eq!(outcomes(&ev, "up_to_date"), ["validate/use"]);
+    assert_eq!(ws.spawned(), 1, "early cutoff: same output, dependant not re-run");
+}
+
+#[test]
+fn changing_a_command_reruns_its_actions() {
+    let ws = pipeline();
+    ws.build(&[]);
+    ws.write("batuta.yaml", &PIPELINE.replace("cp {in} {out}", "cp -p {in} {out}"));
+    let (_, ev) = ws.build(&[]);
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        ["transpile/copy:a.py", "transpile/copy:b.py", "transpile/copy:pkg/c.py"]
+    );
+    assert_eq!(outcomes(&ev, "up_to_date"), ["validate/join"], "same inputs, same key");
+}
+
+#[test]
+fn deleted_outputs_come_back_from_the_cache_without_running() {
+    let ws = pipeline();
+    ws.build(&[]);
+    std::fs::remove_dir_all(ws.path("out")).unwrap();
+    let (code, ev) = ws.build(&[]);
+    assert_eq!(code, 0);
+    assert_eq!(summary(&ev)["cached"], 4);
+    assert_eq!(ws.spawned(), 4, "no process spawned");
+    assert_eq!(ws.read("out/joined.txt"), "a\nc\n");
+}
+
+#[test]
+fn a_failure_stops_dependants_and_keep_going_finishes_the_rest() {
+    let ws = Ws::new(
+        r#"version: 1
+project: { name: t, source: src, output: out }
+stages:
+  transpile:
+    tasks:
+      copy: { run: [sh, -c, "if grep -q bad {in}; then echo 'bad input' >&2; exit 3; fi; cp {in} {out}"], each: "*.py", out: "{stem}.txt" }
+  validate:
+    needs: [transpile]
+    tasks:
+      check: { run: [cat, out/a.txt], inputs: [out/a.txt] }
+"#,
+        &[("src/a.py", "a\n"), ("src/b.py", "bad\n"), ("src/c.py", "c\n")],
+    );
+    let (code, ev) = ws.cmd().args(["build", "--format", "json", "-j", "1"]).output().map(|o| (o.status.code().unwrap(), events(&o))).unwrap();
+    assert_eq!(code, 1);
+    let failed: Vec<&Value> = ev.iter().filter(|e| e["outcome"] == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["id"], "transpile/copy:b.py");
+    assert_eq!(failed[0]["code"], "BATUTA-T-002");
+    assert_eq!(failed[0]["stderr"], "bad input\n");
+    assert!(outcomes(&ev, "executed").len() <= 1, "without --keep-going nothing new starts");
+    assert!(!ws.path("out/b.txt").exists(), "no half-written output");
+
+    let (code, ev) = ws.build(&["--keep-going"]);
+    assert_eq!(code, 1);
+    let done: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["event"] == "action" && e["outcome"] != "failed")
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(done.contains(&"transpile/copy:a.py") && done.contains(&"transpile/copy:c.py"), "{done:?}");
+    assert!(!done.iter().any(|id| id.starts_with("validate/")), "a phase never consumes a failed one");
+    let state: Value = serde_json::from_str(&ws.read(".batuta-state.json")).unwrap();
+    assert_eq!(state["phases"]["Transpilation"]["status"], "Failed");
+    assert!(state["phases"]["Transpilation"]["error"].as_str().unwrap().contains("copy:b.py"));
+
+    let status = ws.cmd().arg("status").output().unwrap();
+    let board = String::from_utf8(status.stdout).unwrap();
+    assert!(board.contains("✗ Transpilation     [Failed] ← Fix this!"), "{board}");
+
+    let text = ws.cmd().arg("build").output().unwrap();
+    let err = String::from_utf8(text.stderr).unwrap();
+    assert!(err.contains("❌ Transpilation failed!"), "{err}");
+    assert!(err.contains("bad input"), "{err}");
+    assert!(err.contains("💡 Troubleshooting:"), "{err}");
+}
+
+#[test]
+fn a_missing_tool_is_t001_with_the_install_command() {
+    let ws = Ws::new(
+        r#"version: 1
+project: { name: t, source: src, output: out }
+tools:
+  depyler: { command: depyler-not-installed-here, install: "cargo install depyler" }
+rules:
+  py: { tool: depyler, run: ["{tool}", transpile, "{in}", -o, "{out}"] }
+stages:
+  transpile:
+    tasks:
+      python: { rule: py, each: "*.py", out: "{stem}.rs" }
+"#,
+        &[("src/a.py", "a\n")],
+    );
+    let (code, ev) = ws.build(&[]);
+    assert_eq!(code, 1);
+    let f = ev.iter().find(|e| e["outcome"] == "failed").unwrap();
+    assert_eq!(f["code"], "BATUTA-T-001");
+    assert!(f["message"].as_str().unwrap().contains("not on PATH"), "{f}");
+    assert_eq!(f["hints"][0], "install it with: cargo install depyler");
+}
+
+#[test]
+fn a_corrupt_cache_blob_is_detected_and_rebuilt() {
+    let ws = pipeline();
+    ws.build(&[]);
+    // Damage every blob in the store.
+    for shard in std::fs::read_dir(ws.path("cache/cas")).unwrap() {
+        for blob in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            let p = blob.unwrap().path();
+            let mut bytes = std::fs::read(&p).unwrap();
+            bytes.push(b'!');
+            std::fs::write(&p, bytes).unwrap();
+        }
+    }
+    std::fs::remove_file(ws.path("out/a.txt")).unwrap();
+    let (code, ev) = ws.build(&[]);
+    assert_eq!(code, 0, "{ev:?}");
+    let warning = ev.iter().find(|e| e["event"] == "warning").expect("reported");
+    assert!(warning["message"].as_str().unwrap().contains("corrupt"), "{warning}");
+    assert_eq!(outcomes(&ev, "executed"), ["transpile/copy:a.py"]);
+    assert_eq!(ws.read("out/a.txt"), "a\n");
+    // The rebuilt result replaced the damaged blob: the next restore works.
+    std::fs::remove_file(ws.path("out/a.txt")).unwrap();
+    let (_, ev) = ws.build(&[]);
+    assert_eq!(summary(&ev)["cached"], 1);
+}
+
+#[test]
+fn one_action_can_write_two_outputs_and_must_write_both() {
+    let ws = Ws::new(
+        r#"version: 1
+project: { name: t }
+stages:
+  build:
+    tasks:
+      both: { run: [sh, -c, "echo 1 > one.txt; echo 2 > two.txt"], outputs: [one.txt, two.txt] }
+      half: { run: [sh, -c, "echo 1 > three.txt"], outputs: [three.txt, four.txt] }
+"#,
+        &[],
+    );
+    let (code, ev) = ws.build(&["--keep-going"]);
+    assert_eq!(code, 1);
+    assert_eq!(outcomes(&ev, "executed"), ["build/both"]);
+    let f = ev.iter().find(|e| e["outcome"] == "failed").unwrap();
+    assert_eq!(f["id"], "build/half");
+    assert!(f["message"].as_str().unwrap().contains("did not write its declared output 'four.txt'"), "{f}");
+    assert!(!ws.path("three.txt").exists(), "a failed action leaves no outputs");
+    std::fs::remove_file(ws.path("one.txt")).unwrap();
+    std::fs::remove_file(ws.path("two.txt")).unwrap();
+    let (_, ev) = ws.build(&["--keep-going"]);
+    assert_eq!(outcomes(&ev, "cached"), ["build/both"]);
+    assert_eq!(ws.read("two.txt"), "2\n");
+}
+
+#[test]
+fn only_declared_environment_reaches_an_action() {
+    let ws = Ws::new(
+        r#"version: 1
+project: { name: t }
+stages:
+  build:
+    tasks:
+      hidden: { run: [sh, -c, "echo \"[$SECRET_A]\" > a.txt"], outputs: [a.txt] }
+      passed: { run: [sh, -c, "echo \"[$SECRET_B]\" > b.txt"], outputs: [b.txt], env: [SECRET_B] }
+"#,
+        &[],
+    );
+    let out = ws.cmd().arg("build").env("SECRET_A", "x").env("SECRET_B", "y").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(ws.read("a.txt"), "[]\n");
+    assert_eq!(ws.read("b.txt"), "[y]\n");
+    // A declared variable's value is part of the key.
+    let (_, ev) = ws.build(&[]);
+    assert_eq!(outcomes(&ev, "executed"), ["build/passed"]);
+}
+
+#[test]
+fn volatile_tasks_always_run() {
+    let ws = Ws::new(
+        r#"version: 1
+project: { name: t }
+stages:
+  validate:
+    tasks:
+      stamp: { run: [sh, -c, "echo run >> spawned.log"], cache: false }
+"#,
+        &[],
+    );
+    ws.build(&[]);
+    ws.build(&[]);
+    assert_eq!(ws.spawned(), 2);
+}
+
+#[test]
+fn modules_restricts_transpile_actions() {
+    let ws = pipeline();
+    let (_, ev) = ws.build(&["--modules", "b,pkg"]);
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        ["transpile/copy:b.py", "transpile/copy:pkg/c.py"]
+    );
+}
+
+#[test]
+fn clean_removes_outputs_and_cache() {
+    let ws = pipeline();
+    ws.build(&[]);
+    let out = ws.cmd().arg("clean").output().unwrap();
+    assert!(out.status.success());
+    assert!(!ws.path("out/a.txt").exists());
+    let (_, ev) = ws.build(&[]);
+    assert_eq!(summary(&ev)["cached"], 4, "the cache survives a plain clean");
+    let out = ws.cmd().args(["clean", "--cache"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(!ws.path("cache").exists());
+    let (_, ev) = ws.build(&[]);
+    assert_eq!(summary(&ev)["executed"], 4);
+}
+
+#[test]
+fn cache_gc_shrinks_the_cache() {
+    let ws = pipeline();
+    ws.build(&[]);
+    let out = ws.cmd().args(["cache", "gc", "--max-size", "0"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("the cache holds 0 bytes"));
+}
+
+#[test]
+fn reset_needs_yes() {
+    let ws = pipeline();
+    ws.build(&[]);
+    let out = ws.cmd().arg("reset").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(ws.path(".batuta-state.json").exists());
+    let out = ws.cmd().args(["reset", "--yes"]).output().unwrap();
+    assert!(out.status.success());
+    let status = ws.cmd().arg("status").output().unwrap();
+    assert!(String::from_utf8(status.stdout).unwrap().starts_with("No workflow started yet."));
+}
+
+#[test]
+fn a_bad_manifest_is_exit_2_and_runs_nothing() {
+    let ws = Ws::new("version: 1\nproject: { name: t }\nstages: { build: { run: oops } }\n", &[]);
+    let out = ws.cmd().arg("build").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!ws.path(".batuta-state.json").exists());
+}
+
+#[cfg(unix)]
+fn wait_for(path: &Path) {
+    let t = Instant::now();
+    while !path.exists() {
+        assert!(t.elapsed() < Duration::from_secs(20), "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(unix)]
+const SLOW: &str = r#"version: 1
+project: { name: t, source: src, output: out }
+stages:
+  transpile:
+    tasks:
+      slow: { run: [sh, -c, "echo partial > {out}; touch started; sleep 30; echo done >> {out}"], each: "*.py", out: "{stem}.txt" }
+      fast: { run: [sh, -c, "sleep 0.5; cp {in} {out}"], each: "*.py", out: "{stem}.fast" }
+"#;
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_kills_running_actions_and_keeps_nothing_half_written() {
+    let ws = Ws::new(SLOW, &[("src/a.py", "a\n")]);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("batuta"));
+    cmd.current_dir(ws.dir.path())
+        .args(["build", "--format", "json"])
+        .env("BATUTA_CACHE_DIR", ws.path("cache"))
+        .stdout(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    wait_for(&ws.path("started"));
+    let t = Instant::now();
+    // SAFETY: signalling a child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(10), "cancelled promptly");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!ws.path("out/a.txt").exists(), "no half-written output");
+    let state: Value = serde_json::from_str(&ws.read(".batuta-state.json")).unwrap();
+    assert_eq!(state["phases"]["Transpilation"]["status"], "Failed");
+}
+
+#[cfg(unix)]
+#[test]
+fn killed_mid_build_then_rebuilt_gives_a_correct_result() {
+    let ws = Ws::new(
+        &SLOW.replace("sleep 30", "sleep 3"),
+        &[("src/a.py", "a\n"), ("src/b.py", "b\n")],
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("batuta"))
+        .current_dir(ws.dir.path())
+        .args(["build", "--format", "json"])
+        .env("BATUTA_CACHE_DIR", ws.path("cache"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&ws.path("started"));
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(3500)); // let orphaned actions finish
+    let (code, ev) = ws.build(&[]);
+    assert_eq!(code, 0, "{ev:?}");
+    for stem in ["a", "b"] {
+        assert_eq!(ws.read(&format!("out/{stem}.txt")), "partial\ndone\n");
+        assert_eq!(ws.read(&format!("out/{stem}.fast")), format!("{stem}\n"));
+    }
+    let (_, ev) = ws.build(&[]);
+    assert_eq!(summary(&ev)["executed"], 0);
+}
+
+#[test]
+fn the_readme_example_builds() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/hand-port");
+    let dir = tempfile::tempdir().unwrap();
+    for rel in ["batuta.yaml", "legacy/main.py", "legacy/stats.py", "data/in.csv", "tools/loc.py", "rust/Cargo.toml", "rust/src/main.rs"] {
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(rel), to).unwrap();
+    }
+    let ws = Ws { dir };
+    let (code, ev) = ws.build(&[]);
+    assert_eq!(code, 0, "{ev:#?}");
+    assert_eq!(summary(&ev)["executed"], 7);
+    assert_eq!(ws.read("validation/expected.txt"), ws.read("validation/actual.txt"));
+    assert!(ws.path("dist/sensor-summary").exists());
+    let (_, ev) = ws.build(&[]);
+    assert_eq!(summary(&ev)["executed"], 0);
+    // A deliberate divergence in the port is caught by validation.
+    ws.write("rust/src/main.rs", &ws.read("rust/src/main.rs").replace("{:.3},{:.3}", "{:.2},{:.3}"));
+    let (code, ev) = ws.build(&[]);
+    assert_eq!(code, 1);
+    let f = ev.iter().find(|e| e["outcome"] == "failed").unwrap();
+    assert_eq!(f["id"], "validate/same-output");
+    assert_eq!(f["code"], "BATUTA-V-001");
+}
