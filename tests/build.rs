@@ -51,7 +51,12 @@ impl Ws {
 
     /// `batuta build --format json ARGS`: the exit code and the parsed events.
     fn build(&self, args: &[&str]) -> (i32, Vec<Value>) {
-        let out = self.cmd().args(["build", "--format", "json"]).args(args).output().unwrap();
+        let out = self
+            .cmd()
+            .args(["build", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
         (out.status.code().unwrap_or(-1), events(&out))
     }
 
@@ -106,7 +111,11 @@ stages:
 fn pipeline() -> Ws {
     Ws::new(
         PIPELINE,
-        &[("src/a.py", "a\n"), ("src/b.py", "b\n"), ("src/pkg/c.py", "c\n")],
+        &[
+            ("src/a.py", "a\n"),
+            ("src/b.py", "b\n"),
+            ("src/pkg/c.py", "c\n"),
+        ],
     )
 }
 
@@ -116,7 +125,14 @@ fn first_build_runs_everything_second_runs_nothing() {
     let (code, ev) = ws.build(&[]);
     assert_eq!(code, 0, "{ev:?}");
     let s = summary(&ev);
-    assert_eq!((s["executed"].as_u64(), s["cached"].as_u64(), s["failed"].as_u64()), (Some(4), Some(0), Some(0)));
+    assert_eq!(
+        (
+            s["executed"].as_u64(),
+            s["cached"].as_u64(),
+            s["failed"].as_u64()
+        ),
+        (Some(4), Some(0), Some(0))
+    );
     assert_eq!(ws.read("out/joined.txt"), "a\nc\n");
     assert_eq!(ws.spawned(), 4);
 
@@ -131,7 +147,11 @@ fn first_build_runs_everything_second_runs_nothing() {
 #[test]
 fn summary_line_is_exactly_the_contract() {
     let ws = pipeline();
-    let out = ws.cmd().args(["build", "--format", "json"]).output().unwrap();
+    let out = ws
+        .cmd()
+        .args(["build", "--format", "json"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let last = text.lines().last().unwrap();
     let re = regex_lite(last);
@@ -141,13 +161,18 @@ fn summary_line_is_exactly_the_contract() {
 /// `{"event":"summary","executed":N,"cached":N,"up_to_date":N,"failed":N,"duration_ms":N}`
 fn regex_lite(line: &str) -> bool {
     let mut rest = line;
-    for (i, key) in ["executed", "cached", "up_to_date", "failed", "duration_ms"].iter().enumerate() {
+    for (i, key) in ["executed", "cached", "up_to_date", "failed", "duration_ms"]
+        .iter()
+        .enumerate()
+    {
         let prefix = if i == 0 {
             format!("{{\"event\":\"summary\",\"{key}\":")
         } else {
             format!(",\"{key}\":")
         };
-        let Some(r) = rest.strip_prefix(&prefix) else { return false };
+        let Some(r) = rest.strip_prefix(&prefix) else {
+            return false;
+        };
         let digits = r.chars().take_while(char::is_ascii_digit).count();
         if digits == 0 {
             return false;
@@ -166,7 +191,10 @@ fn touching_one_input_reruns_only_its_chain() {
     assert_eq!(outcomes(&ev, "executed"), ["transpile/copy:b.py"]);
     ws.write("src/pkg/c.py", "c changed\n");
     let (_, ev) = ws.build(&[]);
-    assert_eq!(outcomes(&ev, "executed"), ["transpile/copy:pkg/c.py", "validate/join"]);
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        ["transpile/copy:pkg/c.py", "validate/join"]
+    );
     assert_eq!(ws.read("out/joined.txt"), "a\nc changed\n");
 }
 
@@ -192,20 +220,35 @@ stages:
     let (_, ev) = ws.build(&[]);
     assert_eq!(outcomes(&ev, "executed"), ["transpile/first-line:a.py"]);
     assert_eq!(outcomes(&ev, "up_to_date"), ["validate/use"]);
-    assert_eq!(ws.spawned(), 1, "early cutoff: same output, dependant not re-run");
+    assert_eq!(
+        ws.spawned(),
+        1,
+        "early cutoff: same output, dependant not re-run"
+    );
 }
 
 #[test]
 fn changing_a_command_reruns_its_actions() {
     let ws = pipeline();
     ws.build(&[]);
-    ws.write("batuta.yaml", &PIPELINE.replace("cp {in} {out}", "cp -p {in} {out}"));
+    ws.write(
+        "batuta.yaml",
+        &PIPELINE.replace("cp {in} {out}", "cp -p {in} {out}"),
+    );
     let (_, ev) = ws.build(&[]);
     assert_eq!(
         outcomes(&ev, "executed"),
-        ["transpile/copy:a.py", "transpile/copy:b.py", "transpile/copy:pkg/c.py"]
+        [
+            "transpile/copy:a.py",
+            "transpile/copy:b.py",
+            "transpile/copy:pkg/c.py"
+        ]
     );
-    assert_eq!(outcomes(&ev, "up_to_date"), ["validate/join"], "same inputs, same key");
+    assert_eq!(
+        outcomes(&ev, "up_to_date"),
+        ["validate/join"],
+        "same inputs, same key"
+    );
 }
 
 #[test]
@@ -234,16 +277,28 @@ stages:
     tasks:
       check: { run: [cat, out/a.txt], inputs: [out/a.txt] }
 "#,
-        &[("src/a.py", "a\n"), ("src/b.py", "bad\n"), ("src/c.py", "c\n")],
+        &[
+            ("src/a.py", "a\n"),
+            ("src/b.py", "bad\n"),
+            ("src/c.py", "c\n"),
+        ],
     );
-    let (code, ev) = ws.cmd().args(["build", "--format", "json", "-j", "1"]).output().map(|o| (o.status.code().unwrap(), events(&o))).unwrap();
+    let (code, ev) = ws
+        .cmd()
+        .args(["build", "--format", "json", "-j", "1"])
+        .output()
+        .map(|o| (o.status.code().unwrap(), events(&o)))
+        .unwrap();
     assert_eq!(code, 1);
     let failed: Vec<&Value> = ev.iter().filter(|e| e["outcome"] == "failed").collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["id"], "transpile/copy:b.py");
     assert_eq!(failed[0]["code"], "BATUTA-T-002");
     assert_eq!(failed[0]["stderr"], "bad input\n");
-    assert!(outcomes(&ev, "executed").len() <= 1, "without --keep-going nothing new starts");
+    assert!(
+        outcomes(&ev, "executed").len() <= 1,
+        "without --keep-going nothing new starts"
+    );
     assert!(!ws.path("out/b.txt").exists(), "no half-written output");
 
     let (code, ev) = ws.build(&["--keep-going"]);
@@ -253,15 +308,29 @@ stages:
         .filter(|e| e["event"] == "action" && e["outcome"] != "failed")
         .map(|e| e["id"].as_str().unwrap())
         .collect();
-    assert!(done.contains(&"transpile/copy:a.py") && done.contains(&"transpile/copy:c.py"), "{done:?}");
-    assert!(!done.iter().any(|id| id.starts_with("validate/")), "a phase never consumes a failed one");
+    assert!(
+        done.contains(&"transpile/copy:a.py") && done.contains(&"transpile/copy:c.py"),
+        "{done:?}"
+    );
+    assert!(
+        !done.iter().any(|id| id.starts_with("validate/")),
+        "a phase never consumes a failed one"
+    );
     let state: Value = serde_json::from_str(&ws.read(".batuta-state.json")).unwrap();
     assert_eq!(state["phases"]["Transpilation"]["status"], "Failed");
-    assert!(state["phases"]["Transpilation"]["error"].as_str().unwrap().contains("copy:b.py"));
+    assert!(
+        state["phases"]["Transpilation"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("copy:b.py")
+    );
 
     let status = ws.cmd().arg("status").output().unwrap();
     let board = String::from_utf8(status.stdout).unwrap();
-    assert!(board.contains("✗ Transpilation     [Failed] ← Fix this!"), "{board}");
+    assert!(
+        board.contains("✗ Transpilation     [Failed] ← Fix this!"),
+        "{board}"
+    );
 
     let text = ws.cmd().arg("build").output().unwrap();
     let err = String::from_utf8(text.stderr).unwrap();
@@ -290,7 +359,10 @@ stages:
     assert_eq!(code, 1);
     let f = ev.iter().find(|e| e["outcome"] == "failed").unwrap();
     assert_eq!(f["code"], "BATUTA-T-001");
-    assert!(f["message"].as_str().unwrap().contains("not on PATH"), "{f}");
+    assert!(
+        f["message"].as_str().unwrap().contains("not on PATH"),
+        "{f}"
+    );
     assert_eq!(f["hints"][0], "install it with: cargo install depyler");
 }
 
@@ -310,8 +382,14 @@ fn a_corrupt_cache_blob_is_detected_and_rebuilt() {
     std::fs::remove_file(ws.path("out/a.txt")).unwrap();
     let (code, ev) = ws.build(&[]);
     assert_eq!(code, 0, "{ev:?}");
-    let warning = ev.iter().find(|e| e["event"] == "warning").expect("reported");
-    assert!(warning["message"].as_str().unwrap().contains("corrupt"), "{warning}");
+    let warning = ev
+        .iter()
+        .find(|e| e["event"] == "warning")
+        .expect("reported");
+    assert!(
+        warning["message"].as_str().unwrap().contains("corrupt"),
+        "{warning}"
+    );
     assert_eq!(outcomes(&ev, "executed"), ["transpile/copy:a.py"]);
     assert_eq!(ws.read("out/a.txt"), "a\n");
     // The rebuilt result replaced the damaged blob: the next restore works.
@@ -338,8 +416,17 @@ stages:
     assert_eq!(outcomes(&ev, "executed"), ["build/both"]);
     let f = ev.iter().find(|e| e["outcome"] == "failed").unwrap();
     assert_eq!(f["id"], "build/half");
-    assert!(f["message"].as_str().unwrap().contains("did not write its declared output 'four.txt'"), "{f}");
-    assert!(!ws.path("three.txt").exists(), "a failed action leaves no outputs");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not write its declared output 'four.txt'"),
+        "{f}"
+    );
+    assert!(
+        !ws.path("three.txt").exists(),
+        "a failed action leaves no outputs"
+    );
     std::fs::remove_file(ws.path("one.txt")).unwrap();
     std::fs::remove_file(ws.path("two.txt")).unwrap();
     let (_, ev) = ws.build(&["--keep-going"]);
@@ -360,7 +447,13 @@ stages:
 "#,
         &[],
     );
-    let out = ws.cmd().arg("build").env("SECRET_A", "x").env("SECRET_B", "y").output().unwrap();
+    let out = ws
+        .cmd()
+        .arg("build")
+        .env("SECRET_A", "x")
+        .env("SECRET_B", "y")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(ws.read("a.txt"), "[]\n");
     assert_eq!(ws.read("b.txt"), "[y]\n");
@@ -404,7 +497,11 @@ fn clean_removes_outputs_and_cache() {
     assert!(out.status.success());
     assert!(!ws.path("out/a.txt").exists());
     let (_, ev) = ws.build(&[]);
-    assert_eq!(summary(&ev)["cached"], 4, "the cache survives a plain clean");
+    assert_eq!(
+        summary(&ev)["cached"],
+        4,
+        "the cache survives a plain clean"
+    );
     let out = ws.cmd().args(["clean", "--cache"]).output().unwrap();
     assert!(out.status.success());
     assert!(!ws.path("cache").exists());
@@ -416,9 +513,21 @@ fn clean_removes_outputs_and_cache() {
 fn cache_gc_shrinks_the_cache() {
     let ws = pipeline();
     ws.build(&[]);
-    let out = ws.cmd().args(["cache", "gc", "--max-size", "0"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8(out.stdout).unwrap().contains("the cache holds 0 bytes"));
+    let out = ws
+        .cmd()
+        .args(["cache", "gc", "--max-size", "0"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("the cache holds 0 bytes")
+    );
 }
 
 #[test]
@@ -431,12 +540,19 @@ fn reset_needs_yes() {
     let out = ws.cmd().args(["reset", "--yes"]).output().unwrap();
     assert!(out.status.success());
     let status = ws.cmd().arg("status").output().unwrap();
-    assert!(String::from_utf8(status.stdout).unwrap().starts_with("No workflow started yet."));
+    assert!(
+        String::from_utf8(status.stdout)
+            .unwrap()
+            .starts_with("No workflow started yet.")
+    );
 }
 
 #[test]
 fn a_bad_manifest_is_exit_2_and_runs_nothing() {
-    let ws = Ws::new("version: 1\nproject: { name: t }\nstages: { build: { run: oops } }\n", &[]);
+    let ws = Ws::new(
+        "version: 1\nproject: { name: t }\nstages: { build: { run: oops } }\n",
+        &[],
+    );
     let out = ws.cmd().arg("build").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(!ws.path(".batuta-state.json").exists());
@@ -446,7 +562,11 @@ fn a_bad_manifest_is_exit_2_and_runs_nothing() {
 fn wait_for(path: &Path) {
     let t = Instant::now();
     while !path.exists() {
-        assert!(t.elapsed() < Duration::from_secs(20), "{} never appeared", path.display());
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -515,7 +635,15 @@ fn killed_mid_build_then_rebuilt_gives_a_correct_result() {
 fn the_readme_example_builds() {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/hand-port");
     let dir = tempfile::tempdir().unwrap();
-    for rel in ["batuta.yaml", "legacy/main.py", "legacy/stats.py", "data/in.csv", "tools/loc.py", "rust/Cargo.toml", "rust/src/main.rs"] {
+    for rel in [
+        "batuta.yaml",
+        "legacy/main.py",
+        "legacy/stats.py",
+        "data/in.csv",
+        "tools/loc.py",
+        "rust/Cargo.toml",
+        "rust/src/main.rs",
+    ] {
         let to = dir.path().join(rel);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(src.join(rel), to).unwrap();
@@ -524,12 +652,19 @@ fn the_readme_example_builds() {
     let (code, ev) = ws.build(&[]);
     assert_eq!(code, 0, "{ev:#?}");
     assert_eq!(summary(&ev)["executed"], 7);
-    assert_eq!(ws.read("validation/expected.txt"), ws.read("validation/actual.txt"));
+    assert_eq!(
+        ws.read("validation/expected.txt"),
+        ws.read("validation/actual.txt")
+    );
     assert!(ws.path("dist/sensor-summary").exists());
     let (_, ev) = ws.build(&[]);
     assert_eq!(summary(&ev)["executed"], 0);
     // A deliberate divergence in the port is caught by validation.
-    ws.write("rust/src/main.rs", &ws.read("rust/src/main.rs").replace("{:.3},{:.3}", "{:.2},{:.3}"));
+    ws.write(
+        "rust/src/main.rs",
+        &ws.read("rust/src/main.rs")
+            .replace("{:.3},{:.3}", "{:.2},{:.3}"),
+    );
     let (code, ev) = ws.build(&[]);
     assert_eq!(code, 1);
     let f = ev.iter().find(|e| e["outcome"] == "failed").unwrap();

@@ -34,7 +34,10 @@ fn stderr(out: &std::process::Output) -> String {
 fn version_names_the_package_version() {
     let out = batuta(&repo()).arg("--version").output().unwrap();
     assert!(out.status.success());
-    assert_eq!(stdout(&out), format!("batuta {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&out),
+        format!("batuta {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -46,7 +49,10 @@ fn check_accepts_the_bundled_example() {
 
 #[test]
 fn check_finds_the_manifest_in_a_parent_folder() {
-    let out = batuta(&example().join("legacy/scripts")).arg("check").output().unwrap();
+    let out = batuta(&example().join("legacy/scripts"))
+        .arg("check")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("sensor-pipeline/batuta.yaml is valid"));
 }
@@ -195,7 +201,10 @@ fn colour_only_when_asked_or_on_a_terminal() {
 #[test]
 fn completions_for_each_shell() {
     for shell in ["bash", "zsh", "fish"] {
-        let out = batuta(&repo()).args(["completions", shell]).output().unwrap();
+        let out = batuta(&repo())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{shell}");
         let script = stdout(&out);
         for word in ["check", "graph", "completions"] {
@@ -208,16 +217,16 @@ fn completions_for_each_shell() {
 fn bad_command_line_is_exit_2() {
     let out = batuta(&repo()).arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = batuta(&repo()).args(["graph", "--format", "svg"]).output().unwrap();
+    let out = batuta(&repo())
+        .args(["graph", "--format", "svg"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn verbose_logging_goes_to_stderr() {
-    let out = batuta(&example())
-        .args(["check", "-vv"])
-        .output()
-        .unwrap();
+    let out = batuta(&example()).args(["check", "-vv"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).starts_with("ok: "), "stdout stays clean");
     assert!(stderr(&out).contains("loaded manifest"), "{}", stderr(&out));

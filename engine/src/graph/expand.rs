@@ -4,7 +4,7 @@
 //! Everything that needs the file system (files matched, symlinks, outputs that clash,
 //! actions that read each other's outputs) is checked here, with the manifest's spans.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use petgraph::algo::{tarjan_scc, toposort};
@@ -177,10 +177,17 @@ impl<'m> Expander<'m> {
     }
 
     fn abs(&self, rel: &str) -> PathBuf {
-        if rel.is_empty() {
-            self.m.root.join(".")
+        // A manifest named `batuta.yaml` has an empty root: spell it `.`, so the folders the
+        // walk skips (`./rust`) compare equal to the paths it yields (`rust` would not).
+        let root = if self.m.root.as_os_str().is_empty() {
+            Path::new(".")
         } else {
-            self.m.root.join(rel)
+            &self.m.root
+        };
+        if rel.is_empty() {
+            root.join(".")
+        } else {
+            root.join(rel)
         }
     }
 
@@ -459,17 +466,21 @@ impl<'m> Expander<'m> {
             for out in &a.outputs {
                 if let Some(&j) = producer.get(out.as_str()) {
                     let first = &self.actions[j];
-                    self.diags.push(
-                        Diagnostic::new(
-                            Code::Conflict,
-                            format!("'{out}' is written by both '{}' and '{}'", first.id, a.id),
-                        )
-                        .at(a.span)
-                        .label("this task writes it again")
-                        .help(
+                    let d = Diagnostic::new(
+                        Code::Conflict,
+                        format!("'{out}' is written by both '{}' and '{}'", first.id, a.id),
+                    )
+                    .at(a.span);
+                    // Two files of one `each` task: its `out` drops what tells them apart.
+                    let d = if first.phase == a.phase && first.task == a.task {
+                        d.label("two of this task's files have one output")
+                            .help("every file has one writer; keep {dir} or {path} in `out` so each input gets its own output")
+                    } else {
+                        d.label("this task writes it again").help(
                             "every file has one writer; give one of the tasks a different output",
-                        ),
-                    );
+                        )
+                    };
+                    self.diags.push(d);
                 } else {
                     producer.insert(out, i);
                 }
@@ -508,19 +519,20 @@ impl<'m> Expander<'m> {
             if !cyclic {
                 continue;
             }
-            let mut names: Vec<String> = scc
+            // Name one real cycle, not the whole component: through stage barriers a
+            // component can hold every action of the stages between reader and writer.
+            let cycle = shortest_cycle(g, &scc);
+            let names: Vec<String> = cycle
                 .iter()
                 .map(|&n| match g[n] {
                     Node::Action(i) => self.actions[i].id.clone(),
                     Node::StageDone(p) => format!("stage {p}"),
                 })
                 .collect();
-            names.reverse();
-            let first = scc.iter().rev().find_map(|&n| match g[n] {
+            let first = cycle.iter().find_map(|&n| match g[n] {
                 Node::Action(i) => Some(&self.actions[i]),
                 Node::StageDone(_) => None,
             });
-            names.push(names[0].clone());
             let mut d = Diagnostic::new(
                 Code::Cycle,
                 format!("actions wait for each other: {}", names.join(" -> ")),
@@ -533,6 +545,48 @@ impl<'m> Expander<'m> {
             self.diags.push(d);
         }
     }
+}
+
+/// The shortest cycle inside the strongly connected component `scc`, as a path that ends
+/// where it starts. It starts at an action that reads a file written inside the component:
+/// stage edges alone never close a cycle (validation rules out cyclic `needs`), so that read
+/// is the edge the user can change.
+fn shortest_cycle(g: &DiGraph<Node, Edge>, scc: &[NodeIndex]) -> Vec<NodeIndex> {
+    use petgraph::Direction::Incoming;
+    use petgraph::visit::EdgeRef;
+    let members: HashSet<NodeIndex> = scc.iter().copied().collect();
+    let start = scc
+        .iter()
+        .copied()
+        .find(|&n| {
+            g.edges_directed(n, Incoming)
+                .any(|e| matches!(e.weight(), Edge::File(_)) && members.contains(&e.source()))
+        })
+        .unwrap_or(scc[0]);
+    let mut prev: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    while let Some(n) = queue.pop_front() {
+        for next in g.neighbors(n) {
+            if next == start {
+                // Back from `n` to `start` along the search, then reversed.
+                let mut path = vec![start, n];
+                let mut at = n;
+                while at != start {
+                    at = prev[&at];
+                    path.push(at);
+                }
+                path.reverse(); // a self-loop gives `start -> start`
+                return path;
+            }
+            if members.contains(&next) && !prev.contains_key(&next) {
+                prev.insert(next, n);
+                queue.push_back(next);
+            }
+        }
+    }
+    let mut all = scc.to_vec();
+    all.push(scc[0]);
+    all
 }
 
 fn escapes(p: &Sp<String>, what: &str) -> Diagnostic {

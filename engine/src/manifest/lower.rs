@@ -87,6 +87,9 @@ impl<'s> Lower<'s> {
             (NodeKind::Str(_), e) if e.starts_with("a list") => {
                 Some(format!("write a list, for example [{}]", self.raw(node)))
             }
+            (NodeKind::Str(_), "true or false") => {
+                Some("write true or false without quotes".to_owned())
+            }
             _ => None,
         };
         let d = Diagnostic::new(
@@ -215,6 +218,17 @@ impl<'s> Lower<'s> {
     fn count(&mut self, node: &Node, what: &str) -> Option<u32> {
         match node.kind {
             NodeKind::Int(i) if (0..=i64::from(u32::MAX)).contains(&i) => Some(i as u32),
+            NodeKind::Int(i) => {
+                self.push(
+                    Diagnostic::new(
+                        Code::WrongType,
+                        format!("{what} must be a whole number, 0 or more, not {i}"),
+                    )
+                    .at(node.span)
+                    .label("out of range"),
+                );
+                None
+            }
             _ => {
                 self.wrong_type(node, "a whole number, 0 or more", what);
                 None
@@ -321,11 +335,13 @@ impl<'s> Lower<'s> {
             return None;
         }
         let top = self.fields(root, "the manifest", &[keys::TOP])?;
+        // Where the top mapping starts (byte 0 is often a comment).
+        let top_start = Span::new(top.span.offset, 0);
         let version = match top.get("version") {
             Some(n) => self.version(n),
             None => {
                 self.missing(
-                    Span::new(0, 0),
+                    top_start,
                     "version",
                     "the manifest",
                     "add `version: 1` at the top",
@@ -337,7 +353,7 @@ impl<'s> Lower<'s> {
             Some(n) => self.project(n),
             None => {
                 self.missing(
-                    Span::new(0, 0),
+                    top_start,
                     "project",
                     "the manifest",
                     "add `project: { name: my-migration }`",
@@ -351,7 +367,7 @@ impl<'s> Lower<'s> {
             Some(n) => self.stages(n),
             None => {
                 self.missing(
-                    Span::new(0, 0),
+                    top_start,
                     "stages",
                     "the manifest",
                     "add `stages:` with at least one of analyze, transpile, optimize, validate, build",
@@ -367,12 +383,20 @@ impl<'s> Lower<'s> {
             .parent()
             .map(std::path::Path::to_path_buf)
             .unwrap_or_default();
+        // A missing or broken version or project is already reported; stand-ins let
+        // `validate` still check the rest. The load fails on the reported problems.
+        let project = project.unwrap_or_else(|| Project {
+            name: Sp::new(String::new(), top_start),
+            source: Sp::new(".".to_owned(), top_start),
+            output: Sp::new("rust".to_owned(), top_start),
+            exclude: Vec::new(),
+        });
         Some(Manifest {
             source,
             path,
             root: root_dir,
-            version: version?,
-            project: project?,
+            version: version.unwrap_or(VERSION),
+            project,
             tools,
             rules,
             stages,
@@ -391,6 +415,18 @@ impl<'s> Lower<'s> {
                         .help(format!(
                             "write `version: {VERSION}`, or use a batuta that reads version {v}"
                         )),
+                );
+                None
+            }
+            NodeKind::Str(ref s) if s.trim() == VERSION.to_string() => {
+                self.push(
+                    Diagnostic::new(
+                        Code::WrongType,
+                        "version must be the number 1, not a string",
+                    )
+                    .at(node.span)
+                    .label("a string, because of the quotes")
+                    .help(format!("write `version: {VERSION}` without quotes")),
                 );
                 None
             }
@@ -423,10 +459,11 @@ impl<'s> Lower<'s> {
             .get("exclude")
             .map(|n| self.string_list(n, "project.exclude"))
             .unwrap_or_default();
+        // Broken fields are reported; defaults stand in so the rest is still checked.
         Some(Project {
-            name: name?,
-            source: source?,
-            output: output?,
+            name: name.unwrap_or_else(|| default("")),
+            source: source.unwrap_or_else(|| default(".")),
+            output: output.unwrap_or_else(|| default("rust")),
             exclude,
         })
     }
@@ -447,7 +484,16 @@ impl<'s> Lower<'s> {
         let mut tools = Vec::new();
         for (key, def) in self.named(node, "tools") {
             let what = format!("tool '{}'", key.name);
+            let name = Sp::new(key.name.clone(), key.span);
+            // A broken tool is still a tool: rules and tasks naming it are not told it does
+            // not exist. The load fails on its own error.
             let Some(f) = self.fields(def, &what, &[keys::TOOL]) else {
+                tools.push(Tool {
+                    command: name.clone(),
+                    name,
+                    version: Vec::new(),
+                    install: None,
+                });
                 continue;
             };
             let command = match f.get("command") {
@@ -469,14 +515,12 @@ impl<'s> Lower<'s> {
                 .get("install")
                 .and_then(|n| self.string(n, &format!("{what}: install")))
                 .map(|s| s.value);
-            if let Some(command) = command {
-                tools.push(Tool {
-                    name: Sp::new(key.name.clone(), key.span),
-                    command,
-                    version,
-                    install,
-                });
-            }
+            tools.push(Tool {
+                command: command.unwrap_or_else(|| name.clone()),
+                name,
+                version,
+                install,
+            });
         }
         tools
     }
@@ -486,6 +530,11 @@ impl<'s> Lower<'s> {
         for (key, def) in self.named(node, "rules") {
             let what = format!("rule '{}'", key.name);
             let Some(f) = self.fields(def, &what, &[keys::RULE]) else {
+                rules.push(Rule {
+                    name: Sp::new(key.name.clone(), key.span),
+                    tool: None,
+                    run: Vec::new(),
+                });
                 continue;
             };
             let tool = f
@@ -533,6 +582,13 @@ impl<'s> Lower<'s> {
             };
             let what = format!("stage '{}'", key.name);
             let Some(f) = self.fields(def, &what, &[keys::STAGE_OWN, keys::TASK]) else {
+                // Still a stage, so `needs` and targets naming it are not told it is unknown.
+                stages.push(Stage {
+                    phase,
+                    key_span: key.span,
+                    needs: Vec::new(),
+                    tasks: Vec::new(),
+                });
                 continue;
             };
             let needs = f
@@ -610,11 +666,14 @@ impl<'s> Lower<'s> {
             return None;
         }
         let Some(kind_key) = kinds.first() else {
-            self.missing(
-                f.span,
-                "run",
-                what,
-                "a task says what it does with one of run, rule, builtin or kernel",
+            self.push(
+                Diagnostic::new(
+                    Code::MissingKey,
+                    format!("{what} has none of 'run', 'rule', 'builtin' or 'kernel'"),
+                )
+                .at(f.span)
+                .label("what this task does is missing here")
+                .help("a task says what it does with exactly one of run (a command), rule, builtin or kernel"),
             );
             return None;
         };
@@ -637,12 +696,16 @@ impl<'s> Lower<'s> {
         let tool = f
             .get("tool")
             .and_then(|n| self.string(n, &format!("{what}: tool")));
-        let each = f
-            .get("each")
-            .and_then(|n| self.glob(n, &format!("{what}: each")));
-        let out = f.get("out").and_then(|n| {
-            let s = self.string(n, &format!("{what}: out"))?;
-            self.template(n, s, &format!("{what}: out"))
+        // A broken `each` or `out` is reported here; it still counts as present, so
+        // `validate` does not add "the task has no 'each'" on top.
+        let each = f.get("each").map(|n| {
+            self.glob(n, &format!("{what}: each"))
+                .unwrap_or_else(|| Sp::new(String::new(), n.span))
+        });
+        let out = f.get("out").map(|n| {
+            self.string(n, &format!("{what}: out"))
+                .and_then(|s| self.template(n, s, &format!("{what}: out")))
+                .unwrap_or_else(|| Sp::new(Template::parse("").expect("empty template"), n.span))
         });
         let list = |this: &mut Self, key: &str| {
             f.get(key)

@@ -71,6 +71,12 @@ pub fn load(path: &Path, catalog: &Catalog) -> Result<Manifest, Diagnostics> {
             "a manifest describes files, it does not hold them; use `each` globs instead of listing every file",
         ));
     }
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err(unreadable(
+            "the manifest is UTF-16 text, not UTF-8".to_owned(),
+            "save the file as UTF-8",
+        ));
+    }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -94,6 +100,7 @@ fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_owned(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::IsADirectory => "it is a folder, not a file".to_owned(),
         _ => e.to_string(),
     }
 }
@@ -109,7 +116,7 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
     if text.trim().is_empty() {
         return Err(fail(vec![
             Diagnostic::new(Code::Unreadable, "the manifest is empty")
-                .help("start with `version: 1`, a `project:` with a name, and `stages:`; batuta.yaml.example shows every key"),
+                .help("start with `version: 1`, a `project:` with a name, and `stages:`; `batuta.yaml.example` shows every key"),
         ]));
     }
     let node = yaml::parse(text).map_err(|d| fail(vec![d]))?;

@@ -204,7 +204,10 @@ mod tests {
         assert_eq!(expand("{{in}}"), "{in}");
         assert_eq!(expand("awk '{{print}}'"), "awk '{print}'");
         assert_eq!(expand("a}b"), "a}b");
-        assert!(Template::parse("awk '{print}'").is_err(), "unknown placeholders are errors");
+        assert!(
+            Template::parse("awk '{print}'").is_err(),
+            "unknown placeholders are errors"
+        );
         assert_eq!(expand("{{{in}}}"), "{IN}");
     }
 

@@ -195,10 +195,26 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
         }
         // Placeholders come from paths inside project.source, so test the literal parts.
         let sample = out.value.expand(|_| "x".to_owned());
-        check_path(&Sp::new(sample, out.span), &format!("{what}: out"), diags);
+        if leaves_workspace(&sample) {
+            diags.push(
+                Diagnostic::new(
+                    Code::PathEscapes,
+                    format!("{what}: out '{}' leaves project.output", out.value),
+                )
+                .at(out.span)
+                .label("climbs out of the output folder")
+                .help(format!(
+                    "`out` is relative to project.output ('{}') and stays inside it, for example \"src/{{dir}}/{{stem}}.rs\"",
+                    m.project.output.value
+                )),
+            );
+        }
     }
-    for p in task.inputs.iter().chain(&task.outputs) {
-        check_path(p, &what, diags);
+    for p in &task.inputs {
+        check_path(p, &format!("{what}: inputs"), diags);
+    }
+    for p in &task.outputs {
+        check_path(p, &format!("{what}: outputs"), diags);
     }
 }
 

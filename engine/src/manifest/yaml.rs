@@ -8,9 +8,8 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::budget::BudgetBreach;
-use serde_saphyr::{
-    Budget, Error as YamlError, ExternalMessageSource, MessageFormatter, Spanned, granit_parser,
-};
+use serde_saphyr::granit_parser::ErrorKind;
+use serde_saphyr::{Budget, Error as YamlError, ExternalMessageSource, MessageFormatter, Spanned};
 
 use super::diagnostic::{Code, Diagnostic, Span};
 
@@ -124,17 +123,12 @@ fn syntax_diagnostic(err: &YamlError, index: &LineIndex) -> Diagnostic {
             .label("the limit was reached here")
             .help(limit_help)
         }
-        YamlError::ExternalMessage { source, .. }
-            if matches!(&**source, ExternalMessageSource::Parser(e)
-                if *e.kind() == granit_parser::ErrorKind::RecursionLimitExceeded) =>
-        {
-            Diagnostic::new(
-                Code::Limit,
-                "the YAML exceeds a safety limit: it nests too deep",
-            )
-            .label("the limit was reached here")
-            .help(limit_help)
-        }
+        _ if scan_error_kind(inner) == Some(&ErrorKind::RecursionLimitExceeded) => Diagnostic::new(
+            Code::Limit,
+            "the YAML exceeds a safety limit: it nests too deep",
+        )
+        .label("the limit was reached here")
+        .help(limit_help),
         YamlError::AliasReplayLimitExceeded { .. }
         | YamlError::AliasExpansionLimitExceeded { .. }
         | YamlError::AliasReplayStackDepthExceeded { .. } => Diagnostic::new(
@@ -199,12 +193,35 @@ fn syntax_diagnostic(err: &YamlError, index: &LineIndex) -> Diagnostic {
                     loc.column()
                 ));
             }
-            Diagnostic::new(Code::Syntax, format!("invalid YAML: {message}")).label("here")
+            let d = Diagnostic::new(Code::Syntax, format!("invalid YAML: {message}")).label("here");
+            match scan_error_kind(inner) {
+                Some(
+                    ErrorKind::TabNotAllowed
+                    | ErrorKind::TabInBlockIndentation
+                    | ErrorKind::TabInIndentation,
+                ) => d.help("indent with spaces; YAML does not allow tabs in indentation"),
+                Some(ErrorKind::MappingValueNotAllowed | ErrorKind::InvalidIndentation) => d.help(
+                    "check this line's indentation: keys of one mapping line up exactly, and a \
+                     value that is itself a mapping starts on the next line, indented further",
+                ),
+                _ => d,
+            }
         }
     };
     match span {
         Some(span) => diagnostic.at(span),
         None => diagnostic,
+    }
+}
+
+/// What the YAML parser itself objected to, when the error came from it.
+fn scan_error_kind(err: &YamlError) -> Option<&ErrorKind> {
+    match err {
+        YamlError::ExternalMessage { source, .. } => match &**source {
+            ExternalMessageSource::Parser(e) => Some(e.kind()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -1,0 +1,974 @@
+//! Action graph expansion on real folders: `each` and placeholders, the source walk
+//! (globs, excludes, .gitignore, folders never walked), action ids, file edges, stage
+//! barriers, target selection, and the problems only the file system reveals (clashing
+//! outputs, cycles through files, symlinks pointing out, a missing source folder).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use batuta_engine::graph::{self, Action, ActionGraph, ActionKind, Node};
+use batuta_engine::manifest::{Catalog, Code, Diagnostic, Manifest, Phase, load};
+use petgraph::algo::toposort;
+
+/// The engine cannot depend on batuta-rules; these names stand in for its catalog.
+const CATALOG: Catalog = Catalog {
+    builtins: &[
+        "analyze",
+        "optimize",
+        "compare-outputs",
+        "cargo-test",
+        "cargo-build",
+    ],
+    kernels: &["allclose", "max_abs_diff"],
+};
+
+/// A workspace in a temporary folder: `batuta.yaml` and the files around it.
+struct Ws {
+    dir: tempfile::TempDir,
+}
+
+impl Ws {
+    fn new(manifest: &str, files: &[&str]) -> Ws {
+        let ws = Ws {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        ws.write("batuta.yaml", manifest);
+        for f in files {
+            ws.write(f, "");
+        }
+        ws
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.root().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn load(&self) -> Manifest {
+        load(&self.root().join("batuta.yaml"), &CATALOG).unwrap_or_else(|d| {
+            panic!("manifest should load: {:#?}", d.items);
+        })
+    }
+
+    fn expand(&self, target: Option<&str>) -> ActionGraph {
+        graph::expand(&self.load(), target).unwrap_or_else(|d| {
+            panic!("graph should expand: {:#?}", d.items);
+        })
+    }
+
+    fn expand_err(&self, target: Option<&str>) -> Vec<Diagnostic> {
+        match graph::expand(&self.load(), target) {
+            Ok(g) => panic!("expected diagnostics, got actions {:?}", ids(&g)),
+            Err(d) => d.items,
+        }
+    }
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) {
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, link).unwrap();
+}
+
+fn ids(g: &ActionGraph) -> Vec<&str> {
+    g.actions.iter().map(|a| a.id.as_str()).collect()
+}
+
+fn action<'g>(g: &'g ActionGraph, id: &str) -> &'g Action {
+    g.actions
+        .iter()
+        .find(|a| a.id == id)
+        .unwrap_or_else(|| panic!("no action '{id}' in {:?}", ids(g)))
+}
+
+fn index(g: &ActionGraph, id: &str) -> usize {
+    g.actions
+        .iter()
+        .position(|a| a.id == id)
+        .unwrap_or_else(|| panic!("no action '{id}' in {:?}", ids(g)))
+}
+
+fn argv(a: &Action) -> &[String] {
+    match &a.kind {
+        ActionKind::Command { argv, .. } => argv,
+        other => panic!("'{}' is not a command: {other:?}", a.id),
+    }
+}
+
+/// The ids of the actions whose outputs `id` reads, with the files, sorted.
+fn deps<'g>(g: &'g ActionGraph, id: &str) -> Vec<(&'g str, &'g str)> {
+    let mut d: Vec<(&str, &str)> = g
+        .file_deps(index(g, id))
+        .map(|(j, f)| (g.actions[j].id.as_str(), f))
+        .collect();
+    d.sort_unstable();
+    d
+}
+
+fn only(diags: &[Diagnostic], code: Code) -> &Diagnostic {
+    let found: Vec<&Diagnostic> = diags.iter().filter(|d| d.code == code).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one {code}, got {diags:#?}"
+    );
+    found[0]
+}
+
+fn stage_names(g: &ActionGraph) -> Vec<&'static str> {
+    g.stages.iter().map(|(p, _)| p.stage_name()).collect()
+}
+
+const PY_MANIFEST: &str = r#"
+version: 1
+project:
+  name: demo
+  source: legacy
+  output: rust
+tools:
+  depyler: { command: depyler-bin, version: ["--version"] }
+rules:
+  py-to-rust:
+    tool: depyler
+    run: ["{tool}", "transpile", "{in}", "-o", "{out}", "path={path}", "dir={dir}", "stem={stem}", "ext={ext}"]
+stages:
+  analyze:
+    builtin: analyze
+  transpile:
+    needs: [analyze]
+    tasks:
+      python: { rule: py-to-rust, each: "**/*.py", out: "src/{dir}/{stem}.rs" }
+"#;
+
+const PY_FILES: &[&str] = &[
+    "legacy/main.py",
+    "legacy/pkg/util.py",
+    "legacy/pkg/sub/deep.py",
+    "legacy/pkg/sub/archive.tar.py",
+    "legacy/README.md",
+];
+
+// ---------------------------------------------------------------------------------------
+// `each` and placeholders
+
+#[test]
+fn each_becomes_one_action_per_matching_file() {
+    let ws = Ws::new(PY_MANIFEST, PY_FILES);
+    let g = ws.expand(None);
+    assert_eq!(g.target, "default");
+    assert_eq!(
+        ids(&g),
+        [
+            "analyze/analyze",
+            "transpile/python:main.py",
+            "transpile/python:pkg/sub/archive.tar.py",
+            "transpile/python:pkg/sub/deep.py",
+            "transpile/python:pkg/util.py",
+        ]
+    );
+    let a = action(&g, "transpile/python:pkg/util.py");
+    assert_eq!(a.phase, Phase::Transpile);
+    assert_eq!(a.task, "python");
+    assert_eq!(a.inputs, ["legacy/pkg/util.py"]);
+    assert_eq!(a.outputs, ["rust/src/pkg/util.rs"]);
+    assert!(a.cache);
+    assert_eq!(a.gpu, 0);
+    match &a.kind {
+        ActionKind::Command { tool, .. } => assert_eq!(tool.as_deref(), Some("depyler")),
+        other => panic!("expected a command, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_placeholder_expands() {
+    let ws = Ws::new(PY_MANIFEST, PY_FILES);
+    let g = ws.expand(None);
+    assert_eq!(
+        argv(action(&g, "transpile/python:pkg/sub/deep.py")),
+        [
+            "depyler-bin", // {tool} is the tool's command, not its name
+            "transpile",
+            "legacy/pkg/sub/deep.py", // {in}: relative to the workspace
+            "-o",
+            "rust/src/pkg/sub/deep.rs", // {out}: under project.output
+            "path=pkg/sub/deep.py",     // {path}: relative to project.source
+            "dir=pkg/sub",
+            "stem=deep",
+            "ext=py",
+        ]
+    );
+    // A name with two dots: the stem keeps everything up to the last one.
+    let a = action(&g, "transpile/python:pkg/sub/archive.tar.py");
+    assert_eq!(a.outputs, ["rust/src/pkg/sub/archive.tar.rs"]);
+    assert!(argv(a).contains(&"stem=archive.tar".to_owned()));
+}
+
+#[test]
+fn dir_is_empty_for_top_level_files_and_out_is_normalised() {
+    let ws = Ws::new(PY_MANIFEST, PY_FILES);
+    let g = ws.expand(None);
+    let a = action(&g, "transpile/python:main.py");
+    // `src/{dir}/{stem}.rs` with an empty {dir} is `src//main.rs`, normalised.
+    assert_eq!(a.outputs, ["rust/src/main.rs"]);
+    assert_eq!(
+        argv(a),
+        [
+            "depyler-bin",
+            "transpile",
+            "legacy/main.py",
+            "-o",
+            "rust/src/main.rs",
+            "path=main.py",
+            "dir=",
+            "stem=main",
+            "ext=py",
+        ]
+    );
+}
+
+#[test]
+fn run_task_with_each_and_tool_and_files_without_extension() {
+    let ws = Ws::new(
+        r#"
+version: 1
+project: { name: demo, source: legacy }
+tools:
+  bashrs: { command: /opt/bin/bashrs }
+stages:
+  transpile:
+    tasks:
+      shell:
+        run: ["{tool}", "purify", "{in}", "-o", "{out}", "{ext}"]
+        tool: bashrs
+        each: "scripts/*"
+        out: "scripts/{path}"
+"#,
+        &["legacy/scripts/deploy.sh", "legacy/scripts/Makefile"],
+    );
+    let g = ws.expand(None);
+    assert_eq!(
+        ids(&g),
+        [
+            "transpile/shell:scripts/Makefile",
+            "transpile/shell:scripts/deploy.sh"
+        ]
+    );
+    assert_eq!(
+        argv(action(&g, "transpile/shell:scripts/deploy.sh")),
+        [
+            "/opt/bin/bashrs",
+            "purify",
+            "legacy/scripts/deploy.sh",
+            "-o",
+            "rust/scripts/scripts/deploy.sh",
+            "sh"
+        ]
+    );
+    // No extension: {ext} is empty and {stem} is the whole name.
+    assert_eq!(argv(action(&g, "transpile/shell:scripts/Makefile"))[5], "");
+}
+
+#[test]
+fn source_dot_gives_workspace_relative_inputs() {
+    let ws = Ws::new(
+        r#"
+version: 1
+project: { name: demo }
+stages:
+  transpile:
+    tasks:
+      py: { run: ["t", "{in}", "{out}"], each: "**/*.py", out: "{dir}/{stem}.rs" }
+"#,
+        &["main.py", "pkg/a.py"],
+    );
+    let g = ws.expand(None);
+    assert_eq!(ids(&g), ["transpile/py:main.py", "transpile/py:pkg/a.py"]);
+    assert_eq!(
+        argv(action(&g, "transpile/py:main.py")),
+        ["t", "main.py", "rust/main.rs"]
+    );
+    assert_eq!(
+        action(&g, "transpile/py:pkg/a.py").outputs,
+        ["rust/pkg/a.rs"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The source walk
+
+fn glob_manifest(each: &str) -> String {
+    format!(
+        r#"
+version: 1
+project: {{ name: demo, source: legacy }}
+stages:
+  transpile:
+    tasks:
+      py: {{ run: ["t", "{{in}}"], each: "{each}", out: "{{path}}.rs" }}
+"#
+    )
+}
+
+#[test]
+fn star_stays_in_one_folder_and_double_star_crosses_folders() {
+    let files = &[
+        "legacy/a.py",
+        "legacy/pkg/b.py",
+        "legacy/pkg/deep/c.py",
+        "legacy/d.pyc",
+    ];
+    let one = Ws::new(&glob_manifest("*.py"), files);
+    assert_eq!(ids(&one.expand(None)), ["transpile/py:a.py"]);
+
+    let all = Ws::new(&glob_manifest("**/*.py"), files);
+    assert_eq!(
+        ids(&all.expand(None)),
+        [
+            "transpile/py:a.py",
+            "transpile/py:pkg/b.py",
+            "transpile/py:pkg/deep/c.py"
+        ]
+    );
+
+    let pkg = Ws::new(&glob_manifest("pkg/*.py"), files);
+    assert_eq!(ids(&pkg.expand(None)), ["transpile/py:pkg/b.py"]);
+}
+
+#[test]
+fn each_that_matches_nothing_gives_no_actions() {
+    let ws = Ws::new(&glob_manifest("**/*.cobol"), &["legacy/a.py"]);
+    let g = ws.expand(None);
+    assert!(g.actions.is_empty(), "{:?}", ids(&g));
+    assert_eq!(stage_names(&g), ["transpile"]);
+}
+
+#[test]
+fn exclude_and_gitignore_are_honoured() {
+    let ws = Ws::new(
+        r#"
+version: 1
+project:
+  name: demo
+  source: legacy
+  exclude: ["**/__pycache__/**", "venv/**", "**/test_*.py"]
+stages:
+  transpile:
+    tasks:
+      py: { run: ["t", "{in}"], each: "**/*.py", out: "{path}.rs" }
+"#,
+        &[
+            "legacy/keep.py",
+            "legacy/pkg/keep.py",
+            "legacy/pkg/__pycache__/cached.py",
+            "legacy/venv/lib/site.py",
+            "legacy/pkg/test_util.py",
+            "legacy/gen/generated.py",
+            "legacy/pkg/local.py",
+            "legacy/from_root.py",
+        ],
+    );
+    // In the source folder, in a subfolder, and at the workspace root (a parent of it).
+    ws.write("legacy/.gitignore", "gen/\n");
+    ws.write("legacy/pkg/.gitignore", "local.py\n");
+    ws.write(".gitignore", "legacy/from_root.py\n");
+    let g = ws.expand(None);
+    assert_eq!(
+        ids(&g),
+        ["transpile/py:keep.py", "transpile/py:pkg/keep.py"]
+    );
+}
+
+const WALK_ALL: &str = r#"
+version: 1
+project: { name: demo, output: out/rust }
+stages:
+  transpile:
+    tasks:
+      copy: { run: ["cp", "{in}", "{out}"], each: "**/*", out: "{path}" }
+"#;
+
+#[test]
+fn output_batuta_and_git_folders_are_never_walked() {
+    let ws = Ws::new(
+        WALK_ALL,
+        &[
+            "main.py",
+            "out/rust/src/main.rs",
+            "out/rust/generated.py",
+            "out/other.py",
+            ".batuta/cache/ab/cd",
+            ".git/HEAD",
+            ".git/objects/ab/cd",
+        ],
+    );
+    let g = ws.expand(None);
+    // The manifest itself is a file of the workspace; only project.output is skipped, not
+    // its parent folder.
+    assert_eq!(
+        ids(&g),
+        [
+            "transpile/copy:batuta.yaml",
+            "transpile/copy:main.py",
+            "transpile/copy:out/other.py"
+        ]
+    );
+}
+
+/// The CLI names a manifest found in the current folder `batuta.yaml`, so the workspace
+/// root is the empty path: the folders never walked must still be recognised.
+#[test]
+fn output_folder_is_skipped_when_the_manifest_path_is_relative() {
+    let ws = Ws::new(
+        WALK_ALL,
+        &["main.py", "out/rust/src/main.rs", "out/rust/generated.py"],
+    );
+    // Only this test changes the current folder; every other test uses absolute paths.
+    let before = std::env::current_dir().unwrap();
+    std::env::set_current_dir(ws.root()).unwrap();
+    let result = load(Path::new("batuta.yaml"), &CATALOG)
+        .map_err(|d| d.items)
+        .and_then(|m| graph::expand(&m, None).map_err(|d| d.items));
+    std::env::set_current_dir(before).unwrap();
+    let g = result.expect("expands");
+    assert_eq!(
+        ids(&g),
+        ["transpile/copy:batuta.yaml", "transpile/copy:main.py"]
+    );
+    assert_eq!(
+        action(&g, "transpile/copy:main.py").outputs,
+        ["out/rust/main.py"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Single actions: run without each, builtin, kernel
+
+#[test]
+fn single_actions_have_their_declared_files_normalised() {
+    let ws = Ws::new(
+        r#"
+version: 1
+project: { name: demo }
+tools:
+  cargo: { command: cargo }
+stages:
+  analyze:
+    builtin: analyze
+    with: { depth: 3 }
+  validate:
+    tasks:
+      close:
+        kernel: allclose
+        inputs: [./golden/../golden/expected.f32, out//actual.f32]
+        with: { rtol: 1.0e-5 }
+      test:
+        run: ["{tool}", "test"]
+        tool: cargo
+        inputs: ["./a/../b"]
+        outputs: ["./reports/./test.xml"]
+        env: [RUST_LOG]
+        cache: false
+        resources: { gpu: 1 }
+"#,
+        &[],
+    );
+    let g = ws.expand(None);
+    assert_eq!(
+        ids(&g),
+        ["analyze/analyze", "validate/close", "validate/test"]
+    );
+
+    let analyze = action(&g, "analyze/analyze");
+    assert_eq!(
+        analyze.kind,
+        ActionKind::Builtin {
+            name: "analyze".into(),
+            with: Some(serde_json::json!({ "depth": 3 })),
+        }
+    );
+    assert!(analyze.inputs.is_empty() && analyze.outputs.is_empty());
+
+    let close = action(&g, "validate/close");
+    assert!(
+        matches!(&close.kind, ActionKind::Kernel { name, with: Some(_) } if name == "allclose")
+    );
+    assert_eq!(close.inputs, ["golden/expected.f32", "out/actual.f32"]);
+
+    let test = action(&g, "validate/test");
+    assert_eq!(
+        test.kind,
+        ActionKind::Command {
+            argv: vec!["cargo".into(), "test".into()],
+            tool: Some("cargo".into()),
+        }
+    );
+    assert_eq!(test.inputs, ["b"]);
+    assert_eq!(test.outputs, ["reports/test.xml"]);
+    assert_eq!(test.env, ["RUST_LOG"]);
+    assert!(!test.cache);
+    assert_eq!(test.gpu, 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Edges
+
+const PIPELINE: &str = r#"
+version: 1
+project: { name: demo, source: legacy, output: rust }
+stages:
+  analyze:
+    builtin: analyze
+  transpile:
+    needs: [analyze]
+    tasks:
+      python: { run: ["t", "{in}", "{out}"], each: "**/*.py", out: "src/{dir}/{stem}.rs" }
+  optimize:
+    needs: [transpile]
+    tasks:
+      none: { run: ["t", "{in}"], each: "**/*.nothing" }
+  validate:
+    needs: [optimize]
+    tasks:
+      numerics:
+        kernel: allclose
+        inputs: [golden/expected.f32, rust/src/main.rs, ./rust/src/pkg/../pkg/util.rs]
+      same:
+        builtin: compare-outputs
+  build:
+    needs: [validate]
+    builtin: cargo-build
+targets:
+  default: [transpile]
+  ci: [validate]
+  release: { stages: [build], keep_going: true }
+"#;
+
+const PIPELINE_FILES: &[&str] = &[
+    "legacy/main.py",
+    "legacy/pkg/util.py",
+    "legacy/pkg/other.py",
+    "golden/expected.f32",
+];
+
+#[test]
+fn a_task_reading_an_output_depends_on_its_writer() {
+    let ws = Ws::new(PIPELINE, PIPELINE_FILES);
+    let g = ws.expand(Some("ci"));
+    assert_eq!(
+        deps(&g, "validate/numerics"),
+        [
+            ("transpile/python:main.py", "rust/src/main.rs"),
+            ("transpile/python:pkg/util.py", "rust/src/pkg/util.rs"),
+        ]
+    );
+    // Files nobody writes (sources, golden data) make no edge.
+    assert!(deps(&g, "transpile/python:main.py").is_empty());
+    assert!(deps(&g, "validate/same").is_empty());
+}
+
+#[test]
+fn stage_barriers_order_every_action_of_a_stage_after_the_stages_it_needs() {
+    let ws = Ws::new(PIPELINE, PIPELINE_FILES);
+    let g = ws.expand(Some("release"));
+    let order = toposort(&g.graph, None).expect("the graph is acyclic");
+    let mut position: HashMap<usize, usize> = HashMap::new();
+    for (at, n) in order.iter().enumerate() {
+        if let Node::Action(i) = g.graph[*n] {
+            position.insert(i, at);
+        }
+    }
+    assert_eq!(position.len(), g.actions.len());
+    let of = |phase: Phase| -> Vec<usize> {
+        g.actions
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.phase == phase)
+            .map(|(i, _)| position[&i])
+            .collect()
+    };
+    let (analyze, transpile, validate, build) = (
+        of(Phase::Analyze),
+        of(Phase::Transpile),
+        of(Phase::Validate),
+        of(Phase::Build),
+    );
+    assert_eq!((analyze.len(), transpile.len()), (1, 3));
+    assert!(of(Phase::Optimize).is_empty());
+    let before = |a: &[usize], b: &[usize]| a.iter().all(|x| b.iter().all(|y| x < y));
+    assert!(before(&analyze, &transpile));
+    assert!(before(&transpile, &validate));
+    // Optimize has no action; its barrier still carries the order through.
+    assert!(before(&transpile, &build) && before(&validate, &build));
+    // One barrier node per stage, and nothing else besides the actions.
+    let barriers = g
+        .graph
+        .node_weights()
+        .filter(|n| matches!(n, Node::StageDone(_)))
+        .count();
+    assert_eq!(barriers, 5);
+    assert_eq!(g.graph.node_count(), g.actions.len() + 5);
+    for (i, n) in g.action_nodes.iter().enumerate() {
+        assert_eq!(g.graph[*n], Node::Action(i));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Targets
+
+#[test]
+fn a_named_target_pulls_in_the_stages_it_needs() {
+    let ws = Ws::new(PIPELINE, PIPELINE_FILES);
+    let g = ws.expand(Some("ci"));
+    assert_eq!(g.target, "ci");
+    assert!(!g.keep_going);
+    assert_eq!(
+        stage_names(&g),
+        ["analyze", "transpile", "optimize", "validate"]
+    );
+    assert!(g.actions.iter().all(|a| a.phase != Phase::Build));
+    assert_eq!(
+        g.stages[1],
+        (Phase::Transpile, vec![Phase::Analyze]),
+        "each stage keeps what it needs"
+    );
+
+    let release = ws.expand(Some("release"));
+    assert_eq!(release.target, "release");
+    assert!(release.keep_going);
+    assert_eq!(stage_names(&release).len(), 5);
+    assert!(ids(&release).contains(&"build/build"));
+}
+
+#[test]
+fn the_default_target_runs_when_none_is_named() {
+    let ws = Ws::new(PIPELINE, PIPELINE_FILES);
+    let g = ws.expand(None);
+    assert_eq!(g.target, "default");
+    assert_eq!(stage_names(&g), ["analyze", "transpile"]);
+    assert_eq!(
+        ids(&g),
+        [
+            "analyze/analyze",
+            "transpile/python:main.py",
+            "transpile/python:pkg/other.py",
+            "transpile/python:pkg/util.py",
+        ]
+    );
+    // Naming it gives the same graph.
+    assert_eq!(ids(&ws.expand(Some("default"))), ids(&g));
+}
+
+#[test]
+fn without_targets_every_stage_runs() {
+    let ws = Ws::new(PIPELINE.split("targets:").next().unwrap(), PIPELINE_FILES);
+    let g = ws.expand(None);
+    assert_eq!(g.target, "default");
+    assert_eq!(
+        stage_names(&g),
+        ["analyze", "transpile", "optimize", "validate", "build"]
+    );
+    assert_eq!(g.actions.len(), 1 + 3 + 2 + 1);
+}
+
+#[test]
+fn an_unknown_target_is_reported_with_a_suggestion() {
+    let ws = Ws::new(PIPELINE, PIPELINE_FILES);
+    let diags = ws.expand_err(Some("relase"));
+    let d = only(&diags, Code::UnknownName);
+    assert_eq!(d.code.as_str(), "BATUTA-M-006");
+    assert!(d.message.contains("'relase'"), "{d:?}");
+    assert_eq!(d.help.as_deref(), Some("did you mean 'release'?"));
+
+    let diags = ws.expand_err(Some("zzzzzzzz"));
+    let d = only(&diags, Code::UnknownName);
+    let help = d.help.as_deref().unwrap_or_default();
+    assert!(help.contains("ci") && help.contains("release"), "{d:?}");
+
+    let none = Ws::new(PIPELINE.split("targets:").next().unwrap(), PIPELINE_FILES);
+    let d = only(&none.expand_err(Some("ci")), Code::UnknownName).clone();
+    assert!(d.help.unwrap_or_default().contains("no `targets:`"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Problems
+
+#[test]
+fn two_tasks_writing_one_file_is_a_conflict_naming_both() {
+    let ws = Ws::new(
+        r#"
+version: 1
+project: { name: demo }
+stages:
+  build:
+    tasks:
+      one: { run: ["a"], outputs: [dist/app] }
+      two: { run: ["b"], outputs: [./dist/x/../app] }
+"#,
+        &[],
+    );
+    let diags = ws.expand_err(None);
+    let d = only(&diags, Code::Conflict);
+    assert_eq!(d.code.as_str(), "BATUTA-M-010");
+    assert!(d.message.contains("'dist/app'"), "{d:?}");
+    assert!(
+        d.message.contains("'build/one'") && d.message.contains("'build/two'"),
+        "{d:?}"
+    );
+    assert!(d.span.is_some());
+}
+
+#[test]
+fn two_files_of_one_each_writing_one_output_is_a_conflict() {
+    let ws = Ws::new(
+        r#"
+version: 1
+project: { name: demo, source: legacy }
+stages:
+  transpile:
+    tasks:
+      flat: { run: ["t", "{in}", "{out}"], each: "**/*.py", out: "{stem}.rs" }
+"#,
+        &["legacy/a.py", "legacy/pkg/a.py", "legacy/b.py"],
+    );
+    let diags = ws.expand_err(None);
+    let d = only(&diags, Code::Conflict);
+    assert!(
+        d.message.contains("'transpile/flat:a.py'")
+            && d.message.contains("'transpile/flat:pkg/a.py'")
+            && d.message.contains("'rust/a.rs'"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_stage_reading_what_a_later_stage_writes_is_a_cycle() {
+    let ws = Ws::new(
+        r#"
+version: 1
+project: { name: demo, source: legacy }
+stages:
+  transpile:
+    tasks:
+      python: { run: ["t", "{in}", "{out}"], each: "**/*.py", out: "{stem}.rs" }
+      uses-report: { run: ["u"], inputs: [reports/report.txt] }
+  optimize:
+    needs: [transpile]
+    tasks:
+      tune: { run: ["o", "{in}"], each: "**/*.py" }
+  validate:
+    needs: [optimize]
+    tasks:
+      report: { run: ["r"], outputs: [reports/report.txt] }
+"#,
+        &["legacy/a.py", "legacy/b.py", "legacy/c.py"],
+    );
+    let diags = ws.expand_err(None);
+    let d = only(&diags, Code::Cycle);
+    assert_eq!(d.code.as_str(), "BATUTA-M-008");
+    assert!(
+        d.message.contains("transpile/uses-report") && d.message.contains("validate/report"),
+        "{d:?}"
+    );
+    // The cycle named is one path through the file, not every action of the stages between.
+    assert_eq!(
+        d.message,
+        "actions wait for each other: transpile/uses-report -> stage transpile -> \
+         stage optimize -> validate/report -> transpile/uses-report"
+    );
+    assert!(d.span.is_some());
+}
+
+#[test]
+fn two_tasks_of_one_stage_reading_each_others_outputs_is_a_cycle() {
+    let ws = Ws::new(
+        r#"
+version: 1
+project: { name: demo }
+stages:
+  validate:
+    tasks:
+      ping: { run: ["p"], inputs: [pong.txt], outputs: [ping.txt] }
+      pong: { run: ["q"], inputs: [ping.txt], outputs: [pong.txt] }
+      alone: { run: ["a"], inputs: [ping.txt] }
+"#,
+        &[],
+    );
+    let diags = ws.expand_err(None);
+    let d = only(&diags, Code::Cycle);
+    assert!(
+        d.message.contains("validate/ping") && d.message.contains("validate/pong"),
+        "{d:?}"
+    );
+    assert!(!d.message.contains("validate/alone"), "{d:?}");
+    // Named as a path that closes on itself.
+    let names: Vec<&str> = d
+        .message
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .split(" -> ")
+        .collect();
+    assert_eq!(names.len(), 3, "{d:?}");
+    assert_eq!(names.first(), names.last(), "{d:?}");
+    assert_ne!(names[0], names[1], "{d:?}");
+}
+
+#[test]
+fn an_action_reading_its_own_output_is_a_cycle() {
+    let ws = Ws::new(
+        r#"
+version: 1
+project: { name: demo }
+stages:
+  build:
+    tasks:
+      loop: { run: ["l"], inputs: [state.json], outputs: [./state.json] }
+"#,
+        &[],
+    );
+    let d = only(&ws.expand_err(None), Code::Cycle).clone();
+    assert_eq!(
+        d.message,
+        "actions wait for each other: build/loop -> build/loop"
+    );
+}
+
+#[test]
+fn a_missing_source_folder_is_reported_when_a_task_needs_it() {
+    let manifest = r#"
+version: 1
+project: { name: demo, source: legacy }
+stages:
+  analyze:
+    builtin: analyze
+  transpile:
+    tasks:
+      python: { run: ["t", "{in}"], each: "**/*.py" }
+targets:
+  analyze-only: [analyze]
+"#;
+    let ws = Ws::new(manifest, &[]);
+    let d = only(&ws.expand_err(None), Code::Missing).clone();
+    assert_eq!(d.code.as_str(), "BATUTA-M-013");
+    assert!(d.message.contains("legacy"), "{d:?}");
+    assert!(d.span.is_some());
+    // A target without `each` tasks does not walk the source at all.
+    assert_eq!(ids(&ws.expand(Some("analyze-only"))), ["analyze/analyze"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_each_match_that_is_a_symlink_pointing_out_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.py"), "").unwrap();
+    let ws = Ws::new(&glob_manifest("**/*.py"), &["legacy/ok.py"]);
+    symlink(
+        &outside.path().join("secret.py"),
+        &ws.root().join("legacy/pkg/leak.py"),
+    );
+    // A symlink that stays inside is an ordinary input.
+    symlink(
+        &ws.root().join("legacy/ok.py"),
+        &ws.root().join("legacy/alias.py"),
+    );
+    let diags = ws.expand_err(None);
+    let d = only(&diags, Code::PathEscapes);
+    assert_eq!(d.code.as_str(), "BATUTA-M-009");
+    assert!(d.message.contains("legacy/pkg/leak.py"), "{d:?}");
+    assert!(d.span.is_some());
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+
+    // Excluding it is the fix the diagnostic suggests.
+    let fixed = glob_manifest("**/*.py").replace(
+        "source: legacy",
+        "source: legacy, exclude: [\"pkg/leak.py\"]",
+    );
+    ws.write("batuta.yaml", &fixed);
+    assert_eq!(
+        ids(&ws.expand(None)),
+        ["transpile/py:alias.py", "transpile/py:ok.py"]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_folder_that_is_a_symlink_pointing_out_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    let ws = Ws::new(
+        r#"
+version: 1
+project: { name: demo, source: legacy, output: rust }
+stages:
+  transpile:
+    tasks:
+      python: { run: ["t", "{in}", "{out}"], each: "**/*.py", out: "src/{dir}/{stem}.rs" }
+"#,
+        &["legacy/main.py", "legacy/pkg/util.py"],
+    );
+    symlink(outside.path(), &ws.root().join("rust"));
+    let diags = ws.expand_err(None);
+    assert!(!diags.is_empty());
+    assert!(
+        diags.iter().all(|d| d.code == Code::PathEscapes),
+        "{diags:#?}"
+    );
+    assert!(
+        diags.iter().any(|d| d.message.contains("rust/src/main.rs")),
+        "{diags:#?}"
+    );
+    // Nothing was written through the link.
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_source_folder_that_is_a_symlink_pointing_out_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("a.py"), "").unwrap();
+    let ws = Ws::new(&glob_manifest("**/*.py"), &[]);
+    symlink(outside.path(), &ws.root().join("legacy"));
+    let d = only(&ws.expand_err(None), Code::PathEscapes).clone();
+    assert!(d.message.contains("project.source"), "{d:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_declared_output_through_a_symlinked_folder_pointing_out_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    let ws = Ws::new(
+        r#"
+version: 1
+project: { name: demo }
+stages:
+  build:
+    tasks:
+      pack: { run: ["p"], inputs: [data/in.csv], outputs: [dist/deep/app.tar] }
+"#,
+        &[],
+    );
+    symlink(outside.path(), &ws.root().join("dist"));
+    symlink(outside.path(), &ws.root().join("data"));
+    std::fs::write(outside.path().join("in.csv"), "").unwrap();
+    let diags = ws.expand_err(None);
+    assert_eq!(diags.len(), 2, "{diags:#?}");
+    assert!(diags.iter().all(|d| d.code == Code::PathEscapes));
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.message.contains("dist/deep/app.tar"))
+    );
+    assert!(diags.iter().any(|d| d.message.contains("data/in.csv")));
+}
+
+#[test]
+fn expand_stages_selects_stages_and_what_they_need() {
+    let ws = Ws::new(PIPELINE, PIPELINE_FILES);
+    let g = graph::expand_stages(&ws.load(), &[Phase::Transpile]).unwrap();
+    assert_eq!(g.target, "all");
+    assert_eq!(stage_names(&g), ["analyze", "transpile"]);
+}
