@@ -8,11 +8,12 @@
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
-use crate::fsutil;
+use crate::fsutil::{self, Durability};
 
 const ACTION_MAGIC: &[u8; 8] = b"BTAC0001";
 
@@ -39,14 +40,26 @@ pub enum CacheError {
     Io(#[from] io::Error),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Cache {
     dir: PathBuf,
+    /// Entries written and not yet flushed to disk (see [`Cache::flush`]).
+    unflushed: Mutex<Vec<PathBuf>>,
 }
+
+/// Past this many unflushed entries one `syncfs` beats an fsync each.
+const FSYNC_EACH_MAX: usize = 256;
 
 impl Cache {
     pub fn new(dir: impl Into<PathBuf>) -> Cache {
-        Cache { dir: dir.into() }
+        Cache {
+            dir: dir.into(),
+            unflushed: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn wrote(&self, path: PathBuf) {
+        self.unflushed.lock().expect("cache lock").push(path);
     }
 
     pub fn dir(&self) -> &Path {
@@ -69,14 +82,17 @@ impl Cache {
         if dest.exists() {
             return Ok(());
         }
-        fsutil::copy_atomic(path, &dest)
+        fsutil::copy_replace(path, &dest, Durability::Deferred)?;
+        self.wrote(dest);
+        Ok(())
     }
 
     pub fn put_bytes(&self, bytes: &[u8]) -> io::Result<Digest> {
         let digest = Digest::of(bytes);
         let dest = self.blob_path(&digest);
         if !dest.exists() {
-            fsutil::write_atomic(&dest, bytes)?;
+            fsutil::write_replace(&dest, bytes, Durability::Deferred)?;
+            self.wrote(dest);
         }
         Ok(digest)
     }
@@ -111,9 +127,9 @@ impl Cache {
             let _ = fs::remove_file(&src);
             return Err(CacheError::Corrupt(*digest));
         }
-        tmp.as_file().sync_all()?;
         set_executable(tmp.path(), executable)?;
-        tmp.persist(to).map_err(|e| e.error)?;
+        // A restored output is like one a tool writes: no flush.
+        fsutil::persist(tmp, to, Durability::Deferred)?;
         touch(&src);
         Ok(())
     }
@@ -157,10 +173,32 @@ impl Cache {
 
     pub fn put_action(&self, key: &Digest, result: &ActionResult) -> io::Result<()> {
         let payload = postcard::to_stdvec(result).map_err(io::Error::other)?;
-        fsutil::write_atomic(
-            &self.action_path(key),
+        let path = self.action_path(key);
+        fsutil::write_replace(
+            &path,
             &fsutil::seal(ACTION_MAGIC, &payload),
-        )
+            Durability::Deferred,
+        )?;
+        self.wrote(path);
+        Ok(())
+    }
+
+    /// Make every entry written so far durable: an fsync each (in parallel) for a few,
+    /// one `syncfs` for many.
+    pub fn flush(&self) -> io::Result<()> {
+        use rayon::prelude::*;
+        let written = std::mem::take(&mut *self.unflushed.lock().expect("cache lock"));
+        if written.len() > FSYNC_EACH_MAX {
+            return fsutil::sync_filesystem(&self.dir);
+        }
+        let mut folders: Vec<&Path> = written.iter().filter_map(|p| p.parent()).collect();
+        folders.sort_unstable();
+        folders.dedup();
+        written
+            .par_iter()
+            .map(PathBuf::as_path)
+            .chain(folders.into_par_iter())
+            .try_for_each(|p| File::open(p)?.sync_all())
     }
 
     /// Remove the whole cache.

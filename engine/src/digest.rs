@@ -111,6 +111,9 @@ pub struct StatCache {
     /// been modified again within the same timestamp tick (git's "racy clean" problem), so
     /// only stamps clearly older than the save are trusted.
     saved_at_ns: i128,
+    /// Whether anything changed since loading, so an unchanged cache need not be rewritten.
+    #[serde(skip)]
+    changed: bool,
 }
 
 /// Kernel file timestamps are coarse (a few milliseconds); stay well clear of that.
@@ -154,6 +157,7 @@ impl StatCache {
     }
 
     pub fn insert(&mut self, rel: &str, meta: &std::fs::Metadata, digest: Digest) {
+        self.changed = true;
         self.entries
             .insert(rel.to_owned(), (Stamp::of(meta), digest));
     }
@@ -173,7 +177,12 @@ impl StatCache {
             .map_or(0, |d| d.as_nanos() as i128);
     }
 
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
+
     pub fn forget(&mut self, rel: &str) {
+        self.changed = true;
         self.entries.remove(rel);
     }
 

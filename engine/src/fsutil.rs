@@ -1,41 +1,85 @@
 //! File-system helpers that keep batuta's promise that nothing is lost: writes go to a
-//! temporary file, are flushed to disk, then renamed over the target.
+//! temporary file and are renamed over the target, flushed to disk first or, for cache
+//! entries, in one go at the end of a build.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Write `bytes` to `path` atomically: a reader sees the old content or the new, never half.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
+/// When a write reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Flushed before the rename: for the journal and the state file.
+    Now,
+    /// Renamed into place at once, flushed later by [`sync_filesystem`]: for cache entries,
+    /// which are verified on every read, so one torn by a power cut is a miss, not a lie.
+    Deferred,
+}
+
+fn folder_of(path: &Path) -> &Path {
+    path.parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+        .unwrap_or(Path::new("."))
+}
+
+/// Write `bytes` to `path` atomically and durably: a reader sees the old content or the
+/// new, never half, even after a crash.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_replace(path, bytes, Durability::Now)
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename.
+pub fn write_replace(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
+    let dir = folder_of(path);
     fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir);
+    persist(tmp, path, durability)
+}
+
+/// Copy `from` to `to` through a temporary file and a rename.
+pub fn copy_replace(from: &Path, to: &Path, durability: Durability) -> io::Result<()> {
+    let dir = folder_of(to);
+    fs::create_dir_all(dir)?;
+    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    io::copy(&mut File::open(from)?, &mut tmp.as_file())?;
+    persist(tmp, to, durability)
+}
+
+/// Rename a finished temporary file over `to`, flushing first if asked.
+pub fn persist(tmp: tempfile::NamedTempFile, to: &Path, durability: Durability) -> io::Result<()> {
+    if durability == Durability::Now {
+        tmp.as_file().sync_all()?;
+    }
+    tmp.persist(to).map_err(|e| e.error)?;
+    if durability == Durability::Now {
+        sync_dir(folder_of(to));
+    }
     Ok(())
 }
 
-/// Copy `from` to `to` atomically (same guarantees as [`write_atomic`]), keeping the mode.
-pub fn copy_atomic(from: &Path, to: &Path) -> io::Result<()> {
-    let dir = to
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let tmp = tempfile::NamedTempFile::new_in(dir)?;
-    let mut src = File::open(from)?;
-    let mut dst = tmp.as_file();
-    io::copy(&mut src, &mut dst)?;
-    dst.sync_all()?;
-    fs::set_permissions(tmp.path(), fs::metadata(from)?.permissions())?;
-    tmp.persist(to).map_err(|e| e.error)?;
-    sync_dir(dir);
-    Ok(())
+/// Flush every deferred write on the file system that holds `path` (one `syncfs`).
+pub fn sync_filesystem(path: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let dir = File::open(path)?;
+        // SAFETY: syncfs(2) on a descriptor we own for the duration of the call.
+        if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        // SAFETY: sync(2) takes no arguments and cannot fail.
+        #[cfg(unix)]
+        unsafe {
+            libc::sync()
+        };
+        Ok(())
+    }
 }
 
 /// Make a rename durable. Best effort: not every platform can open a folder.

@@ -35,6 +35,7 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
             return Exit::Usage;
         }
     };
+    tracing::debug!(actions = g.actions.len(), "expanded graph");
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -7,7 +7,7 @@ use std::io;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, RwLock};
 
 use crate::cache::{ActionResult, Cache, CacheError, is_executable};
 use crate::codes::{self, ErrorCode};
@@ -27,11 +27,15 @@ pub(super) struct Ctx<'a> {
     pub m: &'a Manifest,
     pub root: &'a Path,
     pub cache: Cache,
-    pub stat: Mutex<StatCache>,
-    pub records: Mutex<HashMap<String, ActionRecord>>,
+    pub stat: RwLock<StatCache>,
+    pub records: RwLock<HashMap<String, ActionRecord>>,
+    /// Whether `records` changed, so a no-op build need not rewrite the journal.
+    pub records_changed: std::sync::atomic::AtomicBool,
     /// Each tool's version output, probed once per build.
     pub tool_versions: HashMap<String, OnceLock<Result<String, Failure>>>,
     pub running: Mutex<HashMap<u32, String>>,
+    /// Programs found on PATH, by name, so each is looked up once per build.
+    pub programs: Mutex<HashMap<String, Option<std::path::PathBuf>>>,
     pub cancel: &'a std::sync::atomic::AtomicBool,
     pub reporter: &'a dyn super::Reporter,
 }
@@ -60,11 +64,11 @@ impl Ctx<'_> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        if let Some(d) = self.stat.lock().expect("stat lock").trusted(rel, &meta) {
+        if let Some(d) = self.stat.read().expect("stat lock").trusted(rel, &meta) {
             return Ok(Some(d));
         }
         let d = hash_file(&path)?;
-        self.stat.lock().expect("stat lock").insert(rel, &meta, d);
+        self.stat.write().expect("stat lock").insert(rel, &meta, d);
         Ok(Some(d))
     }
 
@@ -150,6 +154,23 @@ impl Ctx<'_> {
         Ok(Digest(*h.finalize().as_bytes()))
     }
 
+    /// Whether the action is up to date as the workspace stands now (no lock held long,
+    /// safe to ask for many actions at once).
+    pub fn fresh(&self, a: &Action) -> bool {
+        if !a.cache {
+            return false;
+        }
+        let mut inputs = Vec::with_capacity(a.inputs.len());
+        for rel in &a.inputs {
+            match self.digest(rel) {
+                Ok(Some(d)) => inputs.push((rel.as_str(), d)),
+                _ => return false,
+            }
+        }
+        self.key(a, &inputs)
+            .is_ok_and(|key| self.up_to_date(a, &key))
+    }
+
     pub fn process(&self, a: &Action) -> Outcome {
         let mut inputs = Vec::with_capacity(a.inputs.len());
         for rel in &a.inputs {
@@ -189,7 +210,7 @@ impl Ctx<'_> {
     }
 
     fn up_to_date(&self, a: &Action, key: &Digest) -> bool {
-        let record = match self.records.lock().expect("records lock").get(&a.id) {
+        let record = match self.records.read().expect("records lock").get(&a.id) {
             Some(r) if r.key == *key => r.clone(),
             _ => return false,
         };
@@ -210,7 +231,7 @@ impl Ctx<'_> {
             if current != Some(*digest) {
                 self.cache.restore(digest, &dest, *exec)?;
                 self.stat
-                    .lock()
+                    .write()
                     .expect("stat lock")
                     .record(self.root, path, *digest);
             }
@@ -228,8 +249,9 @@ impl Ctx<'_> {
     }
 
     fn remember(&self, a: &Action, key: &Digest, outputs: Vec<(String, Digest)>) {
+        self.records_changed.store(true, Ordering::Relaxed);
         self.records
-            .lock()
+            .write()
             .expect("records lock")
             .insert(a.id.clone(), ActionRecord { key: *key, outputs });
     }
@@ -261,7 +283,7 @@ impl Ctx<'_> {
                     format!("cannot remove old output '{out}': {e}"),
                 ));
             }
-            self.stat.lock().expect("stat lock").forget(out);
+            self.stat.write().expect("stat lock").forget(out);
             if let Some(parent) = p.parent()
                 && let Err(e) = std::fs::create_dir_all(parent)
             {
@@ -317,7 +339,7 @@ impl Ctx<'_> {
                 }
             };
             self.stat
-                .lock()
+                .write()
                 .expect("stat lock")
                 .insert(out, &meta, digest);
             recorded.push((out.clone(), digest, is_executable(&meta)));
@@ -361,13 +383,44 @@ impl Ctx<'_> {
     fn discard_outputs(&self, a: &Action) {
         for out in &a.outputs {
             let _ = remove_file_if_exists(&self.root.join(out));
-            self.stat.lock().expect("stat lock").forget(out);
+            self.stat.write().expect("stat lock").forget(out);
         }
-        self.records.lock().expect("records lock").remove(&a.id);
+        if self
+            .records
+            .write()
+            .expect("records lock")
+            .remove(&a.id)
+            .is_some()
+        {
+            self.records_changed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Where `program` is: as written when it names a path, else found on PATH once.
+    /// Resolving here, not in the child, spares the child a failed exec per PATH entry
+    /// and lets the standard library use posix_spawn.
+    fn resolve(&self, program: &str) -> io::Result<std::path::PathBuf> {
+        if program.contains('/') {
+            return Ok(program.into());
+        }
+        let mut known = self.programs.lock().expect("programs lock");
+        let found = known.entry(program.to_owned()).or_insert_with(|| {
+            let path = std::env::var_os("PATH")?;
+            std::env::split_paths(&path)
+                .filter(|d| d.is_absolute())
+                .map(|d| d.join(program))
+                .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && is_executable(&m)))
+        });
+        found.clone().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, format!("{program} not on PATH"))
+        })
     }
 
     fn spawn(&self, a: &Action, argv: &[String]) -> Result<std::process::Output, Failure> {
-        let mut cmd = Command::new(&argv[0]);
+        let mut cmd = Command::new(
+            self.resolve(&argv[0])
+                .map_err(|e| self.spawn_error(a, argv, e))?,
+        );
         cmd.args(&argv[1..])
             .current_dir(self.root)
             .stdin(Stdio::null())
@@ -388,7 +441,26 @@ impl Ctx<'_> {
         // what it started), not only its first process.
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd.spawn().map_err(|e| match (e.kind(), &a.kind) {
+        let child = cmd.spawn().map_err(|e| self.spawn_error(a, argv, e))?;
+        let pid = child.id();
+        self.running
+            .lock()
+            .expect("running lock")
+            .insert(pid, a.id.clone());
+        let out = child.wait_with_output();
+        self.running.lock().expect("running lock").remove(&pid);
+        out.map_err(|e| {
+            Failure::new(
+                phase_code(a.phase),
+                format!("waiting for '{}' failed: {e}", argv[0]),
+            )
+        })
+    }
+}
+
+impl Ctx<'_> {
+    fn spawn_error(&self, a: &Action, argv: &[String], e: io::Error) -> Failure {
+        match (e.kind(), &a.kind) {
             (io::ErrorKind::NotFound, ActionKind::Command { tool: Some(t), .. }) => {
                 let tool = self.m.tool(t).expect("validated tool");
                 tool_missing(t, &argv[0], tool.install.as_deref(), &e)
@@ -406,20 +478,7 @@ impl Ctx<'_> {
                 phase_code(a.phase),
                 format!("cannot start '{}': {e}", argv[0]),
             ),
-        })?;
-        let pid = child.id();
-        self.running
-            .lock()
-            .expect("running lock")
-            .insert(pid, a.id.clone());
-        let out = child.wait_with_output();
-        self.running.lock().expect("running lock").remove(&pid);
-        out.map_err(|e| {
-            Failure::new(
-                phase_code(a.phase),
-                format!("waiting for '{}' failed: {e}", argv[0]),
-            )
-        })
+        }
     }
 }
 

@@ -9,7 +9,9 @@ mod action;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock, mpsc};
+use std::sync::{Mutex, OnceLock, RwLock, mpsc};
+
+use rayon::prelude::*;
 use std::time::{Duration, Instant};
 
 use petgraph::Direction::{Incoming, Outgoing};
@@ -142,6 +144,7 @@ pub fn build(
     };
     let journal_path = journal::path(root);
     let (journal, warning) = Journal::load(&journal_path);
+    tracing::debug!(elapsed = ?started.elapsed(), records = journal.actions.len(), "loaded journal");
     if let Some(w) = warning {
         reporter.event(Event::Warning(&w));
     }
@@ -154,21 +157,34 @@ pub fn build(
         m,
         root,
         cache: Cache::new(&opts.cache_dir),
-        stat: Mutex::new(journal.stat),
-        records: Mutex::new(journal.actions),
+        stat: RwLock::new(journal.stat),
+        records: RwLock::new(journal.actions),
+        records_changed: AtomicBool::new(false),
         tool_versions,
         running: Mutex::new(HashMap::new()),
+        programs: Mutex::new(HashMap::new()),
         cancel,
         reporter,
     };
     let mut phases = PhaseTracker::new(root, g, reporter);
     let mut summary = schedule(&ctx, g, opts, reporter, cancel, &mut phases);
+    tracing::debug!(elapsed = ?started.elapsed(), "scheduled");
     phases.close(&summary);
 
+    if let Err(e) = ctx.cache.flush() {
+        let w = format!("could not flush the cache to disk: {e}");
+        reporter.event(Event::Warning(&w));
+    }
+    let records_changed = ctx.records_changed.load(Ordering::Relaxed);
     let mut journal = Journal {
         stat: ctx.stat.into_inner().expect("stat lock"),
         actions: ctx.records.into_inner().expect("records lock"),
     };
+    if !records_changed && !journal.stat.changed() {
+        summary.duration = started.elapsed();
+        return summary;
+    }
+    tracing::debug!(elapsed = ?started.elapsed(), "saving journal");
     journal.stat.mark_saved();
     if let Err(e) = journal.save(&journal_path) {
         let w = format!("could not save {}: {e}", journal_path.display());
@@ -195,6 +211,19 @@ fn schedule(
         .node_indices()
         .filter(|&n| waiting[n.index()] == 0)
         .collect();
+    // Most actions of most builds are up to date: find them all at once, in parallel, so
+    // they complete here without a round trip through a worker.
+    let fresh: Vec<bool> = g
+        .actions
+        .par_iter()
+        .map(|a| selected(a, &opts.modules) && ctx.fresh(a))
+        .collect();
+    // Actions whose outputs this build wrote; what reads them must be checked again.
+    let mut rewritten = vec![false; g.actions.len()];
+    tracing::debug!(
+        fresh = fresh.iter().filter(|f| **f).count(),
+        "checked freshness"
+    );
     let mut summary = Summary::default();
     let mut in_flight = 0usize;
     let mut gpu_in_use = 0u32;
@@ -252,12 +281,24 @@ fn schedule(
                             complete(graph, n, &mut waiting, &mut ready);
                             continue;
                         }
+                        if fresh[i] && !g.file_deps(i).any(|(j, _)| rewritten[j]) {
+                            phases.action_started(a.phase, false);
+                            reporter.event(Event::ActionFinished {
+                                action: a,
+                                outcome: &Outcome::UpToDate,
+                                duration: Duration::ZERO,
+                            });
+                            summary.up_to_date += 1;
+                            finished += 1;
+                            complete(graph, n, &mut waiting, &mut ready);
+                            continue;
+                        }
                         if a.gpu > 0 && gpu_in_use + a.gpu.min(gpu_slots) > gpu_slots {
                             deferred.push(n);
                             continue;
                         }
                         gpu_in_use += a.gpu.min(gpu_slots);
-                        phases.action_started(a.phase);
+                        phases.action_started(a.phase, true);
                         reporter.event(Event::ActionStarted(a));
                         in_flight += 1;
                         job_tx.send(i).expect("workers alive");
@@ -286,8 +327,14 @@ fn schedule(
                 duration,
             });
             match outcome {
-                Outcome::Executed => summary.executed += 1,
-                Outcome::Cached => summary.cached += 1,
+                Outcome::Executed => {
+                    summary.executed += 1;
+                    rewritten[i] = true;
+                }
+                Outcome::Cached => {
+                    summary.cached += 1;
+                    rewritten[i] = true;
+                }
                 Outcome::UpToDate => summary.up_to_date += 1,
                 Outcome::Failed(f) => {
                     summary.failed += 1;
@@ -345,6 +392,8 @@ struct PhaseTracker<'a> {
     path: PathBuf,
     state: State,
     started: HashMap<Phase, Instant>,
+    /// Phases in which an action had work to do (was not found up to date).
+    worked: std::collections::HashSet<Phase>,
     failed: HashMap<Phase, Vec<String>>,
     done: Vec<Phase>,
     reporter: &'a dyn Reporter,
@@ -364,6 +413,7 @@ impl<'a> PhaseTracker<'a> {
             path,
             state,
             started: HashMap::new(),
+            worked: std::collections::HashSet::new(),
             failed: HashMap::new(),
             done: Vec::new(),
             reporter,
@@ -378,22 +428,34 @@ impl<'a> PhaseTracker<'a> {
         }
     }
 
-    fn action_started(&mut self, p: Phase) {
-        if self.started.contains_key(&p) {
-            return;
+    /// An action of phase `p` is being dealt with; `work` is false when it was found up to
+    /// date, which changes nothing worth writing down.
+    fn action_started(&mut self, p: Phase, work: bool) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.started.entry(p) {
+            e.insert(Instant::now());
+            self.reporter.event(Event::PhaseStarted(p));
         }
-        self.started.insert(p, Instant::now());
-        self.state.start(p, &state::now_rfc3339());
-        self.save();
-        self.reporter.event(Event::PhaseStarted(p));
+        if work && self.worked.insert(p) {
+            self.state.start(p, &state::now_rfc3339());
+            self.save();
+        }
     }
 
     fn stage_done(&mut self, p: Phase) {
-        self.action_started(p);
-        let secs = self.started[&p].elapsed().as_secs_f64();
-        self.state.finish(p, &state::now_rfc3339(), secs, None);
+        self.action_started(p, false);
         self.done.push(p);
-        self.save();
+        // A phase that was complete and had nothing to do stays as it was recorded: a no-op
+        // build writes nothing.
+        let unchanged = !self.worked.contains(&p)
+            && self.state.phase(p).status == crate::state::Status::Completed;
+        if !unchanged {
+            if !self.worked.contains(&p) {
+                self.state.start(p, &state::now_rfc3339());
+            }
+            let secs = self.started[&p].elapsed().as_secs_f64();
+            self.state.finish(p, &state::now_rfc3339(), secs, None);
+            self.save();
+        }
         self.reporter
             .event(Event::PhaseFinished { phase: p, ok: true });
     }
@@ -413,12 +475,15 @@ impl<'a> PhaseTracker<'a> {
             .copied()
             .filter(|p| self.started.contains_key(p) && !self.done.contains(p))
             .collect();
-        for p in open {
+        for &p in &open {
             let why = match self.failed.get(&p) {
                 Some(errors) => errors.join("; "),
                 None if summary.cancelled => "cancelled".to_owned(),
                 None => "stopped: an action in another phase failed".to_owned(),
             };
+            if !self.worked.contains(&p) {
+                self.state.start(p, &state::now_rfc3339());
+            }
             let secs = self.started[&p].elapsed().as_secs_f64();
             self.state.finish(p, &state::now_rfc3339(), secs, Some(why));
             self.reporter.event(Event::PhaseFinished {
@@ -426,7 +491,9 @@ impl<'a> PhaseTracker<'a> {
                 ok: false,
             });
         }
-        self.save();
+        if !open.is_empty() {
+            self.save();
+        }
     }
 }
 
