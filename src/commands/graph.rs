@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use batuta_engine::graph::{self, ActionGraph, ActionKind};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::Exit;
 use crate::cli::{GraphFormat, ManifestArg};
@@ -45,7 +45,7 @@ fn describe(kind: &ActionKind) -> serde_json::Value {
     }
 }
 
-fn json_graph(g: &ActionGraph) -> serde_json::Value {
+fn json_graph(g: &ActionGraph) -> Value {
     let stages: Vec<_> = g
         .stages
         .iter()
@@ -83,7 +83,13 @@ fn json_graph(g: &ActionGraph) -> serde_json::Value {
         .into_iter()
         .map(|(from, to, file)| json!({ "from": from, "to": to, "file": file }))
         .collect();
-    json!({ "target": g.target, "stages": stages, "actions": actions, "edges": edges })
+    // Built as a map so the large arrays move in (`json!` would deep-copy them).
+    let mut graph = serde_json::Map::new();
+    graph.insert("target".into(), json!(g.target));
+    graph.insert("stages".into(), Value::Array(stages));
+    graph.insert("actions".into(), Value::Array(actions));
+    graph.insert("edges".into(), Value::Array(edges));
+    Value::Object(graph)
 }
 
 /// Quote a string for dot.
