@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod output;
+mod report;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -2,17 +2,16 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use batuta_engine::exec::{self, Event, Failure, Outcome, Reporter, Summary};
+use batuta_engine::exec::{self, Failure, Summary};
 use batuta_engine::graph;
 use batuta_engine::manifest::Manifest;
-use serde_json::json;
 
 use crate::Exit;
 use crate::cli::{BuildArgs, CheckFormat};
 use crate::output::Ui;
+use crate::report::{JsonReporter, TextReporter};
 
 /// Set by Ctrl-C; the scheduler kills running actions and starts nothing new.
 static CANCEL: AtomicBool = AtomicBool::new(false);
@@ -49,19 +48,14 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
     };
     let summary = match args.format {
         CheckFormat::Text => {
-            let reporter = TextReporter {
-                total: g.actions.len(),
-                done: AtomicUsize::new(0),
-                out: Mutex::new(std::io::stdout()),
-            };
+            let reporter = TextReporter::new(g.actions.len(), ui.color);
             let s = exec::build(&m, &g, &opts, &reporter, &CANCEL);
+            reporter.finish();
             print_text_summary(ui, &s);
             s
         }
         CheckFormat::Json => {
-            let reporter = JsonReporter {
-                out: Mutex::new(std::io::stdout()),
-            };
+            let reporter = JsonReporter::default();
             let s = exec::build(&m, &g, &opts, &reporter, &CANCEL);
             // The contract (ARCHITECTURE.md): exactly these keys, in this order, last line.
             let line = format!(
@@ -80,91 +74,6 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
         Exit::Failed
     } else {
         Exit::Success
-    }
-}
-
-struct TextReporter {
-    total: usize,
-    done: AtomicUsize,
-    out: Mutex<std::io::Stdout>,
-}
-
-impl Reporter for TextReporter {
-    fn event(&self, e: Event<'_>) {
-        let line = match e {
-            Event::ActionFinished {
-                action,
-                outcome,
-                duration,
-            } => {
-                let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-                let verb = match outcome {
-                    Outcome::Executed => "ran",
-                    Outcome::Cached => "restored",
-                    // A no-op build prints nothing per action, as ninja does.
-                    Outcome::UpToDate => return,
-                    Outcome::Failed(_) => "FAILED",
-                };
-                format!(
-                    "[{n}/{}] {verb} {} ({:.2}s)",
-                    self.total,
-                    action.id,
-                    duration.as_secs_f64()
-                )
-            }
-            Event::Warning(w) => format!("warning: {w}"),
-            Event::PhaseStarted(_) | Event::PhaseFinished { .. } | Event::ActionStarted(_) => {
-                return;
-            }
-        };
-        let _ = writeln!(self.out.lock().expect("stdout lock"), "{line}");
-    }
-}
-
-struct JsonReporter {
-    out: Mutex<std::io::Stdout>,
-}
-
-impl Reporter for JsonReporter {
-    fn event(&self, e: Event<'_>) {
-        let v = match e {
-            Event::PhaseStarted(p) => {
-                json!({ "event": "phase", "phase": p.stage_name(), "status": "started" })
-            }
-            Event::PhaseFinished { phase, ok } => json!({
-                "event": "phase",
-                "phase": phase.stage_name(),
-                "status": if ok { "completed" } else { "failed" },
-            }),
-            Event::ActionStarted(_) => return,
-            Event::ActionFinished {
-                action,
-                outcome,
-                duration,
-            } => {
-                let mut v = json!({
-                    "event": "action",
-                    "id": action.id,
-                    "stage": action.phase.stage_name(),
-                    "outcome": match outcome {
-                        Outcome::Executed => "executed",
-                        Outcome::Cached => "cached",
-                        Outcome::UpToDate => "up_to_date",
-                        Outcome::Failed(_) => "failed",
-                    },
-                    "duration_ms": duration.as_millis() as u64,
-                });
-                if let Outcome::Failed(f) = outcome {
-                    v["code"] = json!(f.code.code);
-                    v["message"] = json!(f.message);
-                    v["stderr"] = json!(f.detail);
-                    v["hints"] = json!(f.hints);
-                }
-                v
-            }
-            Event::Warning(w) => json!({ "event": "warning", "message": w }),
-        };
-        let _ = writeln!(self.out.lock().expect("stdout lock"), "{v}");
     }
 }
 

@@ -1,0 +1,177 @@
+//! Reporters of a running build: for people (a live progress bar on a terminal, one line
+//! per action elsewhere) and for machines (one JSON event per line).
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use batuta_engine::exec::{Event, Outcome, Reporter};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+/// Progress for people. On a terminal a bar shows done/total, the running actions and the
+/// time left, and finished actions scroll above it; elsewhere each finished action is a line.
+pub struct TextReporter {
+    total: usize,
+    done: AtomicUsize,
+    bar: Option<ProgressBar>,
+    running: Mutex<BTreeSet<String>>,
+    out: Mutex<std::io::Stdout>,
+}
+
+impl TextReporter {
+    pub fn new(total: usize, color: bool) -> Self {
+        let bar = std::io::stdout().is_terminal().then(|| {
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stdout());
+            let template = if color {
+                "{spinner:.green} [{pos}/{len}] {bar:30.cyan/blue} ETA {eta} {wide_msg}"
+            } else {
+                "{spinner} [{pos}/{len}] {bar:30} ETA {eta} {wide_msg}"
+            };
+            bar.set_style(
+                ProgressStyle::with_template(template)
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self {
+            total,
+            done: AtomicUsize::new(0),
+            bar,
+            running: Mutex::new(BTreeSet::new()),
+            out: Mutex::new(std::io::stdout()),
+        }
+    }
+
+    /// Clear the bar before the summary is printed.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn print(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => {
+                let _ = writeln!(self.out.lock().expect("stdout lock"), "{line}");
+            }
+        }
+    }
+
+    /// The bar's message: what is running now.
+    fn show_running(&self, running: &BTreeSet<String>) {
+        if let Some(bar) = &self.bar {
+            let mut names: Vec<&str> = running.iter().take(3).map(String::as_str).collect();
+            let more = running.len().saturating_sub(names.len());
+            let extra = format!("+{more}");
+            if more > 0 {
+                names.push(&extra);
+            }
+            bar.set_message(names.join(", "));
+        }
+    }
+}
+
+impl Reporter for TextReporter {
+    fn event(&self, e: Event<'_>) {
+        match e {
+            Event::ActionStarted(a) => {
+                let mut running = self.running.lock().expect("running lock");
+                running.insert(a.id.clone());
+                self.show_running(&running);
+            }
+            Event::ActionFinished {
+                action,
+                outcome,
+                duration,
+            } => {
+                let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+                {
+                    let mut running = self.running.lock().expect("running lock");
+                    running.remove(&action.id);
+                    self.show_running(&running);
+                }
+                if let Some(bar) = &self.bar {
+                    bar.set_position(n as u64);
+                }
+                let verb = match outcome {
+                    Outcome::Executed => "ran",
+                    Outcome::Cached => "restored",
+                    // A no-op build prints nothing per action, as ninja does.
+                    Outcome::UpToDate => return,
+                    Outcome::Failed(_) => "FAILED",
+                };
+                self.print(&format!(
+                    "[{n}/{}] {verb} {} ({:.2}s)",
+                    self.total,
+                    action.id,
+                    duration.as_secs_f64()
+                ));
+            }
+            Event::Warning(w) => self.print(&format!("warning: {w}")),
+            Event::PhaseStarted(_) | Event::PhaseFinished { .. } => {}
+        }
+    }
+}
+
+/// One JSON object per line on stdout; `batuta build` adds the summary line last.
+pub struct JsonReporter {
+    pub out: Mutex<std::io::Stdout>,
+}
+
+impl Default for JsonReporter {
+    fn default() -> Self {
+        Self {
+            out: Mutex::new(std::io::stdout()),
+        }
+    }
+}
+
+impl Reporter for JsonReporter {
+    fn event(&self, e: Event<'_>) {
+        let v = match e {
+            Event::PhaseStarted(p) => {
+                json!({ "event": "phase", "phase": p.stage_name(), "status": "started" })
+            }
+            Event::PhaseFinished { phase, ok } => json!({
+                "event": "phase",
+                "phase": phase.stage_name(),
+                "status": if ok { "completed" } else { "failed" },
+            }),
+            Event::ActionStarted(_) => return,
+            Event::ActionFinished {
+                action,
+                outcome,
+                duration,
+            } => {
+                let mut v = json!({
+                    "event": "action",
+                    "id": action.id,
+                    "stage": action.phase.stage_name(),
+                    "outcome": match outcome {
+                        Outcome::Executed => "executed",
+                        Outcome::Cached => "cached",
+                        Outcome::UpToDate => "up_to_date",
+                        Outcome::Failed(_) => "failed",
+                    },
+                    "duration_ms": duration.as_millis() as u64,
+                });
+                if let Outcome::Failed(f) = outcome {
+                    v["code"] = json!(f.code.code);
+                    v["message"] = json!(f.message);
+                    v["stderr"] = json!(f.detail);
+                    v["hints"] = json!(f.hints);
+                }
+                v
+            }
+            Event::Warning(w) => json!({ "event": "warning", "message": w }),
+        };
+        let _ = writeln!(self.out.lock().expect("stdout lock"), "{v}");
+    }
+}
