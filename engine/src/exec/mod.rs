@@ -235,18 +235,30 @@ fn schedule(
 
     let (job_tx, job_rx) = mpsc::channel::<usize>();
     let job_rx = Mutex::new(job_rx);
-    let (done_tx, done_rx) = mpsc::channel::<(usize, Outcome, Duration)>();
+    // `None`: the job was queued but not started because the build is halting.
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Option<Outcome>, Duration)>();
+    // Set when nothing new may start (a failure without keep_going, or Ctrl-C).
+    let halt = AtomicBool::new(false);
+    // Each worker finds its next job already queued, so it never waits for this thread.
+    let queue_depth = jobs * 2;
+    let keep_going = opts.keep_going;
 
     std::thread::scope(|s| {
         for _ in 0..jobs {
             let done_tx = done_tx.clone();
             let job_rx = &job_rx;
+            let halt = &halt;
             s.spawn(move || {
                 loop {
                     let next = job_rx.lock().expect("job lock").recv();
                     let Ok(i) = next else { break };
                     let t = Instant::now();
-                    let outcome = ctx.process(&g.actions[i]);
+                    let halted = halt.load(Ordering::SeqCst) || cancel.load(Ordering::SeqCst);
+                    let outcome = (!halted).then(|| ctx.process(&g.actions[i]));
+                    // Stop the line here, before this worker or another takes a queued job.
+                    if matches!(outcome, Some(Outcome::Failed(_))) && !keep_going {
+                        halt.store(true, Ordering::SeqCst);
+                    }
                     if done_tx.send((i, outcome, t.elapsed())).is_err() {
                         break;
                     }
@@ -259,11 +271,12 @@ fn schedule(
         loop {
             if cancel.load(Ordering::SeqCst) && !stopping {
                 stopping = true;
+                halt.store(true, Ordering::SeqCst);
                 summary.cancelled = true;
                 kill_running(ctx);
             }
             // Dispatch what is ready, within the job and GPU limits.
-            while !stopping && in_flight < jobs {
+            while !stopping && in_flight < queue_depth {
                 let Some(n) = ready.pop_front() else { break };
                 match graph[n] {
                     Node::StageDone(p) => {
@@ -317,10 +330,13 @@ fn schedule(
                 continue;
             };
             in_flight -= 1;
-            finished += 1;
             let a = &g.actions[i];
             gpu_in_use -= a.gpu.min(gpu_slots);
             ready.extend(deferred.drain(..));
+            let Some(outcome) = outcome else {
+                continue; // never started: counted as not run
+            };
+            finished += 1;
             reporter.event(Event::ActionFinished {
                 action: a,
                 outcome: &outcome,
@@ -342,6 +358,7 @@ fn schedule(
                     summary.failures.push((a.id.clone(), f));
                     if !opts.keep_going {
                         stopping = true;
+                        halt.store(true, Ordering::SeqCst);
                     }
                     continue;
                 }
