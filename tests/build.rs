@@ -145,6 +145,28 @@ fn first_build_runs_everything_second_runs_nothing() {
 }
 
 #[test]
+fn a_no_op_build_writes_neither_journal_nor_state() {
+    let ws = pipeline();
+    ws.build(&[]);
+    // Files written within moments of a save are rehashed next time (racy-clean rule);
+    // a build a little later settles the stat cache, as between real builds.
+    std::thread::sleep(Duration::from_millis(100));
+    ws.build(&[]);
+    let stamp = |rel: &str| std::fs::metadata(ws.path(rel)).unwrap().modified().unwrap();
+    let (journal, state) = (stamp(".batuta/journal"), stamp(".batuta-state.json"));
+    std::thread::sleep(Duration::from_millis(50));
+    let (_, ev) = ws.build(&[]);
+    assert_eq!(summary(&ev)["up_to_date"], 4);
+    assert_eq!(stamp(".batuta/journal"), journal);
+    assert_eq!(stamp(".batuta-state.json"), state);
+    // The phases still report, for tools following the stream.
+    assert!(
+        ev.iter()
+            .any(|e| e["event"] == "phase" && e["status"] == "completed")
+    );
+}
+
+#[test]
 fn summary_line_is_exactly_the_contract() {
     let ws = pipeline();
     let out = ws
