@@ -8,6 +8,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -120,29 +121,6 @@ pub struct StatCache {
 const RACY_WINDOW_NS: i128 = 50_000_000;
 
 impl StatCache {
-    /// The digest of the file at `root/rel`, hashing only when its stamp changed.
-    /// `Ok(None)` when the file does not exist.
-    pub fn digest(&mut self, root: &Path, rel: &str) -> io::Result<Option<Digest>> {
-        let path = root.join(rel);
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.entries.remove(rel);
-                return Ok(None);
-            }
-            Err(e) => return Err(e),
-        };
-        if !meta.is_file() {
-            return Err(io::Error::other(format!("{rel} is not a regular file")));
-        }
-        if let Some(d) = self.trusted(rel, &meta) {
-            return Ok(Some(d));
-        }
-        let digest = hash_file(&path)?;
-        self.insert(rel, &meta, digest);
-        Ok(Some(digest))
-    }
-
     /// The recorded digest, if the file's current metadata says it is still right.
     pub fn trusted(&self, rel: &str, meta: &std::fs::Metadata) -> Option<Digest> {
         let stamp = Stamp::of(meta);
@@ -185,14 +163,30 @@ impl StatCache {
         self.changed = true;
         self.entries.remove(rel);
     }
+}
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
+/// The digest of the file at `root/rel`, hashing only when its stamp changed; `Ok(None)` when
+/// it does not exist. The cache is locked only to look up and to record, never while
+/// hashing, so many threads can ask at once.
+pub fn digest(cache: &RwLock<StatCache>, root: &Path, rel: &str) -> io::Result<Option<Digest>> {
+    let path = root.join(rel);
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_file() {
+        return Err(io::Error::other(format!("{rel} is not a regular file")));
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+    if let Some(d) = cache.read().expect("stat cache lock").trusted(rel, &meta) {
+        return Ok(Some(d));
     }
+    let d = hash_file(&path)?;
+    cache
+        .write()
+        .expect("stat cache lock")
+        .insert(rel, &meta, d);
+    Ok(Some(d))
 }
 
 #[cfg(test)]
@@ -224,8 +218,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a");
         std::fs::write(&p, "one").unwrap();
-        let mut sc = StatCache::default();
-        sc.digest(dir.path(), "a").unwrap();
+        let sc = RwLock::new(StatCache::default());
+        digest(&sc, dir.path(), "a").unwrap();
+        let mut sc = sc.into_inner().unwrap();
         let meta = std::fs::metadata(&p).unwrap();
         assert_eq!(sc.trusted("a", &meta), None, "not saved yet");
         std::thread::sleep(std::time::Duration::from_millis(60));
@@ -236,19 +231,23 @@ mod tests {
     #[test]
     fn stat_cache_sees_changes_and_deletions() {
         let dir = tempfile::tempdir().unwrap();
-        let mut sc = StatCache::default();
+        let sc = RwLock::new(StatCache::default());
         std::fs::write(dir.path().join("a"), "one").unwrap();
         assert_eq!(
-            sc.digest(dir.path(), "a").unwrap(),
+            digest(&sc, dir.path(), "a").unwrap(),
             Some(Digest::of(b"one"))
         );
         std::fs::write(dir.path().join("a"), "two!").unwrap();
         assert_eq!(
-            sc.digest(dir.path(), "a").unwrap(),
+            digest(&sc, dir.path(), "a").unwrap(),
             Some(Digest::of(b"two!"))
         );
         std::fs::remove_file(dir.path().join("a")).unwrap();
-        assert_eq!(sc.digest(dir.path(), "a").unwrap(), None);
-        assert!(sc.is_empty());
+        assert_eq!(digest(&sc, dir.path(), "a").unwrap(), None);
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        assert!(
+            digest(&sc, dir.path(), "d").is_err(),
+            "a folder is not an input file"
+        );
     }
 }

@@ -120,11 +120,17 @@ impl State {
         ps.error = error;
     }
 
-    /// Percent complete: 20 points per completed phase.
+    /// Percent complete: 20 points for every phase completed or under way (the book's
+    /// board counts the phase in progress: two done and one running is 60 %).
     pub fn progress(&self) -> u32 {
         Phase::ALL
             .iter()
-            .filter(|p| self.phase(**p).status == Status::Completed)
+            .filter(|p| {
+                matches!(
+                    self.phase(**p).status,
+                    Status::Completed | Status::InProgress
+                )
+            })
             .count() as u32
             * 20
     }

@@ -36,21 +36,11 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
         CheckFormat::Text => print!("{}", board(&state)),
         CheckFormat::Json => {
             let mut v = serde_json::to_value(&state).expect("state is plain data");
-            v["overall_percent"] = serde_json::json!(overall(&state));
+            v["overall_percent"] = serde_json::json!(state.progress());
             println!("{v}");
         }
     }
     Exit::Success
-}
-
-/// 20 points for every phase completed or under way (the book's board counts the phase in
-/// progress: two done and one running is 60 %).
-fn overall(s: &State) -> u32 {
-    Phase::ALL
-        .iter()
-        .filter(|p| matches!(s.phase(**p).status, Status::Completed | Status::InProgress))
-        .count() as u32
-        * 20
 }
 
 pub fn board(s: &State) -> String {
@@ -80,7 +70,7 @@ pub fn board(s: &State) -> String {
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "\nOverall: {}% complete", overall(s));
+    let _ = writeln!(out, "\nOverall: {}% complete", s.progress());
     let details: Vec<Phase> = Phase::ALL
         .into_iter()
         .filter(|p| s.phase(*p).status != Status::NotStarted)

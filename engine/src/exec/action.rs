@@ -56,20 +56,8 @@ impl Ctx<'_> {
         self.reporter.event(super::Event::Warning(&w));
     }
 
-    /// The digest of a workspace file through the stat cache; hashing happens unlocked.
     fn digest(&self, rel: &str) -> io::Result<Option<Digest>> {
-        let path = self.root.join(rel);
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        if let Some(d) = self.stat.read().expect("stat lock").trusted(rel, &meta) {
-            return Ok(Some(d));
-        }
-        let d = hash_file(&path)?;
-        self.stat.write().expect("stat lock").insert(rel, &meta, d);
-        Ok(Some(d))
+        crate::digest::digest(&self.stat, self.root, rel)
     }
 
     fn tool_version(&self, name: &str) -> Result<String, Failure> {

@@ -19,7 +19,7 @@ use petgraph::graph::NodeIndex;
 
 use crate::cache::Cache;
 use crate::codes::ErrorCode;
-use crate::graph::{Action, ActionGraph, ActionKind, Node};
+use crate::graph::{Action, ActionGraph, Node};
 use crate::journal::{self, Journal};
 use crate::manifest::{Manifest, Phase};
 use crate::state::{self, State};
@@ -510,17 +510,6 @@ impl<'a> PhaseTracker<'a> {
         }
         if !open.is_empty() {
             self.save();
-        }
-    }
-}
-
-impl ActionKind {
-    /// A word for what kind of action this is, for output.
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            ActionKind::Command { .. } => "command",
-            ActionKind::Builtin { .. } => "builtin",
-            ActionKind::Kernel { .. } => "kernel",
         }
     }
 }

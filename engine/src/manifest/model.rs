@@ -148,17 +148,6 @@ pub enum TaskKind {
     Kernel(Sp<String>),
 }
 
-impl TaskKind {
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            TaskKind::Run(_) => "run",
-            TaskKind::Rule(_) => "rule",
-            TaskKind::Builtin(_) => "builtin",
-            TaskKind::Kernel(_) => "kernel",
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Task {
     pub name: Sp<String>,
