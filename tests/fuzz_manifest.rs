@@ -208,8 +208,7 @@ fn workspace() -> TempDir {
 /// Expand everything a loaded manifest can be asked for; errors are fine, panics are not.
 fn expand_all(m: &Manifest) {
     let _ = graph::expand(m, None);
-    let all: Vec<_> = m.stages.iter().map(|s| s.phase).collect();
-    let _ = graph::expand_stages(m, &all);
+    let _ = graph::expand_all(m);
     for t in &m.targets {
         let _ = graph::expand(m, Some(&t.name.value));
     }

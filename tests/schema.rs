@@ -120,6 +120,18 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Why the schema refuses a manifest that should pass, if it does.
+fn schema_rejects(v: &jsonschema::Validator, path: &Path, text: &str) -> Option<String> {
+    match to_json(text) {
+        Ok(json) => {
+            let errors = schema_errors(v, &json);
+            (!errors.is_empty())
+                .then(|| format!("{}: the schema rejects it:{}", rel(path), describe(&errors)))
+        }
+        Err(d) => Some(format!("{}: not YAML: {}", rel(path), d.message)),
+    }
+}
+
 fn rel(path: &Path) -> String {
     path.strip_prefix(repo())
         .unwrap_or(path)
@@ -240,19 +252,7 @@ fn shipped_manifests_pass_schema_loader_and_expansion() {
     let mut failures = Vec::new();
     for path in &manifests {
         let text = std::fs::read_to_string(path).expect("readable manifest");
-        match to_json(&text) {
-            Ok(json) => {
-                let errors = schema_errors(&v, &json);
-                if !errors.is_empty() {
-                    failures.push(format!(
-                        "{}: the schema rejects it:{}",
-                        rel(path),
-                        describe(&errors)
-                    ));
-                }
-            }
-            Err(d) => failures.push(format!("{}: not YAML: {}", rel(path), d.message)),
-        }
+        failures.extend(schema_rejects(&v, path, &text));
         if let Err(why) = load_and_expand(path) {
             failures.push(format!("{}: {why}", rel(path)));
         }
@@ -418,19 +418,7 @@ fn good_manifests_pass_schema_and_loader() {
     let mut failures = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).expect("UTF-8 manifest");
-        match to_json(&text) {
-            Ok(json) => {
-                let errors = schema_errors(&v, &json);
-                if !errors.is_empty() {
-                    failures.push(format!(
-                        "{}: the schema rejects it:{}",
-                        rel(path),
-                        describe(&errors)
-                    ));
-                }
-            }
-            Err(d) => failures.push(format!("{}: not YAML: {}", rel(path), d.message)),
-        }
+        failures.extend(schema_rejects(&v, path, &text));
         if let Err(d) = manifest::load_str(&text, path, &batuta_rules::CATALOG) {
             failures.push(format!(
                 "{}: the loader rejects it:{}",

@@ -11,8 +11,7 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
     let result = super::load(manifest).and_then(|m| {
         // Expanding every stage also checks what needs the file system: matched files,
         // symbolic links, two tasks writing one file, actions reading each other's outputs.
-        let all = m.stages.iter().map(|s| s.phase).collect::<Vec<_>>();
-        let g = graph::expand_stages(&m, &all)?;
+        let g = graph::expand_all(&m)?;
         Ok((m, g))
     });
     match (result, format) {

@@ -1,29 +1,17 @@
 //! `batuta clean`, `batuta reset` and `batuta cache gc`: removing what batuta made.
 
-use std::path::Path;
-
 use batuta_engine::cache::Cache;
 use batuta_engine::fsutil::remove_file_if_exists;
+use batuta_engine::manifest::workspace_of;
 use batuta_engine::{graph, journal, state};
 
 use crate::Exit;
 use crate::cli::ManifestArg;
 use crate::output::Ui;
 
-fn root_of(m: &batuta_engine::manifest::Manifest) -> &Path {
-    if m.root.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        &m.root
-    }
-}
-
 /// Remove every action's outputs and the journal; with `cache`, the cache too.
 pub fn clean(ui: &Ui, manifest: &ManifestArg, cache: bool) -> Exit {
-    let loaded = super::load(manifest).and_then(|m| {
-        let all: Vec<_> = m.stages.iter().map(|s| s.phase).collect();
-        graph::expand_stages(&m, &all).map(|g| (m, g))
-    });
+    let loaded = super::load(manifest).and_then(|m| graph::expand_all(&m).map(|g| (m, g)));
     let (m, g) = match loaded {
         Ok(x) => x,
         Err(d) => {
@@ -31,7 +19,7 @@ pub fn clean(ui: &Ui, manifest: &ManifestArg, cache: bool) -> Exit {
             return Exit::Usage;
         }
     };
-    let root = root_of(&m);
+    let root = &m.root;
     let mut removed = 0;
     for out in g.actions.iter().flat_map(|a| &a.outputs) {
         let p = root.join(out);
@@ -62,11 +50,7 @@ pub fn clean(ui: &Ui, manifest: &ManifestArg, cache: bool) -> Exit {
 /// Forget the workflow state.
 pub fn reset(ui: &Ui, manifest: &ManifestArg, yes: bool) -> Exit {
     let path = match super::find_manifest(manifest) {
-        Ok(p) => state::path(
-            p.parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-        ),
+        Ok(p) => state::path(&workspace_of(&p)),
         Err(d) => {
             ui.report(&d);
             return Exit::Usage;

@@ -10,21 +10,13 @@ use crate::cli::{CheckFormat, ManifestArg};
 use crate::output::Ui;
 
 pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
-    let root = match super::find_manifest(manifest) {
-        Ok(p) => p
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default(),
+    let path = match super::find_manifest(manifest) {
+        Ok(p) => state::path(&batuta_engine::manifest::workspace_of(&p)),
         Err(d) => {
             ui.report(&d);
             return Exit::Usage;
         }
     };
-    let path = state::path(if root.as_os_str().is_empty() {
-        std::path::Path::new(".")
-    } else {
-        &root
-    });
     let state = match State::load(&path) {
         Ok(s) => s,
         Err(e) => {

@@ -145,27 +145,20 @@ impl Ctx<'_> {
     /// Whether the action is up to date as the workspace stands now (no lock held long,
     /// safe to ask for many actions at once).
     pub fn fresh(&self, a: &Action) -> bool {
-        if !a.cache {
-            return false;
-        }
-        let mut inputs = Vec::with_capacity(a.inputs.len());
-        for rel in &a.inputs {
-            match self.digest(rel) {
-                Ok(Some(d)) => inputs.push((rel.as_str(), d)),
-                _ => return false,
-            }
-        }
-        self.key(a, &inputs)
-            .is_ok_and(|key| self.up_to_date(a, &key))
+        a.cache
+            && self
+                .current_key(a)
+                .is_ok_and(|key| self.up_to_date(a, &key))
     }
 
-    pub fn process(&self, a: &Action) -> Outcome {
+    /// The action's key from its inputs as they are on disk now.
+    fn current_key(&self, a: &Action) -> Result<Digest, Failure> {
         let mut inputs = Vec::with_capacity(a.inputs.len());
         for rel in &a.inputs {
             match self.digest(rel) {
                 Ok(Some(d)) => inputs.push((rel.as_str(), d)),
                 Ok(None) => {
-                    return Outcome::Failed(Failure::new(
+                    return Err(Failure::new(
                         phase_code(a.phase),
                         format!(
                             "input '{rel}' does not exist, and no action of this build writes it"
@@ -173,14 +166,18 @@ impl Ctx<'_> {
                     ));
                 }
                 Err(e) => {
-                    return Outcome::Failed(Failure::new(
+                    return Err(Failure::new(
                         phase_code(a.phase),
                         format!("cannot read input '{rel}': {e}"),
                     ));
                 }
             }
         }
-        let key = match self.key(a, &inputs) {
+        self.key(a, &inputs)
+    }
+
+    pub fn process(&self, a: &Action) -> Outcome {
+        let key = match self.current_key(a) {
             Ok(k) => k,
             Err(f) => return Outcome::Failed(f),
         };

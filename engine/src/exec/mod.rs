@@ -137,11 +137,7 @@ pub fn build(
     cancel: &AtomicBool,
 ) -> Summary {
     let started = Instant::now();
-    let root: &Path = if m.root.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        &m.root
-    };
+    let root: &Path = &m.root;
     let journal_path = journal::path(root);
     let (journal, warning) = Journal::load(&journal_path);
     tracing::debug!(elapsed = ?started.elapsed(), records = journal.actions.len(), "loaded journal");

@@ -5,7 +5,7 @@
 //! actions that read each other's outputs) is checked here, with the manifest's spans.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -14,7 +14,7 @@ use super::walk::{self, glob_set};
 use super::{Action, ActionGraph, ActionKind, Edge, Node};
 use crate::manifest::{
     Code, Diagnostic, Diagnostics, Manifest, Phase, Placeholder, Sp, Span, Task, TaskKind,
-    did_you_mean,
+    did_you_mean, normalize,
 };
 
 /// Expand `target` (the `default` target, or every stage, when `None`).
@@ -29,6 +29,12 @@ pub fn expand(m: &Manifest, target: Option<&str>) -> Result<ActionGraph, Diagnos
 /// Expand the given stages and every stage they need, as the anonymous target `all`.
 pub fn expand_stages(m: &Manifest, phases: &[Phase]) -> Result<ActionGraph, Diagnostics> {
     build(m, "all".to_owned(), &with_needs(m, phases.to_vec()), false)
+}
+
+/// Expand every stage the manifest defines, as `batuta check` and `batuta clean` need.
+pub fn expand_all(m: &Manifest) -> Result<ActionGraph, Diagnostics> {
+    let all: Vec<Phase> = m.stages.iter().map(|s| s.phase).collect();
+    expand_stages(m, &all)
 }
 
 fn build(
@@ -157,16 +163,11 @@ struct Expander<'m> {
 
 impl<'m> Expander<'m> {
     fn new(m: &'m Manifest) -> Self {
-        let root = if m.root.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            &m.root
-        };
         let source = normalize("", &m.project.source.value).unwrap_or_default();
         let output = normalize("", &m.project.output.value).unwrap_or_default();
         Self {
             m,
-            root_canon: root.canonicalize().ok(),
+            root_canon: m.root.canonicalize().ok(),
             source,
             output,
             files: Vec::new(),
@@ -177,17 +178,10 @@ impl<'m> Expander<'m> {
     }
 
     fn abs(&self, rel: &str) -> PathBuf {
-        // A manifest named `batuta.yaml` has an empty root: spell it `.`, so the folders the
-        // walk skips (`./rust`) compare equal to the paths it yields (`rust` would not).
-        let root = if self.m.root.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            &self.m.root
-        };
         if rel.is_empty() {
-            root.join(".")
+            self.m.root.join(".")
         } else {
-            root.join(rel)
+            self.m.root.join(rel)
         }
     }
 
@@ -596,41 +590,6 @@ fn escapes(p: &Sp<String>, what: &str) -> Diagnostic {
         .help("paths stay inside the manifest's folder, and so do the folders they resolve through (no symbolic link pointing out)")
 }
 
-/// `base/rel`, lexically normalised, `/`-separated; `None` if it climbs out of the workspace.
-fn normalize(base: &str, rel: &str) -> Option<String> {
-    if rel.starts_with('/') || Path::new(rel).is_absolute() {
-        return None;
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for part in base.split('/').chain(rel.split('/')) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(parts.join("/"))
-}
-
 fn join(base: &str, rel: &str) -> String {
     normalize(base, rel).unwrap_or_else(|| rel.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalize;
-
-    #[test]
-    fn normalizes_lexically() {
-        assert_eq!(
-            normalize("rust", "src//main.rs").as_deref(),
-            Some("rust/src/main.rs")
-        );
-        assert_eq!(normalize("", "./a/../b").as_deref(), Some("b"));
-        assert_eq!(normalize(".", "x").as_deref(), Some("x"));
-        assert_eq!(normalize("rust", "../../x"), None);
-        assert_eq!(normalize("", "/etc"), None);
-    }
 }

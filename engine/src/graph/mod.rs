@@ -10,7 +10,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::manifest::{Phase, Span};
 
-pub use expand::{expand, expand_stages};
+pub use expand::{expand, expand_all, expand_stages};
 
 /// What an action does when it runs.
 #[derive(Debug, Clone, PartialEq)]

@@ -379,10 +379,7 @@ impl<'s> Lower<'s> {
             .get("targets")
             .map(|n| self.targets(n))
             .unwrap_or_default();
-        let root_dir = path
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
+        let root_dir = super::workspace_of(&path);
         // A missing or broken version or project is already reported; stand-ins let
         // `validate` still check the rest. The load fails on the reported problems.
         let project = project.unwrap_or_else(|| Project {

@@ -20,6 +20,7 @@ pub use model::{
     Manifest, Phase, Project, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
 };
 pub use template::{Placeholder, Template};
+pub(crate) use validate::normalize;
 pub use yaml::{Key, Node, NodeKind};
 
 /// The names of the built-in rules and kernels a manifest may use. The engine knows no
@@ -28,6 +29,15 @@ pub use yaml::{Key, Node, NodeKind};
 pub struct Catalog {
     pub builtins: &'static [&'static str],
     pub kernels: &'static [&'static str],
+}
+
+/// The workspace of the manifest at `path`: its folder, spelt `.` for a bare file name so
+/// that joined paths compare equal to the ones a walk of the folder yields.
+pub fn workspace_of(path: &Path) -> std::path::PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
 }
 
 /// Parse YAML text into the spanned node tree the loader works on (no manifest checks).

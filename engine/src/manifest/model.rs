@@ -33,7 +33,8 @@ pub struct Manifest {
     pub source: Source,
     /// The manifest file as given.
     pub path: PathBuf,
-    /// The workspace: the manifest's folder. Nothing batuta writes may leave it.
+    /// The workspace: the manifest's folder (`.` for a bare file name). Nothing batuta
+    /// writes may leave it.
     pub root: PathBuf,
     pub version: u32,
     pub project: Project,

@@ -3,7 +3,7 @@
 //! leaves the workspace. Pure: it reads no files (graph expansion checks symlinks).
 
 use std::collections::HashMap;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use super::Catalog;
 use super::diagnostic::{Code, Diagnostic, Span, did_you_mean};
@@ -227,22 +227,25 @@ fn conflict(span: Span, message: String, help: &str) -> Diagnostic {
 
 /// Lexically: no absolute path, no `..` that climbs above the workspace.
 fn leaves_workspace(path: &str) -> bool {
-    let p = Path::new(path);
-    let mut depth: usize = 0;
-    for c in p.components() {
-        match c {
-            Component::Prefix(_) | Component::RootDir => return true,
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if depth == 0 {
-                    return true;
-                }
-                depth -= 1;
+    normalize("", path).is_none()
+}
+
+/// `base/rel`, lexically normalised, `/`-separated; `None` if it climbs out of the workspace.
+pub(crate) fn normalize(base: &str, rel: &str) -> Option<String> {
+    if rel.starts_with('/') || Path::new(rel).is_absolute() {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in base.split('/').chain(rel.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
             }
-            Component::Normal(_) => depth += 1,
+            p => parts.push(p),
         }
     }
-    false
+    Some(parts.join("/"))
 }
 
 fn check_path(path: &Sp<String>, what: &str, diags: &mut Vec<Diagnostic>) {
@@ -325,7 +328,19 @@ fn check_stage_cycles(m: &Manifest, diags: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
-    use super::leaves_workspace;
+    use super::{leaves_workspace, normalize};
+
+    #[test]
+    fn normalizes_lexically() {
+        assert_eq!(
+            normalize("rust", "src//main.rs").as_deref(),
+            Some("rust/src/main.rs")
+        );
+        assert_eq!(normalize("", "./a/../b").as_deref(), Some("b"));
+        assert_eq!(normalize(".", "x").as_deref(), Some("x"));
+        assert_eq!(normalize("rust", "../../x"), None);
+        assert_eq!(normalize("", "/etc"), None);
+    }
 
     #[test]
     fn lexical_escapes() {
