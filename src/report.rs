@@ -114,6 +114,11 @@ impl Reporter for TextReporter {
                     duration.as_secs_f64()
                 ));
             }
+            Event::ActionReport { action, text } => {
+                for line in text.lines() {
+                    self.print(&format!("  {}: {line}", action.id));
+                }
+            }
             Event::Warning(w) => self.print(&format!("warning: {w}")),
             Event::PhaseStarted(_) | Event::PhaseFinished { .. } => {}
         }
@@ -169,6 +174,9 @@ impl Reporter for JsonReporter {
                     v["hints"] = json!(f.hints);
                 }
                 v
+            }
+            Event::ActionReport { action, text } => {
+                json!({ "event": "report", "id": action.id, "text": text })
             }
             Event::Warning(w) => json!({ "event": "warning", "message": w }),
         };

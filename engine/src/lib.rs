@@ -10,4 +10,5 @@ pub mod fsutil;
 pub mod graph;
 pub mod journal;
 pub mod manifest;
+pub mod rule;
 pub mod state;

@@ -49,14 +49,14 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
     let summary = match args.format {
         CheckFormat::Text => {
             let reporter = TextReporter::new(g.actions.len(), ui.color);
-            let s = exec::build(&m, &g, &opts, &reporter, &CANCEL);
+            let s = exec::build(&m, &g, &opts, &batuta_rules::Registry, &reporter, &CANCEL);
             reporter.finish();
             print_text_summary(ui, &s);
             s
         }
         CheckFormat::Json => {
             let reporter = JsonReporter::default();
-            let s = exec::build(&m, &g, &opts, &reporter, &CANCEL);
+            let s = exec::build(&m, &g, &opts, &batuta_rules::Registry, &reporter, &CANCEL);
             // The contract (ARCHITECTURE.md): exactly these keys, in this order, last line.
             let line = format!(
                 "{{\"event\":\"summary\",\"executed\":{},\"cached\":{},\"up_to_date\":{},\"failed\":{},\"duration_ms\":{}}}",

@@ -16,6 +16,7 @@ use crate::fsutil::remove_file_if_exists;
 use crate::graph::{Action, ActionKind};
 use crate::journal::ActionRecord;
 use crate::manifest::{Manifest, Phase};
+use crate::rule::{Call, Rules};
 
 use super::{Failure, Outcome};
 
@@ -38,6 +39,10 @@ pub(super) struct Ctx<'a> {
     pub programs: Mutex<HashMap<String, Option<std::path::PathBuf>>>,
     pub cancel: &'a std::sync::atomic::AtomicBool,
     pub reporter: &'a dyn super::Reporter,
+    pub rules: &'a dyn Rules,
+    /// `project.source` and `project.output`, relative to the workspace.
+    pub source: String,
+    pub output: String,
 }
 
 /// The code a failure of an action in this phase carries when nothing more precise is known.
@@ -112,6 +117,11 @@ impl Ctx<'_> {
                     b"kernel"
                 });
                 field(name.as_bytes());
+                let rule = match a.kind {
+                    ActionKind::Builtin { .. } => self.rules.builtin(name),
+                    _ => self.rules.kernel(name),
+                };
+                field(rule.map_or("unimplemented", |r| r.version()).as_bytes());
                 field(
                     with.as_ref()
                         .map(|w| w.to_string())
@@ -242,23 +252,6 @@ impl Ctx<'_> {
     }
 
     fn execute(&self, a: &Action, key: &Digest) -> Outcome {
-        let argv = match &a.kind {
-            ActionKind::Command { argv, .. } => argv,
-            ActionKind::Builtin { name, .. } | ActionKind::Kernel { name, .. } => {
-                let what = if matches!(a.kind, ActionKind::Builtin { .. }) {
-                    "builtin"
-                } else {
-                    "kernel"
-                };
-                return Outcome::Failed(
-                    Failure::new(
-                        phase_code(a.phase),
-                        format!("the {what} '{name}' cannot run yet: this batuta ({}) does not implement it", env!("CARGO_PKG_VERSION")),
-                    )
-                    .hint("remove the task from the target you build, or build a target without it"),
-                );
-            }
-        };
         // A stale output must not pass for a fresh one, and parents must exist.
         for out in &a.outputs {
             let p = self.root.join(out);
@@ -278,8 +271,14 @@ impl Ctx<'_> {
                 ));
             }
         }
-        let output = match self.spawn(a, argv) {
-            Ok(o) => o,
+        let ran = match &a.kind {
+            ActionKind::Command { argv, .. } => self.run_command(a, argv),
+            ActionKind::Builtin { name, with } | ActionKind::Kernel { name, with } => {
+                self.run_rule(a, name, with.as_ref())
+            }
+        };
+        let ran = match ran {
+            Ok(r) => r,
             Err(f) => {
                 self.discard_outputs(a);
                 return Outcome::Failed(f);
@@ -289,18 +288,6 @@ impl Ctx<'_> {
             self.discard_outputs(a);
             return Outcome::Failed(Failure::new(phase_code(a.phase), "cancelled".to_owned()));
         }
-        let code = output.status.code().unwrap_or(-1);
-        if !output.status.success() {
-            self.discard_outputs(a);
-            let how = match output.status.code() {
-                Some(c) => format!("exited with code {c}"),
-                None => "was killed by a signal".to_owned(),
-            };
-            return Outcome::Failed(
-                Failure::new(phase_code(a.phase), format!("{} {how}", argv[0]))
-                    .detail(String::from_utf8_lossy(&output.stderr).into_owned()),
-            );
-        }
         let mut recorded = Vec::with_capacity(a.outputs.len());
         for out in &a.outputs {
             let p = self.root.join(out);
@@ -309,7 +296,7 @@ impl Ctx<'_> {
                 _ => {
                     self.discard_outputs(a);
                     return Outcome::Failed(
-                        Failure::new(phase_code(a.phase), format!("{} succeeded but did not write its declared output '{out}'", argv[0]))
+                        Failure::new(phase_code(a.phase), format!("{} succeeded but did not write its declared output '{out}'", ran.program))
                             .hint("make the command write every file listed in `out`/`outputs`, or remove it from the list"),
                     );
                 }
@@ -329,8 +316,14 @@ impl Ctx<'_> {
                 .insert(out, &meta, digest);
             recorded.push((out.clone(), digest, is_executable(&meta)));
         }
+        if !ran.report.is_empty() {
+            self.reporter.event(super::Event::ActionReport {
+                action: a,
+                text: &ran.report,
+            });
+        }
         if a.cache {
-            if let Err(e) = self.store(key, &recorded, &output, code) {
+            if let Err(e) = self.store(key, &recorded, &ran) {
                 self.warn(format!(
                     "{}: could not store the result in the cache: {e}",
                     a.id
@@ -345,21 +338,79 @@ impl Ctx<'_> {
         Outcome::Executed
     }
 
-    fn store(
+    /// Spawn the action's command; a non-zero exit is a failure carrying its stderr.
+    fn run_command(&self, a: &Action, argv: &[String]) -> Result<Ran, Failure> {
+        let output = self.spawn(a, argv)?;
+        if !output.status.success() {
+            let how = match output.status.code() {
+                Some(c) => format!("exited with code {c}"),
+                None => "was killed by a signal".to_owned(),
+            };
+            return Err(
+                Failure::new(phase_code(a.phase), format!("{} {how}", argv[0]))
+                    .detail(String::from_utf8_lossy(&output.stderr).into_owned()),
+            );
+        }
+        Ok(Ran {
+            program: argv[0].clone(),
+            stdout: output.stdout,
+            stderr: output.stderr,
+            report: String::new(),
+        })
+    }
+
+    /// Run a built-in rule or kernel in this process.
+    fn run_rule(
         &self,
-        key: &Digest,
-        outputs: &[(String, Digest, bool)],
-        o: &std::process::Output,
-        code: i32,
-    ) -> io::Result<()> {
+        a: &Action,
+        name: &str,
+        with: Option<&serde_json::Value>,
+    ) -> Result<Ran, Failure> {
+        let (what, rule) = match a.kind {
+            ActionKind::Builtin { .. } => ("builtin", self.rules.builtin(name)),
+            _ => ("kernel", self.rules.kernel(name)),
+        };
+        let Some(rule) = rule else {
+            return Err(Failure::new(
+                phase_code(a.phase),
+                format!(
+                    "the {what} '{name}' cannot run: this batuta ({}) does not implement it",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            )
+            .hint("remove the task from the target you build, or build a target without it"));
+        };
+        let null = serde_json::Value::Null;
+        let call = Call {
+            action: &a.id,
+            phase: a.phase,
+            root: self.root,
+            source: &self.source,
+            output: &self.output,
+            inputs: &a.inputs,
+            outputs: &a.outputs,
+            with: with.unwrap_or(&null),
+            env: child_env(a),
+            cancel: self.cancel,
+        };
+        let report = rule.run(&call)?;
+        Ok(Ran {
+            program: format!("{what} '{name}'"),
+            stdout: report.text.clone().into_bytes(),
+            stderr: Vec::new(),
+            report: report.text,
+        })
+    }
+
+    fn store(&self, key: &Digest, outputs: &[(String, Digest, bool)], ran: &Ran) -> io::Result<()> {
         for (path, digest, _) in outputs {
             self.cache.put_file(&self.root.join(path), digest)?;
         }
         let result = ActionResult {
             outputs: outputs.to_vec(),
-            exit_code: code,
-            stdout: self.cache.put_bytes(&o.stdout)?,
-            stderr: self.cache.put_bytes(&o.stderr)?,
+            exit_code: 0,
+            stdout: self.cache.put_bytes(&ran.stdout)?,
+            stderr: self.cache.put_bytes(&ran.stderr)?,
         };
         self.cache.put_action(key, &result)
     }
@@ -411,17 +462,8 @@ impl Ctx<'_> {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .env_clear();
-        // Only what the task declares reaches it, plus what finding programs needs.
-        for name in ["PATH", "HOME"]
-            .iter()
-            .copied()
-            .chain(a.env.iter().map(String::as_str))
-        {
-            if let Some(v) = std::env::var_os(name) {
-                cmd.env(name, v);
-            }
-        }
+            .env_clear()
+            .envs(child_env(a));
         // Its own process group, so cancelling kills the action's whole tree (a shell and
         // what it started), not only its first process.
         #[cfg(unix)]
@@ -465,6 +507,26 @@ impl Ctx<'_> {
             ),
         }
     }
+}
+
+/// Only what the task declares reaches a child, plus what finding programs needs.
+fn child_env(a: &Action) -> Vec<(String, std::ffi::OsString)> {
+    ["PATH", "HOME"]
+        .iter()
+        .copied()
+        .chain(a.env.iter().map(String::as_str))
+        .filter_map(|name| std::env::var_os(name).map(|v| (name.to_owned(), v)))
+        .collect()
+}
+
+/// What a successful run left besides its outputs.
+struct Ran {
+    /// What ran, for messages: the program, or `builtin 'name'`.
+    program: String,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    /// A rule's report for people; empty for commands.
+    report: String,
 }
 
 fn tool_missing(name: &str, command: &str, install: Option<&str>, e: &io::Error) -> Failure {

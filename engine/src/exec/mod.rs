@@ -22,6 +22,7 @@ use crate::codes::ErrorCode;
 use crate::graph::{Action, ActionGraph, Node};
 use crate::journal::{self, Journal};
 use crate::manifest::{Manifest, Phase};
+use crate::rule::Rules;
 use crate::state::{self, State};
 
 pub use action::phase_code;
@@ -81,6 +82,11 @@ pub enum Event<'a> {
         outcome: &'a Outcome,
         duration: Duration,
     },
+    /// What a built-in rule or kernel reported about its successful run.
+    ActionReport {
+        action: &'a Action,
+        text: &'a str,
+    },
     Warning(&'a str),
 }
 
@@ -133,6 +139,7 @@ pub fn build(
     m: &Manifest,
     g: &ActionGraph,
     opts: &Options,
+    rules: &dyn Rules,
     reporter: &dyn Reporter,
     cancel: &AtomicBool,
 ) -> Summary {
@@ -161,6 +168,9 @@ pub fn build(
         programs: Mutex::new(HashMap::new()),
         cancel,
         reporter,
+        rules,
+        source: crate::manifest::normalize("", &m.project.source.value).unwrap_or_default(),
+        output: crate::manifest::normalize("", &m.project.output.value).unwrap_or_default(),
     };
     let mut phases = PhaseTracker::new(root, g, reporter);
     let mut summary = schedule(&ctx, g, opts, reporter, cancel, &mut phases);

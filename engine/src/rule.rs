@@ -1,0 +1,95 @@
+//! The seam between the engine and the rules it runs. A built-in rule or a kernel is a
+//! [`Rule`]; the caller hands the scheduler a [`Rules`] registry to find them by name. The
+//! engine treats a rule like a command: it hashes the rule's version and `with` into the
+//! action's key, removes stale outputs before the run, checks and caches the declared
+//! outputs after it, and discards them when the rule fails.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::exec::Failure;
+use crate::manifest::Phase;
+
+/// What a rule sees of the action it runs.
+#[derive(Debug)]
+pub struct Call<'a> {
+    /// The action's id, `stage/task`, for messages.
+    pub action: &'a str,
+    pub phase: Phase,
+    /// The workspace: the folder holding the manifest. Every path below is relative to it.
+    pub root: &'a Path,
+    /// `project.source` and `project.output`, relative to `root` (`""` for the root itself).
+    pub source: &'a str,
+    pub output: &'a str,
+    pub inputs: &'a [String],
+    /// Files the rule must write (and no others).
+    pub outputs: &'a [String],
+    /// The task's `with` mapping as JSON, `Null` when absent.
+    pub with: &'a serde_json::Value,
+    /// The declared environment (`env:`), plus PATH and HOME: nothing else reaches a rule's
+    /// child processes.
+    pub env: Vec<(String, OsString)>,
+    /// Set on Ctrl-C: a long-running rule should stop and return an error.
+    pub cancel: &'a AtomicBool,
+}
+
+impl Call<'_> {
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+
+    /// A `std::process::Command` for a child of this rule: no shell, the workspace as its
+    /// folder, only the declared environment.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
+        c.current_dir(self.root).env_clear();
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+}
+
+/// What a successful rule has to say: a short report for people (`-v` shows it, the cache
+/// keeps it like a command's stdout).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub text: String,
+}
+
+impl Report {
+    pub fn new(text: impl Into<String>) -> Report {
+        Report { text: text.into() }
+    }
+}
+
+pub trait Rule: Send + Sync {
+    /// Folded into every cache key of the rule's actions: it must change whenever the
+    /// rule's results could (the crate version is the usual choice).
+    fn version(&self) -> &str;
+
+    /// Reads `call.inputs`, writes every one of `call.outputs`, or fails with the book's
+    /// code and what to do.
+    fn run(&self, call: &Call<'_>) -> Result<Report, Failure>;
+}
+
+/// Finds rules by the names a manifest uses in `builtin:` and `kernel:`.
+pub trait Rules: Sync {
+    fn builtin(&self, name: &str) -> Option<&dyn Rule>;
+    fn kernel(&self, name: &str) -> Option<&dyn Rule>;
+}
+
+/// A registry with no rules: builtins and kernels fail with a clear message.
+pub struct NoRules;
+
+impl Rules for NoRules {
+    fn builtin(&self, _: &str) -> Option<&dyn Rule> {
+        None
+    }
+    fn kernel(&self, _: &str) -> Option<&dyn Rule> {
+        None
+    }
+}
