@@ -1,4 +1,4 @@
-//! The command line, as clap reads it. `watch`, `analyze`, `transpile`, `report`, `init` and
+//! The command line, as clap reads it. `analyze`, `transpile`, `report`, `init` and
 //! `explain` are reserved for the commands the design names.
 
 use std::path::PathBuf;
@@ -70,6 +70,8 @@ pub enum Command {
     },
     /// Build a target: run what is out of date, restore the rest from the cache
     Build(BuildArgs),
+    /// Build, then rebuild what each edit makes stale, until Ctrl-C
+    Watch(WatchArgs),
     /// Show where the migration stands, phase by phase
     Status {
         #[command(flatten)]
@@ -124,6 +126,15 @@ pub struct BuildArgs {
     /// Progress for people, or one JSON event per line
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Build this long after the last change of a burst (milliseconds)
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    pub debounce: u64,
 }
 
 #[derive(Debug, Subcommand)]

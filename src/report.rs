@@ -106,6 +106,7 @@ impl Reporter for TextReporter {
                     // A no-op build prints nothing per action, as ninja does.
                     Outcome::UpToDate => return,
                     Outcome::Failed(_) => "FAILED",
+                    Outcome::Cancelled => "cancelled",
                 };
                 self.print(&format!(
                     "[{n}/{}] {verb} {} ({:.2}s)",
@@ -164,6 +165,7 @@ impl Reporter for JsonReporter {
                         Outcome::Cached => "cached",
                         Outcome::UpToDate => "up_to_date",
                         Outcome::Failed(_) => "failed",
+                        Outcome::Cancelled => "cancelled",
                     },
                     "duration_ms": duration.as_millis() as u64,
                 });

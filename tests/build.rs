@@ -1,42 +1,32 @@
 //! End-to-end tests of `batuta build`, `status`, `clean`: incremental builds, the cache,
 //! failures (Jidoka), cancellation and crash recovery, through the real binary.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+
 /// A workspace in a temp folder, with its own cache.
 struct Ws {
-    dir: tempfile::TempDir,
+    files: common::Files,
+}
+
+impl std::ops::Deref for Ws {
+    type Target = common::Files;
+    fn deref(&self) -> &common::Files {
+        &self.files
+    }
 }
 
 impl Ws {
     fn new(manifest: &str, files: &[(&str, &str)]) -> Ws {
-        let ws = Ws {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        ws.write("batuta.yaml", manifest);
-        for (p, c) in files {
-            ws.write(p, c);
+        Ws {
+            files: common::Files::new(manifest, files),
         }
-        ws
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, content: &str) {
-        let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
-    }
-
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
     fn cmd(&self) -> Command {
@@ -581,18 +571,6 @@ fn a_bad_manifest_is_exit_2_and_runs_nothing() {
 }
 
 #[cfg(unix)]
-fn wait_for(path: &Path) {
-    let t = Instant::now();
-    while !path.exists() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[cfg(unix)]
 const SLOW: &str = r#"version: 1
 project: { name: t, source: src, output: out }
@@ -613,7 +591,7 @@ fn ctrl_c_kills_running_actions_and_keeps_nothing_half_written() {
         .env("BATUTA_CACHE_DIR", ws.path("cache"))
         .stdout(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
-    wait_for(&ws.path("started"));
+    common::wait_for(&ws.path("started"));
     let t = Instant::now();
     // SAFETY: signalling a child we spawned.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -639,7 +617,7 @@ fn killed_mid_build_then_rebuilt_gives_a_correct_result() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    wait_for(&ws.path("started"));
+    common::wait_for(&ws.path("started"));
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     std::thread::sleep(Duration::from_millis(3500)); // let orphaned actions finish
@@ -670,7 +648,9 @@ fn the_readme_example_builds() {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(src.join(rel), to).unwrap();
     }
-    let ws = Ws { dir };
+    let ws = Ws {
+        files: common::Files { dir },
+    };
     let (code, ev) = ws.build(&[]);
     assert_eq!(code, 0, "{ev:#?}");
     assert_eq!(summary(&ev)["executed"], 7);

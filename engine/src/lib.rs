@@ -4,11 +4,14 @@
 
 pub mod cache;
 pub mod codes;
+pub mod db;
 pub mod digest;
 pub mod exec;
 pub mod fsutil;
 pub mod graph;
 pub mod journal;
+pub mod key;
 pub mod manifest;
 pub mod rule;
 pub mod state;
+pub mod watch;

@@ -36,16 +36,7 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
     };
     tracing::debug!(actions = g.actions.len(), "expanded graph");
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
-    let jobs = args.jobs.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        usize::from,
-    );
-    let opts = exec::Options {
-        jobs,
-        keep_going: args.keep_going || g.keep_going,
-        cache_dir: cache_dir(&m),
-        modules: args.modules.clone(),
-    };
+    let opts = options(args, &m, &g);
     let summary = match args.format {
         CheckFormat::Text => {
             let reporter = TextReporter::new(g.actions.len(), ui.color);
@@ -57,16 +48,11 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
         CheckFormat::Json => {
             let reporter = JsonReporter::default();
             let s = exec::build(&m, &g, &opts, &batuta_rules::Registry, &reporter, &CANCEL);
-            // The contract (ARCHITECTURE.md): exactly these keys, in this order, last line.
-            let line = format!(
-                "{{\"event\":\"summary\",\"executed\":{},\"cached\":{},\"up_to_date\":{},\"failed\":{},\"duration_ms\":{}}}",
-                s.executed,
-                s.cached,
-                s.up_to_date,
-                s.failed,
-                s.duration.as_millis()
+            let _ = writeln!(
+                reporter.out.lock().expect("stdout lock"),
+                "{}",
+                summary_line(&s)
             );
-            let _ = writeln!(reporter.out.lock().expect("stdout lock"), "{line}");
             s
         }
     };
@@ -75,6 +61,33 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
     } else {
         Exit::Success
     }
+}
+
+/// How to run a build of `g`, as the command line and the manifest ask.
+pub fn options(args: &BuildArgs, m: &Manifest, g: &graph::ActionGraph) -> exec::Options {
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
+    exec::Options {
+        jobs,
+        keep_going: args.keep_going || g.keep_going,
+        cache_dir: cache_dir(m),
+        modules: args.modules.clone(),
+    }
+}
+
+/// The JSON summary line. The contract (ARCHITECTURE.md): exactly these keys, in this
+/// order, the last line of a build.
+pub fn summary_line(s: &Summary) -> String {
+    format!(
+        "{{\"event\":\"summary\",\"executed\":{},\"cached\":{},\"up_to_date\":{},\"failed\":{},\"duration_ms\":{}}}",
+        s.executed,
+        s.cached,
+        s.up_to_date,
+        s.failed,
+        s.duration.as_millis()
+    )
 }
 
 /// The last lines of a tool's error output: enough to act on, not a flood.
@@ -116,7 +129,7 @@ fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn print_text_summary(ui: &Ui, s: &Summary) {
+pub fn print_text_summary(ui: &Ui, s: &Summary) {
     let mut err = std::io::stderr().lock();
     for (id, f) in &s.failures {
         let phase = id

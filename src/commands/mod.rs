@@ -6,6 +6,7 @@ pub mod check;
 pub mod clean;
 pub mod graph;
 pub mod status;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 

@@ -15,13 +15,11 @@ use crate::digest::{Digest, StatCache, hash_file};
 use crate::fsutil::remove_file_if_exists;
 use crate::graph::{Action, ActionKind};
 use crate::journal::ActionRecord;
+use crate::key;
 use crate::manifest::{Manifest, Phase};
 use crate::rule::{Call, Rules};
 
 use super::{Failure, Outcome};
-
-/// Bumped whenever the key's recipe changes, so old cache entries stop matching.
-const KEY_FORMAT: &[u8] = b"batuta-action-key-v1";
 
 /// What every action of one build shares.
 pub(super) struct Ctx<'a> {
@@ -67,89 +65,31 @@ impl Ctx<'_> {
 
     fn tool_version(&self, name: &str) -> Result<String, Failure> {
         let cell = &self.tool_versions[name];
-        cell.get_or_init(|| {
-            let tool = self.m.tool(name).expect("validated tool");
-            let out = Command::new(&tool.command.value)
-                .args(&tool.version)
-                .current_dir(self.root)
-                .stdin(Stdio::null())
-                .output();
-            match out {
-                Ok(o) => {
-                    let mut v = String::from_utf8_lossy(&o.stdout).into_owned();
-                    v.push_str(&String::from_utf8_lossy(&o.stderr));
-                    Ok(v.trim().to_owned())
-                }
-                Err(e) => Err(tool_missing(
-                    &tool.name.value,
-                    &tool.command.value,
-                    tool.install.as_deref(),
-                    &e,
-                )),
-            }
-        })
-        .clone()
+        cell.get_or_init(|| probe_tool(self.root, self.m.tool(name).expect("validated tool")))
+            .clone()
     }
 
-    /// BLAKE3 over everything that decides the action's outputs (MANIFEST.md, "Cache key").
+    /// The action's key (see `crate::key`) from these input digests and this build's
+    /// tool versions and environment.
     fn key(&self, a: &Action, inputs: &[(&str, Digest)]) -> Result<Digest, Failure> {
-        let mut h = blake3::Hasher::new();
-        let mut field = |bytes: &[u8]| {
-            h.update(&(bytes.len() as u64).to_le_bytes());
-            h.update(bytes);
+        let tool_version = match &a.kind {
+            ActionKind::Command { tool: Some(t), .. } => Some(self.tool_version(t)?),
+            _ => None,
         };
-        field(KEY_FORMAT);
-        match &a.kind {
-            ActionKind::Command { argv, tool } => {
-                field(b"command");
-                for arg in argv {
-                    field(arg.as_bytes());
-                }
-                if let Some(t) = tool {
-                    field(b"tool");
-                    field(self.tool_version(t)?.as_bytes());
-                }
-            }
-            ActionKind::Builtin { name, with } | ActionKind::Kernel { name, with } => {
-                field(if matches!(a.kind, ActionKind::Builtin { .. }) {
-                    b"builtin"
-                } else {
-                    b"kernel"
-                });
-                field(name.as_bytes());
-                let rule = match a.kind {
-                    ActionKind::Builtin { .. } => self.rules.builtin(name),
-                    _ => self.rules.kernel(name),
-                };
-                field(rule.map_or("unimplemented", |r| r.version()).as_bytes());
-                field(
-                    with.as_ref()
-                        .map(|w| w.to_string())
-                        .unwrap_or_default()
-                        .as_bytes(),
-                );
-            }
-        }
-        for name in &a.env {
-            field(b"env");
-            field(name.as_bytes());
-            field(
-                std::env::var_os(name)
-                    .map(|v| v.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
-        }
-        for (path, digest) in inputs {
-            field(b"in");
-            field(path.as_bytes());
-            field(&digest.0);
-        }
-        for out in &a.outputs {
-            field(b"out");
-            field(out.as_bytes());
-        }
-        Ok(Digest(*h.finalize().as_bytes()))
+        let rule = match &a.kind {
+            ActionKind::Builtin { name, .. } => self.rules.builtin(name),
+            ActionKind::Kernel { name, .. } => self.rules.kernel(name),
+            ActionKind::Command { .. } => None,
+        };
+        Ok(key::action_key(
+            a,
+            &key::KeyParts {
+                tool_version: tool_version.as_deref(),
+                rule_version: rule.map(|r| r.version()),
+                env: &key::env_values(a),
+                inputs,
+            },
+        ))
     }
 
     /// Whether the action is up to date as the workspace stands now (no lock held long,
@@ -277,6 +217,11 @@ impl Ctx<'_> {
                 self.run_rule(a, name, with.as_ref())
             }
         };
+        // A child killed by cancellation fails; that is the cancellation, not its failure.
+        if self.cancel.load(Ordering::SeqCst) {
+            self.discard_outputs(a);
+            return Outcome::Cancelled;
+        }
         let ran = match ran {
             Ok(r) => r,
             Err(f) => {
@@ -284,10 +229,6 @@ impl Ctx<'_> {
                 return Outcome::Failed(f);
             }
         };
-        if self.cancel.load(Ordering::SeqCst) {
-            self.discard_outputs(a);
-            return Outcome::Failed(Failure::new(phase_code(a.phase), "cancelled".to_owned()));
-        }
         let mut recorded = Vec::with_capacity(a.outputs.len());
         for out in &a.outputs {
             let p = self.root.join(out);
@@ -506,6 +447,29 @@ impl Ctx<'_> {
                 format!("cannot start '{}': {e}", argv[0]),
             ),
         }
+    }
+}
+
+/// A tool's version output (stdout and stderr of its version command, trimmed): part of
+/// every key of its actions, so an upgrade re-runs them.
+pub fn probe_tool(root: &Path, tool: &crate::manifest::Tool) -> Result<String, Failure> {
+    let out = Command::new(&tool.command.value)
+        .args(&tool.version)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .output();
+    match out {
+        Ok(o) => {
+            let mut v = String::from_utf8_lossy(&o.stdout).into_owned();
+            v.push_str(&String::from_utf8_lossy(&o.stderr));
+            Ok(v.trim().to_owned())
+        }
+        Err(e) => Err(tool_missing(
+            &tool.name.value,
+            &tool.command.value,
+            tool.install.as_deref(),
+            &e,
+        )),
     }
 }
 

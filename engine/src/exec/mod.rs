@@ -25,7 +25,7 @@ use crate::manifest::{Manifest, Phase};
 use crate::rule::Rules;
 use crate::state::{self, State};
 
-pub use action::phase_code;
+pub use action::{phase_code, probe_tool};
 
 /// Why an action failed, with the book's code and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +67,8 @@ pub enum Outcome {
     /// Its outputs were already in place.
     UpToDate,
     Failed(Failure),
+    /// The build was cancelled while it ran; nothing it wrote was kept.
+    Cancelled,
 }
 
 /// What a build reports as it goes.
@@ -133,8 +135,8 @@ fn selected(a: &Action, modules: &[String]) -> bool {
     })
 }
 
-/// Build the graph. `cancel` stops the build: running children are killed, nothing new
-/// starts, and nothing half-written is kept.
+/// Build the graph once, as `batuta build` does. `cancel` stops the build: running
+/// children are killed, nothing new starts, and nothing half-written is kept.
 pub fn build(
     m: &Manifest,
     g: &ActionGraph,
@@ -143,71 +145,127 @@ pub fn build(
     reporter: &dyn Reporter,
     cancel: &AtomicBool,
 ) -> Summary {
-    let started = Instant::now();
-    let root: &Path = &m.root;
-    let journal_path = journal::path(root);
-    let (journal, warning) = Journal::load(&journal_path);
-    tracing::debug!(elapsed = ?started.elapsed(), records = journal.actions.len(), "loaded journal");
-    if let Some(w) = warning {
-        reporter.event(Event::Warning(&w));
-    }
-    let tool_versions = m
-        .tools
-        .iter()
-        .map(|t| (t.name.value.clone(), OnceLock::new()))
-        .collect();
-    let ctx = action::Ctx {
-        m,
-        root,
-        cache: Cache::new(&opts.cache_dir),
-        stat: RwLock::new(journal.stat),
-        records: RwLock::new(journal.actions),
-        records_changed: AtomicBool::new(false),
-        tool_versions,
-        running: Mutex::new(HashMap::new()),
-        programs: Mutex::new(HashMap::new()),
-        cancel,
-        reporter,
+    let mut session = Session::open(&m.root);
+    session.build(&Job {
+        manifest: m,
+        graph: g,
+        options: opts,
         rules,
-        source: crate::manifest::normalize("", &m.project.source.value).unwrap_or_default(),
-        output: crate::manifest::normalize("", &m.project.output.value).unwrap_or_default(),
-    };
-    let mut phases = PhaseTracker::new(root, g, reporter);
-    let mut summary = schedule(&ctx, g, opts, reporter, cancel, &mut phases);
-    tracing::debug!(elapsed = ?started.elapsed(), "scheduled");
-    phases.close(&summary);
-
-    if let Err(e) = ctx.cache.flush() {
-        let w = format!("could not flush the cache to disk: {e}");
-        reporter.event(Event::Warning(&w));
-    }
-    let records_changed = ctx.records_changed.load(Ordering::Relaxed);
-    let mut journal = Journal {
-        stat: ctx.stat.into_inner().expect("stat lock"),
-        actions: ctx.records.into_inner().expect("records lock"),
-    };
-    if !records_changed && !journal.stat.changed() {
-        summary.duration = started.elapsed();
-        return summary;
-    }
-    tracing::debug!(elapsed = ?started.elapsed(), "saving journal");
-    journal.stat.mark_saved();
-    if let Err(e) = journal.save(&journal_path) {
-        let w = format!("could not save {}: {e}", journal_path.display());
-        reporter.event(Event::Warning(&w));
-    }
-    summary.duration = started.elapsed();
-    summary
+        reporter,
+        cancel,
+        known_fresh: None,
+    })
 }
 
-fn schedule(
-    ctx: &action::Ctx<'_>,
-    g: &ActionGraph,
-    opts: &Options,
-    reporter: &dyn Reporter,
-    cancel: &AtomicBool,
-    phases: &mut PhaseTracker<'_>,
-) -> Summary {
+/// One build's inputs.
+pub struct Job<'a> {
+    pub manifest: &'a Manifest,
+    pub graph: &'a ActionGraph,
+    pub options: &'a Options,
+    pub rules: &'a dyn Rules,
+    pub reporter: &'a dyn Reporter,
+    pub cancel: &'a AtomicBool,
+    /// Per action, whether the caller already knows it is up to date (`Some(true)`) or out
+    /// of date (`Some(false)`); `None` asks the disk. `batuta watch` knows most answers from
+    /// its database and the file events, so it skips stat-ing the whole workspace.
+    pub known_fresh: Option<&'a [Option<bool>]>,
+}
+
+/// What lasts from one build of a workspace to the next: the journal (the stat cache and
+/// each action's last run). `batuta build` opens one per run; `batuta watch` keeps one.
+pub struct Session {
+    journal_path: PathBuf,
+    journal: Journal,
+    /// A damaged journal, reported by the first build.
+    warning: Option<String>,
+}
+
+impl Session {
+    pub fn open(root: &Path) -> Session {
+        let journal_path = journal::path(root);
+        let (journal, warning) = Journal::load(&journal_path);
+        Session {
+            journal_path,
+            journal,
+            warning,
+        }
+    }
+
+    /// The last successful run of an action, by id.
+    pub fn record(&self, id: &str) -> Option<&journal::ActionRecord> {
+        self.journal.actions.get(id)
+    }
+
+    /// The digest of a workspace file through the stat cache (`Ok(None)`: no such file).
+    pub fn digest(
+        &mut self,
+        root: &Path,
+        rel: &str,
+    ) -> std::io::Result<Option<crate::digest::Digest>> {
+        let cache = RwLock::new(std::mem::take(&mut self.journal.stat));
+        let d = crate::digest::digest(&cache, root, rel);
+        self.journal.stat = cache.into_inner().expect("stat lock");
+        d
+    }
+
+    pub fn build(&mut self, job: &Job<'_>) -> Summary {
+        let started = Instant::now();
+        let (m, g, opts, reporter) = (job.manifest, job.graph, job.options, job.reporter);
+        let root: &Path = &m.root;
+        if let Some(w) = self.warning.take() {
+            reporter.event(Event::Warning(&w));
+        }
+        let tool_versions = m
+            .tools
+            .iter()
+            .map(|t| (t.name.value.clone(), OnceLock::new()))
+            .collect();
+        let journal = std::mem::take(&mut self.journal);
+        let ctx = action::Ctx {
+            m,
+            root,
+            cache: Cache::new(&opts.cache_dir),
+            stat: RwLock::new(journal.stat),
+            records: RwLock::new(journal.actions),
+            records_changed: AtomicBool::new(false),
+            tool_versions,
+            running: Mutex::new(HashMap::new()),
+            programs: Mutex::new(HashMap::new()),
+            cancel: job.cancel,
+            reporter,
+            rules: job.rules,
+            source: crate::manifest::normalize("", &m.project.source.value).unwrap_or_default(),
+            output: crate::manifest::normalize("", &m.project.output.value).unwrap_or_default(),
+        };
+        let mut phases = PhaseTracker::new(root, g, reporter);
+        let mut summary = schedule(&ctx, job, &mut phases);
+        tracing::debug!(elapsed = ?started.elapsed(), "scheduled");
+        phases.close(&summary);
+
+        if let Err(e) = ctx.cache.flush() {
+            let w = format!("could not flush the cache to disk: {e}");
+            reporter.event(Event::Warning(&w));
+        }
+        let records_changed = ctx.records_changed.load(Ordering::Relaxed);
+        self.journal = Journal {
+            stat: ctx.stat.into_inner().expect("stat lock"),
+            actions: ctx.records.into_inner().expect("records lock"),
+        };
+        if records_changed || self.journal.stat.changed() {
+            tracing::debug!(elapsed = ?started.elapsed(), "saving journal");
+            self.journal.stat.mark_saved();
+            if let Err(e) = self.journal.save(&self.journal_path) {
+                let w = format!("could not save {}: {e}", self.journal_path.display());
+                reporter.event(Event::Warning(&w));
+            }
+        }
+        summary.duration = started.elapsed();
+        summary
+    }
+}
+
+fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -> Summary {
+    let (g, opts, reporter, cancel) = (job.graph, job.options, job.reporter, job.cancel);
     let graph = &g.graph;
     let mut waiting: Vec<usize> = graph
         .node_indices()
@@ -222,7 +280,14 @@ fn schedule(
     let fresh: Vec<bool> = g
         .actions
         .par_iter()
-        .map(|a| selected(a, &opts.modules) && ctx.fresh(a))
+        .enumerate()
+        .map(|(i, a)| {
+            selected(a, &opts.modules)
+                && match job.known_fresh.and_then(|k| k.get(i).copied().flatten()) {
+                    Some(known) => known,
+                    None => ctx.fresh(a),
+                }
+        })
         .collect();
     // Actions whose outputs this build wrote; what reads them must be checked again.
     let mut rewritten = vec![false; g.actions.len()];
@@ -342,12 +407,13 @@ fn schedule(
             let Some(outcome) = outcome else {
                 continue; // never started: counted as not run
             };
-            finished += 1;
             reporter.event(Event::ActionFinished {
                 action: a,
                 outcome: &outcome,
                 duration,
             });
+            // A cancelled action counts as not run.
+            finished += usize::from(outcome != Outcome::Cancelled);
             match outcome {
                 Outcome::Executed => {
                     summary.executed += 1;
@@ -358,6 +424,7 @@ fn schedule(
                     rewritten[i] = true;
                 }
                 Outcome::UpToDate => summary.up_to_date += 1,
+                Outcome::Cancelled => continue,
                 Outcome::Failed(f) => {
                     summary.failed += 1;
                     phases.action_failed(a.phase, &a.id, &f);

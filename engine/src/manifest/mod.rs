@@ -50,6 +50,11 @@ pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Read and check the manifest at `path`.
 pub fn load(path: &Path, catalog: &Catalog) -> Result<Manifest, Diagnostics> {
+    load_str(&read(path)?, path, catalog)
+}
+
+/// Read the manifest's text: a regular file of UTF-8 within the size limit.
+pub fn read(path: &Path) -> Result<String, Diagnostics> {
     let name = path.display().to_string();
     let unreadable = |message: String, help: &str| Diagnostics {
         source: Source::new(name.clone(), ""),
@@ -103,7 +108,7 @@ pub fn load(path: &Path, catalog: &Catalog) -> Result<Manifest, Diagnostics> {
             });
         }
     };
-    load_str(&text, path, catalog)
+    Ok(text)
 }
 
 fn io_reason(e: &std::io::Error) -> String {
