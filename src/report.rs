@@ -127,20 +127,49 @@ impl Reporter for TextReporter {
 }
 
 /// One JSON object per line on stdout; `batuta build` adds the summary line last.
+///
+/// Lines are buffered: a no-op build of 10,000 actions would otherwise make 10,000 write
+/// calls. Whatever a follower waits for (an action that ran or failed, a phase, a warning)
+/// is flushed at once; up-to-date actions wait for the next of those or for `line`.
 pub struct JsonReporter {
-    pub out: Mutex<std::io::Stdout>,
+    out: Mutex<std::io::BufWriter<std::io::Stdout>>,
 }
 
 impl Default for JsonReporter {
     fn default() -> Self {
         Self {
-            out: Mutex::new(std::io::stdout()),
+            out: Mutex::new(std::io::BufWriter::with_capacity(
+                64 * 1024,
+                std::io::stdout(),
+            )),
         }
+    }
+}
+
+impl JsonReporter {
+    /// Write a line of the caller's (the summary) and flush everything.
+    pub fn line(&self, line: &str) {
+        let mut out = self.out.lock().expect("stdout lock");
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
+
+impl Drop for JsonReporter {
+    fn drop(&mut self) {
+        let _ = self.out.get_mut().map(|o| o.flush());
     }
 }
 
 impl Reporter for JsonReporter {
     fn event(&self, e: Event<'_>) {
+        let quiet = matches!(
+            e,
+            Event::ActionFinished {
+                outcome: Outcome::UpToDate,
+                ..
+            }
+        );
         let v = match e {
             Event::PhaseStarted(p) => {
                 json!({ "event": "phase", "phase": p.stage_name(), "status": "started" })
@@ -182,6 +211,10 @@ impl Reporter for JsonReporter {
             }
             Event::Warning(w) => json!({ "event": "warning", "message": w }),
         };
-        let _ = writeln!(self.out.lock().expect("stdout lock"), "{v}");
+        let mut out = self.out.lock().expect("stdout lock");
+        let _ = writeln!(out, "{v}");
+        if !quiet {
+            let _ = out.flush();
+        }
     }
 }

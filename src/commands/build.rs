@@ -48,11 +48,7 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
         CheckFormat::Json => {
             let reporter = JsonReporter::default();
             let s = exec::build(&m, &g, &opts, &batuta_rules::Registry, &reporter, &CANCEL);
-            let _ = writeln!(
-                reporter.out.lock().expect("stdout lock"),
-                "{}",
-                summary_line(&s)
-            );
+            reporter.line(&summary_line(&s));
             s
         }
     };
