@@ -1,0 +1,27 @@
+//! The validate phase: proof that the migrated program behaves like the original, or the
+//! exact place where it does not.
+//!
+//! Four built-in rules share one way of running the two programs ([`side`]): each in its
+//! own temporary working copy of the task's inputs, without a shell, with only the
+//! declared environment, bounded by a timeout.
+
+mod compare_outputs;
+mod diff;
+mod error;
+mod normalize;
+mod numbers;
+mod report;
+mod run;
+mod side;
+mod with;
+mod workcopy;
+
+pub use compare_outputs::CompareOutputs;
+
+/// The built-in validation rules by the name a manifest uses.
+pub fn builtin(name: &str) -> Option<&'static dyn batuta_engine::rule::Rule> {
+    match name {
+        compare_outputs::NAME => Some(&CompareOutputs),
+        _ => None,
+    }
+}

@@ -1,0 +1,262 @@
+//! The validation rules against real programs: python3, strace and cargo, run the way the
+//! engine runs a builtin (a Call with the task's inputs, outputs, `with` and environment).
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use batuta_engine::exec::Failure;
+use batuta_engine::manifest::Phase;
+use batuta_engine::rule::{Call, Report, Rules};
+use serde_json::{Value, json};
+
+static NO_CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// PATH and HOME, as the engine passes them, plus what cargo needs to find its toolchain.
+fn env() -> Vec<(String, OsString)> {
+    [
+        "PATH",
+        "HOME",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var_os(k).map(|v| ((*k).to_owned(), v)))
+    .collect()
+}
+
+fn run(
+    name: &str,
+    root: &Path,
+    inputs: &[&str],
+    outputs: &[&str],
+    with: Value,
+) -> Result<Report, Failure> {
+    let rule = batuta_rules::Registry
+        .builtin(name)
+        .unwrap_or_else(|| panic!("{name} is registered"));
+    let inputs: Vec<String> = inputs.iter().map(|s| (*s).to_owned()).collect();
+    let outputs: Vec<String> = outputs.iter().map(|s| (*s).to_owned()).collect();
+    for o in &outputs {
+        std::fs::create_dir_all(root.join(o).parent().unwrap()).unwrap();
+    }
+    let call = Call {
+        action: &format!("validate/{name}"),
+        phase: Phase::Validate,
+        root,
+        source: "",
+        output: "",
+        inputs: &inputs,
+        outputs: &outputs,
+        with: &with,
+        env: env(),
+        cancel: &NO_CANCEL,
+    };
+    rule.run(&call)
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// Two Python programs standing in for an original and its port.
+fn pair(root: &Path, original: &str, migrated: &str) {
+    write(root, "orig.py", original);
+    write(root, "port.py", migrated);
+    write(root, "data/in.csv", "a,1.5\nb,2.0\na,3.75\n");
+}
+
+const SUMMARY_PY: &str = r#"
+import sys
+total = {}
+for line in open(sys.argv[1]):
+    k, v = line.strip().split(",")
+    total[k] = total.get(k, 0.0) + float(v)
+for k in sorted(total):
+    print(f"{k} {total[k]}")
+"#;
+
+#[test]
+fn compare_outputs_accepts_numbers_printed_differently_within_tolerance() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    pair(
+        root,
+        SUMMARY_PY,
+        &SUMMARY_PY.replace("{total[k]}", "{total[k]:.6f}"),
+    );
+    let with = json!({
+        "original": ["python3", "-B", "orig.py", "data/in.csv"],
+        "migrated": ["python3", "-B", "port.py", "data/in.csv"],
+        "rtol": 1e-9,
+    });
+    let report = run(
+        "compare-outputs",
+        root,
+        &["orig.py", "port.py", "data/in.csv"],
+        &["out/report.json"],
+        with.clone(),
+    )
+    .unwrap();
+    assert!(
+        report.text.contains("same stdout, exit_code"),
+        "{}",
+        report.text
+    );
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(root.join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(doc["equal"], true);
+    assert_eq!(doc["original"]["exit"], "exit code 0");
+
+    // Without a tolerance the text must match exactly: 5.25 is not 5.250000.
+    let mut exact = with;
+    exact.as_object_mut().unwrap().remove("rtol");
+    let f = run(
+        "compare-outputs",
+        root,
+        &["orig.py", "port.py", "data/in.csv"],
+        &[],
+        exact,
+    )
+    .unwrap_err();
+    assert_eq!(f.code.code, "BATUTA-V-001");
+    assert!(f.detail.contains("- a 5.25\n+ a 5.250000"), "{}", f.detail);
+}
+
+#[test]
+fn compare_outputs_reports_the_first_differing_line_and_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let broken = SUMMARY_PY.replace("total.get(k, 0.0) + float(v)", "float(v)") + "sys.exit(3)\n";
+    pair(root, SUMMARY_PY, &broken);
+    let f = run(
+        "compare-outputs",
+        root,
+        &["orig.py", "port.py", "data/in.csv"],
+        &[],
+        json!({
+            "original": ["python3", "-B", "orig.py", "data/in.csv"],
+            "migrated": ["python3", "-B", "port.py", "data/in.csv"],
+            "compare": ["stdout", "exit_code"],
+        }),
+    )
+    .unwrap_err();
+    assert_eq!(f.code.code, "BATUTA-V-001");
+    assert!(f.message.contains("stdout, exit code"), "{}", f.message);
+    assert!(
+        f.detail
+            .contains("stdout: first difference at line 1 (original 2 lines, migrated 2"),
+        "{}",
+        f.detail
+    );
+    assert!(
+        f.detail
+            .contains("exit code: original: exit code 0, migrated: exit code 3"),
+        "{}",
+        f.detail
+    );
+    assert!(f.detail.contains("- a 5.25\n+ a 3.75"), "{}", f.detail);
+}
+
+#[test]
+fn compare_outputs_compares_written_files_after_normalising() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let prog = |extra: &str| {
+        format!(
+            "import sys, time\nlines = open('data/in.csv').read().split()\nwith open('out/res.txt', 'w') as f:\n    f.write('made at ' + time.strftime('%H:%M:%S') + '\\n')\n    for l in {extra}(lines): f.write(l + '   \\n')\n"
+        )
+    };
+    pair(root, &prog(""), &prog("reversed"));
+    let with = |sort: bool| {
+        json!({
+            "original": ["python3", "-B", "orig.py"],
+            "migrated": ["python3", "-B", "port.py"],
+            "compare": ["files", "exit_code"],
+            "files": ["out/res.txt"],
+            "normalize": {
+                "trailing_whitespace": true,
+                "sort_lines": sort,
+                "replace": [{"regex": "\\d\\d:\\d\\d:\\d\\d", "with": "<time>"}],
+            },
+        })
+    };
+    // The programs write no folder of their own: the copy must already have out/.
+    write(root, "out/.keep", "");
+    let inputs = ["orig.py", "port.py", "data/in.csv", "out/.keep"];
+    run("compare-outputs", root, &inputs, &[], with(true)).unwrap();
+    let f = run("compare-outputs", root, &inputs, &[], with(false)).unwrap_err();
+    assert!(f.message.contains("file out/res.txt"), "{}", f.message);
+}
+
+#[test]
+fn compare_outputs_explains_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    pair(root, SUMMARY_PY, SUMMARY_PY);
+    let f = run(
+        "compare-outputs",
+        root,
+        &[],
+        &[],
+        json!({"original": ["python3"], "migratd": []}),
+    )
+    .unwrap_err();
+    assert!(
+        f.message.contains("unknown field `migratd`"),
+        "{}",
+        f.message
+    );
+    assert!(f.hints[0].contains("original, migrated"), "{:?}", f.hints);
+
+    let f = run(
+        "compare-outputs",
+        root,
+        &[],
+        &[],
+        json!({"original": ["python3"], "migrated": ["bin/port"]}),
+    )
+    .unwrap_err();
+    assert!(
+        f.message.contains("'bin/port' is not in the working copy"),
+        "{}",
+        f.message
+    );
+
+    let f = run(
+        "compare-outputs",
+        root,
+        &[],
+        &[],
+        json!({"original": ["no-such-program-x"], "migrated": ["true"]}),
+    )
+    .unwrap_err();
+    assert!(f.message.contains("not found on PATH"), "{}", f.message);
+
+    let f = run(
+        "compare-outputs",
+        root,
+        &[],
+        &["a.json", "b.json"],
+        json!({"original": ["true"], "migrated": ["true"]}),
+    )
+    .unwrap_err();
+    assert!(f.message.contains("declares 2 outputs"), "{}", f.message);
+
+    let f = run(
+        "compare-outputs",
+        root,
+        &[],
+        &[],
+        json!({"original": ["sleep", "5"], "migrated": ["true"], "timeout": 0.3}),
+    )
+    .unwrap_err();
+    assert!(
+        f.message.contains("did not finish within 0.3s"),
+        "{}",
+        f.message
+    );
+}
