@@ -260,3 +260,134 @@ fn compare_outputs_explains_bad_input() {
         f.message
     );
 }
+
+/// A writer in Python, and ports that agree or not in what they do to files and processes.
+const WRITER_PY: &str = r#"
+import os, subprocess, sys
+data = open("data/in.csv").read()
+with open("out.txt", "w") as f:
+    f.write(data.upper())
+subprocess.run(["true"], check=True)
+os.unlink("data/in.csv")
+"#;
+
+#[test]
+fn syscalls_agree_on_the_same_behaviour_written_differently() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // Same operations through different code: pathlib, os.system-free spawning via os.spawnvp.
+    let port = r#"
+import os, pathlib
+text = pathlib.Path("data/in.csv").read_text()
+pathlib.Path("out.txt").write_text(text.upper())
+os.spawnvp(os.P_WAIT, "true", ["true"])
+pathlib.Path("data/in.csv").unlink()
+"#;
+    pair(root, WRITER_PY, port);
+    let report = run(
+        "syscalls",
+        root,
+        &["orig.py", "port.py", "data/in.csv"],
+        &["out/trace.json"],
+        json!({
+            "original": ["python3", "-B", "orig.py"],
+            "migrated": ["python3", "-B", "port.py"],
+            "ignore": ["*.py"],
+        }),
+    )
+    .unwrap_or_else(|f| panic!("{}: {}\n{}", f.code, f.message, f.detail));
+    assert!(
+        report.text.contains("same 5 observable operations"),
+        "{}",
+        report.text
+    );
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(root.join("out/trace.json")).unwrap()).unwrap();
+    let ops: Vec<&str> = doc["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "read data/in.csv",
+            "write out.txt",
+            "create out.txt",
+            "delete data/in.csv",
+            "exec true"
+        ]
+    );
+}
+
+#[test]
+fn syscalls_list_missing_and_extra_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // Forgets the delete, writes elsewhere, starts another program.
+    let port = r#"
+import subprocess
+data = open("data/in.csv").read()
+with open("result.txt", "w") as f:
+    f.write(data.upper())
+subprocess.run(["sh", "-c", "true"], check=True)
+"#;
+    pair(root, WRITER_PY, port);
+    let f = run(
+        "syscalls",
+        root,
+        &["orig.py", "port.py", "data/in.csv"],
+        &[],
+        json!({
+            "original": ["python3", "-B", "orig.py"],
+            "migrated": ["python3", "-B", "port.py"],
+            "ignore": ["*.py"],
+        }),
+    )
+    .unwrap_err();
+    assert_eq!(f.code.code, "BATUTA-V-003", "{}: {}", f.message, f.detail);
+    for line in [
+        "missing: write out.txt",
+        "missing: create out.txt",
+        "missing: delete data/in.csv",
+        "missing: exec true",
+        "extra:   write result.txt",
+        "extra:   create result.txt",
+        "extra:   exec sh",
+    ] {
+        assert!(
+            f.detail.lines().any(|l| l == line),
+            "{line} not in\n{}",
+            f.detail
+        );
+    }
+    assert!(f.message.contains("4 missing, 3 extra"), "{}", f.message);
+}
+
+#[test]
+fn syscalls_without_strace_say_how_to_install_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = batuta_rules::Registry.builtin("syscalls").unwrap();
+    let with = json!({"original": ["true"], "migrated": ["true"]});
+    let call = Call {
+        action: "validate/syscalls",
+        phase: Phase::Validate,
+        root: dir.path(),
+        source: "",
+        output: "",
+        inputs: &[],
+        outputs: &[],
+        with: &with,
+        // A PATH without strace on it.
+        env: vec![("PATH".to_owned(), dir.path().as_os_str().to_owned())],
+        cancel: &NO_CANCEL,
+    };
+    let f = rule.run(&call).unwrap_err();
+    assert_eq!(f.code.code, "BATUTA-T-001");
+    assert!(
+        f.hints.iter().any(|h| h.contains("apt-get install strace")),
+        "{:?}",
+        f.hints
+    );
+}

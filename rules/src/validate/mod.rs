@@ -5,6 +5,9 @@
 //! own temporary working copy of the task's inputs, without a shell, with only the
 //! declared environment, bounded by a timeout.
 
+// Only Linux has strace; the parsers stay compiled (and tested) everywhere.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod behaviour;
 mod compare_outputs;
 mod diff;
 mod error;
@@ -13,15 +16,20 @@ mod numbers;
 mod report;
 mod run;
 mod side;
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod strace;
+mod syscalls;
 mod with;
 mod workcopy;
 
 pub use compare_outputs::CompareOutputs;
+pub use syscalls::Syscalls;
 
 /// The built-in validation rules by the name a manifest uses.
 pub fn builtin(name: &str) -> Option<&'static dyn batuta_engine::rule::Rule> {
     match name {
         compare_outputs::NAME => Some(&CompareOutputs),
+        syscalls::NAME => Some(&Syscalls),
         _ => None,
     }
 }
