@@ -391,3 +391,111 @@ fn syscalls_without_strace_say_how_to_install_it() {
         f.hints
     );
 }
+
+/// A tiny crate with a passing, an ignored and (unless `fixed`) a failing test.
+fn tiny_crate(root: &Path, fixed: bool) {
+    write(
+        root,
+        "port/Cargo.toml",
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    );
+    let expected = if fixed { 1 } else { 2 };
+    write(
+        root,
+        "port/src/lib.rs",
+        &format!(
+            "pub fn sub(a: i32, b: i32) -> i32 {{ a - b }}\n\
+             #[cfg(test)]\nmod tests {{\n\
+             #[test] fn adds() {{ assert_eq!(1 + 1, 2); }}\n\
+             #[test] #[ignore = \"slow\"] fn slow() {{}}\n\
+             #[test] fn subtracts() {{ assert_eq!(super::sub(3, 2), {expected}); }}\n}}\n"
+        ),
+    );
+}
+
+#[test]
+fn cargo_test_names_failing_tests_and_writes_junit_either_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    tiny_crate(root, false);
+    let with = json!({"dir": "port"});
+    let f = run(
+        "cargo-test",
+        root,
+        &["port/Cargo.toml", "port/src/lib.rs"],
+        &["out/junit.xml"],
+        with.clone(),
+    )
+    .unwrap_err();
+    assert_eq!(f.code.code, "BATUTA-V-002", "{}\n{}", f.message, f.detail);
+    assert_eq!(f.message, "1 test failed (1 passed): tests::subtracts");
+    assert!(
+        f.detail.contains("assertion `left == right` failed"),
+        "{}",
+        f.detail
+    );
+    // The failed run's report is kept where `batuta build --junit` finds it.
+    let last = batuta_rules::validate::junit::last_run_path(root, "validate/cargo-test");
+    let xml = std::fs::read_to_string(&last).unwrap();
+    assert!(
+        xml.contains(r#"tests="3" failures="1" errors="0" skipped="1""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<testcase name="tests::subtracts" classname="unittests src/lib.rs">"#),
+        "{xml}"
+    );
+
+    tiny_crate(root, true);
+    let report = run(
+        "cargo-test",
+        root,
+        &["port/Cargo.toml", "port/src/lib.rs"],
+        &["out/junit.xml"],
+        with,
+    )
+    .unwrap();
+    assert!(
+        report.text.starts_with("2 passed, 1 ignored"),
+        "{}",
+        report.text
+    );
+    let xml = std::fs::read_to_string(root.join("out/junit.xml")).unwrap();
+    assert!(xml.contains(r#"failures="0""#), "{xml}");
+    assert_eq!(std::fs::read_to_string(&last).unwrap(), xml);
+}
+
+#[test]
+fn cargo_test_on_a_crate_that_does_not_compile() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    tiny_crate(root, true);
+    write(
+        root,
+        "port/src/lib.rs",
+        "pub fn broken() -> i32 { undefined_name }\n",
+    );
+    let f = run(
+        "cargo-test",
+        root,
+        &[],
+        &[],
+        json!({"manifest_path": "port/Cargo.toml"}),
+    )
+    .unwrap_err();
+    assert_eq!(f.code.code, "BATUTA-B-001", "{}\n{}", f.message, f.detail);
+    assert!(f.detail.contains("undefined_name"), "{}", f.detail);
+    let xml = std::fs::read_to_string(batuta_rules::validate::junit::last_run_path(
+        root,
+        "validate/cargo-test",
+    ))
+    .unwrap();
+    assert!(xml.contains(r#"errors="1""#), "{xml}");
+
+    let f = run("cargo-test", root, &[], &[], json!({})).unwrap_err();
+    assert!(
+        f.message.contains("say which crate to test"),
+        "{}",
+        f.message
+    );
+}

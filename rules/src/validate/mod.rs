@@ -8,9 +8,12 @@
 // Only Linux has strace; the parsers stay compiled (and tested) everywhere.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod behaviour;
+mod cargo_test;
 mod compare_outputs;
 mod diff;
 mod error;
+pub mod junit;
+mod libtest;
 mod normalize;
 mod numbers;
 mod report;
@@ -22,6 +25,7 @@ mod syscalls;
 mod with;
 mod workcopy;
 
+pub use cargo_test::CargoTest;
 pub use compare_outputs::CompareOutputs;
 pub use syscalls::Syscalls;
 
@@ -30,6 +34,7 @@ pub fn builtin(name: &str) -> Option<&'static dyn batuta_engine::rule::Rule> {
     match name {
         compare_outputs::NAME => Some(&CompareOutputs),
         syscalls::NAME => Some(&Syscalls),
+        cargo_test::NAME => Some(&CargoTest),
         _ => None,
     }
 }
