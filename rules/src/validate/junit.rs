@@ -179,7 +179,7 @@ pub fn merge(name: &str, reports: &[(String, String)]) -> Result<Vec<u8>, MergeE
                     if depth_in_suite == 0 && e.name().as_ref() == "testsuite" =>
                 {
                     for (i, key) in COUNTED.iter().enumerate() {
-                        if let Ok(Some(a)) = e.try_get_attribute(*key) {
+                        if let Ok(Some(a)) = e.try_get_attribute(key) {
                             let v = a.value.trim().parse::<u64>().ok();
                             totals[i] += v.ok_or_else(|| {
                                 bad(format!("testsuite attribute {key} is not a count"))
