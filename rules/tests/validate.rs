@@ -499,3 +499,76 @@ fn cargo_test_on_a_crate_that_does_not_compile() {
         f.message
     );
 }
+
+#[test]
+fn bench_measures_the_speedup_and_gates_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let with = |min: f64| {
+        json!({
+            "original": ["sleep", "0.3"],
+            "migrated": ["sleep", "0.02"],
+            "runs": 3,
+            "warmup": 0,
+            "min_speedup": min,
+        })
+    };
+    let report = run("bench", root, &[], &["out/bench.json"], with(2.0))
+        .unwrap_or_else(|f| panic!("{}: {}", f.message, f.detail));
+    assert!(
+        report.text.contains("the speed of the original"),
+        "{}",
+        report.text
+    );
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(root.join("out/bench.json")).unwrap()).unwrap();
+    let speedup = doc["speedup"].as_f64().unwrap();
+    assert!(speedup > 2.0, "{doc}");
+    assert_eq!(doc["original"]["runs_ms"].as_array().unwrap().len(), 3);
+    let median = doc["original"]["median_ms"].as_f64().unwrap();
+    assert!(
+        (290.0..1500.0).contains(&median),
+        "sleep 0.3 took {median} ms"
+    );
+
+    let f = run("bench", root, &[], &[], with(1000.0)).unwrap_err();
+    assert_eq!(f.code.code, "BATUTA-Q-001");
+    assert!(
+        f.message.starts_with("too slow: the gate asks for 1000×"),
+        "{}",
+        f.message
+    );
+
+    let f = run(
+        "bench",
+        root,
+        &[],
+        &[],
+        json!({"original": ["true"], "migrated": ["false"], "runs": 1}),
+    )
+    .unwrap_err();
+    assert!(
+        f.message
+            .contains("the migrated program ended with exit code 1"),
+        "{}",
+        f.message
+    );
+    let f = run(
+        "bench",
+        root,
+        &[],
+        &[],
+        json!({"original": ["true"], "migrated": ["true"], "runs": 0}),
+    )
+    .unwrap_err();
+    assert!(f.message.contains("`runs: 0`"), "{}", f.message);
+}
+
+#[test]
+fn every_builtin_of_the_validate_phase_is_registered_and_catalogued() {
+    for name in ["compare-outputs", "syscalls", "cargo-test", "bench"] {
+        assert!(batuta_rules::Registry.builtin(name).is_some(), "{name}");
+        assert!(batuta_rules::BUILTINS.contains(&name), "{name}");
+        assert!(batuta_rules::CATALOG.builtins.contains(&name), "{name}");
+    }
+}

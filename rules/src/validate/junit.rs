@@ -224,6 +224,44 @@ pub fn merge(name: &str, reports: &[(String, String)]) -> Result<Vec<u8>, MergeE
     Ok(out)
 }
 
+/// The JUnit reports of a build's cargo-test actions, merged: a failed action's from
+/// [`last_run_path`], any other's from its declared output when it is there (an action
+/// skipped after a failure has none). Also says how many reports went in.
+pub fn merge_build(
+    root: &Path,
+    name: &str,
+    actions: &[batuta_engine::graph::Action],
+    failed: &[(String, batuta_engine::exec::Failure)],
+) -> Result<(Vec<u8>, usize), MergeError> {
+    let mut reports = Vec::new();
+    for a in actions {
+        if !matches!(&a.kind, batuta_engine::graph::ActionKind::Builtin { name, .. } if name == super::cargo_test::NAME)
+        {
+            continue;
+        }
+        let path = if failed.iter().any(|(id, _)| *id == a.id) {
+            last_run_path(root, &a.id)
+        } else {
+            match a.outputs.first() {
+                Some(out) => root.join(out),
+                None => continue,
+            }
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => reports.push((path.display().to_string(), text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(MergeError::Xml {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    let n = reports.len();
+    Ok((merge(name, &reports)?, n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::libtest::TestCase;

@@ -5,6 +5,7 @@
 //! own temporary working copy of the task's inputs, without a shell, with only the
 //! declared environment, bounded by a timeout.
 
+mod bench;
 // Only Linux has strace; the parsers stay compiled (and tested) everywhere.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod behaviour;
@@ -25,6 +26,7 @@ mod syscalls;
 mod with;
 mod workcopy;
 
+pub use bench::Bench;
 pub use cargo_test::CargoTest;
 pub use compare_outputs::CompareOutputs;
 pub use syscalls::Syscalls;
@@ -35,6 +37,7 @@ pub fn builtin(name: &str) -> Option<&'static dyn batuta_engine::rule::Rule> {
         compare_outputs::NAME => Some(&CompareOutputs),
         syscalls::NAME => Some(&Syscalls),
         cargo_test::NAME => Some(&CargoTest),
+        bench::NAME => Some(&Bench),
         _ => None,
     }
 }

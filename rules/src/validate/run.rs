@@ -20,6 +20,8 @@ pub enum Output {
     /// Both into one stream, in the order they were written (cargo's progress on stderr
     /// tells which test binary the results on stdout belong to).
     Merged,
+    /// Nowhere: a benchmark measures the program, not our pipe reading.
+    Discard,
 }
 
 #[derive(Debug)]
@@ -133,6 +135,9 @@ pub fn run(
     match output {
         Output::Separate => {
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
+        Output::Discard => {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }
         Output::Merged => {
             let (reader, writer) =
