@@ -83,6 +83,11 @@ impl Rule for CargoTest {
             e.failure(codes::V002)
                 .hint("cargo finds its toolchain through CARGO_HOME and RUSTUP_HOME: list them in the task's `env`")
         })?;
+        // cargo runs in the workspace, so the paths it is given must not be relative to
+        // batuta's own folder.
+        let root = call.root.canonicalize().map_err(|e| {
+            RunError::io(format!("cannot resolve {}", call.root.display()), e).failure(codes::V002)
+        })?;
         // In place, not in a working copy: the crate's target folder is cargo's own
         // incremental cache, and a copy would rebuild every dependency on every run.
         let mut args: Vec<String> = vec![
@@ -93,12 +98,12 @@ impl Rule for CargoTest {
         ];
         args.extend([
             "--manifest-path".to_owned(),
-            call.path(&p.manifest).to_string_lossy().into_owned(),
+            root.join(&p.manifest).to_string_lossy().into_owned(),
         ]);
         if let Some(t) = &p.with.target_dir {
             args.extend([
                 "--target-dir".to_owned(),
-                call.path(t).to_string_lossy().into_owned(),
+                root.join(t).to_string_lossy().into_owned(),
             ]);
         }
         args.extend(p.with.args.iter().cloned());
