@@ -572,3 +572,63 @@ fn every_builtin_of_the_validate_phase_is_registered_and_catalogued() {
         assert!(batuta_rules::CATALOG.builtins.contains(&name), "{name}");
     }
 }
+
+#[test]
+fn compare_outputs_feeds_stdin_to_both_and_compares_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    pair(root, "", "");
+    let with = |compare: Value| {
+        json!({
+            "original": ["python3", "-c", "import sys; print(sys.stdin.read().upper()); print('note', file=sys.stderr)"],
+            "migrated": ["tr", "a-z", "A-Z"],
+            "stdin": "data/in.csv",
+            "compare": compare,
+            "normalize": {"trailing_whitespace": true},
+        })
+    };
+    // print() adds a blank line that `tr` does not: trailing_whitespace forgives it.
+    run(
+        "compare-outputs",
+        root,
+        &["data/in.csv"],
+        &[],
+        with(json!(["stdout", "exit_code"])),
+    )
+    .unwrap_or_else(|f| panic!("{}\n{}", f.message, f.detail));
+    let f = run(
+        "compare-outputs",
+        root,
+        &["data/in.csv"],
+        &[],
+        with(json!(["stderr"])),
+    )
+    .unwrap_err();
+    assert!(f.detail.contains("- note"), "{}", f.detail);
+}
+
+#[test]
+fn syscalls_compare_network_endpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // Nothing listens on these ports: the attempt is what counts.
+    let connect = |port: u16| {
+        format!(
+            "import socket\ns = socket.socket()\ns.settimeout(2)\ntry:\n    s.connect(('127.0.0.1', {port}))\nexcept OSError:\n    pass\n"
+        )
+    };
+    pair(root, &connect(9), &connect(10));
+    let f = run(
+        "syscalls",
+        root,
+        &["orig.py", "port.py"],
+        &[],
+        json!({"original": ["python3", "-B", "orig.py"], "migrated": ["python3", "-B", "port.py"], "ignore": ["*.py"]}),
+    )
+    .unwrap_err();
+    assert_eq!(f.code.code, "BATUTA-V-003", "{}\n{}", f.message, f.detail);
+    assert_eq!(
+        f.detail,
+        "missing: connect inet 127.0.0.1:9\nextra:   connect inet 127.0.0.1:10"
+    );
+}
