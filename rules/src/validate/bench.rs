@@ -131,10 +131,7 @@ impl Rule for Bench {
         // Interleaved, so a change in the machine's load (2 shared cores) hits both alike.
         for round in 0..p.warmup + p.runs {
             for (i, s) in Side::BOTH.into_iter().enumerate() {
-                let argv = match s {
-                    Side::Original => &p.with.original,
-                    Side::Migrated => &p.with.migrated,
-                };
+                let argv = s.pick(&p.with.original, &p.with.migrated);
                 let done = side::run(
                     call,
                     s,

@@ -138,29 +138,8 @@ impl Rule for CompareOutputs {
 
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
         let p = plan(call).map_err(|e| e.failure(codes::V001, KEYS))?;
-        let mut ran = Vec::with_capacity(2);
-        for s in Side::BOTH {
-            let argv = match s {
-                Side::Original => &p.with.original,
-                Side::Migrated => &p.with.migrated,
-            };
-            let copy = side::copy(call, s).map_err(|e| e.failure(codes::V001))?;
-            let done = side::run(
-                call,
-                s,
-                &copy,
-                argv,
-                p.with.stdin.as_deref(),
-                Output::Separate,
-                p.timeout,
-            )
-            .map_err(|e| e.failure(codes::V001))?;
-            let files = read_files(&copy, &p.with.files).map_err(|e| e.failure(codes::V001))?;
-            let _ = copy.close();
-            ran.push((done, files));
-        }
-        let [(orig, orig_files), (migr, migr_files)] = <[_; 2]>::try_from(ran)
-            .map_err(|_| Failure::new(codes::V001, "internal: two runs expected".into()))?;
+        let (orig, orig_files) = run_side(call, &p, Side::Original)?;
+        let (migr, migr_files) = run_side(call, &p, Side::Migrated)?;
         let mut diffs = Vec::new();
         for a in &p.aspects {
             match a {
@@ -230,6 +209,29 @@ impl Rule for CompareOutputs {
     }
 }
 
+/// Each file of `files:` as one program left it; `None` where it wrote none.
+type Files = Vec<Option<Vec<u8>>>;
+
+/// Runs one side in a fresh working copy; what it printed, and the listed files it left.
+fn run_side(call: &Call<'_>, p: &Plan, s: Side) -> Result<(Finished, Files), Failure> {
+    let fail = |e: RunError| e.failure(codes::V001);
+    let copy = side::copy(call, s).map_err(fail)?;
+    let argv = s.pick(&p.with.original, &p.with.migrated);
+    let done = side::run(
+        call,
+        s,
+        &copy,
+        argv,
+        p.with.stdin.as_deref(),
+        Output::Separate,
+        p.timeout,
+    )
+    .map_err(fail)?;
+    let files = read_files(&copy, &p.with.files).map_err(fail)?;
+    let _ = copy.close();
+    Ok((done, files))
+}
+
 fn side_json(argv: &[String], f: &Finished) -> serde_json::Value {
     json!({
         "argv": argv,
@@ -241,10 +243,7 @@ fn side_json(argv: &[String], f: &Finished) -> serde_json::Value {
 }
 
 /// The listed files as each program left them; `None` for a file it did not write.
-fn read_files(
-    copy: &super::workcopy::WorkCopy,
-    files: &[String],
-) -> Result<Vec<Option<Vec<u8>>>, RunError> {
+fn read_files(copy: &super::workcopy::WorkCopy, files: &[String]) -> Result<Files, RunError> {
     files
         .iter()
         .map(|f| match std::fs::read(copy.path().join(f)) {

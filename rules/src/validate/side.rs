@@ -20,6 +20,14 @@ pub enum Side {
 impl Side {
     pub const BOTH: [Side; 2] = [Side::Original, Side::Migrated];
 
+    /// This side's value of a pair of options (`original:`/`migrated:`).
+    pub fn pick<'a, T: ?Sized>(self, original: &'a T, migrated: &'a T) -> &'a T {
+        match self {
+            Side::Original => original,
+            Side::Migrated => migrated,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Side::Original => "original",

@@ -103,10 +103,7 @@ fn trace_and_compare(call: &Call<'_>, p: &Plan) -> Result<Report, Failure> {
     let existing: HashSet<String> = call.inputs.iter().cloned().collect();
     let mut traced = Vec::with_capacity(2);
     for side in Side::BOTH {
-        let argv = match side {
-            Side::Original => &p.with.original,
-            Side::Migrated => &p.with.migrated,
-        };
+        let argv = side.pick(&p.with.original, &p.with.migrated);
         traced.push(linux::trace(call, p, &strace, side, argv, &existing)?);
     }
     let (orig, migr) = (&traced[0], &traced[1]);
