@@ -164,10 +164,20 @@ pub fn run(
     // Whatever the program left running in the background would hold our pipes open:
     // nothing it started outlives the comparison.
     kill_group(&child);
-    let collect = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
-        h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
-    };
+    // A process that left our group (setsid) may still hold a pipe: wait a little for the
+    // end of the output, never forever.
+    let drain_until = Instant::now() + DRAIN;
+    let collect = |r: Option<Reader>| r.map_or(Ok(Vec::new()), |r| r.finish(drain_until));
     let (out, err, merged) = (collect(readers.0), collect(readers.1), collect(readers.2));
+    let (Ok(out), Ok(err), Ok(merged)) = (out, err, merged) else {
+        return Err(RunError::io(
+            format!("{side}: reading the output of '{program}'"),
+            std::io::Error::other(format!(
+                "a process it started outside its process group kept the output open for {}s after it ended",
+                DRAIN.as_secs()
+            )),
+        ));
+    };
     match status? {
         Waited::Exited(status) => Ok(Finished {
             status,
@@ -243,12 +253,27 @@ fn kill_group(child: &Child) {
     let _ = child;
 }
 
-fn spawn_reader(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+/// How long output may keep flowing after the program ended.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// A pipe read to its end on a thread of its own, so neither stream can block the other.
+struct Reader(std::sync::mpsc::Receiver<Vec<u8>>);
+
+impl Reader {
+    fn finish(self, until: Instant) -> Result<Vec<u8>, std::sync::mpsc::RecvTimeoutError> {
+        self.0
+            .recv_timeout(until.saturating_duration_since(Instant::now()))
+    }
+}
+
+fn spawn_reader(mut r: impl Read + Send + 'static) -> Reader {
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = Vec::new();
         let _ = r.read_to_end(&mut buf);
-        buf
-    })
+        let _ = tx.send(buf);
+    });
+    Reader(rx)
 }
 
 #[cfg(all(test, unix))]
@@ -314,6 +339,20 @@ mod tests {
         assert!(matches!(e, RunError::Timeout { .. }), "{e}");
         // The background sleep held stdout open; it must have been killed too.
         assert!(t.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn an_escaped_process_holding_the_output_does_not_hang_us() {
+        let t = Instant::now();
+        // setsid leaves our process group, so the group kill misses the sleeper.
+        let e = sh(
+            "setsid sleep 20 & sleep 0.5; echo done",
+            Output::Separate,
+            Duration::from_secs(60),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("kept the output open for 5s"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(15));
     }
 
     #[test]
