@@ -126,6 +126,9 @@ pub struct BuildArgs {
     /// Progress for people, or one JSON event per line
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
+    /// After the build, write the test results of its cargo-test tasks to PATH as JUnit XML
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,8 @@
 use batuta_engine::manifest::Catalog;
 use batuta_engine::rule::{Rule, Rules};
 
+pub mod validate;
+
 /// Built-in rules, by the phase they usually serve (MANIFEST.md, ARCHITECTURE.md).
 pub const BUILTINS: &[&str] = &[
     // analyze
@@ -41,8 +43,7 @@ pub struct Registry;
 
 impl Rules for Registry {
     fn builtin(&self, name: &str) -> Option<&dyn Rule> {
-        let _ = name;
-        None
+        validate::builtin(name)
     }
 
     fn kernel(&self, name: &str) -> Option<&dyn Rule> {

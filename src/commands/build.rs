@@ -52,7 +52,11 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
             s
         }
     };
-    if summary.failed > 0 || summary.cancelled {
+    let junit_ok = args
+        .junit
+        .as_deref()
+        .is_none_or(|p| write_junit(&m, &g, &summary, p));
+    if summary.failed > 0 || summary.cancelled || !junit_ok {
         Exit::Failed
     } else {
         Exit::Success
@@ -84,6 +88,34 @@ pub fn summary_line(s: &Summary) -> String {
         s.failed,
         s.duration.as_millis()
     )
+}
+
+/// `--junit PATH`: the cargo-test results of this build in one JUnit file for CI.
+pub fn write_junit(
+    m: &Manifest,
+    g: &graph::ActionGraph,
+    s: &Summary,
+    path: &std::path::Path,
+) -> bool {
+    let name = format!("batuta build {}", g.target);
+    let written =
+        batuta_rules::validate::junit::merge_build(&m.root, &name, &g.actions, &s.failures)
+            .map_err(|e| e.to_string())
+            .and_then(|(xml, n)| {
+                std::fs::write(path, xml)
+                    .map(|()| n)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            });
+    match written {
+        Ok(n) => {
+            tracing::info!(reports = n, path = %path.display(), "wrote JUnit results");
+            true
+        }
+        Err(e) => {
+            eprintln!("error: --junit: {e}");
+            false
+        }
+    }
 }
 
 /// The last lines of a tool's error output: enough to act on, not a flood.

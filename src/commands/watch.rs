@@ -20,7 +20,7 @@ use crate::cli::{CheckFormat, WatchArgs};
 use crate::output::{self, Ui};
 use crate::report::{JsonReporter, TextReporter};
 
-use super::build::{options, print_text_summary, summary_line};
+use super::build::{options, print_text_summary, summary_line, write_junit};
 
 /// Set by Ctrl-C: the running build is cancelled and watching ends.
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -77,6 +77,10 @@ pub fn run(ui: &Ui, args: &WatchArgs) -> Exit {
         let round = build(&mut inc, &plan, args, &out, &watcher);
         if let Some(e) = round.error {
             return out.fatal(&e);
+        }
+        if let Some(path) = &args.build.junit {
+            // Each round's results replace the last; a failure to write is said and kept.
+            write_junit(&plan.built.0, &plan.built.1, &round.summary, path);
         }
         match &round.restart {
             Some(why) if !STOP.load(Ordering::SeqCst) => {
