@@ -172,3 +172,52 @@ fn is_limit(e: &notify::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_out_of_watches_is_recognised_and_says_how_to_raise_the_limit() {
+        // inotify_add_watch reports the limit as ENOSPC; notify may also say MaxFilesWatch.
+        let enospc = notify::Error::io(std::io::Error::from_raw_os_error(28));
+        assert!(is_limit(&enospc));
+        assert!(is_limit(&notify::Error::new(
+            notify::ErrorKind::MaxFilesWatch
+        )));
+        let other = notify::Error::io(std::io::Error::from_raw_os_error(13));
+        assert!(!is_limit(&other));
+        let text = WatchError::Limit { watched: 8192 }.to_string();
+        assert!(text.contains("fs.inotify.max_user_watches"), "{text}");
+        assert!(text.contains("8192"), "{text}");
+    }
+
+    #[test]
+    fn a_batch_separates_what_came_or_went_from_what_was_written() {
+        use notify::event::{CreateKind, DataChange, ModifyKind};
+        use notify_debouncer_full::DebouncedEvent;
+        let dir = tempfile::tempdir().unwrap();
+        let (new, edited) = (dir.path().join("new.py"), dir.path().join("old.py"));
+        let event = |kind, path: &PathBuf| {
+            DebouncedEvent::new(
+                notify::Event::new(kind).add_path(path.clone()),
+                std::time::Instant::now(),
+            )
+        };
+        let c = to_changes(Ok(vec![
+            event(EventKind::Create(CreateKind::File), &new),
+            event(
+                EventKind::Modify(ModifyKind::Data(DataChange::Content)),
+                &edited,
+            ),
+            event(
+                EventKind::Access(notify::event::AccessKind::Read),
+                &dir.path().join("read.py"),
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(c.paths, [new.clone(), edited].into_iter().collect());
+        assert_eq!(c.reshaped, [new].into_iter().collect());
+        assert!(c.new_dirs.is_empty());
+    }
+}
