@@ -129,6 +129,9 @@ pub struct BuildArgs {
     /// After the build, write the test results of its cargo-test tasks to PATH as JUnit XML
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// Fail at once when another batuta is building in this workspace, instead of waiting
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Args)]

@@ -605,6 +605,57 @@ fn ctrl_c_kills_running_actions_and_keeps_nothing_half_written() {
 
 #[cfg(unix)]
 #[test]
+fn one_writer_a_second_build_waits_or_with_no_wait_fails_and_readers_never_wait() {
+    let ws = Ws::new(
+        &SLOW.replace("sleep 30", "sleep 2"),
+        &[("src/a.py", "a\n"), ("src/b.py", "b\n")],
+    );
+    let first = std::process::Command::new(assert_cmd::cargo::cargo_bin("batuta"))
+        .current_dir(ws.dir.path())
+        .args(["build", "--format", "json"])
+        .env("BATUTA_CACHE_DIR", ws.path("cache"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_for(&ws.path("started"));
+
+    // Readers do not wait.
+    let t = Instant::now();
+    ws.cmd().args(["status"]).assert().success();
+    ws.cmd().args(["graph"]).assert().success();
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "status and graph did not wait"
+    );
+
+    let busy = ws.cmd().args(["build", "--no-wait"]).output().unwrap();
+    assert_eq!(busy.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&busy.stderr);
+    assert!(
+        err.contains(&format!("another batuta (pid {})", first.id())),
+        "{err}"
+    );
+
+    // Without --no-wait the second build waits, then finds everything done.
+    let second = ws
+        .cmd()
+        .args(["build", "--format", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("waiting for another batuta"), "{err}");
+    assert_eq!(second.status.code(), Some(0), "{err}");
+    let ev = events(&second);
+    assert_eq!(summary(&ev)["executed"], 0, "{ev:#?}");
+    let mut first = first;
+    assert!(first.wait().unwrap().success());
+    assert_eq!(ws.read("out/a.txt"), "partial\ndone\n");
+    let state: Value = serde_json::from_str(&ws.read(".batuta-state.json")).unwrap();
+    assert_eq!(state["phases"]["Transpilation"]["status"], "Completed");
+}
+
+#[cfg(unix)]
+#[test]
 fn killed_mid_build_then_rebuilt_gives_a_correct_result() {
     let ws = Ws::new(
         &SLOW.replace("sleep 30", "sleep 3"),

@@ -321,6 +321,31 @@ fn early_cutoff_an_edit_that_changes_no_key_reruns_nothing() {
     assert!(outcomes(&b).contains(&("build/join".to_owned(), "up_to_date".to_owned())));
 }
 
+#[test]
+fn a_build_in_another_terminal_and_the_watch_do_the_work_once() {
+    let w = pipeline();
+    w.write("src/a.py", "both\n");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("batuta"))
+        .current_dir(w.dir.path())
+        .args(["build", "--format", "json"])
+        .env("BATUTA_CACHE_DIR", w.path("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .unwrap();
+    let b = w.next_build();
+    // Whoever came first ran upper:a.py and join; the other found them up to date (not
+    // even restored from the cache: it read what the first recorded).
+    let work = |s: &Value| s["executed"].as_u64().unwrap() + s["cached"].as_u64().unwrap();
+    let total = work(summary(&b)) + work(&last);
+    assert_eq!(total, 2, "watch: {b:#?}\nbuild: {last}");
+    assert_eq!(w.read("out/joined"), "BOTH\nB\n");
+}
+
 const SLOW: &str = r#"version: 1
 project: { name: t, source: src, output: out }
 stages:

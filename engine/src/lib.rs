@@ -11,6 +11,7 @@ pub mod fsutil;
 pub mod graph;
 pub mod journal;
 pub mod key;
+pub mod lock;
 pub mod manifest;
 pub mod rule;
 pub mod state;

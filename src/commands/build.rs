@@ -36,6 +36,10 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
     };
     tracing::debug!(actions = g.actions.len(), "expanded graph");
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
+    let _lock = match super::lock(&m.root, args.no_wait, &CANCEL) {
+        Ok(l) => l,
+        Err(exit) => return exit,
+    };
     let opts = options(args, &m, &g);
     let summary = match args.format {
         CheckFormat::Text => {

@@ -20,6 +20,10 @@ pub fn clean(ui: &Ui, manifest: &ManifestArg, cache: bool) -> Exit {
         }
     };
     let root = &m.root;
+    let _lock = match super::lock(root, false, &super::NEVER) {
+        Ok(l) => l,
+        Err(exit) => return exit,
+    };
     let mut removed = 0;
     for out in g.actions.iter().flat_map(|a| &a.outputs) {
         let p = root.join(out);
@@ -49,13 +53,14 @@ pub fn clean(ui: &Ui, manifest: &ManifestArg, cache: bool) -> Exit {
 
 /// Forget the workflow state.
 pub fn reset(ui: &Ui, manifest: &ManifestArg, yes: bool) -> Exit {
-    let path = match super::find_manifest(manifest) {
-        Ok(p) => state::path(&workspace_of(&p)),
+    let root = match super::find_manifest(manifest) {
+        Ok(p) => workspace_of(&p),
         Err(d) => {
             ui.report(&d);
             return Exit::Usage;
         }
     };
+    let path = state::path(&root);
     if !yes {
         eprintln!(
             "error: this forgets every phase's status in {}; run `batuta reset --yes` to do it",
@@ -63,6 +68,10 @@ pub fn reset(ui: &Ui, manifest: &ManifestArg, yes: bool) -> Exit {
         );
         return Exit::Usage;
     }
+    let _lock = match super::lock(&root, false, &super::NEVER) {
+        Ok(l) => l,
+        Err(exit) => return exit,
+    };
     match remove_file_if_exists(&path) {
         Ok(()) => {
             println!("reset: every phase is Not Started");
@@ -85,6 +94,10 @@ pub fn gc(ui: &Ui, manifest: &ManifestArg, max: u64) -> Exit {
         }
     };
     let dir = super::build::cache_dir(&m);
+    let _lock = match super::lock(&m.root, false, &super::NEVER) {
+        Ok(l) => l,
+        Err(exit) => return exit,
+    };
     match Cache::new(&dir).gc(max) {
         Ok((n, freed, kept)) => {
             println!("removed {n} entries ({freed} bytes); the cache holds {kept} bytes");

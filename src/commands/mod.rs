@@ -10,7 +10,12 @@ pub mod watch;
 
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::AtomicBool;
+
+use batuta_engine::lock::{LockError, Wait, WorkspaceLock};
 use batuta_engine::manifest::{self, Code, Diagnostic, Diagnostics, Manifest, Source};
+
+use crate::Exit;
 
 use crate::cli::ManifestArg;
 
@@ -56,3 +61,30 @@ pub fn load(arg: &ManifestArg) -> Result<Manifest, Diagnostics> {
     tracing::debug!(path = %path.display(), elapsed = ?started.elapsed(), "loaded manifest");
     Ok(m)
 }
+
+/// Take the workspace's writer lock, waiting for another batuta that holds it unless
+/// `no_wait`. `cancel` (Ctrl-C) ends the wait.
+pub fn lock(root: &Path, no_wait: bool, cancel: &AtomicBool) -> Result<WorkspaceLock, Exit> {
+    let mut waiting = |holder: Option<u32>| {
+        let who = holder.map_or_else(String::new, |pid| format!(" (pid {pid})"));
+        eprintln!("waiting for another batuta{who} to finish in this workspace...");
+    };
+    let wait = if no_wait {
+        Wait::No
+    } else {
+        Wait::Until {
+            cancel,
+            waiting: &mut waiting,
+        }
+    };
+    WorkspaceLock::acquire(root, wait).map_err(|e| {
+        eprintln!("error: {e}");
+        if let LockError::Busy { .. } = e {
+            eprintln!("  help: wait for it to finish, or run without --no-wait to wait for it");
+        }
+        Exit::Failed
+    })
+}
+
+/// For commands without a Ctrl-C handler of their own: Ctrl-C ends the process.
+pub static NEVER: AtomicBool = AtomicBool::new(false);

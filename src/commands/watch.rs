@@ -78,6 +78,13 @@ pub fn run(ui: &Ui, args: &WatchArgs) -> Exit {
         if let Some(e) = round.error {
             return out.fatal(&e);
         }
+        if let Some(exit) = round.busy {
+            return if STOP.load(Ordering::SeqCst) {
+                Exit::Success
+            } else {
+                exit
+            };
+        }
         if let Some(path) = &args.build.junit {
             // Each round's results replace the last; a failure to write is said and kept.
             write_junit(&plan.built.0, &plan.built.1, &round.summary, path);
@@ -141,6 +148,8 @@ struct Round {
     /// Why the build was cancelled to start again, when it was.
     restart: Option<String>,
     error: Option<WatchError>,
+    /// The workspace lock could not be had (`--no-wait`, or Ctrl-C while waiting): no build.
+    busy: Option<Exit>,
 }
 
 /// Run one build on a worker thread; meanwhile listen for events, and cancel the build
@@ -154,6 +163,21 @@ fn build(
 ) -> Round {
     let (m, g) = (&plan.built.0, &plan.built.1);
     let opts = options(&args.build, m, g);
+    let mut round = Round {
+        summary: Summary::default(),
+        pending: Changes::default(),
+        restart: None,
+        error: None,
+        busy: None,
+    };
+    // Held for the build only: between builds, `batuta build` in another terminal may run.
+    let _lock = match super::lock(&m.root, args.build.no_wait, &STOP) {
+        Ok(l) => l,
+        Err(exit) => {
+            round.busy = Some(exit);
+            return round;
+        }
+    };
     let root_abs = inc.root_abs().to_path_buf();
     let cancel = AtomicBool::new(false);
     let text =
@@ -175,12 +199,6 @@ fn build(
         reporter: &reporter,
         cancel: &cancel,
         known_fresh: Some(&plan.known_fresh),
-    };
-    let mut round = Round {
-        summary: Summary::default(),
-        pending: Changes::default(),
-        restart: None,
-        error: None,
     };
     round.summary = std::thread::scope(|s| {
         let session = inc.session();

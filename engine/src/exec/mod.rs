@@ -178,16 +178,38 @@ pub struct Session {
     journal: Journal,
     /// A damaged journal, reported by the first build.
     warning: Option<String>,
+    /// The journal file as this session last read or wrote it (size, mtime): another
+    /// batuta that built in between changes it, and the session reads it again.
+    stamp: Option<(u64, std::time::SystemTime)>,
+}
+
+fn stamp_of(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
 }
 
 impl Session {
     pub fn open(root: &Path) -> Session {
         let journal_path = journal::path(root);
+        let stamp = stamp_of(&journal_path);
         let (journal, warning) = Journal::load(&journal_path);
         Session {
             journal_path,
             journal,
             warning,
+            stamp,
+        }
+    }
+
+    /// Read the journal again if another process wrote it since this session did.
+    pub fn refresh(&mut self) {
+        let now = stamp_of(&self.journal_path);
+        if now != self.stamp {
+            tracing::debug!("the journal changed on disk; reading it again");
+            let (journal, warning) = Journal::load(&self.journal_path);
+            self.journal = journal;
+            self.warning = warning.or(self.warning.take());
+            self.stamp = now;
         }
     }
 
@@ -210,6 +232,7 @@ impl Session {
 
     pub fn build(&mut self, job: &Job<'_>) -> Summary {
         let started = Instant::now();
+        self.refresh();
         let (m, g, opts, reporter) = (job.manifest, job.graph, job.options, job.reporter);
         let root: &Path = &m.root;
         if let Some(w) = self.warning.take() {
@@ -258,6 +281,7 @@ impl Session {
                 let w = format!("could not save {}: {e}", self.journal_path.display());
                 reporter.event(Event::Warning(&w));
             }
+            self.stamp = stamp_of(&self.journal_path);
         }
         summary.duration = started.elapsed();
         summary

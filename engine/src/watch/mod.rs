@@ -103,6 +103,8 @@ impl Incremental {
 
     /// Decide what this round builds.
     pub fn plan(&mut self, rules: &dyn Rules) -> Plan {
+        // A `batuta build` run between rounds may have recorded what it did.
+        self.session.refresh();
         let problem = match db::action_graph(&self.db, self.ws) {
             Expanded(Ok(b)) => {
                 if !Arc::ptr_eq(b, &self.good) {
