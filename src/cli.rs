@@ -1,5 +1,4 @@
-//! The command line, as clap reads it. `analyze`, `transpile`, `report`, `init` and
-//! `explain` are reserved for the commands the design names.
+//! The command line, as clap reads it.
 
 use std::path::PathBuf;
 
@@ -100,6 +99,11 @@ pub enum Command {
     Cache {
         #[command(subcommand)]
         command: CacheCommand,
+    },
+    /// What an error code means, its common causes and fixes; without CODE, every code
+    Explain {
+        /// BATUTA-T-001, or short: T-001
+        code: Option<String>,
     },
     /// Print a shell completion script
     Completions {

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         Command::Cache {
             command: cli::CacheCommand::Gc { manifest, max_size },
         } => commands::clean::gc(&ui, manifest, *max_size),
+        Command::Explain { code } => commands::explain::run(code.as_deref()),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,

@@ -231,3 +231,20 @@ fn verbose_logging_goes_to_stderr() {
     assert!(stdout(&out).starts_with("ok: "), "stdout stays clean");
     assert!(stderr(&out).contains("loaded manifest"), "{}", stderr(&out));
 }
+
+#[test]
+fn explain_prints_a_codes_causes_and_fixes() {
+    let out = batuta(&repo()).args(["explain", "v-001"]).output().unwrap();
+    assert!(out.status.success());
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn explain_of_an_unknown_code_is_a_usage_error() {
+    let out = batuta(&repo())
+        .args(["explain", "BATUTA-Z-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a batuta error code"));
+}

@@ -150,6 +150,10 @@ fn andon(ui: &Ui, id: &str, phase_title: &str, f: &Failure) -> String {
         s.push_str(&format!("  • {h}\n"));
     }
     s.push_str(&format!("  • {}\n", capitalise(f.code.what_to_do)));
+    s.push_str(&format!(
+        "  • `batuta explain {}` lists common causes and fixes\n",
+        f.code.code
+    ));
     s.push_str("  • Try running with --verbose for more details\n");
     s
 }

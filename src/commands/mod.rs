@@ -4,6 +4,7 @@
 pub mod build;
 pub mod check;
 pub mod clean;
+pub mod explain;
 pub mod graph;
 pub mod status;
 pub mod watch;

@@ -62,6 +62,23 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in order.
+    pub const ALL: [Code; 13] = [
+        Code::Syntax,
+        Code::UnknownKey,
+        Code::WrongType,
+        Code::MissingKey,
+        Code::Version,
+        Code::UnknownName,
+        Code::Placeholder,
+        Code::Cycle,
+        Code::PathEscapes,
+        Code::Conflict,
+        Code::Unreadable,
+        Code::Limit,
+        Code::Missing,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Code::Syntax => "BATUTA-M-001",
