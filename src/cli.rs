@@ -136,6 +136,9 @@ pub struct BuildArgs {
     /// Fail at once when another batuta is building in this workspace, instead of waiting
     #[arg(long)]
     pub no_wait: bool,
+    /// Write every action's timing as a Chrome trace (open it in ui.perfetto.dev)
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

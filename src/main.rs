@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod output;
+mod profile;
 mod report;
 
 use std::io::IsTerminal;

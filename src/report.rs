@@ -90,6 +90,7 @@ impl Reporter for TextReporter {
                 action,
                 outcome,
                 duration,
+                ..
             } => {
                 let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
                 {
@@ -184,6 +185,7 @@ impl Reporter for JsonReporter {
                 action,
                 outcome,
                 duration,
+                ..
             } => {
                 let mut v = json!({
                     "event": "action",

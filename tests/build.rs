@@ -724,3 +724,48 @@ fn the_readme_example_builds() {
     assert_eq!(f["id"], "validate/same-output");
     assert_eq!(f["code"], "BATUTA-V-001");
 }
+
+#[test]
+fn profile_writes_one_trace_event_per_action_on_worker_lanes() {
+    let ws = pipeline();
+    let trace = |ws: &Ws| -> Vec<Value> {
+        let t: Value = serde_json::from_str(&ws.read("trace.json")).unwrap();
+        t["traceEvents"].as_array().unwrap().clone()
+    };
+    let (code, ev) = ws.build(&["-j", "2", "--profile", "trace.json"]);
+    assert_eq!(code, 0, "{ev:?}");
+    let events = trace(&ws);
+    let mut complete: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+    complete.sort_by_key(|e| e["name"].as_str().unwrap().to_owned());
+    let ids: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["event"] == "action")
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(complete.len(), ids.len());
+    for e in &complete {
+        assert!(ids.contains(&e["name"].as_str().unwrap()), "{e}");
+        assert_eq!(e["args"]["outcome"], "executed");
+        assert_eq!(e["args"]["cache"], "miss");
+        let tid = e["tid"].as_u64().unwrap();
+        assert!((1..=2).contains(&tid), "a worker lane: {e}");
+        assert!(e["ts"].is_u64() && e["dur"].is_u64());
+    }
+    // Lanes are named for the viewer.
+    assert!(
+        events
+            .iter()
+            .any(|e| e["ph"] == "M" && e["args"]["name"] == "worker 0")
+    );
+
+    // A no-op build: every action on the scheduler's lane, found up to date.
+    ws.build(&["--profile", "trace.json"]);
+    let events = trace(&ws);
+    let complete: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+    assert_eq!(complete.len(), ids.len());
+    assert!(
+        complete
+            .iter()
+            .all(|e| e["tid"] == 0 && e["args"]["outcome"] == "up_to_date")
+    );
+}

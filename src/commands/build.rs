@@ -4,13 +4,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use batuta_engine::exec::{self, Failure, Summary};
+use batuta_engine::exec::{self, Failure, Reporter, Summary};
 use batuta_engine::graph;
 use batuta_engine::manifest::Manifest;
 
 use crate::Exit;
 use crate::cli::{BuildArgs, CheckFormat};
 use crate::output::Ui;
+use crate::profile::Profile;
 use crate::report::{JsonReporter, TextReporter};
 
 /// Set by Ctrl-C; the scheduler kills running actions and starts nothing new.
@@ -44,14 +45,18 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
     let summary = match args.format {
         CheckFormat::Text => {
             let reporter = TextReporter::new(g.actions.len(), ui.color);
-            let s = exec::build(&m, &g, &opts, &batuta_rules::Registry, &reporter, &CANCEL);
+            let s = profiled(args.profile.as_deref(), &reporter, |r| {
+                exec::build(&m, &g, &opts, &batuta_rules::Registry, r, &CANCEL)
+            });
             reporter.finish();
             print_text_summary(ui, &s);
             s
         }
         CheckFormat::Json => {
             let reporter = JsonReporter::default();
-            let s = exec::build(&m, &g, &opts, &batuta_rules::Registry, &reporter, &CANCEL);
+            let s = profiled(args.profile.as_deref(), &reporter, |r| {
+                exec::build(&m, &g, &opts, &batuta_rules::Registry, r, &CANCEL)
+            });
             reporter.line(&summary_line(&s));
             s
         }
@@ -65,6 +70,23 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
     } else {
         Exit::Success
     }
+}
+
+/// Run `build` with `reporter`, recording a trace into `profile` when one is asked for.
+pub fn profiled(
+    profile: Option<&std::path::Path>,
+    reporter: &dyn Reporter,
+    build: impl FnOnce(&dyn Reporter) -> Summary,
+) -> Summary {
+    let Some(path) = profile else {
+        return build(reporter);
+    };
+    let recorder = Profile::new(reporter);
+    let s = build(&recorder);
+    if let Err(e) = recorder.write(path) {
+        eprintln!("warning: cannot write the profile {}: {e}", path.display());
+    }
+    s
 }
 
 /// How to run a build of `g`, as the command line and the manifest ask.

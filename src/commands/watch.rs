@@ -18,6 +18,7 @@ use batuta_engine::watch::{Changes, Incremental, Plan, WatchError, Watcher};
 use crate::Exit;
 use crate::cli::{CheckFormat, WatchArgs};
 use crate::output::{self, Ui};
+use crate::profile::Profile;
 use crate::report::{JsonReporter, TextReporter};
 
 use super::build::{options, print_text_summary, summary_line, write_junit};
@@ -187,6 +188,11 @@ fn build(
         Some(t) => t,
         None => &json,
     };
+    let profile = args.build.profile.as_ref().map(|_| Profile::new(inner));
+    let inner: &dyn Reporter = match &profile {
+        Some(p) => p,
+        None => inner,
+    };
     let reporter = Tracking {
         inner,
         running: Mutex::default(),
@@ -229,6 +235,15 @@ fn build(
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
+    if let (Some(p), Some(path)) = (&profile, &args.build.profile) {
+        // Each round's trace replaces the last.
+        if let Err(e) = p.write(path) {
+            out.note(&format!(
+                "warning: cannot write the profile {}: {e}",
+                path.display()
+            ));
+        }
+    }
     if let Some(t) = &text {
         t.finish();
     }

@@ -83,6 +83,9 @@ pub enum Event<'a> {
         action: &'a Action,
         outcome: &'a Outcome,
         duration: Duration,
+        /// The worker that ran it (0-based), or `None` when the scheduler found it up to
+        /// date without a worker.
+        worker: Option<usize>,
     },
     /// What a built-in rule or kernel reported about its successful run.
     ActionReport {
@@ -331,7 +334,8 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
     let (job_tx, job_rx) = mpsc::channel::<usize>();
     let job_rx = Mutex::new(job_rx);
     // `None`: the job was queued but not started because the build is halting.
-    let (done_tx, done_rx) = mpsc::channel::<(usize, Option<Outcome>, Duration)>();
+    // (action, outcome, how long it ran, which worker ran it)
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Option<Outcome>, Duration, usize)>();
     // Set when nothing new may start (a failure without keep_going, or Ctrl-C).
     let halt = AtomicBool::new(false);
     // Each worker finds its next job already queued, so it never waits for this thread.
@@ -339,7 +343,7 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
     let keep_going = opts.keep_going;
 
     std::thread::scope(|s| {
-        for _ in 0..jobs {
+        for worker in 0..jobs {
             let done_tx = done_tx.clone();
             let job_rx = &job_rx;
             let halt = &halt;
@@ -354,7 +358,7 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
                     if matches!(outcome, Some(Outcome::Failed(_))) && !keep_going {
                         halt.store(true, Ordering::SeqCst);
                     }
-                    if done_tx.send((i, outcome, t.elapsed())).is_err() {
+                    if done_tx.send((i, outcome, t.elapsed(), worker)).is_err() {
                         break;
                     }
                 }
@@ -395,6 +399,7 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
                                 action: a,
                                 outcome: &Outcome::UpToDate,
                                 duration: Duration::ZERO,
+                                worker: None,
                             });
                             summary.up_to_date += 1;
                             finished += 1;
@@ -420,7 +425,8 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
                 }
                 break;
             }
-            let Ok((i, outcome, duration)) = done_rx.recv_timeout(Duration::from_millis(100))
+            let Ok((i, outcome, duration, worker)) =
+                done_rx.recv_timeout(Duration::from_millis(100))
             else {
                 continue;
             };
@@ -435,6 +441,7 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
                 action: a,
                 outcome: &outcome,
                 duration,
+                worker: Some(worker),
             });
             // A cancelled action counts as not run.
             finished += usize::from(outcome != Outcome::Cancelled);
