@@ -346,6 +346,25 @@ fn a_build_in_another_terminal_and_the_watch_do_the_work_once() {
     assert_eq!(w.read("out/joined"), "BOTH\nB\n");
 }
 
+#[test]
+fn ignored_and_hidden_folders_are_not_watched() {
+    let w = Watch::start(
+        PIPELINE,
+        &[
+            ("src/a.py", "a\n"),
+            ("src/b.py", "b\n"),
+            (".gitignore", "generated/\n"),
+            ("src/generated/old.py", "x\n"),
+            ("src/.venv/lib/site.py", "x\n"),
+        ],
+    );
+    let first = w.next_build();
+    assert_eq!(summary(&first)["executed"], 3, "{first:#?}");
+    w.write("src/generated/new.py", "y\n");
+    w.write("src/.venv/lib/new.py", "y\n");
+    w.assert_quiet(Duration::from_millis(800));
+}
+
 const SLOW: &str = r#"version: 1
 project: { name: t, source: src, output: out }
 stages:

@@ -26,6 +26,36 @@ pub fn glob_set<'a>(
     b.build()
 }
 
+/// Every folder under `dir` (not `dir` itself) that the walk of files would enter: not
+/// hidden, not ignored by .gitignore, not in `skip`. `batuta watch` watches these.
+pub fn dirs(dir: &Path, skip: &[PathBuf]) -> Vec<PathBuf> {
+    let found = Mutex::new(Vec::new());
+    WalkBuilder::new(dir)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|e| e.file_type().is_some_and(|t| t.is_dir()))
+        .build_parallel()
+        .run(|| {
+            let found = &found;
+            Box::new(move |entry| {
+                let Ok(entry) = entry else {
+                    return WalkState::Continue;
+                };
+                let path = entry.path();
+                if skip.iter().any(|s| path == s) {
+                    return WalkState::Skip;
+                }
+                if entry.depth() > 0 {
+                    found.lock().expect("walk lock").push(path.to_path_buf());
+                }
+                WalkState::Continue
+            })
+        });
+    let mut dirs = found.into_inner().expect("walk lock");
+    dirs.sort_unstable();
+    dirs
+}
+
 /// Every file under `dir`, sorted, skipping `skip` folders (absolute) and excluded paths.
 pub fn walk(dir: &Path, exclude: &GlobSet, skip: &[PathBuf]) -> Vec<SourceFile> {
     let found = Mutex::new(Vec::new());

@@ -14,7 +14,7 @@ pub use events::{Changes, WatchError, Watcher};
 
 use crate::db::{self, Database, Db, Expanded, Probes, Workspace};
 use crate::exec::{self, Session};
-use crate::graph::ActionGraph;
+use crate::graph::{ActionGraph, walk};
 use crate::manifest::{self, Catalog, Diagnostics, Manifest};
 use crate::rule::Rules;
 
@@ -263,7 +263,7 @@ impl Incremental {
         // Every folder under the source tree, so new files anywhere in it are seen.
         let src_abs = self.root_abs.join(&source);
         let skip = self.skipped_dirs();
-        sub_dirs(&src_abs, &skip, &mut dirs);
+        dirs.extend(walk::dirs(&src_abs, &skip));
         dirs.sort();
         dirs.dedup();
         dirs
@@ -350,9 +350,14 @@ impl Incremental {
         let skip = self.skipped_dirs();
         let mut dirs = Vec::new();
         for d in &changes.new_dirs {
-            if d.starts_with(&self.root_abs) && !skip.iter().any(|s| d.starts_with(s)) {
+            // A new hidden folder (a virtualenv, an editor's cache) is not walked for
+            // sources either.
+            let hidden = d
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if d.starts_with(&self.root_abs) && !hidden && !skip.iter().any(|s| d.starts_with(s)) {
                 dirs.push(d.clone());
-                sub_dirs(d, &skip, &mut dirs);
+                dirs.extend(walk::dirs(d, &skip));
             }
         }
         dirs
@@ -368,18 +373,4 @@ fn is_batutas_own(rel: &str) -> bool {
 
 fn parent(p: &str) -> &str {
     p.rsplit_once('/').map_or("", |(d, _)| d)
-}
-
-/// Every folder below `dir` (not following links), skipping `skip`.
-fn sub_dirs(dir: &Path, skip: &[PathBuf], out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if e.file_type().is_ok_and(|t| t.is_dir()) && !skip.iter().any(|s| p.starts_with(s)) {
-            out.push(p.clone());
-            sub_dirs(&p, skip, out);
-        }
-    }
 }
