@@ -139,6 +139,9 @@ pub struct BuildArgs {
     /// Write every action's timing as a Chrome trace (open it in ui.perfetto.dev)
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// Build only what files changed since this git revision reach (and what that needs)
+    #[arg(long, value_name = "BASE")]
+    pub affected: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -769,3 +769,82 @@ fn profile_writes_one_trace_event_per_action_on_worker_lanes() {
             .all(|e| e["tid"] == 0 && e["args"]["outcome"] == "up_to_date")
     );
 }
+
+fn git(ws: &Ws, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(ws.dir.path())
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+fn ids_that(ev: &[Value], outcome: &str) -> Vec<String> {
+    let mut v: Vec<String> = ev
+        .iter()
+        .filter(|e| e["event"] == "action" && e["outcome"] == outcome)
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn affected_builds_what_a_change_since_a_revision_reaches_and_what_that_needs() {
+    let ws = pipeline();
+    ws.write(".gitignore", "out/\ncache/\n.batuta*\nspawned.log\n");
+    git(&ws, &["init", "-q"]);
+    git(&ws, &["add", "."]);
+    git(&ws, &["commit", "-q", "-m", "base"]);
+
+    // Nothing changed since HEAD: nothing is considered, nothing runs.
+    let (code, ev) = ws.build(&["--affected", "HEAD"]);
+    assert_eq!(code, 0, "{ev:#?}");
+    assert_eq!(ev[0]["event"], "affected");
+    assert_eq!(ev[0]["actions"], 0);
+    assert_eq!(summary(&ev)["executed"], 0);
+
+    // a.py changes: its copy, and join which reads its output, and c's copy which join
+    // needs; b's copy is not considered.
+    ws.write("src/a.py", "a2\n");
+    let (code, ev) = ws.build(&["--affected", "HEAD"]);
+    assert_eq!(code, 0, "{ev:#?}");
+    assert_eq!(ev[0]["actions"], 3);
+    assert_eq!(
+        ids_that(&ev, "executed"),
+        [
+            "transpile/copy:a.py",
+            "transpile/copy:pkg/c.py",
+            "validate/join"
+        ]
+    );
+    assert!(!ws.path("out/b.txt").exists(), "b is not affected");
+
+    // A touch that keeps the content reaches nothing; an untracked new file reaches its copy.
+    git(&ws, &["checkout", "-q", "--", "src/a.py"]);
+    let (_, ev) = ws.build(&["--affected", "HEAD"]);
+    assert_eq!(ev[0]["actions"], 0, "{ev:#?}");
+    ws.write("src/new.py", "n\n");
+    let (_, ev) = ws.build(&["--affected", "HEAD"]);
+    assert_eq!(ids_that(&ev, "executed"), ["transpile/copy:new.py"]);
+
+    // A changed manifest reaches everything; a bad revision is a usage error.
+    ws.write("batuta.yaml", &format!("{PIPELINE}# edited\n"));
+    let (_, ev) = ws.build(&["--affected", "HEAD"]);
+    assert_eq!(ev[0]["actions"], 5);
+    let out = ws
+        .cmd()
+        .args(["build", "--affected", "no-such-rev"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("git diff failed"));
+}

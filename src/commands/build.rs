@@ -41,7 +41,28 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
         Ok(l) => l,
         Err(exit) => return exit,
     };
-    let opts = options(args, &m, &g);
+    let mut opts = options(args, &m, &g);
+    if let Some(base) = &args.affected {
+        match affected(&m, &g, base) {
+            Ok(only) => {
+                let n = only.iter().filter(|k| **k).count();
+                match args.format {
+                    CheckFormat::Text => {
+                        println!("affected since {base}: {n} of {} actions", g.actions.len())
+                    }
+                    CheckFormat::Json => println!(
+                        "{}",
+                        serde_json::json!({"event": "affected", "base": base, "actions": n, "of": g.actions.len()})
+                    ),
+                }
+                opts.only = Some(only);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+        }
+    }
     let summary = match args.format {
         CheckFormat::Text => {
             let reporter = TextReporter::new(g.actions.len(), ui.color);
@@ -89,6 +110,17 @@ pub fn profiled(
     s
 }
 
+/// `--affected BASE`: per action, whether a change since BASE reaches it. A changed
+/// manifest reaches everything.
+fn affected(m: &Manifest, g: &graph::ActionGraph, base: &str) -> Result<Vec<bool>, String> {
+    let changed = super::affected::changed_since(&m.root, base)?;
+    let manifest = m.path.file_name().map(|n| n.to_string_lossy().into_owned());
+    if manifest.is_some_and(|n| changed.contains(&n)) {
+        return Ok(vec![true; g.actions.len()]);
+    }
+    Ok(graph::affected(g, &changed))
+}
+
 /// How to run a build of `g`, as the command line and the manifest ask.
 pub fn options(args: &BuildArgs, m: &Manifest, g: &graph::ActionGraph) -> exec::Options {
     let jobs = args.jobs.map_or_else(
@@ -100,6 +132,7 @@ pub fn options(args: &BuildArgs, m: &Manifest, g: &graph::ActionGraph) -> exec::
         keep_going: args.keep_going || g.keep_going,
         cache_dir: cache_dir(m),
         modules: args.modules.clone(),
+        only: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand; this one holds what they share: finding and loading the
 //! manifest.
 
+pub mod affected;
 pub mod build;
 pub mod check;
 pub mod clean;

@@ -106,6 +106,18 @@ pub struct Options {
     pub cache_dir: PathBuf,
     /// Restrict transpile actions to these source modules (paths, folders or stems).
     pub modules: Vec<String>,
+    /// Per action, whether to build it (`--affected`); `None` builds every action.
+    pub only: Option<Vec<bool>>,
+}
+
+impl Options {
+    /// Whether this build considers action `i` at all.
+    fn keeps(&self, i: usize, a: &Action) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|o| o.get(i).copied().unwrap_or(true))
+            && selected(a, &self.modules)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -309,7 +321,7 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
         .par_iter()
         .enumerate()
         .map(|(i, a)| {
-            selected(a, &opts.modules)
+            opts.keeps(i, a)
                 && match job.known_fresh.and_then(|k| k.get(i).copied().flatten()) {
                     Some(known) => known,
                     None => ctx.fresh(a),
@@ -389,7 +401,7 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
                     }
                     Node::Action(i) => {
                         let a = &g.actions[i];
-                        if !selected(a, &opts.modules) {
+                        if !opts.keeps(i, a) {
                             complete(graph, n, &mut waiting, &mut ready);
                             continue;
                         }
@@ -474,7 +486,8 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
     let considered = g
         .actions
         .iter()
-        .filter(|a| selected(a, &opts.modules))
+        .enumerate()
+        .filter(|(i, a)| opts.keeps(*i, a))
         .count();
     summary.skipped = considered - finished;
     summary

@@ -3,8 +3,11 @@
 //!
 //! Expansion (`expand`) turns a checked manifest into this graph; the scheduler walks it.
 
+mod affected;
 mod expand;
 pub mod walk;
+
+pub use affected::affected;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
