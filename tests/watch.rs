@@ -263,6 +263,28 @@ fn a_new_folder_is_watched() {
 }
 
 #[test]
+fn a_removed_folder_removes_its_actions() {
+    let w = Watch::start(
+        PIPELINE,
+        &[
+            ("src/a.py", "a\n"),
+            ("src/b.py", "b\n"),
+            ("src/pkg/one.py", "1\n"),
+            ("src/pkg/sub/two.py", "2\n"),
+        ],
+    );
+    assert_eq!(summary(&w.next_build())["executed"], 5);
+    std::fs::remove_dir_all(w.path("src/pkg")).unwrap();
+    let mut b = w.next_build();
+    // The removals may come in more than one batch; the graph ends without them.
+    while outcomes(&b).iter().any(|(id, _)| id.contains("pkg/")) {
+        b = w.next_build();
+    }
+    assert_eq!(summary(&b)["up_to_date"], 3, "{b:#?}");
+    assert_eq!(summary(&b)["failed"], 0);
+}
+
+#[test]
 fn a_manifest_edit_reexpands_and_a_broken_one_keeps_the_last_good_graph() {
     let w = pipeline();
     // Good: the command changes, so every upper action re-runs; their outputs stay the
