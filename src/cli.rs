@@ -100,6 +100,17 @@ pub enum Command {
         #[command(subcommand)]
         command: CacheCommand,
     },
+    /// A migration report: the phase board, rule results, artifacts and build history
+    Report {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Markdown, JSON, or one self-contained HTML page
+        #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+        format: ReportFormat,
+        /// Write it here instead of to stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// What an error code means, its common causes and fixes; without CODE, every code
     Explain {
         /// BATUTA-T-001, or short: T-001
@@ -191,6 +202,13 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 pub enum CheckFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Json,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -44,6 +44,11 @@ fn main() -> ExitCode {
         Command::Cache {
             command: cli::CacheCommand::Gc { manifest, max_size },
         } => commands::clean::gc(&ui, manifest, *max_size),
+        Command::Report {
+            manifest,
+            format,
+            output,
+        } => commands::report::run(&ui, manifest, *format, output.as_deref()),
         Command::Explain { code } => commands::explain::run(code.as_deref()),
         Command::Completions { shell } => {
             clap_complete::generate(

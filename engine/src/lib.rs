@@ -9,6 +9,7 @@ pub mod digest;
 pub mod exec;
 pub mod fsutil;
 pub mod graph;
+pub mod history;
 pub mod journal;
 pub mod key;
 pub mod lock;

@@ -7,6 +7,7 @@ pub mod check;
 pub mod clean;
 pub mod explain;
 pub mod graph;
+pub mod report;
 pub mod status;
 pub mod watch;
 

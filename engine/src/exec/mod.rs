@@ -299,6 +299,22 @@ impl Session {
             self.stamp = stamp_of(&self.journal_path);
         }
         summary.duration = started.elapsed();
+        if summary.executed + summary.cached + summary.failed > 0 || summary.cancelled {
+            let entry = crate::history::Entry {
+                finished: state::now_rfc3339(),
+                target: g.target.clone(),
+                duration_ms: summary.duration.as_millis() as u64,
+                executed: summary.executed,
+                cached: summary.cached,
+                up_to_date: summary.up_to_date,
+                failed: summary.failed,
+                cancelled: summary.cancelled,
+            };
+            if let Err(e) = crate::history::append(root, &entry) {
+                let w = format!("could not add the build to its history: {e}");
+                reporter.event(Event::Warning(&w));
+            }
+        }
         summary
     }
 }
