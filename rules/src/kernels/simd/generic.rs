@@ -140,9 +140,9 @@ pub(crate) unsafe fn max_abs_diff<V: Vector>(a: &[V::T], b: &[V::T]) -> V::T {
             for u in 0..4 {
                 let j = i + u * l;
                 let d = V::load(pa.add(j)).sub(V::load(pb.add(j))).abs();
-                let dn = d.is_nan();
-                nan[u] = V::or(nan[u], dn);
-                // NaN lanes are counted above; `max` keeps `acc` when `d` is not greater.
+                // A NaN difference is remembered here (and may land in `acc`, whose
+                // maximum is then not used).
+                nan[u] = V::or(nan[u], d.is_nan());
                 acc[u] = acc[u].max(d);
             }
             i += 4 * l;
@@ -161,18 +161,9 @@ pub(crate) unsafe fn max_abs_diff<V: Vector>(a: &[V::T], b: &[V::T]) -> V::T {
     if nan || tail.is_nan() {
         return V::T::NAN;
     }
-    // SAFETY: as above; `m` holds no NaN lane (see `Vector::max`).
-    let m = unsafe { m_without_nan(m) };
+    // SAFETY: as above. No lane of `m` is NaN: a NaN difference returned above.
+    let m = unsafe { m.hmax() };
     if tail > m { tail } else { m }
-}
-
-/// `hmax` of an accumulator built by `Vector::max` (whose NaN handling is per instruction
-/// set: x86 keeps the second operand, so a NaN `d` can land in a lane; the caller already
-/// returned NaN in that case, so here no lane is NaN).
-#[inline(always)]
-unsafe fn m_without_nan<V: Vector>(m: V) -> V::T {
-    // SAFETY: the caller's guarantee.
-    unsafe { m.hmax() }
 }
 
 /// The largest ULP distance. Integer work that the compiler vectorises for the level it is
