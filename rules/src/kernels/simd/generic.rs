@@ -57,19 +57,23 @@ pub trait Vector: Copy {
     }
 }
 
-/// How many lanes of `x`, `y` are not close, with exactly the scalar `isclose` rules.
+/// How many lanes of `x`, `y` are not close, with exactly the scalar `isclose` rules:
+///
+/// `ok = (|x - y| <= atol + rtol·|y| and |y| < inf) or (x == y and |y| == inf)`
+///
+/// Both finite: the first term is NumPy's formula. `x` infinite, `y` finite: `|x - y|` is
+/// infinite, above any finite tolerance. `y` infinite: only the second term can hold, when
+/// `x` is the same infinity. A NaN fails every ordered compare (`equal_nan` adds NaN pairs).
 #[inline(always)]
 unsafe fn not_close<V: Vector>(x: V, y: V, rtol: V, atol: V, inf: V, equal_nan: bool) -> usize {
     // SAFETY: the caller guarantees the instruction set (this function's contract).
     unsafe {
-        let ax = x.abs();
         let ay = y.abs();
         let d = x.sub(y).abs();
         // atol + rtol * |b|, not fused, so that it rounds as the scalar code does.
         let tol = atol.add(rtol.mul(ay));
-        let finite = V::and(ax.lt(inf), ay.lt(inf));
-        let close = V::and(finite, d.le(tol));
-        let same_inf = V::and(x.eq(y), ax.eq(inf));
+        let close = V::and(d.le(tol), ay.lt(inf));
+        let same_inf = V::and(x.eq(y), ay.eq(inf));
         let mut ok = V::or(close, same_inf);
         if equal_nan {
             ok = V::or(ok, V::and(x.is_nan(), y.is_nan()));

@@ -22,9 +22,9 @@ pub enum SimdLevel {
     Scalar,
     /// x86-64 SSE2: 128-bit registers (part of every x86-64 CPU).
     Sse2,
-    /// x86-64 AVX2 with FMA: 256-bit registers.
+    /// x86-64 AVX2 with FMA (and POPCNT, which every AVX2 CPU has): 256-bit registers.
     Avx2,
-    /// x86-64 AVX-512F: 512-bit registers.
+    /// x86-64 AVX-512F (with POPCNT, which every AVX-512 CPU has): 512-bit registers.
     Avx512,
     /// aarch64 NEON: 128-bit registers.
     Neon,
@@ -60,9 +60,15 @@ impl SimdLevel {
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Sse2 => is_x86_feature_detected!("sse2"),
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            SimdLevel::Avx2 => {
+                is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+                    && is_x86_feature_detected!("popcnt")
+            }
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx512 => is_x86_feature_detected!("avx512f"),
+            SimdLevel::Avx512 => {
+                is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("popcnt")
+            }
             #[cfg(target_arch = "aarch64")]
             SimdLevel::Neon => true,
             #[allow(unreachable_patterns)]
@@ -168,9 +174,9 @@ macro_rules! level {
 #[cfg(target_arch = "x86_64")]
 level!(sse2, "sse2");
 #[cfg(target_arch = "x86_64")]
-level!(avx2, "avx2,fma");
+level!(avx2, "avx2,fma,popcnt");
 #[cfg(target_arch = "x86_64")]
-level!(avx512, "avx512f");
+level!(avx512, "avx512f,popcnt");
 #[cfg(target_arch = "aarch64")]
 level!(neon_level, "neon");
 
