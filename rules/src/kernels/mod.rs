@@ -183,7 +183,11 @@ pub struct Closeness {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Plan {
     Cpu(Backend),
-    Gpu,
+    /// The GPU; for `Select::Auto`, the CPU backend to use should the GPU fail (a matrix
+    /// larger than a binding, device memory exhausted).
+    Gpu {
+        fallback: Option<Backend>,
+    },
 }
 
 fn plan<T: Element>(select: Select, n: usize, work: Work) -> Result<Plan, KernelError> {
@@ -195,29 +199,32 @@ fn plan<T: Element>(select: Select, n: usize, work: Work) -> Result<Plan, Kernel
             Backend::Simd(level)
         }
     };
+    let rayon = || Backend::Rayon {
+        level: best,
+        threads: cpu::threads(),
+    };
     Ok(match select {
         Select::Scalar => Plan::Cpu(Backend::Scalar),
         Select::Simd => Plan::Cpu(one(best)),
         Select::Level(l) if !l.available() => return Err(KernelError::SimdUnavailable(l)),
         Select::Level(l) => Plan::Cpu(one(l)),
-        Select::Rayon => Plan::Cpu(Backend::Rayon {
-            level: best,
-            threads: cpu::threads(),
-        }),
+        Select::Rayon => Plan::Cpu(rayon()),
         Select::Gpu => {
             gpu::require::<T>()?;
-            Plan::Gpu
+            Plan::Gpu { fallback: None }
         }
         Select::Auto => {
-            if CostModel::default().prefers_gpu(work) && gpu::require::<T>().is_ok() {
-                Plan::Gpu
-            } else if n >= cpu::PARALLEL_THRESHOLD && cpu::threads() > 1 {
-                Plan::Cpu(Backend::Rayon {
-                    level: best,
-                    threads: cpu::threads(),
-                })
+            let cpu = if n >= cpu::PARALLEL_THRESHOLD && cpu::threads() > 1 {
+                rayon()
             } else {
-                Plan::Cpu(one(best))
+                one(best)
+            };
+            if CostModel::default().prefers_gpu(work) && gpu::require::<T>().is_ok() {
+                Plan::Gpu {
+                    fallback: Some(cpu),
+                }
+            } else {
+                Plan::Cpu(cpu)
             }
         }
     })
@@ -246,19 +253,24 @@ fn run2<T: SimdElement, V>(
 ) -> Result<Computed<V>, KernelError> {
     let n = same_length(a, b)?;
     let work = Work::elementwise(n, 2, size_of::<T>(), ops);
+    let cpu = |backend: Backend| {
+        let v = match &backend {
+            Backend::Scalar => cpu_one(SimdLevel::Scalar, a, b),
+            Backend::Simd(l) => cpu_one(*l, a, b),
+            Backend::Rayon { level, .. } => cpu_par(*level, a, b),
+            Backend::Gpu { .. } => unreachable!("a CPU plan"),
+        };
+        (v, backend)
+    };
     let (value, backend) = match plan::<T>(select, n, work)? {
-        Plan::Cpu(backend) => {
-            let v = match &backend {
-                Backend::Scalar => cpu_one(SimdLevel::Scalar, a, b),
-                Backend::Simd(l) => cpu_one(*l, a, b),
-                Backend::Rayon { level, .. } => cpu_par(*level, a, b),
-                Backend::Gpu { .. } => unreachable!("a CPU plan"),
-            };
-            (v, backend)
-        }
-        Plan::Gpu => {
+        Plan::Cpu(backend) => cpu(backend),
+        Plan::Gpu { fallback } => {
             let g = gpu::require::<T>()?;
-            (on_gpu(g)?, g.backend())
+            match (on_gpu(g), fallback) {
+                (Ok(v), _) => (v, g.backend()),
+                (Err(_), Some(backend)) => cpu(backend),
+                (Err(e), None) => return Err(e),
+            }
         }
     };
     Ok(Computed { value, backend, n })
@@ -414,20 +426,27 @@ pub fn matmul<T: SimdElement>(
     }
     let work = Work::matmul(m, k, n, size_of::<T>());
     let mut c = vec![T::ZERO; m * n];
-    let backend = match plan::<T>(select, m * k * n, work)? {
-        Plan::Cpu(backend) => {
-            match &backend {
-                Backend::Scalar => scalar::matmul_rows(a, b, &mut c, k, n, 0),
-                Backend::Simd(l) => simd::matmul_rows(*l, a, b, &mut c, k, n, 0),
-                Backend::Rayon { level, .. } => cpu::matmul(*level, a, b, &mut c, k, n),
-                Backend::Gpu { .. } => unreachable!("a CPU plan"),
-            }
-            backend
+    let cpu = |backend: Backend, c: &mut [T]| {
+        match &backend {
+            Backend::Scalar => scalar::matmul_rows(a, b, c, k, n, 0),
+            Backend::Simd(l) => simd::matmul_rows(*l, a, b, c, k, n, 0),
+            Backend::Rayon { level, .. } => cpu::matmul(*level, a, b, c, k, n),
+            Backend::Gpu { .. } => unreachable!("a CPU plan"),
         }
-        Plan::Gpu => {
+        backend
+    };
+    let backend = match plan::<T>(select, m * k * n, work)? {
+        Plan::Cpu(backend) => cpu(backend, &mut c),
+        Plan::Gpu { fallback } => {
             let g = gpu::require::<T>()?;
-            c = g.matmul(a, b, m, k, n)?;
-            g.backend()
+            match (g.matmul(a, b, m, k, n), fallback) {
+                (Ok(product), _) => {
+                    c = product;
+                    g.backend()
+                }
+                (Err(_), Some(backend)) => cpu(backend, &mut c),
+                (Err(e), None) => return Err(e),
+            }
         }
     };
     Ok(Computed {

@@ -86,6 +86,9 @@ impl Rule for KernelRule {
 
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
         let opts = Options::parse(self.0, call)?;
+        if call.cancelled() {
+            return Err(bad(call, "cancelled".into()));
+        }
         let arrays = call
             .inputs
             .iter()

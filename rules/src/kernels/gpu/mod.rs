@@ -304,8 +304,7 @@ impl Gpu {
         Ok(result)
     }
 
-    /// One reduction over `a` (and `b`), chunk by chunk: the partials of every workgroup of
-    /// every chunk, in order.
+    /// One reduction over `a` (and `b`), as many elements per dispatch as a binding holds.
     fn reduce(
         &self,
         entry: &'static str,
@@ -315,12 +314,27 @@ impl Gpu {
         atol: f32,
         equal_nan: bool,
     ) -> Result<Vec<u32>, KernelError> {
+        self.reduce_in_chunks(entry, a, b, rtol, atol, equal_nan, self.chunk())
+    }
+
+    /// One reduction over `a` (and `b`), `chunk` elements per dispatch: the partials of
+    /// every workgroup of every chunk, in order.
+    #[allow(clippy::too_many_arguments)]
+    fn reduce_in_chunks(
+        &self,
+        entry: &'static str,
+        a: &[f32],
+        b: Option<&[f32]>,
+        rtol: f32,
+        atol: f32,
+        equal_nan: bool,
+        chunk: usize,
+    ) -> Result<Vec<u32>, KernelError> {
         let _busy = self.busy.lock().expect("gpu lock");
         let pipeline = self.reduce_pipeline(entry);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let invalid = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut partials = Vec::new();
-        let chunk = self.chunk();
         for (c, xa) in a.chunks(chunk).enumerate() {
             let ba = self.storage(xa);
             let bb = match b {
@@ -466,5 +480,47 @@ impl Gpu {
             .into_iter()
             .map(|x| T::from_f64(f64::from(f32::from_bits(x))))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Inputs larger than one binding go through in several dispatches; here the chunk is
+    /// made small so that the path runs on any device. Needs the GPU unless
+    /// BATUTA_DISABLE_GPU=1, like the integration tests.
+    #[test]
+    fn reductions_split_over_several_dispatches() {
+        if super::gpu_disabled() {
+            return;
+        }
+        let g = super::require::<f32>().expect("a GPU adapter (lavapipe in CI)");
+        let n = 10 * 256 + 99;
+        let a: Vec<f32> = (0..n).map(|i| (i % 13) as f32).collect();
+        let mut b = a.clone();
+        b[7] += 1.0;
+        b[n - 3] = f32::NAN;
+        let count = |chunk| {
+            g.reduce_in_chunks("allclose", &a, Some(&b), 1e-5, 1e-8, false, chunk)
+                .unwrap()
+                .iter()
+                .sum::<u32>()
+        };
+        assert_eq!(count(256), 2);
+        assert_eq!(count(3 * 256), 2);
+        assert_eq!(count(n), 2);
+        let sum = g
+            .reduce_in_chunks("sum", &a, None, 0.0, 0.0, false, 512)
+            .unwrap()
+            .into_iter()
+            .map(f32::from_bits)
+            .sum::<f32>();
+        assert_eq!(sum, a.iter().sum::<f32>());
+        let max = g
+            .reduce_in_chunks("max_abs_diff", &a, Some(&b), 0.0, 0.0, false, 256)
+            .unwrap()
+            .into_iter()
+            .max()
+            .unwrap();
+        assert!(f32::from_bits(max).is_nan());
     }
 }
