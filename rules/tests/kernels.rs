@@ -21,7 +21,7 @@ fn backends<T: Element>() -> Vec<Select> {
     v.push(Select::Simd);
     v.push(Select::Rayon);
     v.push(Select::Auto);
-    if gpu_expected() && T::DTYPE == kernels::Dtype::F32 {
+    if gpu_expected() && (T::DTYPE == kernels::Dtype::F32 || kernels::gpu_supports(T::DTYPE)) {
         v.push(Select::Gpu);
     }
     v
@@ -572,11 +572,27 @@ fn the_gpu_is_there_unless_disabled() {
     });
     let r = kernels::sum(&[1.0f32, 2.0, 3.5], Select::Gpu).unwrap();
     assert_eq!(r.value, 6.5);
-    assert_eq!(r.backend, Backend::Gpu { adapter: info });
-    // f64 is not a GPU type here: forcing it is an error, never a silent CPU run.
-    let e = kernels::sum(&[1.0f64], Select::Gpu).unwrap_err();
-    assert!(matches!(e, KernelError::GpuUnavailable(_)), "{e}");
-    assert!(e.to_string().contains("f32"), "{e}");
+    assert_eq!(
+        r.backend,
+        Backend::Gpu {
+            adapter: info.clone()
+        }
+    );
+    if kernels::gpu_supports(kernels::Dtype::F64) {
+        let r = kernels::sum(&[1.0f64, 2.0, 3.5], Select::Gpu).unwrap();
+        assert_eq!((r.value, r.backend.kind()), (6.5, "gpu"));
+    } else {
+        // Without 64-bit shaders, forcing f64 is an error, never a silent CPU run.
+        let e = kernels::sum(&[1.0f64], Select::Gpu).unwrap_err();
+        assert!(matches!(e, KernelError::GpuUnavailable(_)), "{e}");
+        assert!(e.to_string().contains("SHADER_F64"), "{e}");
+    }
+    if info.contains("llvmpipe") {
+        assert!(
+            kernels::gpu_supports(kernels::Dtype::F64),
+            "lavapipe runs 64-bit shaders, so CI checks the f64 kernels on the GPU too"
+        );
+    }
 }
 
 #[test]

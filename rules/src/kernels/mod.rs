@@ -5,7 +5,7 @@
 //! - `scalar`: plain loops, the definition the others must agree with (`scalar.rs`);
 //! - `simd`: the best instruction set detected at run time (AVX-512, AVX2+FMA, SSE2, NEON);
 //! - `rayon`: the SIMD kernels over chunks on every core;
-//! - `gpu`: wgpu compute shaders (f32), used by `Select::Auto` only when the cost model's
+//! - `gpu`: wgpu compute shaders (f32, and f64 where the adapter has 64-bit shaders), used by `Select::Auto` only when the cost model's
 //!   5× rule says so, never with `BATUTA_DISABLE_GPU=1` or without an adapter.
 //!
 //! The kernel rules (`kernel: allclose` in a manifest) are in `rule.rs`; the file loaders in
@@ -24,7 +24,7 @@ use std::fmt;
 
 pub use cost::{CostModel, Work};
 pub use element::{Dtype, Element};
-pub use gpu::{gpu_disabled, gpu_info};
+pub use gpu::{gpu_disabled, gpu_info, gpu_supports};
 pub use simd::{SimdElement, SimdLevel};
 
 /// Which backend a call may use.
@@ -293,7 +293,7 @@ pub fn allclose<T: SimdElement>(
         8.0,
         |l, a, b| simd::allclose_count(l, a, b, rtol, atol, en),
         |l, a, b| cpu::allclose_count(l, a, b, rtol, atol, en),
-        |g| g.allclose_count(a, b, rtol.to_f64() as f32, atol.to_f64() as f32, en),
+        |g| g.allclose_count(a, b, tol.rtol, tol.atol, en),
     )?;
     let mismatches = counted.value;
     let worst = (mismatches > 0).then(|| worst(a, b, rtol, atol, en));

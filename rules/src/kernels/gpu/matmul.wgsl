@@ -1,5 +1,7 @@
-// C = A·B for row-major f32 matrices, A m×k, B k×n, in 16×16 tiles staged through
-// workgroup memory.
+// C = A·B for row-major matrices, A m×k, B k×n, in 16×16 tiles staged through workgroup
+// memory. The host compiles it for f32 as written, and for f64 with `alias F = f64;`.
+
+alias F = f32;
 
 struct Dims {
     m: u32,
@@ -8,14 +10,14 @@ struct Dims {
     pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<F>;
+@group(0) @binding(1) var<storage, read> b: array<F>;
+@group(0) @binding(2) var<storage, read_write> c: array<F>;
 @group(0) @binding(3) var<uniform> d: Dims;
 
 const T: u32 = 16u;
-var<workgroup> ta: array<array<f32, 16>, 16>;
-var<workgroup> tb: array<array<f32, 16>, 16>;
+var<workgroup> ta: array<array<F, 16>, 16>;
+var<workgroup> tb: array<array<F, 16>, 16>;
 
 @compute @workgroup_size(16, 16)
 fn matmul(
@@ -24,16 +26,16 @@ fn matmul(
 ) {
     let row = w.y * T + l.y;
     let col = w.x * T + l.x;
-    var s = 0.0;
+    var s = F(0.0);
     let tiles = (d.k + T - 1u) / T;
     for (var t = 0u; t < tiles; t = t + 1u) {
         let ka = t * T + l.x;
         let kb = t * T + l.y;
-        var va = 0.0;
+        var va = F(0.0);
         if row < d.m && ka < d.k {
             va = a[row * d.k + ka];
         }
-        var vb = 0.0;
+        var vb = F(0.0);
         if kb < d.k && col < d.n {
             vb = b[kb * d.n + col];
         }
