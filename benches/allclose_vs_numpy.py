@@ -56,7 +56,7 @@ def numpy_part(args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000_000)
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--numpy-part", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -84,7 +84,7 @@ def main():
         out = subprocess.run(
             [exe, os.path.join(d, "a.f32"), os.path.join(d, "b.f32"), str(args.runs)],
             check=True,
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
         ).stdout
         rs = json.loads(out.strip().splitlines()[-1])
