@@ -36,6 +36,7 @@ fn build(root: &Path, format: &str, env: &[(&str, &str)]) -> (i32, String) {
         .env("NO_COLOR", "1")
         .env("BATUTA_CACHE_DIR", root.join("cache"))
         .env_remove("BATUTA_CONFIG")
+        .env_remove("BATUTA_DISABLE_GPU")
         .env_remove("RUST_LOG")
         .args(["build", "--format", format]);
     for (k, v) in env {
@@ -126,8 +127,8 @@ fn allclose_passes_then_catches_a_divergence() {
     assert!(out.contains("index 4321"), "{out}");
 }
 
-#[test]
-fn a_forced_gpu_that_is_disabled_is_a_clear_error() {
+/// A build of the workspace with the GPU forced, under `env`: its failure.
+fn forced_gpu_failure(env: &[(&str, &str)]) -> Value {
     let ws = workspace();
     let root = ws.path();
     std::fs::write(
@@ -138,14 +139,35 @@ fn a_forced_gpu_that_is_disabled_is_a_clear_error() {
         ),
     )
     .unwrap();
-    let (code, out) = build(root, "json", &[("BATUTA_DISABLE_GPU", "1")]);
+    let (code, out) = build(root, "json", env);
     assert_eq!(code, 1, "{out}");
-    let ev = events(&out);
-    let failed = ev
-        .iter()
+    events(&out)
+        .into_iter()
         .find(|e| e["event"] == "action" && e["outcome"] == "failed")
-        .unwrap_or_else(|| panic!("no failed action: {out}"));
+        .unwrap_or_else(|| panic!("no failed action: {out}"))
+}
+
+#[test]
+fn a_forced_gpu_that_is_disabled_is_a_clear_error() {
+    let failed = forced_gpu_failure(&[("BATUTA_DISABLE_GPU", "1")]);
     assert_eq!(failed["code"], "BATUTA-O-003");
     let msg = failed["message"].as_str().unwrap();
     assert!(msg.contains("BATUTA_DISABLE_GPU=1"), "{msg}");
+}
+
+#[test]
+fn a_forced_gpu_without_an_adapter_is_a_clear_error() {
+    // No Vulkan driver to be found: the loader reads its list of drivers from these.
+    let failed = forced_gpu_failure(&[
+        ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
+        ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
+    ]);
+    assert_eq!(failed["code"], "BATUTA-O-003");
+    let msg = failed["message"].as_str().unwrap();
+    assert!(msg.contains("no GPU adapter found"), "{msg}");
+    assert!(msg.contains("mesa-vulkan-drivers"), "{msg}");
+    assert!(
+        failed["hints"].to_string().contains("backend: auto"),
+        "{failed}"
+    );
 }

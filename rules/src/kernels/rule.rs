@@ -129,7 +129,7 @@ fn write(call: &Call<'_>, out: &str, bytes: &[u8]) -> Result<(), Failure> {
 
 /// A problem with the task itself (its `with`, its inputs): the phase's code.
 fn bad(call: &Call<'_>, msg: String) -> Failure {
-    Failure::new(phase_code(call.phase), format!("{}: {msg}", call.action))
+    Failure::new(phase_code(call.phase), msg)
 }
 
 /// The task's `with`, checked.
@@ -330,18 +330,14 @@ fn float(x: f64) -> Value {
 
 fn backend_failure(call: &Call<'_>, e: KernelError) -> Failure {
     match e {
-        KernelError::SimdUnavailable(_) => {
-            Failure::new(codes::O001, format!("{}: {e}", call.action))
-                .hint("use backend: simd or auto, which pick the best level this CPU has")
-        }
-        KernelError::GpuUnavailable(_) => {
-            Failure::new(codes::O003, format!("{}: {e}", call.action))
-                .hint("use backend: auto to let the cost model fall back to the CPU")
-        }
+        KernelError::SimdUnavailable(_) => Failure::new(codes::O001, e.to_string())
+            .hint("use backend: simd or auto, which pick the best level this CPU has"),
+        KernelError::GpuUnavailable(_) => Failure::new(codes::O003, e.to_string())
+            .hint("use backend: auto to let the cost model fall back to the CPU"),
         KernelError::Gpu(ref m) if m.contains("BATUTA-O-002") => {
-            Failure::new(codes::O002, format!("{}: {e}", call.action))
+            Failure::new(codes::O002, e.to_string())
         }
-        KernelError::Gpu(_) => Failure::new(codes::O003, format!("{}: {e}", call.action)),
+        KernelError::Gpu(_) => Failure::new(codes::O003, e.to_string()),
         KernelError::Length { .. } | KernelError::Shape(_) => bad(call, e.to_string()),
     }
 }
@@ -479,18 +475,15 @@ fn compute<T: SimdElement>(
     }
     let report = format!("{name}: {summary}; computed on {detail}");
     let failure = failure.map(|msg| {
-        Failure::new(
-            codes::V001,
-            format!("{}: {name}: {msg}; computed on {detail}", call.action),
-        )
-        .hint(match call.inputs {
-            [x, y] => format!("a is '{x}', b is '{y}'"),
-            _ => format!("the input is '{}'", call.inputs.join("', '")),
-        })
-        .hint(match kernel {
-            Kernel::Allclose => "if the difference is acceptable, raise rtol or atol in 'with'",
-            _ => "if the difference is acceptable, raise the limit in 'with'",
-        })
+        Failure::new(codes::V001, format!("{name}: {msg}; computed on {detail}"))
+            .hint(match call.inputs {
+                [x, y] => format!("a is '{x}', b is '{y}'"),
+                _ => format!("the input is '{}'", call.inputs.join("', '")),
+            })
+            .hint(match kernel {
+                Kernel::Allclose => "if the difference is acceptable, raise rtol or atol in 'with'",
+                _ => "if the difference is acceptable, raise the limit in 'with'",
+            })
     });
     Ok(Done {
         json,
