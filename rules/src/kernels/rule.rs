@@ -383,7 +383,13 @@ fn compute<T: SimdElement>(
                     });
                     let msg = format!(
                         "{} of {} {dtype} pairs are not close ({tol}); the worst is at index {}: a = {}, b = {}, |a - b| = {} > {}",
-                        c.mismatches, r.n, w.index, w.a, w.b, w.diff, w.tolerance
+                        c.mismatches,
+                        r.n,
+                        w.index,
+                        T::from_f64(w.a),
+                        T::from_f64(w.b),
+                        T::from_f64(w.diff),
+                        T::from_f64(w.tolerance)
                     );
                     failure = Some(msg.clone());
                     msg
