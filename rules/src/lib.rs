@@ -2,6 +2,8 @@
 //!
 //! The engine knows no rule; it asks this crate's [`CATALOG`] which names exist.
 
+pub mod kernels;
+
 use batuta_engine::manifest::Catalog;
 use batuta_engine::rule::{Rule, Rules};
 
@@ -47,7 +49,19 @@ impl Rules for Registry {
     }
 
     fn kernel(&self, name: &str) -> Option<&dyn Rule> {
-        let _ = name;
-        None
+        kernels::rule::find(name).map(|r| r as &dyn Rule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kernel_name_is_a_rule() {
+        for name in KERNELS {
+            assert!(Registry.kernel(name).is_some(), "{name}");
+        }
+        assert!(Registry.kernel("fft").is_none());
     }
 }
