@@ -2,6 +2,8 @@
 //!
 //! The engine knows no rule; it asks this crate's [`CATALOG`] which names exist.
 
+pub mod analyze;
+
 use batuta_engine::manifest::Catalog;
 use batuta_engine::rule::{Rule, Rules};
 

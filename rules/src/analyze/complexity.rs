@@ -1,0 +1,418 @@
+//! Cyclomatic and cognitive complexity per function, from a tree-sitter tree.
+//!
+//! Cyclomatic (McCabe): 1 + one per decision: `if`/`elif`/`else if`, loops, `except`/`catch`,
+//! each `case` of a switch or match, conditional expressions, each `and`/`or`/`&&`/`||`,
+//! comprehension clauses.
+//!
+//! Cognitive (after SonarSource's definition): +1 for each `if`, `else if`, `else`, loop,
+//! `catch`, switch/match, conditional expression and `goto`, plus the nesting depth for the
+//! ones that nest (`if`, loops, `catch`, switch, conditional expressions); +1 for each run
+//! of like boolean operators (`a and b and c` is one, `a and b or c` two). Nested functions
+//! are measured on their own; lambdas add nesting to what they hold.
+
+use serde::{Deserialize, Serialize};
+use tree_sitter::{Node, Tree};
+
+use super::syntax::{Grammar, text};
+
+/// Deeper trees than this (generated code) are measured down to this depth only.
+const MAX_DEPTH: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    /// Qualified by enclosing classes and functions: `Parser.parse`, `geo::Point::norm`.
+    pub name: String,
+    pub line: usize,
+    pub lines: usize,
+    pub cyclomatic: u32,
+    pub cognitive: u32,
+    /// A docstring (Python) or a comment right above the definition.
+    pub documented: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cat {
+    Func,
+    Scope,
+    Branch,
+    ElseIf,
+    Else,
+    Switch,
+    Case,
+    Clause,
+    Bool,
+    Jump,
+    Nest,
+    Other,
+}
+
+fn classify(g: Grammar, n: Node<'_>) -> Cat {
+    let k = n.kind();
+    match g {
+        Grammar::Python => match k {
+            "function_definition" => Cat::Func,
+            "class_definition" => Cat::Scope,
+            "if_statement"
+            | "for_statement"
+            | "while_statement"
+            | "except_clause"
+            | "except_group_clause"
+            | "conditional_expression" => Cat::Branch,
+            "elif_clause" => Cat::ElseIf,
+            "else_clause" => Cat::Else,
+            "match_statement" => Cat::Switch,
+            "case_clause" => Cat::Case,
+            "for_in_clause" | "if_clause" => Cat::Clause,
+            "boolean_operator" => Cat::Bool,
+            "lambda" => Cat::Nest,
+            _ => Cat::Other,
+        },
+        Grammar::C | Grammar::Cpp => match k {
+            "function_definition" => Cat::Func,
+            "class_specifier" | "struct_specifier" | "namespace_definition" => Cat::Scope,
+            "if_statement" if n.parent().is_some_and(|p| p.kind() == "else_clause") => Cat::ElseIf,
+            "else_clause" if n.named_child(0).is_some_and(|c| c.kind() == "if_statement") => {
+                Cat::Other
+            }
+            "else_clause" => Cat::Else,
+            "if_statement"
+            | "for_statement"
+            | "for_range_loop"
+            | "while_statement"
+            | "do_statement"
+            | "catch_clause"
+            | "conditional_expression" => Cat::Branch,
+            "switch_statement" => Cat::Switch,
+            "case_statement" if n.child(0).is_some_and(|c| c.kind() == "case") => Cat::Case,
+            "binary_expression" => Cat::Bool,
+            "goto_statement" => Cat::Jump,
+            "lambda_expression" => Cat::Nest,
+            _ => Cat::Other,
+        },
+        Grammar::Bash => match k {
+            "function_definition" => Cat::Func,
+            "if_statement"
+            | "for_statement"
+            | "c_style_for_statement"
+            | "while_statement"
+            | "ternary_expression" => Cat::Branch,
+            "elif_clause" => Cat::ElseIf,
+            "else_clause" => Cat::Else,
+            "case_statement" => Cat::Switch,
+            "case_item" => Cat::Case,
+            "list" | "binary_expression" => Cat::Bool,
+            _ => Cat::Other,
+        },
+    }
+}
+
+/// The boolean operators directly under a node, in order.
+fn bool_ops<'s>(n: Node<'_>, src: &'s str) -> Vec<&'s str> {
+    let mut c = n.walk();
+    n.children(&mut c)
+        .filter(|ch| !ch.is_named())
+        .map(|ch| text(ch, src))
+        .filter(|t| matches!(*t, "and" | "or" | "&&" | "||"))
+        .collect()
+}
+
+#[derive(Default)]
+struct Acc {
+    cyclomatic: u32,
+    cognitive: u32,
+    truncated: bool,
+}
+
+fn measure(
+    g: Grammar,
+    n: Node<'_>,
+    src: &str,
+    nesting: u32,
+    prev_op: Option<&str>,
+    depth: usize,
+    acc: &mut Acc,
+) {
+    if depth > MAX_DEPTH {
+        acc.truncated = true;
+        return;
+    }
+    let cat = classify(g, n);
+    let mut inner = nesting;
+    let mut op_here: Option<&str> = None;
+    match cat {
+        Cat::Func | Cat::Scope => return, // measured on their own
+        Cat::Branch => {
+            acc.cyclomatic += 1;
+            acc.cognitive += 1 + nesting;
+            inner = nesting + 1;
+        }
+        Cat::Switch => {
+            acc.cognitive += 1 + nesting;
+            inner = nesting + 1;
+        }
+        Cat::ElseIf => {
+            acc.cyclomatic += 1;
+            acc.cognitive += 1;
+        }
+        Cat::Else => acc.cognitive += 1,
+        Cat::Case => acc.cyclomatic += 1,
+        Cat::Clause => {
+            acc.cyclomatic += 1;
+            acc.cognitive += 1;
+        }
+        Cat::Bool => {
+            let ops = bool_ops(n, src);
+            let mut prev = prev_op;
+            for op in &ops {
+                acc.cyclomatic += 1;
+                if prev != Some(*op) {
+                    acc.cognitive += 1;
+                }
+                prev = Some(op);
+            }
+            op_here = ops.last().copied();
+        }
+        Cat::Jump => acc.cognitive += 1,
+        Cat::Nest => inner = nesting + 1,
+        Cat::Other => {}
+    }
+    let mut c = n.walk();
+    for child in n.named_children(&mut c) {
+        // Parentheses start a new run of operators.
+        let prev = if child.kind() == "parenthesized_expression" {
+            None
+        } else {
+            op_here
+        };
+        measure(g, child, src, inner, prev, depth + 1, acc);
+    }
+}
+
+fn name_of(g: Grammar, n: Node<'_>, src: &str) -> String {
+    if let Some(name) = n.child_by_field_name("name") {
+        return text(name, src).to_owned();
+    }
+    // C and C++: the name sits inside the declarator chain.
+    let mut d = n.child_by_field_name("declarator");
+    let mut hops = 0;
+    while let Some(node) = d {
+        match node.kind() {
+            "identifier"
+            | "field_identifier"
+            | "qualified_identifier"
+            | "destructor_name"
+            | "operator_name"
+            | "type_identifier" => return text(node, src).to_owned(),
+            _ => {}
+        }
+        hops += 1;
+        if hops > 16 {
+            break;
+        }
+        d = node
+            .child_by_field_name("declarator")
+            .or_else(|| node.named_child(0));
+    }
+    let _ = g;
+    "<anonymous>".to_owned()
+}
+
+fn documented(g: Grammar, n: Node<'_>) -> bool {
+    if g == Grammar::Python {
+        let Some(body) = n.child_by_field_name("body") else {
+            return false;
+        };
+        return body.named_child(0).is_some_and(|s| {
+            s.kind() == "expression_statement"
+                && s.named_child(0).is_some_and(|e| e.kind() == "string")
+        });
+    }
+    // A comment ending on the line above the definition (or above its template header).
+    let mut target = n;
+    if let Some(p) = n.parent()
+        && p.kind() == "template_declaration"
+    {
+        target = p;
+    }
+    target.prev_named_sibling().is_some_and(|prev| {
+        prev.kind() == "comment" && prev.end_position().row + 1 >= target.start_position().row
+    })
+}
+
+/// Every function in the tree, in source order. The `bool` says whether some tree was
+/// deeper than batuta measures (the counts below that depth are missing).
+pub fn functions(g: Grammar, tree: &Tree, src: &str) -> (Vec<Function>, bool) {
+    let mut out = Vec::new();
+    let mut truncated = false;
+    collect(g, tree.root_node(), src, "", 0, &mut out, &mut truncated);
+    (out, truncated)
+}
+
+fn collect(
+    g: Grammar,
+    n: Node<'_>,
+    src: &str,
+    prefix: &str,
+    depth: usize,
+    out: &mut Vec<Function>,
+    truncated: &mut bool,
+) {
+    if depth > MAX_DEPTH {
+        *truncated = true;
+        return;
+    }
+    let sep = if matches!(g, Grammar::Cpp) { "::" } else { "." };
+    let mut c = n.walk();
+    for child in n.named_children(&mut c) {
+        match classify(g, child) {
+            Cat::Func => {
+                let name = format!("{prefix}{}", name_of(g, child, src));
+                let mut acc = Acc {
+                    cyclomatic: 1,
+                    ..Acc::default()
+                };
+                let mut cc = child.walk();
+                for part in child.named_children(&mut cc) {
+                    measure(g, part, src, 0, None, depth + 1, &mut acc);
+                }
+                *truncated |= acc.truncated;
+                let line = child.start_position().row + 1;
+                out.push(Function {
+                    line,
+                    lines: child.end_position().row + 2 - line,
+                    cyclomatic: acc.cyclomatic,
+                    cognitive: acc.cognitive,
+                    documented: documented(g, child),
+                    name: name.clone(),
+                });
+                collect(
+                    g,
+                    child,
+                    src,
+                    &format!("{name}{sep}"),
+                    depth + 1,
+                    out,
+                    truncated,
+                );
+            }
+            Cat::Scope => {
+                let scope = child
+                    .child_by_field_name("name")
+                    .map(|nm| format!("{prefix}{}{sep}", text(nm, src)))
+                    .unwrap_or_else(|| prefix.to_owned());
+                collect(g, child, src, &scope, depth + 1, out, truncated);
+            }
+            _ => collect(g, child, src, prefix, depth + 1, out, truncated),
+        }
+    }
+}
+
+/// McCabe's bands (REFERENCE.md): 1–10 simple, 11–20 moderate, 21–50 complex, above 50 refactor.
+pub fn band(cyclomatic: u32) -> &'static str {
+    match cyclomatic {
+        0..=10 => "simple",
+        11..=20 => "moderate",
+        21..=50 => "complex",
+        _ => "refactor",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::syntax::parse;
+
+    fn fns(g: Grammar, src: &str) -> Vec<(String, u32, u32, bool)> {
+        let t = parse(g, src).unwrap();
+        functions(g, &t, src)
+            .0
+            .into_iter()
+            .map(|f| (f.name, f.cyclomatic, f.cognitive, f.documented))
+            .collect()
+    }
+
+    #[test]
+    fn python() {
+        let src = r#"
+def simple():
+    """Docs."""
+    return 1
+
+class A:
+    def m(self, x):
+        if x > 0 and x < 10:          # if: cyc+1 cog+1, and: cyc+1 cog+1
+            for i in range(x):        # for: cyc+1 cog+2
+                if i % 2:             # if: cyc+1 cog+3
+                    pass
+        elif x < 0 or x > 100 or x == 5:  # elif cyc+1 cog+1; or or: cyc+2 cog+1
+            pass
+        else:                         # cog+1
+            pass
+        return [y for y in range(3) if y]  # for_in, if: cyc+2 cog+2
+
+    def n(self):
+        def inner():
+            return 1 if True else 2   # ternary: cyc+1 cog+1
+        return inner
+"#;
+        assert_eq!(
+            fns(Grammar::Python, src),
+            [
+                ("simple".into(), 1, 0, true),
+                ("A.m".into(), 10, 12, false),
+                ("A.n".into(), 1, 0, false),
+                ("A.n.inner".into(), 2, 1, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn c_else_if_chain_and_switch() {
+        let src = r#"
+/* adds */
+int f(int x) {
+    if (x > 1 && x < 5) { return 1; }     /* cyc+2 cog+2 */
+    else if (x == 7) { return 2; }         /* cyc+1 cog+1 */
+    else { return 3; }                     /* cog+1 */
+}
+int g(int x) {
+    switch (x) {          /* cog+1 */
+    case 1: return 1;     /* cyc+1 */
+    case 2: return 2;     /* cyc+1 */
+    default: return x > 0 ? 1 : 0;  /* ternary cyc+1 cog+1+1 */
+    }
+}
+"#;
+        assert_eq!(
+            fns(Grammar::C, src),
+            [("f".into(), 4, 4, true), ("g".into(), 4, 3, false)]
+        );
+    }
+
+    #[test]
+    fn cpp_methods_are_qualified() {
+        let src = "namespace geo {\nclass P {\npublic:\n  int norm() { while (true) { if (x) break; } return 0; }\n  int x;\n};\n}\nint geo::P2::len() const { return 0; }\n";
+        assert_eq!(
+            fns(Grammar::Cpp, src),
+            [
+                ("geo::P::norm".into(), 3, 3, false),
+                ("geo::P2::len".into(), 1, 0, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn bash() {
+        let src = "# deploy it\ndeploy() {\n  if [ -f x ]; then\n    a && b || c\n  elif true; then :\n  fi\n  for f in *; do echo $f; done\n}\n";
+        // if cyc+1 cog+1; && || cyc+2 cog+2; elif cyc+1 cog+1; for cyc+1 cog+1
+        assert_eq!(fns(Grammar::Bash, src), [("deploy".into(), 6, 5, true)]);
+    }
+
+    #[test]
+    fn bands() {
+        assert_eq!(band(1), "simple");
+        assert_eq!(band(11), "moderate");
+        assert_eq!(band(50), "complex");
+        assert_eq!(band(51), "refactor");
+    }
+}
