@@ -70,6 +70,10 @@ pub enum Command {
     },
     /// Build a target: run what is out of date, restore the rest from the cache
     Build(BuildArgs),
+    /// Analyse legacy code: languages, dependencies, ML frameworks, complexity, TDG
+    Analyze(crate::commands::analyze::AnalyzeArgs),
+    /// Write a commented batuta.yaml for the code here, from what an analysis finds
+    Init(crate::commands::init::InitArgs),
     /// Show where the migration stands, phase by phase
     Status {
         #[command(flatten)]

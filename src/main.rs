@@ -36,6 +36,8 @@ fn main() -> ExitCode {
             format,
         } => commands::graph::run(&ui, target.as_deref(), manifest, *format),
         Command::Build(args) => commands::build::run(&ui, args),
+        Command::Analyze(args) => commands::analyze::run(&ui, args),
+        Command::Init(args) => commands::init::run(&ui, args),
         Command::Status { manifest, format } => commands::status::run(&ui, manifest, *format),
         Command::Clean { manifest, cache } => commands::clean::clean(&ui, manifest, *cache),
         Command::Reset { manifest, yes } => commands::clean::reset(&ui, manifest, *yes),

@@ -1,10 +1,12 @@
 //! One module per subcommand; this one holds what they share: finding and loading the
 //! manifest.
 
+pub mod analyze;
 pub mod build;
 pub mod check;
 pub mod clean;
 pub mod graph;
+pub mod init;
 pub mod status;
 
 use std::path::{Path, PathBuf};

@@ -206,6 +206,21 @@ fn syntax_facts(r: &mut FileReport, g: syntax::Grammar, text: &str) {
     }
 }
 
+/// Analyse a whole folder in this process, without the engine or its cache (`batuta init`
+/// uses it): the same walk as `each` (.gitignore honoured, `exclude` globs skipped).
+pub fn analyze_tree(dir: &Path, exclude: &[&str]) -> Analysis {
+    use rayon::prelude::*;
+    let exclude = batuta_engine::graph::walk::glob_set(exclude.iter().copied())
+        .unwrap_or_else(|_| globset::GlobSet::empty());
+    let skip = [dir.join(".batuta"), dir.join(".git")];
+    let files = batuta_engine::graph::walk::walk(dir, &exclude, &skip);
+    let reports: Vec<FileReport> = files
+        .par_iter()
+        .map(|f| analyze_path(&dir.join(&f.rel), &f.rel))
+        .collect();
+    report::aggregate(reports, &[])
+}
+
 /// Test code by the usual conventions of the languages batuta migrates.
 pub fn is_test(rel: &str) -> bool {
     let mut parts = rel.split('/').peekable();
