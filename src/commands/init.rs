@@ -136,10 +136,11 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
         a.files, a.code
     );
     for l in a.languages.iter().take(8) {
+        let files = format!("{} file{}", l.files, if l.files == 1 { "" } else { "s" });
         let _ = writeln!(
             o,
-            "#   {:<12} {:>5} files {:>8} lines  {:>5.1} %",
-            l.name, l.files, l.code, l.percent
+            "#   {:<12} {:>11} {:>8} lines  {:>5.1} %",
+            l.name, files, l.code, l.percent
         );
     }
     let _ = writeln!(
@@ -152,12 +153,12 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
     let _ = writeln!(o, "  name: {}", yaml_str(name));
     let _ = writeln!(
         o,
-        "  source: {}               # the legacy code; `each` globs match under it",
+        "  source: {:<16} # the legacy code; `each` globs match under it",
         yaml_str(source)
     );
     let _ = writeln!(
         o,
-        "  output: rust             # where the generated Rust goes"
+        "  output: rust             # where the generated Rust goes (project.output)"
     );
     let _ = writeln!(
         o,
