@@ -13,7 +13,10 @@
 use serde::{Deserialize, Serialize};
 use tree_sitter::{Node, Tree};
 
-use super::syntax::{Grammar, text};
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use super::syntax::{Grammar, text, walk_named};
 
 /// Deeper trees than this (generated code) are measured down to this depth only.
 const MAX_DEPTH: usize = 1000;
@@ -43,11 +46,20 @@ enum Cat {
     Bool,
     Jump,
     Nest,
+    /// Parentheses: a new run of boolean operators starts inside.
+    Paren,
+    /// C and C++ nodes whose meaning depends on their neighbours.
+    CIf,
+    CElse,
+    CCase,
     Other,
 }
 
-fn classify(g: Grammar, n: Node<'_>) -> Cat {
-    let k = n.kind();
+/// The category of a named node kind, by name (looked up once per grammar, see [`table`]).
+fn by_name(g: Grammar, k: &str) -> Cat {
+    if k == "parenthesized_expression" {
+        return Cat::Paren;
+    }
     match g {
         Grammar::Python => match k {
             "function_definition" => Cat::Func,
@@ -70,20 +82,16 @@ fn classify(g: Grammar, n: Node<'_>) -> Cat {
         Grammar::C | Grammar::Cpp => match k {
             "function_definition" => Cat::Func,
             "class_specifier" | "struct_specifier" | "namespace_definition" => Cat::Scope,
-            "if_statement" if n.parent().is_some_and(|p| p.kind() == "else_clause") => Cat::ElseIf,
-            "else_clause" if n.named_child(0).is_some_and(|c| c.kind() == "if_statement") => {
-                Cat::Other
-            }
-            "else_clause" => Cat::Else,
-            "if_statement"
-            | "for_statement"
+            "if_statement" => Cat::CIf,
+            "else_clause" => Cat::CElse,
+            "case_statement" => Cat::CCase,
+            "for_statement"
             | "for_range_loop"
             | "while_statement"
             | "do_statement"
             | "catch_clause"
             | "conditional_expression" => Cat::Branch,
             "switch_statement" => Cat::Switch,
-            "case_statement" if n.child(0).is_some_and(|c| c.kind() == "case") => Cat::Case,
             "binary_expression" => Cat::Bool,
             "goto_statement" => Cat::Jump,
             "lambda_expression" => Cat::Nest,
@@ -106,86 +114,108 @@ fn classify(g: Grammar, n: Node<'_>) -> Cat {
     }
 }
 
-/// The boolean operators directly under a node, in order.
-fn bool_ops<'s>(n: Node<'_>, src: &'s str) -> Vec<&'s str> {
-    let mut c = n.walk();
-    n.children(&mut c)
-        .filter(|ch| !ch.is_named())
-        .map(|ch| text(ch, src))
-        .filter(|t| matches!(*t, "and" | "or" | "&&" | "||"))
-        .collect()
+/// Categories by node kind id, built once per grammar: comparing ids, not kind names,
+/// keeps the walk cheap.
+fn table(g: Grammar) -> &'static [Cat] {
+    static TABLES: [OnceLock<Vec<Cat>>; 4] = [const { OnceLock::new() }; 4];
+    TABLES[g.index()].get_or_init(|| {
+        let lang = g.language();
+        (0..lang.node_kind_count())
+            .map(|id| {
+                let id = id as u16;
+                match lang.node_kind_for_id(id) {
+                    Some(name) if lang.node_kind_is_named(id) => by_name(g, name),
+                    _ => Cat::Other,
+                }
+            })
+            .collect()
+    })
+}
+
+fn classify(g: Grammar, n: Node<'_>) -> Cat {
+    match table(g)
+        .get(usize::from(n.kind_id()))
+        .copied()
+        .unwrap_or(Cat::Other)
+    {
+        Cat::CIf if n.parent().is_some_and(|p| p.kind() == "else_clause") => Cat::ElseIf,
+        Cat::CIf => Cat::Branch,
+        // `else if`: the inner `if` counts.
+        Cat::CElse if n.named_child(0).is_some_and(|c| c.kind() == "if_statement") => Cat::Other,
+        Cat::CElse => Cat::Else,
+        Cat::CCase if n.child(0).is_some_and(|c| c.kind() == "case") => Cat::Case,
+        Cat::CCase => Cat::Other,
+        other => other,
+    }
 }
 
 #[derive(Default)]
 struct Acc {
     cyclomatic: u32,
     cognitive: u32,
-    truncated: bool,
 }
 
-fn measure(
-    g: Grammar,
-    n: Node<'_>,
-    src: &str,
-    nesting: u32,
-    prev_op: Option<&str>,
-    depth: usize,
-    acc: &mut Acc,
-) {
-    if depth > MAX_DEPTH {
-        acc.truncated = true;
-        return;
-    }
-    let cat = classify(g, n);
-    let mut inner = nesting;
-    let mut op_here: Option<&str> = None;
-    match cat {
-        Cat::Func | Cat::Scope => return, // measured on their own
-        Cat::Branch => {
-            acc.cyclomatic += 1;
-            acc.cognitive += 1 + nesting;
-            inner = nesting + 1;
-        }
-        Cat::Switch => {
-            acc.cognitive += 1 + nesting;
-            inner = nesting + 1;
-        }
-        Cat::ElseIf => {
-            acc.cyclomatic += 1;
-            acc.cognitive += 1;
-        }
-        Cat::Else => acc.cognitive += 1,
-        Cat::Case => acc.cyclomatic += 1,
-        Cat::Clause => {
-            acc.cyclomatic += 1;
-            acc.cognitive += 1;
-        }
-        Cat::Bool => {
-            let ops = bool_ops(n, src);
-            let mut prev = prev_op;
-            for op in &ops {
-                acc.cyclomatic += 1;
-                if prev != Some(*op) {
+/// Complexity of one function's subtree; nested functions and classes are left out (they
+/// are measured on their own). Returns whether the tree was too deep to measure fully.
+fn measure(g: Grammar, func: Node<'_>, src: &str, acc: &mut Acc) -> bool {
+    // Context for a node's children: their nesting and the boolean operator above them.
+    walk_named(
+        func,
+        (0u32, None::<&str>),
+        MAX_DEPTH,
+        |n, &(nesting, prev_op)| {
+            let cat = classify(g, n);
+            // Parentheses start a new run of operators.
+            let prev_op = if n.kind() == "parenthesized_expression" {
+                None
+            } else {
+                prev_op
+            };
+            let mut inner = nesting;
+            let mut op_here = None;
+            match cat {
+                Cat::Func | Cat::Scope => return None,
+                Cat::Branch => {
+                    acc.cyclomatic += 1;
+                    acc.cognitive += 1 + nesting;
+                    inner = nesting + 1;
+                }
+                Cat::Switch => {
+                    acc.cognitive += 1 + nesting;
+                    inner = nesting + 1;
+                }
+                Cat::ElseIf => {
+                    acc.cyclomatic += 1;
                     acc.cognitive += 1;
                 }
-                prev = Some(op);
+                Cat::Else => acc.cognitive += 1,
+                Cat::Case => acc.cyclomatic += 1,
+                Cat::Clause => {
+                    acc.cyclomatic += 1;
+                    acc.cognitive += 1;
+                }
+                Cat::Bool => {
+                    let mut prev = prev_op;
+                    let mut c = n.walk();
+                    for ch in n.children(&mut c).filter(|ch| !ch.is_named()) {
+                        let op = text(ch, src);
+                        if matches!(op, "and" | "or" | "&&" | "||") {
+                            acc.cyclomatic += 1;
+                            if prev != Some(op) {
+                                acc.cognitive += 1;
+                            }
+                            prev = Some(op);
+                            op_here = Some(op);
+                        }
+                    }
+                }
+                Cat::Jump => acc.cognitive += 1,
+                Cat::Nest => inner = nesting + 1,
+                _ => {}
             }
-            op_here = ops.last().copied();
-        }
-        Cat::Jump => acc.cognitive += 1,
-        Cat::Nest => inner = nesting + 1,
-        Cat::Other => {}
-    }
-    let mut c = n.walk();
-    for child in n.named_children(&mut c) {
-        // Parentheses start a new run of operators.
-        let prev = if child.kind() == "parenthesized_expression" {
-            None
-        } else {
-            op_here
-        };
-        measure(g, child, src, inner, prev, depth + 1, acc);
-    }
+            Some((inner, op_here))
+        },
+    )
 }
 
 fn name_of(g: Grammar, n: Node<'_>, src: &str) -> String {
@@ -242,69 +272,41 @@ fn documented(g: Grammar, n: Node<'_>) -> bool {
 /// Every function in the tree, in source order. The `bool` says whether some tree was
 /// deeper than batuta measures (the counts below that depth are missing).
 pub fn functions(g: Grammar, tree: &Tree, src: &str) -> (Vec<Function>, bool) {
-    let mut out = Vec::new();
-    let mut truncated = false;
-    collect(g, tree.root_node(), src, "", 0, &mut out, &mut truncated);
-    (out, truncated)
-}
-
-fn collect(
-    g: Grammar,
-    n: Node<'_>,
-    src: &str,
-    prefix: &str,
-    depth: usize,
-    out: &mut Vec<Function>,
-    truncated: &mut bool,
-) {
-    if depth > MAX_DEPTH {
-        *truncated = true;
-        return;
-    }
     let sep = if matches!(g, Grammar::Cpp) { "::" } else { "." };
-    let mut c = n.walk();
-    for child in n.named_children(&mut c) {
-        match classify(g, child) {
+    let mut out = Vec::new();
+    let mut deep = false;
+    let root: Rc<str> = Rc::from("");
+    let truncated = walk_named(
+        tree.root_node(),
+        root,
+        MAX_DEPTH,
+        |n, prefix| match classify(g, n) {
             Cat::Func => {
-                let name = format!("{prefix}{}", name_of(g, child, src));
+                let name = format!("{prefix}{}", name_of(g, n, src));
                 let mut acc = Acc {
                     cyclomatic: 1,
                     ..Acc::default()
                 };
-                let mut cc = child.walk();
-                for part in child.named_children(&mut cc) {
-                    measure(g, part, src, 0, None, depth + 1, &mut acc);
-                }
-                *truncated |= acc.truncated;
-                let line = child.start_position().row + 1;
+                deep |= measure(g, n, src, &mut acc);
+                let line = n.start_position().row + 1;
                 out.push(Function {
                     line,
-                    lines: child.end_position().row + 2 - line,
+                    lines: n.end_position().row + 2 - line,
                     cyclomatic: acc.cyclomatic,
                     cognitive: acc.cognitive,
-                    documented: documented(g, child),
+                    documented: documented(g, n),
                     name: name.clone(),
                 });
-                collect(
-                    g,
-                    child,
-                    src,
-                    &format!("{name}{sep}"),
-                    depth + 1,
-                    out,
-                    truncated,
-                );
+                Some(Rc::from(format!("{name}{sep}")))
             }
-            Cat::Scope => {
-                let scope = child
-                    .child_by_field_name("name")
-                    .map(|nm| format!("{prefix}{}{sep}", text(nm, src)))
-                    .unwrap_or_else(|| prefix.to_owned());
-                collect(g, child, src, &scope, depth + 1, out, truncated);
-            }
-            _ => collect(g, child, src, prefix, depth + 1, out, truncated),
-        }
-    }
+            Cat::Scope => Some(match n.child_by_field_name("name") {
+                Some(nm) => Rc::from(format!("{prefix}{}{sep}", text(nm, src))),
+                None => prefix.clone(),
+            }),
+            _ => Some(prefix.clone()),
+        },
+    );
+    (out, truncated || deep)
 }
 
 /// McCabe's bands (REFERENCE.md): 1–10 simple, 11–20 moderate, 21–50 complex, above 50 refactor.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use tree_sitter::{Node, Tree};
 
-use super::syntax::text;
+use super::syntax::{Grammar, text, walk_named};
 
 /// The frameworks batuta recognises, by top-level module.
 pub const FRAMEWORKS: &[(&str, &str)] = &[
@@ -57,7 +57,7 @@ pub fn mapping(operation: &str) -> Option<(&'static str, &'static str)> {
 pub fn scan(tree: &Tree, src: &str) -> (Vec<String>, Vec<MlCall>) {
     let mut aliases: HashMap<String, String> = HashMap::new();
     let root = tree.root_node();
-    imports(root, src, &mut aliases, 0);
+    imports(root, src, &mut aliases);
     let mut imported: Vec<String> = aliases
         .values()
         .filter_map(|q| q.split('.').next())
@@ -73,7 +73,10 @@ pub fn scan(tree: &Tree, src: &str) -> (Vec<String>, Vec<MlCall>) {
             numpy: imported.iter().any(|m| m == "numpy"),
             torch: imported.iter().any(|m| m == "torch"),
         };
-        find_calls(root, src, &ctx, &mut calls, 0);
+        walk_named(root, (), 1000, |n, _| {
+            call(n, src, &ctx, &mut calls);
+            Some(())
+        });
     }
     (imported, calls)
 }
@@ -84,10 +87,16 @@ fn is_framework(module: &str) -> bool {
 }
 
 /// `import numpy as np`, `import torch.nn`, `from sklearn.cluster import KMeans as KM`.
-fn imports(n: Node<'_>, src: &str, aliases: &mut HashMap<String, String>, depth: usize) {
-    if depth > 200 {
-        return;
-    }
+fn imports(root: Node<'_>, src: &str, aliases: &mut HashMap<String, String>) {
+    walk_named(root, (), 1000, |n, _| {
+        import(n, src, aliases);
+        // Imports are statements: below any other node there is only more to search.
+        let id = n.kind_id();
+        (id != kinds().import && id != kinds().import_from).then_some(())
+    });
+}
+
+fn import(n: Node<'_>, src: &str, aliases: &mut HashMap<String, String>) {
     match n.kind() {
         "import_statement" => {
             let mut c = n.walk();
@@ -151,13 +160,29 @@ fn imports(n: Node<'_>, src: &str, aliases: &mut HashMap<String, String>, depth:
                 aliases.insert(format!("*{module}"), module.to_owned());
             }
         }
-        _ => {
-            let mut c = n.walk();
-            for child in n.named_children(&mut c) {
-                imports(child, src, aliases, depth + 1);
-            }
-        }
+        _ => {}
     }
+}
+
+/// Python node kind ids compared on every node.
+struct Kinds {
+    call: u16,
+    binary: u16,
+    import: u16,
+    import_from: u16,
+}
+
+fn kinds() -> &'static Kinds {
+    static K: std::sync::OnceLock<Kinds> = std::sync::OnceLock::new();
+    K.get_or_init(|| {
+        let l = Grammar::Python.language();
+        Kinds {
+            call: l.id_for_node_kind("call", true),
+            binary: l.id_for_node_kind("binary_operator", true),
+            import: l.id_for_node_kind("import_statement", true),
+            import_from: l.id_for_node_kind("import_from_statement", true),
+        }
+    })
 }
 
 struct Ctx<'a> {
@@ -207,8 +232,10 @@ fn push(calls: &mut Vec<MlCall>, operation: String, line: usize) {
     });
 }
 
-fn find_calls(n: Node<'_>, src: &str, ctx: &Ctx<'_>, calls: &mut Vec<MlCall>, depth: usize) {
-    if depth > 1000 {
+fn call(n: Node<'_>, src: &str, ctx: &Ctx<'_>, calls: &mut Vec<MlCall>) {
+    let id = n.kind_id();
+    let k = kinds();
+    if id != k.call && id != k.binary {
         return;
     }
     let line = n.start_position().row + 1;
@@ -238,16 +265,12 @@ fn find_calls(n: Node<'_>, src: &str, ctx: &Ctx<'_>, calls: &mut Vec<MlCall>, de
         }
         _ => {}
     }
-    let mut c = n.walk();
-    for child in n.named_children(&mut c) {
-        find_calls(child, src, ctx, calls, depth + 1);
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::syntax::{Grammar, parse};
+    use crate::analyze::syntax::parse;
 
     fn ops(src: &str) -> (Vec<String>, Vec<(String, Option<String>)>) {
         let t = parse(Grammar::Python, src).unwrap();

@@ -26,7 +26,7 @@ impl Grammar {
         }
     }
 
-    fn language(self) -> Language {
+    pub fn language(self) -> Language {
         match self {
             Grammar::Python => tree_sitter_python::LANGUAGE.into(),
             Grammar::C => tree_sitter_c::LANGUAGE.into(),
@@ -35,7 +35,7 @@ impl Grammar {
         }
     }
 
-    fn index(self) -> usize {
+    pub fn index(self) -> usize {
         self as usize
     }
 }
@@ -81,6 +81,47 @@ pub fn first_error(tree: &Tree) -> Option<usize> {
             }
         }
         return Some(node.start_position().row + 1);
+    }
+}
+
+/// Visit `root`'s named descendants in pre-order with one cursor (no allocation per node).
+/// `visit` gets each node and the context its parent gave, and returns the context for the
+/// node's children, or `None` to skip them. Returns whether some subtree was deeper than
+/// `max_depth` and was not visited.
+pub fn walk_named<'t, C>(
+    root: Node<'t>,
+    ctx: C,
+    max_depth: usize,
+    mut visit: impl FnMut(Node<'t>, &C) -> Option<C>,
+) -> bool {
+    let mut cursor = root.walk();
+    let mut stack: Vec<C> = vec![ctx];
+    let mut truncated = false;
+    if !cursor.goto_first_child() {
+        return false;
+    }
+    loop {
+        let n = cursor.node();
+        if n.is_named()
+            && let Some(parent) = stack.last()
+            && let Some(inner) = visit(n, parent)
+        {
+            if stack.len() >= max_depth {
+                truncated |= n.named_child_count() > 0;
+            } else if cursor.goto_first_child() {
+                stack.push(inner);
+                continue;
+            }
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return truncated;
+            }
+            stack.pop();
+        }
     }
 }
 
