@@ -27,26 +27,37 @@ mkdir -p "$TREE"
 echo "tree: $STDLIB ($(find "$TREE" -type f | wc -l) files, $(find "$TREE" -name '*.py' | wc -l) .py, $(du -sh "$TREE" | cut -f1))"
 echo "machine: $(nproc) cores; runs: $RUNS (median shown)"
 
-# Milliseconds of one run of "$@", output discarded.
+# One run of "$@", output discarded: "wall_ms cpu_ms" (cpu = user + sys, which a shared,
+# loaded machine inflates less than wall time).
 ms() {
-    local s e
-    s=$(date +%s%N)
-    "$@" >/dev/null 2>&1
-    e=$(date +%s%N)
-    echo $(( (e - s) / 1000000 ))
+    local t
+    /usr/bin/time -o "$WORK/time" -f "%e %U %S" "$@" >/dev/null 2>&1 || true
+    t=$(tail -1 "$WORK/time")
+    awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%d %d\n", a[1] * 1000, (a[2] + a[3]) * 1000 }'
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Median of the first (wall) and second (cpu) columns: "wall cpu".
+median() {
+    local data col
+    data=$(cat)
+    for col in 1 2; do
+        echo "$data" | awk -v c="$col" '{ print $c }' | sort -n | awk '{ a[NR] = $1 } END { printf "%s ", a[int((NR + 1) / 2)] }'
+    done
+    echo
+}
 
 cold() { rm -rf "$TREE/.batuta" "$TREE/.batuta-state.json"; ms "$BATUTA" analyze "$TREE"; }
 
-TOKEI=$(for _ in $(seq "$RUNS"); do ms tokei "$TREE"; done | median)
-COLD=$(for _ in $(seq "$RUNS"); do cold; done | median)
+read -r TOKEI TOKEI_CPU < <(for _ in $(seq "$RUNS"); do ms tokei "$TREE"; done | median)
+read -r COLD COLD_CPU < <(for _ in $(seq "$RUNS"); do cold; done | median)
 "$BATUTA" analyze "$TREE" >/dev/null 2>&1 || true
-WARM=$(for _ in $(seq "$RUNS"); do ms "$BATUTA" analyze "$TREE"; done | median)
-ONE=$(for i in $(seq "$RUNS"); do echo "# edit $i" >> "$TREE/json/__init__.py"; ms "$BATUTA" analyze "$TREE"; done | median)
+read -r WARM WARM_CPU < <(for _ in $(seq "$RUNS"); do ms "$BATUTA" analyze "$TREE"; done | median)
+read -r ONE ONE_CPU < <(for i in $(seq "$RUNS"); do echo "# edit $i" >> "$TREE/json/__init__.py"; ms "$BATUTA" analyze "$TREE"; done | median)
 
-echo "tokei:                    ${TOKEI} ms"
-echo "batuta analyze, cold:     ${COLD} ms  ($(awk -v c="$COLD" -v t="$TOKEI" 'BEGIN { printf "%.1f", c / t }')× tokei; goal ≤ 3×)"
-echo "batuta analyze, warm:     ${WARM} ms  (goal ≤ 100 ms)"
-echo "batuta analyze, one edit: ${ONE} ms"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "inf" }'; }
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "                          wall      cpu (user+sys)"
+printf "tokei:                    %5d ms  %5d ms\n" "$TOKEI" "$TOKEI_CPU"
+printf "batuta analyze, cold:     %5d ms  %5d ms   wall %s× tokei, cpu %s× (goal ≤ 3×)\n" "$COLD" "$COLD_CPU" "$(ratio "$COLD" "$TOKEI")" "$(ratio "$COLD_CPU" "$TOKEI_CPU")"
+printf "batuta analyze, warm:     %5d ms  %5d ms   (goal ≤ 100 ms)\n" "$WARM" "$WARM_CPU"
+printf "batuta analyze, one edit: %5d ms  %5d ms\n" "$ONE" "$ONE_CPU"

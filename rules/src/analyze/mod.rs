@@ -92,6 +92,14 @@ pub fn analyze_path(abs: &Path, rel: &str) -> FileReport {
         return FileReport::skipped(rel, 0, "not a regular file");
     }
     if meta.len() > MAX_FILE_BYTES {
+        // A large file of no source language (an archive, a library) is not source skipped.
+        if language::detect(rel, b"").is_none() {
+            return FileReport {
+                path: rel.to_owned(),
+                bytes: meta.len(),
+                ..FileReport::default()
+            };
+        }
         return FileReport::skipped(
             rel,
             meta.len(),
@@ -135,16 +143,16 @@ pub fn analyze_bytes(rel: &str, bytes: &[u8]) -> FileReport {
         ..FileReport::default()
     };
     if bytes[..bytes.len().min(BINARY_PROBE)].contains(&0) {
-        r.skipped = Some("binary file (NUL bytes)".to_owned());
+        // Images, archives and objects are simply not source; a binary `.py` is reported.
+        if language::detect(rel, b"").is_some() {
+            r.skipped = Some("binary file (NUL bytes)".to_owned());
+        }
         return r;
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let detected = language::detect(rel, &bytes[..bytes.len().min(BINARY_PROBE)]);
     if let Some(d) = detected {
-        let stats = d
-            .tokei
-            .parse_from_slice(bytes, &tokei::Config::default())
-            .summarise();
+        let stats = count(d.tokei, bytes);
         r.language = Some(d.family.to_owned());
         r.tokei = Some(d.tokei.name().to_owned());
         r.detected_by = Some(d.by);
@@ -179,6 +187,29 @@ pub fn analyze_bytes(rel: &str, bytes: &[u8]) -> FileReport {
         syntax_facts(&mut r, g, text);
     }
     r
+}
+
+/// tokei's counts for one file. tokei splits a file across rayon's global pool; called for
+/// thousands of small files from the engine's workers that costs more in hand-offs and
+/// spinning than it saves, so each worker thread counts in a pool of its own (itself).
+fn count(t: tokei::LanguageType, bytes: &[u8]) -> tokei::CodeStats {
+    thread_local! {
+        static POOL: Option<rayon::ThreadPool> = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .use_current_thread()
+            .build()
+            .ok();
+    }
+    let config = tokei::Config::default();
+    let run = || t.parse_from_slice(bytes, &config).summarise();
+    // Inside a rayon pool already (`analyze_tree`), tokei's parallelism is at home.
+    if rayon::current_thread_index().is_some() {
+        return run();
+    }
+    POOL.with(|pool| match pool {
+        Some(p) => p.install(run),
+        None => run(),
+    })
 }
 
 fn syntax_facts(r: &mut FileReport, g: syntax::Grammar, text: &str) {
@@ -256,6 +287,12 @@ mod tests {
     fn bad_input_is_skipped_with_a_reason() {
         let r = analyze_bytes("x.py", b"print(1)\0\0");
         assert_eq!(r.skipped.as_deref(), Some("binary file (NUL bytes)"));
+        let r = analyze_bytes("icon.png", b"\x89PNG\0\0");
+        assert_eq!(
+            (r.skipped, r.language),
+            (None, None),
+            "not source: not reported"
+        );
         let r = analyze_bytes("x.py", b"x = 1\ny = '\xff'\n");
         assert_eq!(r.code, 2);
         assert!(

@@ -405,7 +405,7 @@ pub fn render_text(a: &Analysis, s: Sections) -> String {
         for l in &a.languages {
             let _ = writeln!(
                 o,
-                "  • {:<14} {:>6}  {:>10}  {:>5.1}%",
+                "  • {:<18} {:>12}  {:>14}  {:>5.1}%",
                 l.name,
                 plural(l.files, "file", "files"),
                 format!("{} lines", thousands(l.code)),
