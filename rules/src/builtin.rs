@@ -109,7 +109,7 @@ impl Rule for Analyze {
             .iter()
             .find(|(k, _)| k == "PATH")
             .map(|(_, v)| v.as_os_str());
-        analysis.recommendations = recommend::recommend(&analysis.language_files(), path);
+        analysis.recommendations = recommend::recommend(&analysis.language_files(), path, &[]);
         let json = serde_json::to_vec_pretty(&analysis)
             .map_err(|e| fail(call, format!("cannot encode the analysis: {e}")))?;
         write(call, json_out, &json)?;

@@ -127,7 +127,7 @@ pub fn run(ui: &Ui, args: &AnalyzeArgs) -> Exit {
         }
     };
     // Tools come and go between runs; what is on PATH is looked up now.
-    a.recommendations = recommend::recommend(&a.language_files(), None);
+    a.recommendations = recommend::recommend(&a.language_files(), None, &a.recommendations);
     let sections = Sections {
         languages: args.languages,
         dependencies: args.dependencies,

@@ -15,6 +15,12 @@ pub struct Recommendation {
     pub installed: bool,
     pub version: Option<String>,
     pub install: String,
+    /// Where it was found, and its size and modification time then: while they hold, the
+    /// version is not asked again (a transpiler can take long to print it).
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub stamp: Option<String>,
 }
 
 /// The transpiler for a language family and the command that installs it.
@@ -28,16 +34,40 @@ pub fn transpiler(family: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// One recommendation per language that has a transpiler, for `(family, files)` pairs.
+/// `known` are earlier recommendations: a tool found where it was, unchanged, keeps the
+/// version found then.
 pub fn recommend(
     languages: &[(String, usize)],
     path: Option<&std::ffi::OsStr>,
+    known: &[Recommendation],
 ) -> Vec<Recommendation> {
+    type Probe = (Option<String>, Option<String>, Option<String>);
+    let mut probed: Vec<(&str, Probe)> = Vec::new();
     languages
         .iter()
         .filter_map(|(lang, files)| {
             let (tool, install) = transpiler(lang)?;
-            let found = find_on_path(tool, path);
-            let version = found.as_deref().and_then(version_of);
+            let (found, stamp, version) = match probed.iter().find(|p| p.0 == tool) {
+                Some((_, p)) => p.clone(),
+                None => {
+                    let found = find_on_path(tool, path);
+                    let stamp = found.as_deref().and_then(stamp_of);
+                    let found_s = found.as_ref().map(|p| p.display().to_string());
+                    let same = known.iter().find(|k| {
+                        k.transpiler == tool
+                            && stamp.is_some()
+                            && k.path == found_s
+                            && k.stamp == stamp
+                    });
+                    let version = match same {
+                        Some(k) => k.version.clone(),
+                        None => found.as_deref().and_then(version_of),
+                    };
+                    let p = (found_s, stamp, version);
+                    probed.push((tool, p.clone()));
+                    p
+                }
+            };
             Some(Recommendation {
                 language: lang.clone(),
                 files: *files,
@@ -45,9 +75,27 @@ pub fn recommend(
                 installed: found.is_some(),
                 version,
                 install: install.to_owned(),
+                path: found,
+                stamp,
             })
         })
         .collect()
+}
+
+/// Size and modification time of a file, as a string that changes when it is replaced.
+fn stamp_of(p: &Path) -> Option<String> {
+    let m = std::fs::metadata(p).ok()?;
+    let t = m
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(format!(
+        "{}:{}.{:09}",
+        m.len(),
+        t.as_secs(),
+        t.subsec_nanos()
+    ))
 }
 
 /// Where `program` is on PATH (`path`, or the process's own).
@@ -122,7 +170,7 @@ mod tests {
             ("Python".to_owned(), 3),
             ("Markdown".to_owned(), 1),
         ];
-        let r = recommend(&langs, Some(dir.path().as_os_str()));
+        let r = recommend(&langs, Some(dir.path().as_os_str()), &[]);
         assert_eq!(r.len(), 2);
         assert_eq!((r[0].transpiler.as_str(), r[0].installed), ("bashrs", true));
         assert_eq!(r[0].version.as_deref(), Some("bashrs 6.1.0"));
@@ -131,5 +179,14 @@ mod tests {
             ("depyler", false)
         );
         assert_eq!(r[1].install, "cargo install depyler");
+        // An unchanged tool keeps the version found before, without running it again.
+        let mut known = r.clone();
+        known[0].version = Some("remembered".into());
+        let again = recommend(&langs, Some(dir.path().as_os_str()), &known);
+        assert_eq!(again[0].version.as_deref(), Some("remembered"));
+        // A replaced one is asked again.
+        std::fs::write(&bin, "#!/bin/sh\necho 'bashrs 6.2.0 (new)'\nexit 0\n").unwrap();
+        let again = recommend(&langs, Some(dir.path().as_os_str()), &known);
+        assert_eq!(again[0].version.as_deref(), Some("bashrs 6.2.0 (new)"));
     }
 }
