@@ -19,7 +19,7 @@ command -v tokei >/dev/null || { echo "tokei not on PATH: cargo install tokei" >
 [ -x "$BATUTA" ] || { echo "no $BATUTA: cargo build --release" >&2; exit 1; }
 
 STDLIB=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
-WORK=$(mktemp -d)
+WORK=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")   # BENCH_DIR=/dev/shm: tmpfs
 trap 'rm -rf "$WORK"' EXIT
 TREE=$WORK/stdlib
 mkdir -p "$TREE"
