@@ -1087,6 +1087,11 @@ fn a_fan_out_reports_files_it_cannot_read_to_the_aggregate() {
     );
     std::fs::create_dir_all(r.join("src/dir")).unwrap();
     symlink(&r.join("src/dir"), &r.join("src/dirlink"));
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bad = std::ffi::OsStr::from_bytes(b"src/caf\xe9.py");
+        std::fs::write(r.join(bad), "").unwrap();
+    }
     let g = ws.expand_fanned();
     assert_eq!(ids(&g), ["analyze/analyze:ok.py", "analyze/analyze"]);
     let ActionKind::Builtin {
@@ -1098,6 +1103,7 @@ fn a_fan_out_reports_files_it_cannot_read_to_the_aggregate() {
     assert_eq!(
         with["skipped"],
         serde_json::json!([
+            { "path": "caf\u{FFFD}.py", "reason": "cannot read: its name is not valid UTF-8, or it vanished" },
             { "path": "dangling.py", "reason": "symbolic link to nothing (dangling)" },
             { "path": "dirlink", "reason": "symbolic link to a folder" },
             { "path": "loop", "reason": "symbolic link loop" },

@@ -477,7 +477,12 @@ impl<'m> Expander<'m> {
             let c = std::ffi::CString::new(abs.as_os_str().as_bytes()).ok()?;
             // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
             if unsafe { libc::access(c.as_ptr(), libc::R_OK) } != 0 {
-                return Some("cannot read: permission denied");
+                return Some(match std::io::Error::last_os_error().kind() {
+                    std::io::ErrorKind::NotFound => {
+                        "cannot read: its name is not valid UTF-8, or it vanished"
+                    }
+                    _ => "cannot read: permission denied",
+                });
             }
         }
         None
