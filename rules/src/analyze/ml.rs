@@ -55,6 +55,10 @@ pub fn mapping(operation: &str) -> Option<(&'static str, &'static str)> {
 
 /// Frameworks imported (top-level modules, sorted) and every framework call, in order.
 pub fn scan(tree: &Tree, src: &str) -> (Vec<String>, Vec<MlCall>) {
+    // An import spells the module's name: without one in the text there is nothing to find.
+    if !FRAMEWORKS.iter().any(|(m, _)| src.contains(m)) {
+        return (Vec::new(), Vec::new());
+    }
     let mut aliases: HashMap<String, String> = HashMap::new();
     let root = tree.root_node();
     imports(root, src, &mut aliases);
