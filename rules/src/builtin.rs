@@ -5,7 +5,6 @@
 use batuta_engine::codes;
 use batuta_engine::exec::{Failure, phase_code};
 use batuta_engine::rule::{Call, Report, Rule};
-use rayon::prelude::*;
 
 use crate::ANALYSIS_DIR;
 use crate::analyze::report::{Sections, aggregate, render_text};
@@ -73,19 +72,40 @@ impl Rule for Analyze {
             ));
         };
         let files_dir = format!("{ANALYSIS_DIR}/files/");
-        let reports: Vec<Result<FileReport, Failure>> = call
+        let inputs: Vec<&String> = call
             .inputs
-            .par_iter()
+            .iter()
             .filter(|i| i.starts_with(&files_dir))
-            .map(|i| {
-                let bytes = std::fs::read(call.path(i))
-                    .map_err(|e| fail(call, format!("cannot read '{i}': {e}")))?;
-                serde_json::from_slice(&bytes).map_err(|e| {
-                    fail(call, format!("'{i}' is not a file report: {e}"))
-                        .hint("run `batuta clean` and build again")
-                })
-            })
             .collect();
+        let read = |i: &String| -> Result<FileReport, Failure> {
+            let bytes = std::fs::read(call.path(i))
+                .map_err(|e| fail(call, format!("cannot read '{i}': {e}")))?;
+            serde_json::from_slice(&bytes).map_err(|e| {
+                fail(call, format!("'{i}' is not a file report: {e}"))
+                    .hint("run `batuta clean` and build again")
+            })
+        };
+        // Plain threads, not rayon: an engine worker that ran `analyze-file` is a one-thread
+        // rayon pool of its own (see `analyze::count`), where a parallel iterator is serial.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = inputs.len().div_ceil(threads).max(1);
+        let reports: Vec<Result<FileReport, Failure>> = std::thread::scope(|s| {
+            let handles: Vec<_> = inputs
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(|i| read(i)).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![Err(fail(
+                            call,
+                            "reading the file reports panicked".to_owned(),
+                        ))]
+                    })
+                })
+                .collect()
+        });
         let reports = reports.into_iter().collect::<Result<Vec<_>, _>>()?;
         if call.cancelled() {
             return Err(fail(call, "cancelled".to_owned()));
