@@ -71,6 +71,10 @@ pub enum Command {
     Build(BuildArgs),
     /// Build, then rebuild what each edit makes stale, until Ctrl-C
     Watch(WatchArgs),
+    /// Analyse legacy code: languages, dependencies, ML frameworks, complexity, TDG
+    Analyze(crate::commands::analyze::AnalyzeArgs),
+    /// Write a commented batuta.yaml for the code here, from what an analysis finds
+    Init(crate::commands::init::InitArgs),
     /// Show where the migration stands, phase by phase
     Status {
         #[command(flatten)]

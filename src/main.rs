@@ -38,6 +38,8 @@ fn main() -> ExitCode {
         } => commands::graph::run(&ui, target.as_deref(), manifest, *format),
         Command::Build(args) => commands::build::run(&ui, args),
         Command::Watch(args) => commands::watch::run(&ui, args),
+        Command::Analyze(args) => commands::analyze::run(&ui, args),
+        Command::Init(args) => commands::init::run(&ui, args),
         Command::Status { manifest, format } => commands::status::run(&ui, manifest, *format),
         Command::Clean { manifest, cache } => commands::clean::clean(&ui, manifest, *cache),
         Command::Reset { manifest, yes } => commands::clean::reset(&ui, manifest, *yes),
@@ -73,7 +75,9 @@ fn init_tracing(g: &cli::Global) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // tokei logs a warning for every extension it does not know: noise to a batuta user.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},tokei=error")));
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)

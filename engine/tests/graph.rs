@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use batuta_engine::graph::{self, Action, ActionGraph, ActionKind, Node};
-use batuta_engine::manifest::{Catalog, Code, Diagnostic, Manifest, Phase, load};
+use batuta_engine::manifest::{Catalog, Code, Diagnostic, FanOut, Manifest, Phase, load};
 use petgraph::algo::toposort;
 
 /// The engine cannot depend on batuta-rules; these names stand in for its catalog.
@@ -20,6 +20,18 @@ const CATALOG: Catalog = Catalog {
         "cargo-build",
     ],
     kernels: &["allclose", "max_abs_diff"],
+    fan_out: &[],
+};
+
+/// The same names, with `analyze` working file by file as the rules crate declares it.
+const FAN_CATALOG: Catalog = Catalog {
+    fan_out: &[FanOut {
+        builtin: "analyze",
+        per_file: "analyze-file",
+        dir: ".batuta/analysis",
+        outputs: &["analysis.json", "report.txt"],
+    }],
+    ..CATALOG
 };
 
 /// A workspace in a temporary folder: `batuta.yaml` and the files around it.
@@ -53,6 +65,11 @@ impl Ws {
         load(&self.root().join("batuta.yaml"), &CATALOG).unwrap_or_else(|d| {
             panic!("manifest should load: {:#?}", d.items);
         })
+    }
+
+    fn expand_fanned(&self) -> ActionGraph {
+        let m = load(&self.root().join("batuta.yaml"), &FAN_CATALOG).expect("manifest loads");
+        graph::expand(&m, None).unwrap_or_else(|d| panic!("graph should expand: {:#?}", d.items))
     }
 
     fn expand(&self, target: Option<&str>) -> ActionGraph {
@@ -971,4 +988,135 @@ fn expand_stages_selects_stages_and_what_they_need() {
     let g = graph::expand_stages(&ws.load(), &[Phase::Transpile]).unwrap();
     assert_eq!(g.target, "all");
     assert_eq!(stage_names(&g), ["analyze", "transpile"]);
+}
+
+const FAN_MANIFEST: &str = r#"
+version: 1
+project: { name: demo, source: legacy, exclude: ["vendor/**"] }
+stages:
+  analyze:
+    builtin: analyze
+    with: { min_grade: B }
+  transpile:
+    needs: [analyze]
+    tasks:
+      py: { run: ["cp", "{in}", "{out}"], each: "**/*.py", out: "{path}" }
+"#;
+
+#[test]
+fn a_fan_out_builtin_becomes_one_action_per_file_and_an_aggregate() {
+    let ws = Ws::new(
+        FAN_MANIFEST,
+        &[
+            "legacy/a.py",
+            "legacy/pkg/b.c",
+            "legacy/vendor/x.py",
+            "rust/old.rs",
+        ],
+    );
+    let g = ws.expand_fanned();
+    assert_eq!(
+        ids(&g),
+        [
+            "analyze/analyze:a.py",
+            "analyze/analyze:pkg/b.c",
+            "analyze/analyze",
+            "transpile/py:a.py",
+        ]
+    );
+    let one = action(&g, "analyze/analyze:pkg/b.c");
+    assert_eq!(one.inputs, ["legacy/pkg/b.c"]);
+    assert_eq!(one.outputs, [".batuta/analysis/files/pkg/b.c.json"]);
+    assert_eq!(
+        one.kind,
+        ActionKind::Builtin {
+            name: "analyze-file".into(),
+            with: None
+        }
+    );
+    let agg = action(&g, "analyze/analyze");
+    assert_eq!(
+        agg.inputs,
+        [
+            ".batuta/analysis/files/a.py.json",
+            ".batuta/analysis/files/pkg/b.c.json"
+        ]
+    );
+    assert_eq!(
+        agg.outputs,
+        [
+            ".batuta/analysis/analysis.json",
+            ".batuta/analysis/report.txt"
+        ]
+    );
+    assert_eq!(
+        agg.kind,
+        ActionKind::Builtin {
+            name: "analyze".into(),
+            with: Some(serde_json::json!({ "min_grade": "B" }))
+        }
+    );
+    // The aggregate waits for every per-file action, through their outputs.
+    assert_eq!(
+        deps(&g, "analyze/analyze"),
+        [
+            ("analyze/analyze:a.py", ".batuta/analysis/files/a.py.json"),
+            (
+                "analyze/analyze:pkg/b.c",
+                ".batuta/analysis/files/pkg/b.c.json"
+            ),
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fan_out_reports_files_it_cannot_read_to_the_aggregate() {
+    let ws = Ws::new(
+        "version: 1\nproject: { name: d, source: src }\nstages:\n  analyze: { builtin: analyze }\n",
+        &["src/ok.py"],
+    );
+    let r = ws.root();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("outside.txt"), "").unwrap();
+    symlink(Path::new("loop"), &r.join("src/loop"));
+    symlink(Path::new("missing.py"), &r.join("src/dangling.py"));
+    symlink(
+        &elsewhere.path().join("outside.txt"),
+        &r.join("src/out.txt"),
+    );
+    std::fs::create_dir_all(r.join("src/dir")).unwrap();
+    symlink(&r.join("src/dir"), &r.join("src/dirlink"));
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bad = std::ffi::OsStr::from_bytes(b"src/caf\xe9.py");
+        std::fs::write(r.join(bad), "").unwrap();
+    }
+    let g = ws.expand_fanned();
+    assert_eq!(ids(&g), ["analyze/analyze:ok.py", "analyze/analyze"]);
+    let ActionKind::Builtin {
+        with: Some(with), ..
+    } = &action(&g, "analyze/analyze").kind
+    else {
+        panic!("aggregate has no with");
+    };
+    assert_eq!(
+        with["skipped"],
+        serde_json::json!([
+            { "path": "caf\u{FFFD}.py", "reason": "cannot read: its name is not valid UTF-8, or it vanished" },
+            { "path": "dangling.py", "reason": "symbolic link to nothing (dangling)" },
+            { "path": "dirlink", "reason": "symbolic link to a folder" },
+            { "path": "loop", "reason": "symbolic link loop" },
+            { "path": "out.txt", "reason": "symbolic link that leaves the workspace" },
+        ])
+    );
+}
+
+#[test]
+fn a_builtin_the_catalog_does_not_fan_out_stays_one_action() {
+    let ws = Ws::new(
+        "version: 1\nproject: { name: d }\nstages:\n  optimize: { builtin: optimize }\n",
+        &["a.py"],
+    );
+    assert_eq!(ids(&ws.expand_fanned()), ["optimize/optimize"]);
 }

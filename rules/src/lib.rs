@@ -2,9 +2,11 @@
 //!
 //! The engine knows no rule; it asks this crate's [`CATALOG`] which names exist.
 
+pub mod analyze;
+mod builtin;
 pub mod kernels;
 
-use batuta_engine::manifest::Catalog;
+use batuta_engine::manifest::{Catalog, FanOut};
 use batuta_engine::rule::{Rule, Rules};
 
 pub mod validate;
@@ -13,6 +15,7 @@ pub mod validate;
 pub const BUILTINS: &[&str] = &[
     // analyze
     "analyze",
+    "analyze-file",
     // optimize
     "optimize",
     // validate
@@ -35,9 +38,23 @@ pub const KERNELS: &[&str] = &[
     "matmul",
 ];
 
+/// Where the analysis lives, relative to the workspace: `files/{path}.json` per source
+/// file, `analysis.json` and `report.txt` for the tree.
+pub const ANALYSIS_DIR: &str = ".batuta/analysis";
+
+/// `builtin: analyze` runs file by file (one cached `analyze-file` action per source file)
+/// and aggregates, so editing one file re-analyses that file only.
+pub const FAN_OUT: &[FanOut] = &[FanOut {
+    builtin: "analyze",
+    per_file: "analyze-file",
+    dir: ANALYSIS_DIR,
+    outputs: &["analysis.json", "report.txt"],
+}];
+
 pub const CATALOG: Catalog = Catalog {
     builtins: BUILTINS,
     kernels: KERNELS,
+    fan_out: FAN_OUT,
 };
 
 /// The rules this crate implements, found by the names a manifest uses.
@@ -45,7 +62,11 @@ pub struct Registry;
 
 impl Rules for Registry {
     fn builtin(&self, name: &str) -> Option<&dyn Rule> {
-        validate::builtin(name)
+        match name {
+            "analyze" => Some(&builtin::Analyze),
+            "analyze-file" => Some(&builtin::AnalyzeFile),
+            _ => validate::builtin(name),
+        }
     }
 
     fn kernel(&self, name: &str) -> Option<&dyn Rule> {

@@ -184,7 +184,7 @@ fn tail(text: &str, lines: usize) -> Vec<&str> {
 }
 
 /// Andon: for each failure, what failed, why, and what to do (REFERENCE.md).
-fn andon(ui: &Ui, id: &str, phase_title: &str, f: &Failure) -> String {
+pub fn andon(ui: &Ui, id: &str, phase_title: &str, f: &Failure) -> String {
     let mut s = String::new();
     let red = |t: &str| {
         if ui.color {

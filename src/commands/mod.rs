@@ -2,11 +2,13 @@
 //! manifest.
 
 pub mod affected;
+pub mod analyze;
 pub mod build;
 pub mod check;
 pub mod clean;
 pub mod explain;
 pub mod graph;
+pub mod init;
 pub mod report;
 pub mod status;
 pub mod watch;

@@ -13,7 +13,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use super::walk::{self, glob_set};
 use super::{Action, ActionGraph, ActionKind, Edge, Node};
 use crate::manifest::{
-    Code, Diagnostic, Diagnostics, Manifest, Phase, Placeholder, Sp, Span, Task, TaskKind,
+    Code, Diagnostic, Diagnostics, FanOut, Manifest, Phase, Placeholder, Sp, Span, Task, TaskKind,
     did_you_mean, normalize,
 };
 
@@ -50,7 +50,10 @@ fn build(
         .filter(|s| phases.contains(&s.phase))
         .flat_map(|s| &s.tasks)
         .collect();
-    if tasks.iter().any(|t| t.each.is_some()) {
+    if tasks
+        .iter()
+        .any(|t| t.each.is_some() || fan_out_of(m, t).is_some())
+    {
         x.walk_source();
     }
     for task in tasks {
@@ -272,6 +275,10 @@ impl<'m> Expander<'m> {
                 let rule = self.m.rule(&name.value).expect("validated rule");
                 (&rule.run, rule.tool.as_ref().map(|t| t.value.as_str()))
             }
+            TaskKind::Builtin(_) if let Some(fo) = fan_out_of(self.m, task) => {
+                self.fan_out(task, fo);
+                return;
+            }
             TaskKind::Builtin(name) | TaskKind::Kernel(name) => {
                 let with = task.with.as_ref().map(crate::manifest::Node::to_json);
                 let kind = if matches!(task.kind, TaskKind::Builtin(_)) {
@@ -383,6 +390,102 @@ impl<'m> Expander<'m> {
             };
             self.push_action(task, id, kind, Some(input), out);
         }
+    }
+
+    /// One `per_file` action per source file that can be read, then the aggregate, which
+    /// reads their outputs and learns of the others through `with.skipped` ([`FanOut`]).
+    fn fan_out(&mut self, task: &'m Task, fo: &FanOut) {
+        let files = std::mem::take(&mut self.files);
+        let mut per_file = Vec::with_capacity(files.len());
+        let mut skipped = Vec::new();
+        for file in &files {
+            let input = join(&self.source, &file.rel);
+            if let Some(reason) = self.unreadable(file, &input) {
+                skipped.push(serde_json::json!({ "path": file.rel, "reason": reason }));
+                continue;
+            }
+            let out = format!("{}/files/{}.json", fo.dir, file.rel);
+            self.actions.push(Action {
+                id: format!("{}/{}:{}", task.phase, task.name, file.rel),
+                phase: task.phase,
+                task: task.name.value.clone(),
+                kind: ActionKind::Builtin {
+                    name: fo.per_file.to_owned(),
+                    with: None,
+                },
+                inputs: vec![input],
+                outputs: vec![out.clone()],
+                env: task.env.iter().map(|e| e.value.clone()).collect(),
+                cache: task.cache,
+                gpu: 0,
+                span: task.name.span,
+            });
+            per_file.push(out);
+        }
+        self.files = files;
+        let mut with = match task.with.as_ref().map(crate::manifest::Node::to_json) {
+            Some(serde_json::Value::Object(m)) => m,
+            Some(other) => serde_json::Map::from_iter([("with".to_owned(), other)]),
+            None => serde_json::Map::new(),
+        };
+        if !skipped.is_empty() {
+            with.insert("skipped".to_owned(), serde_json::Value::Array(skipped));
+        }
+        let kind = ActionKind::Builtin {
+            name: fo.builtin.to_owned(),
+            with: (!with.is_empty()).then_some(serde_json::Value::Object(with)),
+        };
+        self.push_action(
+            task,
+            format!("{}/{}", task.phase, task.name),
+            kind,
+            None,
+            None,
+        );
+        let a = self.actions.last_mut().expect("just pushed");
+        a.inputs.splice(0..0, per_file);
+        a.outputs
+            .splice(0..0, fo.outputs.iter().map(|o| format!("{}/{o}", fo.dir)));
+    }
+
+    /// Why a walked file cannot be an action's input, if it cannot.
+    fn unreadable(&self, file: &walk::SourceFile, input: &str) -> Option<&'static str> {
+        if file.special {
+            return Some("not a regular file (socket, pipe or device)");
+        }
+        let abs = self.abs(input);
+        if file.symlink {
+            match std::fs::metadata(&abs) {
+                #[cfg(unix)]
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                    return Some("symbolic link loop");
+                }
+                Err(_) => return Some("symbolic link to nothing (dangling)"),
+                Ok(m) if m.is_dir() => return Some("symbolic link to a folder"),
+                Ok(m) if !m.is_file() => {
+                    return Some("not a regular file (socket, pipe or device)");
+                }
+                Ok(_) if !self.file_inside(input) => {
+                    return Some("symbolic link that leaves the workspace");
+                }
+                Ok(_) => {}
+            }
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let c = std::ffi::CString::new(abs.as_os_str().as_bytes()).ok()?;
+            // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+            if unsafe { libc::access(c.as_ptr(), libc::R_OK) } != 0 {
+                return Some(match std::io::Error::last_os_error().kind() {
+                    std::io::ErrorKind::NotFound => {
+                        "cannot read: its name is not valid UTF-8, or it vanished"
+                    }
+                    _ => "cannot read: permission denied",
+                });
+            }
+        }
+        None
     }
 
     fn file_inside(&self, rel: &str) -> bool {
@@ -581,6 +684,14 @@ fn shortest_cycle(g: &DiGraph<Node, Edge>, scc: &[NodeIndex]) -> Vec<NodeIndex> 
     let mut all = scc.to_vec();
     all.push(scc[0]);
     all
+}
+
+/// The catalog's fan-out for a task that names a file-by-file builtin.
+fn fan_out_of(m: &Manifest, t: &Task) -> Option<&'static FanOut> {
+    match &t.kind {
+        TaskKind::Builtin(name) => m.fan_out.iter().find(|f| f.builtin == name.value),
+        _ => None,
+    }
 }
 
 fn escapes(p: &Sp<String>, what: &str) -> Diagnostic {

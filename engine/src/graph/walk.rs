@@ -13,6 +13,8 @@ pub struct SourceFile {
     pub rel: String,
     /// Whether the entry is a symbolic link (checked against the workspace by the caller).
     pub symlink: bool,
+    /// Neither a regular file nor a symbolic link: a socket, pipe or device.
+    pub special: bool,
 }
 
 /// Compile globs the way `each` and `exclude` mean them: `*` stays inside one folder.
@@ -89,6 +91,7 @@ pub fn walk(dir: &Path, exclude: &GlobSet, skip: &[PathBuf]) -> Vec<SourceFile> 
             found.lock().expect("walk lock").push(SourceFile {
                 rel,
                 symlink: ft.is_symlink(),
+                special: !ft.is_file() && !ft.is_symlink(),
             });
             WalkState::Continue
         })

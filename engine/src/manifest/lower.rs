@@ -398,6 +398,7 @@ impl<'s> Lower<'s> {
             rules,
             stages,
             targets,
+            fan_out: &[],
         })
     }
 

@@ -29,6 +29,26 @@ pub use yaml::{Key, Node, NodeKind};
 pub struct Catalog {
     pub builtins: &'static [&'static str],
     pub kernels: &'static [&'static str],
+    /// Builtins that work file by file; see [`FanOut`].
+    pub fan_out: &'static [FanOut],
+}
+
+/// A builtin that expands into one `per_file` action for every file under
+/// `project.source` (with the same walk, excludes and .gitignore as `each`), writing
+/// `{dir}/files/{path}.json`, plus the builtin itself as one aggregate action that reads
+/// all of those and writes `{dir}/{outputs}`. Editing one source file reruns one per-file
+/// action and the aggregate. Files that cannot be read as such (symbolic links that dangle,
+/// loop, point at a folder or out of the workspace; sockets and pipes; unreadable files)
+/// get no action: the aggregate's `with` lists them under `skipped` as
+/// `[{"path": …, "reason": …}]`, so they are reported, not fatal.
+#[derive(Debug, Clone, Copy)]
+pub struct FanOut {
+    pub builtin: &'static str,
+    pub per_file: &'static str,
+    /// Relative to the workspace.
+    pub dir: &'static str,
+    /// The aggregate's outputs, relative to `dir`.
+    pub outputs: &'static [&'static str],
 }
 
 /// The workspace of the manifest at `path`: its folder, spelt `.` for a bare file name so
@@ -141,6 +161,10 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
     if let Some(m) = &manifest {
         validate::validate(m, catalog, &mut diags);
     }
+    let manifest = manifest.map(|mut m| {
+        m.fan_out = catalog.fan_out;
+        m
+    });
     match manifest {
         Some(m) if diags.is_empty() => Ok(m),
         _ => {

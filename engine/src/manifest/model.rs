@@ -43,6 +43,8 @@ pub struct Manifest {
     /// In phase order, whatever order the file lists them in.
     pub stages: Vec<Stage>,
     pub targets: Vec<Target>,
+    /// The catalog's file-by-file builtins (set when loaded).
+    pub fan_out: &'static [super::FanOut],
 }
 
 #[derive(Debug, Clone)]

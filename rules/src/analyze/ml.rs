@@ -1,0 +1,333 @@
+//! ML frameworks in Python: imports and calls of NumPy, scikit-learn, PyTorch, pandas and
+//! SciPy, each call mapped to its Sovereign-stack target (REFERENCE.md, "Library mappings")
+//! or left unmapped and listed.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use tree_sitter::{Node, Tree};
+
+use super::syntax::{Grammar, text, walk_named};
+
+/// The frameworks batuta recognises, by top-level module.
+pub const FRAMEWORKS: &[(&str, &str)] = &[
+    ("numpy", "NumPy"),
+    ("sklearn", "scikit-learn"),
+    ("torch", "PyTorch"),
+    ("pandas", "pandas"),
+    ("scipy", "SciPy"),
+];
+
+/// One call of a framework operation in a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MlCall {
+    /// Top-level module: `numpy`, `sklearn`, `torch`, `pandas`, `scipy`.
+    pub framework: String,
+    /// The operation, resolved through imports: `numpy.dot`, `sklearn.cluster.KMeans`,
+    /// `torch.load`, or `numpy.matmul` for `a @ b`, `torch.nn.Module.forward` for `m.forward(x)`.
+    pub operation: String,
+    pub line: usize,
+    /// The Rust call it becomes, when the mapping table has one.
+    pub target: Option<String>,
+    pub backend: Option<String>,
+}
+
+/// The mapping table of REFERENCE.md: operation → (Rust target, backend).
+pub fn mapping(operation: &str) -> Option<(&'static str, &'static str)> {
+    let last = operation.rsplit('.').next().unwrap_or(operation);
+    let fw = operation.split('.').next().unwrap_or("");
+    Some(match (fw, operation, last) {
+        ("numpy", "numpy.add", _) => ("trueno::add", "SIMD/GPU"),
+        ("numpy", "numpy.dot", _) => ("trueno::dot", "SIMD/GPU"),
+        ("numpy", "numpy.matmul", _) => ("trueno::matmul", "GPU"),
+        ("numpy", "numpy.sum", _) => ("trueno::sum", "SIMD"),
+        ("numpy", "numpy.mean", _) => ("trueno::mean", "SIMD"),
+        ("sklearn", _, "LinearRegression") => ("aprender::LinearRegression::new", "CPU"),
+        ("sklearn", _, "LogisticRegression") => ("aprender::LogisticRegression::new", "CPU"),
+        ("sklearn", _, "KMeans") => ("aprender::KMeans::new", "CPU"),
+        ("sklearn", _, "StandardScaler") => ("aprender::StandardScaler::new", "CPU"),
+        ("torch", "torch.load", _) => ("realizar::load_model", "GPU"),
+        ("torch", "torch.nn.Module.forward", _) => ("realizar::forward", "GPU"),
+        ("torch", "torch.nn.Module.generate", _) => ("realizar::generate_text", "GPU"),
+        _ => return None,
+    })
+}
+
+/// Frameworks imported (top-level modules, sorted) and every framework call, in order.
+pub fn scan(tree: &Tree, src: &str) -> (Vec<String>, Vec<MlCall>) {
+    // An import spells the module's name: without one in the text there is nothing to find.
+    if !FRAMEWORKS.iter().any(|(m, _)| src.contains(m)) {
+        return (Vec::new(), Vec::new());
+    }
+    let mut aliases: HashMap<String, String> = HashMap::new();
+    let root = tree.root_node();
+    imports(root, src, &mut aliases);
+    let mut imported: Vec<String> = aliases
+        .values()
+        .filter_map(|q| q.split('.').next())
+        .filter(|m| FRAMEWORKS.iter().any(|(f, _)| f == m))
+        .map(str::to_owned)
+        .collect();
+    imported.sort();
+    imported.dedup();
+    let mut calls = Vec::new();
+    if !imported.is_empty() {
+        let ctx = Ctx {
+            aliases: &aliases,
+            numpy: imported.iter().any(|m| m == "numpy"),
+            torch: imported.iter().any(|m| m == "torch"),
+        };
+        walk_named(root, (), 1000, |n, _| {
+            call(n, src, &ctx, &mut calls);
+            Some(())
+        });
+    }
+    (imported, calls)
+}
+
+fn is_framework(module: &str) -> bool {
+    let top = module.split('.').next().unwrap_or("");
+    FRAMEWORKS.iter().any(|(f, _)| *f == top)
+}
+
+/// `import numpy as np`, `import torch.nn`, `from sklearn.cluster import KMeans as KM`.
+fn imports(root: Node<'_>, src: &str, aliases: &mut HashMap<String, String>) {
+    walk_named(root, (), 1000, |n, _| {
+        import(n, src, aliases);
+        // Imports are statements: below any other node there is only more to search.
+        let id = n.kind_id();
+        (id != kinds().import && id != kinds().import_from).then_some(())
+    });
+}
+
+fn import(n: Node<'_>, src: &str, aliases: &mut HashMap<String, String>) {
+    match n.kind() {
+        "import_statement" => {
+            let mut c = n.walk();
+            for name in n.children_by_field_name("name", &mut c) {
+                match name.kind() {
+                    "dotted_name" => {
+                        let full = text(name, src);
+                        if is_framework(full) {
+                            let top = full.split('.').next().unwrap_or(full);
+                            aliases.insert(top.to_owned(), top.to_owned());
+                        }
+                    }
+                    "aliased_import" => {
+                        let (Some(m), Some(a)) = (
+                            name.child_by_field_name("name"),
+                            name.child_by_field_name("alias"),
+                        ) else {
+                            continue;
+                        };
+                        let full = text(m, src);
+                        if is_framework(full) {
+                            aliases.insert(text(a, src).to_owned(), full.to_owned());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        "import_from_statement" => {
+            let Some(module) = n.child_by_field_name("module_name") else {
+                return;
+            };
+            let module = text(module, src);
+            if !is_framework(module) {
+                return;
+            }
+            let mut c = n.walk();
+            for name in n.children_by_field_name("name", &mut c) {
+                match name.kind() {
+                    "dotted_name" => {
+                        let t = text(name, src);
+                        aliases.insert(t.to_owned(), format!("{module}.{t}"));
+                    }
+                    "aliased_import" => {
+                        if let (Some(m), Some(a)) = (
+                            name.child_by_field_name("name"),
+                            name.child_by_field_name("alias"),
+                        ) {
+                            aliases.insert(
+                                text(a, src).to_owned(),
+                                format!("{module}.{}", text(m, src)),
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // `from numpy import *` still imports the framework.
+            let mut c = n.walk();
+            if n.children(&mut c).any(|ch| ch.kind() == "wildcard_import") {
+                aliases.insert(format!("*{module}"), module.to_owned());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Python node kind ids compared on every node.
+struct Kinds {
+    call: u16,
+    binary: u16,
+    import: u16,
+    import_from: u16,
+}
+
+fn kinds() -> &'static Kinds {
+    static K: std::sync::OnceLock<Kinds> = std::sync::OnceLock::new();
+    K.get_or_init(|| {
+        let l = Grammar::Python.language();
+        Kinds {
+            call: l.id_for_node_kind("call", true),
+            binary: l.id_for_node_kind("binary_operator", true),
+            import: l.id_for_node_kind("import_statement", true),
+            import_from: l.id_for_node_kind("import_from_statement", true),
+        }
+    })
+}
+
+struct Ctx<'a> {
+    aliases: &'a HashMap<String, String>,
+    numpy: bool,
+    torch: bool,
+}
+
+/// `np.linalg.norm` → `numpy.linalg.norm` when `np` names a framework module.
+fn resolve(ctx: &Ctx<'_>, dotted: &str) -> Option<String> {
+    let (head, rest) = match dotted.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (dotted, None),
+    };
+    let base = ctx.aliases.get(head)?;
+    Some(match rest {
+        Some(r) => format!("{base}.{r}"),
+        None => base.clone(),
+    })
+}
+
+/// An attribute chain of plain names (`a.b.c`), or `None` for calls on call results etc.
+fn dotted(n: Node<'_>, src: &str) -> Option<String> {
+    match n.kind() {
+        "identifier" => Some(text(n, src).to_owned()),
+        "attribute" => {
+            let obj = dotted(n.child_by_field_name("object")?, src)?;
+            let attr = text(n.child_by_field_name("attribute")?, src);
+            Some(format!("{obj}.{attr}"))
+        }
+        _ => None,
+    }
+}
+
+fn push(calls: &mut Vec<MlCall>, operation: String, line: usize) {
+    let framework = operation.split('.').next().unwrap_or("").to_owned();
+    let (target, backend) = match mapping(&operation) {
+        Some((t, b)) => (Some(t.to_owned()), Some(b.to_owned())),
+        None => (None, None),
+    };
+    calls.push(MlCall {
+        framework,
+        operation,
+        line,
+        target,
+        backend,
+    });
+}
+
+fn call(n: Node<'_>, src: &str, ctx: &Ctx<'_>, calls: &mut Vec<MlCall>) {
+    let id = n.kind_id();
+    let k = kinds();
+    if id != k.call && id != k.binary {
+        return;
+    }
+    let line = n.start_position().row + 1;
+    match n.kind() {
+        "call" => {
+            if let Some(f) = n.child_by_field_name("function") {
+                let name = dotted(f, src);
+                match name.as_deref().and_then(|d| resolve(ctx, d)) {
+                    Some(op) => push(calls, op, line),
+                    None if ctx.torch && f.kind() == "attribute" => {
+                        // `model.forward(x)`, `model.generate(p)` on a model object.
+                        let attr = f.child_by_field_name("attribute").map(|a| text(a, src));
+                        if let Some(m @ ("forward" | "generate")) = attr {
+                            push(calls, format!("torch.nn.Module.{m}"), line);
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        "binary_operator" if ctx.numpy => {
+            if let Some(op) = n.child_by_field_name("operator")
+                && text(op, src) == "@"
+            {
+                push(calls, "numpy.matmul".to_owned(), line);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::syntax::parse;
+
+    fn ops(src: &str) -> (Vec<String>, Vec<(String, Option<String>)>) {
+        let t = parse(Grammar::Python, src).unwrap();
+        let (imp, calls) = scan(&t, src);
+        (
+            imp,
+            calls.into_iter().map(|c| (c.operation, c.target)).collect(),
+        )
+    }
+
+    #[test]
+    fn numpy_sklearn_torch() {
+        let src = "import numpy as np\nfrom sklearn.cluster import KMeans as KM\nfrom sklearn.linear_model import LinearRegression\nimport torch\n\
+a = np.dot(x, y)\nb = x @ y\nc = np.zeros(3)\nk = KM(n_clusters=3)\nr = LinearRegression()\nm = torch.load('m.pt')\ny = m.forward(a)\nnp.linalg.norm(a)\nlen(a)\n";
+        let (imp, calls) = ops(src);
+        assert_eq!(imp, ["numpy", "sklearn", "torch"]);
+        let t = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            calls,
+            [
+                ("numpy.dot".into(), t("trueno::dot")),
+                ("numpy.matmul".into(), t("trueno::matmul")),
+                ("numpy.zeros".into(), None),
+                ("sklearn.cluster.KMeans".into(), t("aprender::KMeans::new")),
+                (
+                    "sklearn.linear_model.LinearRegression".into(),
+                    t("aprender::LinearRegression::new")
+                ),
+                ("torch.load".into(), t("realizar::load_model")),
+                ("torch.nn.Module.forward".into(), t("realizar::forward")),
+                ("numpy.linalg.norm".into(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_framework_no_calls() {
+        let (imp, calls) = ops("import os\nx = a @ b\nos.path.join('a')\n");
+        assert!(imp.is_empty() && calls.is_empty());
+    }
+
+    #[test]
+    fn pandas_and_scipy_are_listed_unmapped() {
+        let (imp, calls) = ops(
+            "import pandas as pd\nimport scipy.linalg\npd.read_csv('x')\nscipy.linalg.inv(a)\n",
+        );
+        assert_eq!(imp, ["pandas", "scipy"]);
+        assert_eq!(
+            calls,
+            [
+                ("pandas.read_csv".into(), None),
+                ("scipy.linalg.inv".into(), None)
+            ]
+        );
+    }
+}

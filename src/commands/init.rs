@@ -1,0 +1,271 @@
+//! `batuta init`: analyse the code here and write a commented `batuta.yaml` for it: the
+//! languages found, their transpilers (and whether they are on PATH), and stages for all
+//! five phases. Never overwrites a manifest without `--force`.
+
+use std::fmt::Write as _;
+use std::path::{Component, Path, PathBuf};
+
+use batuta_rules::analyze::report::Analysis;
+use batuta_rules::analyze::{analyze_tree, recommend};
+use clap::Args;
+
+use crate::Exit;
+use crate::output::Ui;
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The legacy code, relative to this folder [default: this folder]
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub source: PathBuf,
+    /// Replace an existing batuta.yaml
+    #[arg(long)]
+    pub force: bool,
+}
+
+const EXCLUDE: &[&str] = &[
+    "**/__pycache__/**",
+    "**/node_modules/**",
+    "venv/**",
+    ".venv/**",
+];
+
+pub fn run(_ui: &Ui, args: &InitArgs) -> Exit {
+    let target = PathBuf::from(super::MANIFEST_NAME);
+    if target.exists() && !args.force {
+        eprintln!(
+            "error: {} already exists; batuta init leaves it as it is\n  help: pass --force to replace it, or edit it by hand",
+            super::MANIFEST_NAME
+        );
+        return Exit::Usage;
+    }
+    let inside = args.source.is_relative()
+        && args
+            .source
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !inside || !args.source.is_dir() {
+        eprintln!(
+            "error: --source {} is not a folder below this one\n  help: name the folder that holds the legacy code, relative to where batuta.yaml goes",
+            args.source.display()
+        );
+        return Exit::Usage;
+    }
+    let source = slash(&args.source);
+    let a = analyze_tree(&args.source, EXCLUDE);
+    let name = std::env::current_dir()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "migration".to_owned());
+    let text = manifest_text(&name, &source, &a);
+    if let Err(e) = std::fs::write(&target, text) {
+        eprintln!("error: cannot write {}: {e}", target.display());
+        return Exit::Failed;
+    }
+    println!(
+        "ok: wrote {} for {} files ({}); check it with `batuta check`",
+        super::MANIFEST_NAME,
+        a.files,
+        if a.languages.is_empty() {
+            "no language recognised".to_owned()
+        } else {
+            a.languages
+                .iter()
+                .take(4)
+                .map(|l| format!("{} {:.0}%", l.name, l.percent))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    Exit::Success
+}
+
+fn slash(p: &Path) -> String {
+    let parts: Vec<String> = p
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// For a language family found: its rule, its tool, and its tasks as (name, `each` glob).
+type Transpile = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const TRANSPILE: &[Transpile] = &[
+    ("Python", "py-to-rust", "depyler", &[("python", "**/*.py")]),
+    ("C", "c-to-rust", "decy", &[("c", "**/*.c")]),
+    (
+        "C++",
+        "cpp-to-rust",
+        "decy",
+        &[("cpp", "**/*.cpp"), ("cc", "**/*.cc")],
+    ),
+    ("Shell", "purify-shell", "bashrs", &[("shell", "**/*.sh")]),
+];
+
+fn yaml_str(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// The manifest, every choice commented.
+pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
+    let mut o = String::new();
+    let found: Vec<&str> = a.languages.iter().map(|l| l.name.as_str()).collect();
+    let _ = writeln!(
+        o,
+        "# batuta.yaml: the migration of this code to Rust, written by `batuta init`."
+    );
+    let _ = writeln!(
+        o,
+        "# Every key is explained in batuta.yaml.example; check this file with `batuta check`."
+    );
+    let _ = writeln!(
+        o,
+        "#\n# Found in {source}: {} files, {} lines of code.",
+        a.files, a.code
+    );
+    for l in a.languages.iter().take(8) {
+        let files = format!("{} file{}", l.files, if l.files == 1 { "" } else { "s" });
+        let _ = writeln!(
+            o,
+            "#   {:<12} {:>11} {:>8} lines  {:>5.1} %",
+            l.name, files, l.code, l.percent
+        );
+    }
+    let _ = writeln!(
+        o,
+        "# TDG {:.1}/100, grade {}: `batuta analyze` shows why.\n",
+        a.tdg.score, a.tdg.grade
+    );
+    let _ = writeln!(o, "version: 1\n");
+    let _ = writeln!(o, "project:");
+    let _ = writeln!(o, "  name: {}", yaml_str(name));
+    let _ = writeln!(
+        o,
+        "  source: {:<16} # the legacy code; `each` globs match under it",
+        yaml_str(source)
+    );
+    let _ = writeln!(
+        o,
+        "  output: rust             # where the generated Rust goes (project.output)"
+    );
+    let _ = writeln!(
+        o,
+        "  exclude: [{}]\n",
+        EXCLUDE
+            .iter()
+            .map(|e| yaml_str(e))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let used: Vec<&Transpile> = TRANSPILE
+        .iter()
+        .filter(|(fam, ..)| found.contains(fam))
+        .collect();
+    let mut tools: Vec<&str> = used.iter().map(|(_, _, t, _)| *t).collect();
+    tools.dedup();
+    if !tools.is_empty() {
+        let _ = writeln!(
+            o,
+            "# The transpilers for the languages found. Their version output joins every cache key."
+        );
+        let _ = writeln!(o, "tools:");
+        for t in &tools {
+            let install = format!("cargo install {t}");
+            let state = match recommend::find_on_path(t, None) {
+                Some(p) => format!(
+                    "found: {}{}",
+                    p.display(),
+                    recommend::version_of(&p)
+                        .map(|v| format!(" ({v})"))
+                        .unwrap_or_default()
+                ),
+                None => format!("not on PATH: {install}"),
+            };
+            let _ = writeln!(o, "  # {state}");
+            let _ = writeln!(
+                o,
+                "  {t}: {{ command: {t}, version: [\"--version\"], install: {} }}",
+                yaml_str(&install)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "\n# Command templates; {{in}} is the source file, {{out}} the Rust file."
+        );
+        let _ = writeln!(o, "rules:");
+        for (_, rule, tool, _) in &used {
+            let verb = if *tool == "bashrs" {
+                "purify"
+            } else {
+                "transpile"
+            };
+            let _ = writeln!(
+                o,
+                "  {rule}:\n    tool: {tool}\n    run: [\"{{tool}}\", \"{verb}\", \"{{in}}\", \"-o\", \"{{out}}\"]"
+            );
+        }
+        o.push('\n');
+    }
+
+    let _ = writeln!(o, "# The five phases, each after the one before.");
+    let _ = writeln!(o, "stages:");
+    let _ = writeln!(o, "  analyze:");
+    let _ = writeln!(
+        o,
+        "    builtin: analyze         # languages, dependencies, ML frameworks, complexity, TDG"
+    );
+    let _ = writeln!(
+        o,
+        "    with: {{ min_grade: F }}   # raise it to stop the line below a grade (BATUTA-Q-001)"
+    );
+    let mut prev = "analyze";
+    if !used.is_empty() {
+        let _ = writeln!(o, "  transpile:\n    needs: [analyze]\n    tasks:");
+        for (_, rule, tool, tasks) in &used {
+            for (task, each) in tasks.iter() {
+                let out = if *tool == "bashrs" {
+                    "scripts/{path}".to_owned()
+                } else if *task == "python" {
+                    "src/{dir}/{stem}.rs".to_owned()
+                } else {
+                    format!("src/{{dir}}/{{stem}}_{task}.rs")
+                };
+                let _ = writeln!(
+                    o,
+                    "      {task}: {{ rule: {rule}, each: {}, out: {} }}",
+                    yaml_str(each),
+                    yaml_str(&out)
+                );
+            }
+        }
+        prev = "transpile";
+    }
+    let _ = writeln!(
+        o,
+        "  optimize:\n    needs: [{prev}]\n    builtin: optimize\n    with: {{ profile: balanced, gpu: auto }}   # SIMD/GPU by the cost model"
+    );
+    let _ = writeln!(
+        o,
+        "  validate:\n    needs: [optimize]\n    builtin: cargo-test      # the migrated tests must pass"
+    );
+    let _ = writeln!(
+        o,
+        "  build:\n    needs: [validate]\n    builtin: cargo-build\n    with: {{ profile: release }}"
+    );
+    let _ = writeln!(o, "\n# What `batuta build TARGET` runs.");
+    let _ = writeln!(o, "targets:\n  default: [build]\n  analysis: [analyze]");
+    o
+}
