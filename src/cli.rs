@@ -72,6 +72,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Build, then rebuild what each edit makes stale, until Ctrl-C
     Watch(WatchArgs),
+    /// Build the transpile stage (and the stages it needs): shorthand for building it
+    Transpile(TranspileArgs),
     /// Show where the migration stands, phase by phase
     Status {
         #[command(flatten)]
@@ -129,6 +131,41 @@ pub struct BuildArgs {
     /// After the build, write the test results of its cargo-test tasks to PATH as JUnit XML
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TranspileArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    /// Run at most N actions at once [default: the number of cores]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// After a failure, finish the work that does not depend on it
+    #[arg(short = 'k', long)]
+    pub keep_going: bool,
+    /// Transpile only these source modules (paths, folders or stems)
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub modules: Vec<String>,
+    /// Progress for people, or one JSON event per line
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+impl TranspileArgs {
+    /// The same build, as `batuta build` takes it.
+    pub fn build_args(&self) -> BuildArgs {
+        BuildArgs {
+            target: None,
+            manifest: ManifestArg {
+                file: self.manifest.file.clone(),
+            },
+            jobs: self.jobs,
+            keep_going: self.keep_going,
+            modules: self.modules.clone(),
+            format: self.format,
+            junit: None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         } => commands::graph::run(&ui, target.as_deref(), manifest, *format),
         Command::Build(args) => commands::build::run(&ui, args),
         Command::Watch(args) => commands::watch::run(&ui, args),
+        Command::Transpile(args) => commands::build::transpile(&ui, args),
         Command::Status { manifest, format } => commands::status::run(&ui, manifest, *format),
         Command::Clean { manifest, cache } => commands::clean::clean(&ui, manifest, *cache),
         Command::Reset { manifest, yes } => commands::clean::reset(&ui, manifest, *yes),

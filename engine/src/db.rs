@@ -294,6 +294,7 @@ stages:
     const CATALOG: Catalog = Catalog {
         builtins: &[],
         kernels: &[],
+        templates: &[],
     };
 
     /// A database that records which queries salsa executed.

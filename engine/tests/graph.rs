@@ -20,6 +20,7 @@ const CATALOG: Catalog = Catalog {
         "cargo-build",
     ],
     kernels: &["allclose", "max_abs_diff"],
+    templates: &[],
 };
 
 /// A workspace in a temporary folder: `batuta.yaml` and the files around it.

@@ -2,9 +2,12 @@
 //!
 //! The engine knows no rule; it asks this crate's [`CATALOG`] which names exist.
 
+use batuta_engine::exec::Failure;
+use batuta_engine::graph::Action;
 use batuta_engine::manifest::Catalog;
 use batuta_engine::rule::{Rule, Rules};
 
+pub mod transpile;
 pub mod validate;
 
 /// Built-in rules, by the phase they usually serve (MANIFEST.md, ARCHITECTURE.md).
@@ -18,6 +21,8 @@ pub const BUILTINS: &[&str] = &[
     "syscalls",
     "cargo-test",
     "bench",
+    // transpile
+    "assemble",
     // build
     "cargo-build",
 ];
@@ -36,6 +41,7 @@ pub const KERNELS: &[&str] = &[
 pub const CATALOG: Catalog = Catalog {
     builtins: BUILTINS,
     kernels: KERNELS,
+    templates: transpile::TEMPLATES,
 };
 
 /// The rules this crate implements, found by the names a manifest uses.
@@ -43,11 +49,18 @@ pub struct Registry;
 
 impl Rules for Registry {
     fn builtin(&self, name: &str) -> Option<&dyn Rule> {
-        validate::builtin(name)
+        match name {
+            "assemble" => Some(&transpile::assemble::Assemble),
+            _ => validate::builtin(name),
+        }
     }
 
     fn kernel(&self, name: &str) -> Option<&dyn Rule> {
         let _ = name;
         None
+    }
+
+    fn explain(&self, action: &Action, failure: Failure) -> Failure {
+        transpile::classify::explain(action, failure)
     }
 }

@@ -129,7 +129,7 @@ impl Ctx<'_> {
     pub fn process(&self, a: &Action) -> Outcome {
         let key = match self.current_key(a) {
             Ok(k) => k,
-            Err(f) => return Outcome::Failed(f),
+            Err(f) => return Outcome::Failed(self.rules.explain(a, f)),
         };
         if a.cache {
             if self.up_to_date(a, &key) {
@@ -141,7 +141,10 @@ impl Ctx<'_> {
                 Err(e) => self.warn(format!("{}: {e}; running the action instead", a.id)),
             }
         }
-        self.execute(a, &key)
+        match self.execute(a, &key) {
+            Outcome::Failed(f) => Outcome::Failed(self.rules.explain(a, f)),
+            other => other,
+        }
     }
 
     fn up_to_date(&self, a: &Action, key: &Digest) -> bool {

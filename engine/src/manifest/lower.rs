@@ -531,6 +531,7 @@ impl<'s> Lower<'s> {
                     name: Sp::new(key.name.clone(), key.span),
                     tool: None,
                     run: Vec::new(),
+                    gate: Vec::new(),
                 });
                 continue;
             };
@@ -555,6 +556,7 @@ impl<'s> Lower<'s> {
                 name: Sp::new(key.name.clone(), key.span),
                 tool,
                 run: run.unwrap_or_default(),
+                gate: Vec::new(),
             });
         }
         rules
