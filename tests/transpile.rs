@@ -1,0 +1,358 @@
+//! End-to-end tests of the transpile phase through the real binary: the built-in templates
+//! with the real tools (depyler, bashrs, decy, ruchy: a test fails when its tool is not on
+//! PATH), tool versions in the cache key, failures with the book's codes, a missing tool,
+//! `batuta transpile --modules`, and the assembly of a Cargo package.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+mod common;
+
+struct Ws {
+    files: common::Files,
+    /// PATH for batuta: stand-in tools first, then the caller's PATH (unless replaced).
+    path: String,
+}
+
+impl std::ops::Deref for Ws {
+    type Target = common::Files;
+    fn deref(&self) -> &common::Files {
+        &self.files
+    }
+}
+
+/// Where a real tool is, or a failure that says how to install it.
+fn real_tool(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{name} is not on PATH: these tests need the real tool (cargo install --locked {name})")
+        })
+}
+
+impl Ws {
+    fn new(manifest: &str, files: &[(&str, &str)]) -> Ws {
+        let files = common::Files::new(manifest, files);
+        let bin = files.path("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        Ws { files, path }
+    }
+
+    /// A stand-in (or wrapper) tool in the workspace's bin/, first on PATH.
+    fn tool(&self, name: &str, script: &str) {
+        let p = self.path(&format!("bin/{name}"));
+        std::fs::write(&p, script).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("batuta").unwrap();
+        c.current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("PATH", &self.path)
+            .env("BATUTA_CACHE_DIR", self.path("cache"))
+            .env_remove("BATUTA_CONFIG")
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    /// `batuta transpile --format json ARGS`.
+    fn transpile(&self, args: &[&str]) -> (i32, Vec<Value>) {
+        let out = self
+            .cmd()
+            .args(["transpile", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), events(&out))
+    }
+
+    /// `batuta transpile` for people: exit code, stdout, stderr.
+    fn transpile_text(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd().arg("transpile").args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+fn events(out: &Output) -> Vec<Value> {
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| {
+                panic!(
+                    "not JSON: {l}: {e}\n{text}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+        })
+        .collect()
+}
+
+fn summary(events: &[Value]) -> &Value {
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "summary", "the summary is the last line");
+    last
+}
+
+fn outcomes<'a>(events: &'a [Value], outcome: &str) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "action" && e["outcome"] == outcome)
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn failure<'a>(events: &'a [Value], id: &str) -> &'a Value {
+    events
+        .iter()
+        .find(|e| e["event"] == "action" && e["id"] == id && e["outcome"] == "failed")
+        .unwrap_or_else(|| panic!("{id} did not fail: {events:#?}"))
+}
+
+fn exists(ws: &Ws, rel: &str) -> bool {
+    Path::new(&ws.path(rel)).exists()
+}
+
+/// A stand-in depyler: `--version`, and `transpile IN -o OUT` writing a small Rust module,
+/// or failing as a parser does on a file that says SYNTAX. It logs each file it transpiles.
+const STANDIN_DEPYLER: &str = r#"#!/bin/sh
+case "$1" in
+  --version) echo "depyler 0.0.1-standin" ;;
+  transpile)
+    echo "$2" >> spawned.log
+    if grep -q SYNTAX "$2"; then
+      echo "Error: Failed to parse Python source" >&2
+      echo "  File \"$2\", line 2" >&2
+      echo "SyntaxError: invalid syntax" >&2
+      exit 1
+    fi
+    printf '// transpiled from %s\npub fn value() -> i64 { 1 }\n' "$2" > "$4" ;;
+  *) echo "unexpected arguments: $*" >&2; exit 2 ;;
+esac
+"#;
+
+const PY_CRATE: &str = r#"version: 1
+project: { name: t, source: legacy, output: rust }
+stages:
+  transpile:
+    tasks:
+      python: { rule: depyler, each: "**/*.py", out: "src/{dir}/{stem}.rs" }
+      crate:
+        builtin: assemble
+        inputs: ["rust/src/**/*.rs"]
+        outputs: [rust/Cargo.toml, rust/src/lib.rs]
+        with: { name: migrated }
+"#;
+
+fn spawned(ws: &Ws) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_to_string(ws.path("spawned.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_missing_tool_is_t001_with_the_files_that_need_it_and_the_install_command() {
+    let ws = Ws::new(
+        PY_CRATE,
+        &[("legacy/a.py", "x = 1\n"), ("legacy/pkg/b.py", "y = 2\n")],
+    );
+    // A PATH without depyler.
+    let mut ws = ws;
+    ws.path = ws.path("bin").display().to_string();
+    let (code, ev) = ws.transpile(&["-k"]);
+    assert_eq!(code, 1);
+    let f = failure(&ev, "transpile/python:a.py");
+    assert_eq!(f["code"], "BATUTA-T-001");
+    assert!(f["message"].as_str().unwrap().contains("depyler"), "{f}");
+    let hints: Vec<&str> = f["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert!(
+        hints.contains(&"install it with: cargo install --locked depyler"),
+        "{hints:?}"
+    );
+    assert!(hints.contains(&"legacy/a.py needs it"), "{hints:?}");
+    // Nothing else was attempted for them, and nothing that depends on them ran.
+    assert_eq!(outcomes(&ev, "failed").len(), 2);
+    assert!(!exists(&ws, "rust/Cargo.toml"));
+    assert_eq!(summary(&ev)["executed"], 0);
+
+    let (code, _, err) = ws.transpile_text(&[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("❌ Transpilation failed!"), "{err}");
+    assert!(
+        err.contains("[BATUTA-T-001] depyler is not installed; 2 files need it:"),
+        "{err}"
+    );
+    assert!(err.contains("  legacy/a.py\n  legacy/pkg/b.py\n"), "{err}");
+    assert!(
+        err.contains("Install it with: cargo install --locked depyler"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_rejected_file_fails_with_its_code_location_and_stderr_and_dependants_do_not_run() {
+    let ws = Ws::new(
+        PY_CRATE,
+        &[
+            ("legacy/a.py", "x = 1\n"),
+            ("legacy/bad.py", "def f(:\n  SYNTAX\n"),
+        ],
+    );
+    ws.tool("depyler", STANDIN_DEPYLER);
+    let (code, ev) = ws.transpile(&["-k"]);
+    assert_eq!(code, 1);
+    let f = failure(&ev, "transpile/python:bad.py");
+    assert_eq!(f["code"], "BATUTA-T-002", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("at legacy/bad.py:2"),
+        "{f}"
+    );
+    assert!(
+        f["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("SyntaxError: invalid syntax")
+    );
+    // The good file ran; the crate, which reads every module, did not.
+    assert_eq!(outcomes(&ev, "executed"), ["transpile/python:a.py"]);
+    assert!(!exists(&ws, "rust/src/lib.rs"));
+
+    let (code, _, err) = ws.transpile_text(&[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("SyntaxError: invalid syntax"), "{err}");
+    assert!(
+        err.contains("[BATUTA-T-002] syntax error in source"),
+        "{err}"
+    );
+    assert!(err.contains("💡 Troubleshooting:"), "{err}");
+    assert!(
+        err.contains("Fix the syntax error in legacy/bad.py:2"),
+        "{err}"
+    );
+    let status = ws.cmd().arg("status").output().unwrap();
+    let board = String::from_utf8_lossy(&status.stdout);
+    assert!(board.contains("✗ Transpilation"), "{board}");
+    assert!(board.contains("← Fix this!"), "{board}");
+}
+
+#[test]
+fn modules_select_which_files_are_transpiled() {
+    let ws = Ws::new(
+        PY_CRATE,
+        &[
+            ("legacy/a.py", "x = 1\n"),
+            ("legacy/pkg/b.py", "y = 2\n"),
+            ("legacy/pkg/c.py", "z = 3\n"),
+        ],
+    );
+    ws.tool("depyler", STANDIN_DEPYLER);
+    let (code, _) = ws.transpile(&[]);
+    assert_eq!(code, 0);
+    std::fs::remove_file(ws.path("spawned.log")).unwrap();
+    for f in ["a", "pkg/b", "pkg/c"] {
+        ws.write(&format!("legacy/{f}.py"), "changed = 1\n");
+    }
+    let (code, ev) = ws.transpile(&["--modules", "a,pkg/c.py"]);
+    assert_eq!(code, 0, "{ev:#?}");
+    assert_eq!(spawned(&ws), ["legacy/a.py", "legacy/pkg/c.py"]);
+    // A module the build was not asked for is left as it was.
+    assert!(ws.read("rust/src/pkg/b.rs").contains("legacy/pkg/b.py"));
+}
+
+#[test]
+fn assemble_writes_a_package_that_compiles_and_keeps_hand_written_modules() {
+    let ws = Ws::new(
+        &format!(
+            "{}      deps_file: {{ run: [cp, deps.toml, rust/deps/extra.toml], inputs: [deps.toml], outputs: [rust/deps/extra.toml] }}\n",
+            PY_CRATE.replace(
+                "inputs: [\"rust/src/**/*.rs\"]",
+                "inputs: [\"rust/src/**/*.rs\", \"rust/deps/*.toml\"]"
+            )
+        ),
+        &[
+            ("legacy/a.py", "x = 1\n"),
+            ("legacy/my-pkg/b.py", "y = 2\n"),
+            ("deps.toml", "[dependencies]\n"),
+            // Ported by hand: batuta takes it in and never writes it.
+            ("rust/src/ported.rs", "pub fn by_hand() -> i64 { 42 }\n"),
+        ],
+    );
+    ws.tool("depyler", STANDIN_DEPYLER);
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0, "{ev:#?}");
+    let lib = ws.read("rust/src/lib.rs");
+    assert!(lib.contains("pub mod a;\npub mod ported;\n#[path = \"my-pkg\"]\npub mod my_pkg {\n    pub mod b;\n}\n"), "{lib}");
+    let toml = ws.read("rust/Cargo.toml");
+    assert!(toml.contains("name = \"migrated\""), "{toml}");
+    assert_eq!(
+        ws.read("rust/src/ported.rs"),
+        "pub fn by_hand() -> i64 { 42 }\n"
+    );
+
+    // It compiles.
+    let check = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+        .args(["check", "--offline", "--quiet", "--manifest-path"])
+        .arg(ws.path("rust/Cargo.toml"))
+        .env("CARGO_TARGET_DIR", ws.path("target"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    // A new hand-written module joins the tree; nothing else runs again.
+    ws.write("rust/src/ported2.rs", "pub fn more() {}\n");
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0);
+    assert_eq!(outcomes(&ev, "executed"), ["transpile/crate"]);
+    assert!(ws.read("rust/src/lib.rs").contains("pub mod ported2;"));
+    // And a no-op build does nothing.
+    let (_, ev) = ws.transpile(&[]);
+    assert_eq!(summary(&ev)["executed"], 0);
+}
+
+#[test]
+fn unknown_rule_names_the_built_in_templates() {
+    let ws = Ws::new(
+        &PY_CRATE.replace("rule: depyler", "rule: depyle"),
+        &[("legacy/a.py", "")],
+    );
+    let out = ws.cmd().arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean 'depyler'?"), "{err}");
+}
