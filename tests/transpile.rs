@@ -356,3 +356,107 @@ fn unknown_rule_names_the_built_in_templates() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("did you mean 'depyler'?"), "{err}");
 }
+
+const SHELL: &str = r#"version: 1
+project: { name: t, source: legacy, output: rust }
+stages:
+  transpile:
+    tasks:
+      shell: { rule: bashrs, each: "**/*.sh", out: "scripts/{path}" }
+"#;
+
+/// A helper script bashrs can purify into lint-clean POSIX shell.
+const CLEAN_SH: &str = "#!/bin/bash\nset -eu\nname=${1:-world}\nprintf 'hello %s\\n' \"$name\"\n";
+
+#[test]
+fn bashrs_purifies_real_scripts_and_lints_them_as_a_gate() {
+    real_tool("bashrs");
+    let ws = Ws::new(
+        SHELL,
+        &[
+            ("legacy/greet.sh", CLEAN_SH),
+            ("legacy/tools/other.sh", CLEAN_SH),
+        ],
+    );
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0, "{ev:#?}");
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        [
+            "transpile/shell#gate:greet.sh",
+            "transpile/shell#gate:tools/other.sh",
+            "transpile/shell:greet.sh",
+            "transpile/shell:tools/other.sh",
+        ]
+    );
+    let purified = ws.read("rust/scripts/greet.sh");
+    assert!(purified.starts_with("#!/bin/sh"), "{purified}");
+    assert!(purified.contains("\"${1:-world}\""), "{purified}");
+    let run = std::process::Command::new("sh")
+        .arg(ws.path("rust/scripts/greet.sh"))
+        .arg("batuta")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "hello batuta\n");
+
+    // Editing one script re-runs only its purify and its gate.
+    ws.write("legacy/greet.sh", &CLEAN_SH.replace("world", "there"));
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        ["transpile/shell#gate:greet.sh", "transpile/shell:greet.sh"]
+    );
+    assert_eq!(summary(&ev)["up_to_date"], 2);
+}
+
+#[test]
+fn bashrs_rejects_a_broken_script_with_t002_and_the_line() {
+    real_tool("bashrs");
+    let ws = Ws::new(
+        SHELL,
+        &[
+            ("legacy/ok.sh", CLEAN_SH),
+            (
+                "legacy/broken.sh",
+                "#!/bin/sh\nif [ x = y ; then\n echo \"unterminated\n",
+            ),
+        ],
+    );
+    let (code, ev) = ws.transpile(&["-k"]);
+    assert_eq!(code, 1);
+    let f = failure(&ev, "transpile/shell:broken.sh");
+    assert_eq!(f["code"], "BATUTA-T-002", "{f}");
+    let stderr = f["stderr"].as_str().unwrap();
+    assert!(stderr.contains("Unterminated string"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "colours are stripped: {stderr:?}");
+    assert!(
+        f["message"].as_str().unwrap().contains("broken.sh:3"),
+        "{f}"
+    );
+    // Its gate never ran; the other script's did.
+    assert!(
+        !ev.iter()
+            .any(|e| e["id"] == "transpile/shell#gate:broken.sh")
+    );
+    assert!(outcomes(&ev, "executed").contains(&"transpile/shell#gate:ok.sh"));
+}
+
+#[test]
+fn bashrs_lint_errors_in_the_purified_script_fail_the_gate_with_q003() {
+    real_tool("bashrs");
+    // Purifies, but the result writes a timestamp into a file: lint error DET002.
+    let ws = Ws::new(
+        SHELL,
+        &[(
+            "legacy/stamp.sh",
+            "#!/bin/sh\nset -eu\nout=${1:-stamp.txt}\necho \"built at $(date)\" > \"$out\"\n",
+        )],
+    );
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 1, "{ev:#?}");
+    assert!(outcomes(&ev, "executed").contains(&"transpile/shell:stamp.sh"));
+    let f = failure(&ev, "transpile/shell#gate:stamp.sh");
+    assert_eq!(f["code"], "BATUTA-Q-003", "{f}");
+    assert!(f["stderr"].as_str().unwrap().contains("DET002"), "{f}");
+}

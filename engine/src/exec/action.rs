@@ -290,9 +290,16 @@ impl Ctx<'_> {
                 Some(c) => format!("exited with code {c}"),
                 None => "was killed by a signal".to_owned(),
             };
+            // Some tools report on stdout (linters): what they said there follows stderr.
+            let mut detail = String::from_utf8_lossy(&output.stderr).into_owned();
+            if !output.stdout.iter().all(u8::is_ascii_whitespace) {
+                if !detail.is_empty() && !detail.ends_with('\n') {
+                    detail.push('\n');
+                }
+                detail.push_str(&String::from_utf8_lossy(&output.stdout));
+            }
             return Err(
-                Failure::new(phase_code(a.phase), format!("{} {how}", argv[0]))
-                    .detail(String::from_utf8_lossy(&output.stderr).into_owned()),
+                Failure::new(phase_code(a.phase), format!("{} {how}", argv[0])).detail(detail),
             );
         }
         Ok(Ran {

@@ -39,6 +39,7 @@ const TYPE_INFERENCE: &[&str] = &[
 ];
 const SYNTAX: &[&str] = &[
     "syntax error",
+    "error[syntax]",
     "syntaxerror",
     "parse error",
     "parseerror",
@@ -135,8 +136,16 @@ pub fn explain(a: &Action, f: Failure) -> Failure {
     }
     let program = tool.as_deref().unwrap_or_else(|| argv[0].as_str());
     let input = a.inputs.first().map(String::as_str);
-    let code = code_for(&f.detail);
-    let mut out = Failure::new(code, f.message.clone()).detail(f.detail.clone());
+    let detail = strip_ansi(&f.detail);
+    // A gate (bashrs lint of the purified script) that fails found lint errors, unless the
+    // script does not even parse.
+    let gate = a.id.contains("#gate:");
+    let code = match code_for(&detail) {
+        c if gate && c != codes::T002 => codes::Q003,
+        c => c,
+    };
+    let mut out = Failure::new(code, f.message.clone()).detail(detail.clone());
+    let f = Failure { detail, ..f };
     let at = location(&f.detail, input);
     if let Some(at) = &at {
         out.message = format!("{} at {at}", f.message);
@@ -149,6 +158,9 @@ pub fn explain(a: &Action, f: Failure) -> Failure {
         c if c == codes::T003 => {
             format!("Add type annotations in {file} where {program} could not infer a type")
         }
+        c if c == codes::Q003 => format!(
+            "Fix the lint errors {program} reports in {file} (the purified script); the lines refer to it, and the fix usually belongs in the source script"
+        ),
         c if c == codes::T004 => format!(
             "Rewrite the construct {program} does not support in {file}, or port the module by hand (exclude it from the task and write its Rust file in project.output)"
         ),
@@ -159,6 +171,13 @@ pub fn explain(a: &Action, f: Failure) -> Failure {
         out = out.hint(h);
     }
     out
+}
+
+/// Tools colour their output even into a pipe; the report shows plain text.
+pub fn strip_ansi(s: &str) -> String {
+    static ANSI: OnceLock<Regex> = OnceLock::new();
+    let re = ANSI.get_or_init(|| Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("valid pattern"));
+    re.replace_all(s, "").into_owned()
 }
 
 #[cfg(test)]
@@ -176,6 +195,14 @@ mod tests {
         assert_eq!(code_for("Parse error at line 3"), codes::T002);
         assert_eq!(code_for("segfault"), codes::T001);
         assert_eq!(code_for(""), codes::T001);
+    }
+
+    #[test]
+    fn colours_are_stripped() {
+        assert_eq!(
+            strip_ansi("\x1b[1;31merror[syntax]\x1b[0m: x"),
+            "error[syntax]: x"
+        );
     }
 
     #[test]
