@@ -460,3 +460,52 @@ fn bashrs_lint_errors_in_the_purified_script_fail_the_gate_with_q003() {
     assert_eq!(f["code"], "BATUTA-Q-003", "{f}");
     assert!(f["stderr"].as_str().unwrap().contains("DET002"), "{f}");
 }
+
+/// A wrapper on PATH in front of the real tool that reports another version: an upgrade.
+fn upgrade(ws: &Ws, name: &str, version: &str) {
+    let real = real_tool(name);
+    ws.tool(
+        name,
+        &format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo '{name} {version}'; exit 0; fi\nexec '{}' \"$@\"\n",
+            real.display()
+        ),
+    );
+}
+
+#[test]
+fn a_tool_upgrade_reruns_its_actions_and_only_those() {
+    real_tool("bashrs");
+    let ws = Ws::new(
+        &format!(
+            "{SHELL}      copy: {{ run: [cp, '{{in}}', '{{out}}'], each: '**/*.txt', out: 'notes/{{path}}' }}\n"
+        ),
+        &[
+            ("legacy/a.sh", CLEAN_SH),
+            ("legacy/b.sh", CLEAN_SH),
+            ("legacy/readme.txt", "notes\n"),
+        ],
+    );
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0, "{ev:#?}");
+    assert_eq!(summary(&ev)["executed"], 5);
+    let (_, ev) = ws.transpile(&[]);
+    assert_eq!(summary(&ev)["executed"], 0);
+
+    upgrade(&ws, "bashrs", "99.0.0-upgraded");
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0, "{ev:#?}");
+    // Every bashrs action ran again, through the wrapper; the copy did not.
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        [
+            "transpile/shell#gate:a.sh",
+            "transpile/shell#gate:b.sh",
+            "transpile/shell:a.sh",
+            "transpile/shell:b.sh",
+        ]
+    );
+    assert_eq!(outcomes(&ev, "up_to_date"), ["transpile/copy:readme.txt"]);
+    let (_, ev) = ws.transpile(&[]);
+    assert_eq!(summary(&ev)["executed"], 0);
+}
