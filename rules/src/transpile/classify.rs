@@ -1,4 +1,5 @@
-//! What a transpiler's failure means: the book's code (T-002 syntax, T-003 type inference,
+//! What a transpiler's failure means (for actions that run a `tool`; a plain command keeps
+//! the engine's code): the book's code (T-002 syntax, T-003 type inference,
 //! T-004 unsupported construct, else T-001), the file and line it pointed at, and what to do.
 //!
 //! The patterns are the words the tools print (depyler, decy, bashrs, ruchy, and the
@@ -123,7 +124,12 @@ pub fn explain(a: &Action, f: Failure) -> Failure {
     if a.phase != Phase::Transpile {
         return f;
     }
-    let ActionKind::Command { tool, argv } = &a.kind else {
+    // Only a tool's output is read: a plain command's words mean nothing known.
+    let ActionKind::Command {
+        tool: Some(program),
+        ..
+    } = &a.kind
+    else {
         return f;
     };
     if f.code == codes::T001 {
@@ -134,7 +140,6 @@ pub fn explain(a: &Action, f: Failure) -> Failure {
     if !tool_exited(&f) {
         return f;
     }
-    let program = tool.as_deref().unwrap_or_else(|| argv[0].as_str());
     let input = a.inputs.first().map(String::as_str);
     let detail = strip_ansi(&f.detail);
     // A gate (bashrs lint of the purified script) that fails found lint errors, unless the
