@@ -509,3 +509,81 @@ fn a_tool_upgrade_reruns_its_actions_and_only_those() {
     let (_, ev) = ws.transpile(&[]);
     assert_eq!(summary(&ev)["executed"], 0);
 }
+
+const C_CRATE: &str = r#"version: 1
+project: { name: t, source: legacy, output: rust }
+stages:
+  transpile:
+    tasks:
+      c: { rule: decy, each: "**/*.c", out: "src/{dir}/{stem}.rs" }
+      crate:
+        builtin: assemble
+        inputs: ["rust/src/**/*.rs"]
+        outputs: [rust/Cargo.toml, rust/src/lib.rs]
+        with: { name: from-c }
+"#;
+
+const CHECKSUM_C: &str = "int checksum(const unsigned char *data, int len) {\n    int sum = 0;\n    int i;\n    for (i = 0; i < len; i++) {\n        sum = (sum * 31 + data[i]) % 65521;\n    }\n    return sum;\n}\n";
+
+#[test]
+fn decy_transpiles_real_c_and_rejects_a_syntax_error() {
+    real_tool("decy");
+    let ws = Ws::new(
+        C_CRATE,
+        &[
+            ("legacy/native/checksum.c", CHECKSUM_C),
+            (
+                "legacy/add.c",
+                "int add(int a, int b) {\n    return a + b;\n}\n",
+            ),
+        ],
+    );
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0, "{ev:#?}");
+    let rs = ws.read("rust/src/native/checksum.rs");
+    assert!(rs.contains("fn checksum"), "{rs}");
+    assert!(ws.read("rust/src/add.rs").contains("fn add"));
+    assert!(
+        ws.read("rust/src/lib.rs")
+            .contains("pub mod add;\npub mod native {\n    pub mod checksum;\n}\n")
+    );
+
+    // Edit one file: only its action (and the crate) runs again.
+    ws.write(
+        "legacy/add.c",
+        "int add(int a, int b) {\n    return b + a;\n}\n",
+    );
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        ["transpile/c:add.c", "transpile/crate"]
+    );
+
+    ws.write(
+        "legacy/add.c",
+        "int add(int a, int b) {\n    return a +;\n}\n",
+    );
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 1);
+    let f = failure(&ev, "transpile/c:add.c");
+    assert_eq!(f["code"], "BATUTA-T-002", "{f}");
+    assert!(
+        f["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("expected expression"),
+        "{f}"
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("at legacy/add.c:2"),
+        "{f}"
+    );
+    assert!(
+        !ev.iter()
+            .any(|e| e["id"] == "transpile/crate" && e["outcome"] != "up_to_date")
+    );
+}

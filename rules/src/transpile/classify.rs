@@ -41,6 +41,7 @@ const TYPE_INFERENCE: &[&str] = &[
 const SYNTAX: &[&str] = &[
     "syntax error",
     "error[syntax]",
+    "error[parse]",
     "syntaxerror",
     "parse error",
     "parseerror",
@@ -100,8 +101,12 @@ pub fn location(stderr: &str, input: Option<&str>) -> Option<String> {
     if let Some((f, l)) = found.iter().find(|(f, _)| in_input(f)) {
         return Some(format!("{f}:{l}"));
     }
+    // The tool was handed one file; some name it otherwise (decy says `input.c`).
     if let Some((f, l)) = found.first() {
-        return Some(format!("{f}:{l}"));
+        return Some(match input {
+            Some(i) => format!("{i}:{l}"),
+            None => format!("{f}:{l}"),
+        });
     }
     // A bare "line 42" (with no file) is about the input.
     static LINE: OnceLock<Regex> = OnceLock::new();
@@ -225,6 +230,15 @@ mod tests {
             Some("legacy/x.py:3")
         );
         assert_eq!(location("nothing here", Some("x.py")), None);
+        // decy names its input `input.c`.
+        assert_eq!(
+            location(
+                "error[parse]: expected expression\n --> input.c:2:13",
+                Some("legacy/bad.c")
+            )
+            .as_deref(),
+            Some("legacy/bad.c:2")
+        );
     }
 
     #[test]
