@@ -587,3 +587,71 @@ fn decy_transpiles_real_c_and_rejects_a_syntax_error() {
             .any(|e| e["id"] == "transpile/crate" && e["outcome"] != "up_to_date")
     );
 }
+
+/// Copy a folder (the example's sources, not its outputs).
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if ["rust", ".batuta", ".batuta-state.json", "build"].contains(&name.to_str().unwrap()) {
+            continue;
+        }
+        let dest = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_legacy_mixed_example_transpiles_with_the_real_tools() {
+    for t in ["depyler", "decy", "bashrs"] {
+        real_tool(t);
+    }
+    let ws = Ws::new("", &[]);
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/legacy-mixed"),
+        ws.dir.path(),
+    );
+    let (code, _, err) = ws.transpile_text(&[]);
+    assert_eq!(code, 0, "{err}");
+    for f in [
+        "rust/Cargo.toml",
+        "rust/src/lib.rs",
+        "rust/src/main.rs",
+        "rust/src/stats.rs",
+        "rust/src/native/checksum.rs",
+        "rust/scripts/fetch.sh",
+    ] {
+        assert!(exists(&ws, f), "{f} was not written:\n{err}");
+    }
+    let lib = ws.read("rust/src/lib.rs");
+    assert!(lib.contains("pub mod stats;"), "{lib}");
+    assert!(
+        lib.contains("pub mod native {\n    pub mod checksum;\n}"),
+        "{lib}"
+    );
+    // Nothing to do the second time.
+    let (code, out, _) = ws.transpile_text(&[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("nothing to do"), "{out}");
+    // Without depyler: T-001, the Python files, the install command.
+    let mut ws = ws;
+    let bashrs = real_tool("bashrs");
+    let decy = real_tool("decy");
+    let only = ws.path("only-some-tools");
+    std::fs::create_dir_all(&only).unwrap();
+    std::os::unix::fs::symlink(bashrs, only.join("bashrs")).unwrap();
+    std::os::unix::fs::symlink(decy, only.join("decy")).unwrap();
+    ws.path = only.display().to_string();
+    ws.write(
+        "legacy/stats.py",
+        &ws.read("legacy/stats.py").replace("0.0", "0.5"),
+    );
+    let (code, _, err) = ws.transpile_text(&["-k"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("[BATUTA-T-001] depyler is not installed; 2 files need it:\n  legacy/main.py\n  legacy/stats.py\nInstall it with: cargo install --locked depyler"), "{err}");
+}
