@@ -655,3 +655,111 @@ fn the_legacy_mixed_example_transpiles_with_the_real_tools() {
     assert_eq!(code, 1);
     assert!(err.contains("[BATUTA-T-001] depyler is not installed; 2 files need it:\n  legacy/main.py\n  legacy/stats.py\nInstall it with: cargo install --locked depyler"), "{err}");
 }
+
+const STATS_PY: &str = "from typing import List\n\n\ndef total(values: List[float]) -> float:\n    result: float = 0.0\n    for v in values:\n        result = result + v\n    return result\n";
+
+#[test]
+fn depyler_transpiles_real_python_and_reruns_only_what_changed() {
+    real_tool("depyler");
+    let ws = Ws::new(
+        PY_CRATE,
+        &[
+            ("legacy/stats.py", STATS_PY),
+            (
+                "legacy/util/clamp.py",
+                "def clamp(x: int, lo: int, hi: int) -> int:\n    if x < lo:\n        return lo\n    if x > hi:\n        return hi\n    return x\n",
+            ),
+        ],
+    );
+    let (code, ev) = ws.transpile(&["-j", "2"]);
+    assert_eq!(code, 0, "{ev:#?}");
+    assert_eq!(summary(&ev)["executed"], 3);
+    assert!(ws.read("rust/src/stats.rs").contains("pub fn total("));
+    assert!(ws.read("rust/src/util/clamp.rs").contains("pub fn clamp("));
+    assert!(
+        ws.read("rust/src/lib.rs")
+            .contains("pub mod stats;\npub mod util {\n    pub mod clamp;\n}\n")
+    );
+
+    // The assembled package compiles.
+    let check = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+        .args(["check", "--offline", "--quiet", "--lib", "--manifest-path"])
+        .arg(ws.path("rust/Cargo.toml"))
+        .env("CARGO_TARGET_DIR", ws.path("target"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    // Editing one file re-runs its action and the assembly, nothing else.
+    ws.write(
+        "legacy/stats.py",
+        &STATS_PY.replace("result + v", "v + result"),
+    );
+    let (code, ev) = ws.transpile(&["-j", "2"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        ["transpile/crate", "transpile/python:stats.py"]
+    );
+    assert_eq!(
+        outcomes(&ev, "up_to_date"),
+        ["transpile/python:util/clamp.py"]
+    );
+
+    // An upgrade of depyler re-runs every depyler action.
+    upgrade(&ws, "depyler", "4.999.0");
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        [
+            "transpile/python:stats.py",
+            "transpile/python:util/clamp.py"
+        ],
+        "the outputs are the same, so the assembly is up to date"
+    );
+}
+
+#[test]
+fn depyler_rejects_a_syntax_error_with_t002_and_the_assembly_does_not_run() {
+    real_tool("depyler");
+    let ws = Ws::new(
+        PY_CRATE,
+        &[
+            ("legacy/stats.py", STATS_PY),
+            ("legacy/broken.py", "def f(x:\n    return x\n"),
+        ],
+    );
+    let (code, ev) = ws.transpile(&["-k"]);
+    assert_eq!(code, 1);
+    let f = failure(&ev, "transpile/python:broken.py");
+    assert_eq!(f["code"], "BATUTA-T-002", "{f}");
+    let stderr = f["stderr"].as_str().unwrap();
+    assert!(stderr.contains("invalid syntax"), "{stderr}");
+    assert!(!stderr.contains("Stack backtrace"), "{stderr}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("at legacy/broken.py:2"),
+        "{f}"
+    );
+    assert_eq!(outcomes(&ev, "executed"), ["transpile/python:stats.py"]);
+    assert!(!exists(&ws, "rust/src/lib.rs"));
+
+    let (_, _, err) = ws.transpile_text(&[]);
+    assert!(err.contains("❌ Transpilation failed!"), "{err}");
+    assert!(
+        err.contains("invalid syntax. Got unexpected token 'return'"),
+        "{err}"
+    );
+    assert!(err.contains("--> legacy/broken.py:2:5"), "{err}");
+    assert!(
+        err.contains("[BATUTA-T-002] syntax error in source"),
+        "{err}"
+    );
+}

@@ -146,7 +146,7 @@ pub fn explain(a: &Action, f: Failure) -> Failure {
         return f;
     }
     let input = a.inputs.first().map(String::as_str);
-    let detail = strip_ansi(&f.detail);
+    let detail = without_backtrace(&strip_ansi(&f.detail));
     // A gate (bashrs lint of the purified script) that fails found lint errors, unless the
     // script does not even parse.
     let gate = a.id.contains("#gate:");
@@ -183,6 +183,15 @@ pub fn explain(a: &Action, f: Failure) -> Failure {
     out
 }
 
+/// A Rust tool's `Stack backtrace:` (anyhow) is about the tool, not the source: the report
+/// keeps what comes before it.
+pub fn without_backtrace(s: &str) -> String {
+    match s.find("\nStack backtrace:") {
+        Some(at) => format!("{}\n", s[..at].trim_end()),
+        None => s.to_owned(),
+    }
+}
+
 /// Tools colour their output even into a pipe; the report shows plain text.
 pub fn strip_ansi(s: &str) -> String {
     static ANSI: OnceLock<Regex> = OnceLock::new();
@@ -205,6 +214,15 @@ mod tests {
         assert_eq!(code_for("Parse error at line 3"), codes::T002);
         assert_eq!(code_for("segfault"), codes::T001);
         assert_eq!(code_for(""), codes::T001);
+    }
+
+    #[test]
+    fn backtraces_are_dropped() {
+        let d = "error[syntax]: x\n --> a.py:2:5\nError: transpilation failed\n\nStack backtrace:\n   0: anyhow\n";
+        assert_eq!(
+            without_backtrace(d),
+            "error[syntax]: x\n --> a.py:2:5\nError: transpilation failed\n"
+        );
     }
 
     #[test]

@@ -54,12 +54,14 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         run: &["{tool}", "transpile", "{in}", "-o", "{out}"],
         gate: &[],
     },
-    // Shell → deterministic, idempotent POSIX shell; the purified script must pass the lint.
+    // Shell → deterministic, idempotent POSIX shell; the purified script must lint without
+    // errors (`bashrs lint` exits 1 on warnings, 2 on errors; `--level error` keeps only
+    // errors, so warnings are shown by `bashrs lint` but do not stop the line).
     BuiltinTemplate {
         name: "bashrs",
         tool: BASHRS,
         run: &["{tool}", "purify", "{in}", "-o", "{out}"],
-        gate: &["{tool}", "lint", "{in}"],
+        gate: &["{tool}", "lint", "--level", "error", "{in}"],
     },
     // Ruchy → Rust.
     BuiltinTemplate {
