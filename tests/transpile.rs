@@ -763,3 +763,37 @@ fn depyler_rejects_a_syntax_error_with_t002_and_the_assembly_does_not_run() {
         "{err}"
     );
 }
+
+#[test]
+fn ruchy_transpiles_real_ruchy_and_rejects_a_parse_error() {
+    real_tool("ruchy");
+    let ws = Ws::new(
+        r#"version: 1
+project: { name: t, source: legacy, output: rust }
+stages:
+  transpile:
+    tasks:
+      ruchy: { rule: ruchy, each: "**/*.ruchy", out: "src/{dir}/{stem}.rs" }
+"#,
+        &[
+            (
+                "legacy/calc.ruchy",
+                "fun add(a: i32, b: i32) -> i32 {\n    a + b\n}\n",
+            ),
+            (
+                "legacy/bad.ruchy",
+                "fun add(a: i32, b: i32 -> i32 {\n    a +\n}\n",
+            ),
+        ],
+    );
+    let (code, ev) = ws.transpile(&["-k"]);
+    assert_eq!(code, 1);
+    assert_eq!(outcomes(&ev, "executed"), ["transpile/ruchy:calc.ruchy"]);
+    let rs = ws.read("rust/src/calc.rs");
+    assert!(rs.contains("fn add(a: i32, b: i32) -> i32"), "{rs}");
+    let f = failure(&ev, "transpile/ruchy:bad.ruchy");
+    assert_eq!(f["code"], "BATUTA-T-002", "{f}");
+    let stderr = f["stderr"].as_str().unwrap();
+    assert!(stderr.contains("Failed to parse input"), "{stderr}");
+    assert!(!stderr.contains("Stack backtrace"), "{stderr}");
+}
