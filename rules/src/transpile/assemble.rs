@@ -409,6 +409,105 @@ mod tests {
         assert!(merge_deps("not toml = = =", "d.toml", &mut deps, &mut notes).is_err());
     }
 
+    fn call_with<'a>(
+        root: &'a std::path::Path,
+        inputs: &'a [String],
+        outputs: &'a [String],
+        with: &'a serde_json::Value,
+        cancel: &'a std::sync::atomic::AtomicBool,
+    ) -> Call<'a> {
+        Call {
+            action: "transpile/crate",
+            phase: batuta_engine::manifest::Phase::Transpile,
+            root,
+            source: "legacy",
+            output: "rust",
+            inputs,
+            outputs,
+            with,
+            env: Vec::new(),
+            cancel,
+        }
+    }
+
+    #[test]
+    fn bad_options_and_outputs_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let outs = vec!["rust/Cargo.toml".to_owned()];
+        let err = |inputs: &[String], outputs: &[String], with: serde_json::Value| {
+            Assemble
+                .run(&call_with(dir.path(), inputs, outputs, &with, &cancel))
+                .unwrap_err()
+                .message
+        };
+        assert!(
+            err(&[], &outs, serde_json::json!({"nmae": "x"})).contains("unknown option with.nmae")
+        );
+        assert!(
+            err(&[], &outs, serde_json::json!({"name": 3})).contains("with.name must be a string")
+        );
+        assert!(err(&[], &outs, serde_json::json!([1])).contains("must be a mapping"));
+        assert!(
+            err(
+                &[],
+                &["rust/src/other.rs".to_owned()],
+                serde_json::Value::Null
+            )
+            .contains("not 'rust/src/other.rs'")
+        );
+        assert!(err(&[], &[], serde_json::Value::Null).contains("has no `outputs`"));
+        assert!(
+            err(
+                &[],
+                &["rust/src/main.rs".to_owned()],
+                serde_json::Value::Null
+            )
+            .contains("no `with.main`")
+        );
+        assert!(
+            err(
+                &["elsewhere/x.rs".to_owned()],
+                &outs,
+                serde_json::Value::Null
+            )
+            .contains("is not under rust/src/")
+        );
+        assert!(
+            err(&["missing.toml".to_owned()], &outs, serde_json::Value::Null)
+                .contains("cannot read missing.toml")
+        );
+    }
+
+    #[test]
+    fn a_binary_calls_the_main_module() {
+        let dir = tempfile::tempdir().unwrap();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let inputs = vec![
+            "rust/src/app.rs".to_owned(),
+            "rust/src/util/io.rs".to_owned(),
+        ];
+        let outputs = vec!["rust/src/main.rs".to_owned()];
+        let with = serde_json::json!({"main": "app"});
+        let report = Assemble
+            .run(&call_with(dir.path(), &inputs, &outputs, &with, &cancel))
+            .unwrap();
+        assert!(
+            report.text.starts_with("2 modules, 0 dependencies"),
+            "{}",
+            report.text
+        );
+        let main = std::fs::read_to_string(dir.path().join("rust/src/main.rs")).unwrap();
+        assert!(
+            main.contains("pub mod app;\npub mod util {\n    pub mod io;\n}\n"),
+            "{main}"
+        );
+        assert!(
+            main.ends_with("fn main() -> impl std::process::Termination {\n    app::main()\n}\n"),
+            "{main}"
+        );
+    }
+
     #[test]
     fn package_names() {
         assert_eq!(package_name("Legacy Mixed"), "legacy-mixed");
