@@ -1021,6 +1021,20 @@ fn a_built_in_template_brings_its_tool_and_its_gate_reads_each_output() {
 }
 
 #[test]
+fn a_manifest_tool_of_the_same_name_is_used_and_learns_the_install_command() {
+    let ws = Ws::new(
+        "version: 1\nproject: { name: t, source: src, output: out }\ntools:\n  copier: { command: /opt/bin/cp }\nstages:\n  transpile:\n    tasks:\n      py: { rule: lint-copy, each: '*.py', out: '{stem}.txt' }\n",
+        &["src/a.py"],
+    );
+    let m = ws.load();
+    let tool = m.tool("copier").unwrap();
+    assert_eq!(tool.command.value, "/opt/bin/cp");
+    assert_eq!(tool.install.as_deref(), Some("apt-get install coreutils"));
+    let g = ws.expand(None);
+    assert_eq!(argv(action(&g, "transpile/py:a.py"))[0], "/opt/bin/cp");
+}
+
+#[test]
 fn a_manifest_rule_of_the_same_name_wins_over_the_template() {
     let ws = Ws::new(
         "version: 1\nproject: { name: t, source: src, output: out }\nrules:\n  lint-copy: { run: [ln, '{in}', '{out}'] }\nstages:\n  transpile:\n    tasks:\n      py: { rule: lint-copy, each: '*.py', out: '{stem}.txt' }\n",

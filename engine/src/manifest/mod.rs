@@ -82,7 +82,10 @@ fn add_builtin_templates(m: &mut Manifest, catalog: &Catalog) {
         let Some(t) = catalog.template(&name) else {
             continue;
         };
-        if m.tool(t.tool.name).is_none() {
+        if let Some(own) = m.tools.iter_mut().find(|x| x.name.value == t.tool.name) {
+            // The manifest's own tool (another command, say): still say how to install it.
+            own.install.get_or_insert_with(|| t.tool.install.to_owned());
+        } else {
             m.tools.push(Tool {
                 name: Sp::new(t.tool.name.to_owned(), span),
                 command: Sp::new(t.tool.command.to_owned(), span),
