@@ -75,6 +75,8 @@ pub enum Command {
     Analyze(crate::commands::analyze::AnalyzeArgs),
     /// Write a commented batuta.yaml for the code here, from what an analysis finds
     Init(crate::commands::init::InitArgs),
+    /// Build the transpile stage (and the stages it needs): shorthand for building it
+    Transpile(TranspileArgs),
     /// Show where the migration stands, phase by phase
     Status {
         #[command(flatten)]
@@ -157,6 +159,44 @@ pub struct BuildArgs {
     /// Build only what files changed since this git revision reach (and what that needs)
     #[arg(long, value_name = "BASE")]
     pub affected: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TranspileArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    /// Run at most N actions at once [default: the number of cores]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// After a failure, finish the work that does not depend on it
+    #[arg(short = 'k', long)]
+    pub keep_going: bool,
+    /// Transpile only these source modules (paths, folders or stems)
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub modules: Vec<String>,
+    /// Progress for people, or one JSON event per line
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+impl TranspileArgs {
+    /// The same build, as `batuta build` takes it.
+    pub fn build_args(&self) -> BuildArgs {
+        BuildArgs {
+            target: None,
+            manifest: ManifestArg {
+                file: self.manifest.file.clone(),
+            },
+            jobs: self.jobs,
+            keep_going: self.keep_going,
+            modules: self.modules.clone(),
+            format: self.format,
+            junit: None,
+            no_wait: false,
+            profile: None,
+            affected: None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => commands::watch::run(&ui, args),
         Command::Analyze(args) => commands::analyze::run(&ui, args),
         Command::Init(args) => commands::init::run(&ui, args),
+        Command::Transpile(args) => commands::build::transpile(&ui, args),
         Command::Status { manifest, format } => commands::status::run(&ui, manifest, *format),
         Command::Clean { manifest, cache } => commands::clean::clean(&ui, manifest, *cache),
         Command::Reset { manifest, yes } => commands::clean::reset(&ui, manifest, *yes),

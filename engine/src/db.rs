@@ -295,6 +295,7 @@ stages:
         builtins: &[],
         kernels: &[],
         fan_out: &[],
+        templates: &[],
     };
 
     /// A database that records which queries salsa executed.

@@ -80,6 +80,14 @@ pub trait Rule: Send + Sync {
 pub trait Rules: Sync {
     fn builtin(&self, name: &str) -> Option<&dyn Rule>;
     fn kernel(&self, name: &str) -> Option<&dyn Rule>;
+
+    /// Called with every failure of an action before it is reported: a registry that knows
+    /// what the action's tool means by its error output can give the failure the book's
+    /// precise code, the file and line, and what to do. The default changes nothing.
+    fn explain(&self, action: &crate::graph::Action, failure: Failure) -> Failure {
+        let _ = action;
+        failure
+    }
 }
 
 /// A registry with no rules: builtins and kernels fail with a clear message.

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use batuta_engine::graph::{self, Action, ActionGraph, ActionKind, Node};
-use batuta_engine::manifest::{Catalog, Code, Diagnostic, FanOut, Manifest, Phase, load};
+use batuta_engine::manifest::{
+    BuiltinTemplate, BuiltinTool, Catalog, Code, Diagnostic, FanOut, Manifest, Phase, load,
+};
 use petgraph::algo::toposort;
 
 /// The engine cannot depend on batuta-rules; these names stand in for its catalog.
@@ -21,6 +23,17 @@ const CATALOG: Catalog = Catalog {
     ],
     kernels: &["allclose", "max_abs_diff"],
     fan_out: &[],
+    templates: &[BuiltinTemplate {
+        name: "lint-copy",
+        tool: BuiltinTool {
+            name: "copier",
+            command: "cp",
+            version: &["--version"],
+            install: "apt-get install coreutils",
+        },
+        run: &["{tool}", "{in}", "{out}"],
+        gate: &["test", "-s", "{in}"],
+    }],
 };
 
 /// The same names, with `analyze` working file by file as the rules crate declares it.
@@ -1119,4 +1132,97 @@ fn a_builtin_the_catalog_does_not_fan_out_stays_one_action() {
         &["a.py"],
     );
     assert_eq!(ids(&ws.expand_fanned()), ["optimize/optimize"]);
+}
+
+#[test]
+fn a_built_in_template_brings_its_tool_and_its_gate_reads_each_output() {
+    let ws = Ws::new(
+        "version: 1\nproject: { name: t, source: src, output: out }\nstages:\n  transpile:\n    tasks:\n      py: { rule: lint-copy, each: '**/*.py', out: '{dir}/{stem}.txt' }\n",
+        &["src/a.py", "src/pkg/b.py"],
+    );
+    let m = ws.load();
+    let tool = m.tool("copier").expect("the template's tool is added");
+    assert_eq!(tool.install.as_deref(), Some("apt-get install coreutils"));
+    let g = ws.expand(None);
+    assert_eq!(
+        ids(&g),
+        [
+            "transpile/py:a.py",
+            "transpile/py#gate:a.py",
+            "transpile/py:pkg/b.py",
+            "transpile/py#gate:pkg/b.py"
+        ]
+    );
+    assert_eq!(
+        argv(action(&g, "transpile/py:a.py")),
+        ["cp", "src/a.py", "out/a.txt"]
+    );
+    assert_eq!(
+        argv(action(&g, "transpile/py#gate:a.py")),
+        ["test", "-s", "out/a.txt"]
+    );
+    assert_eq!(
+        deps(&g, "transpile/py#gate:a.py"),
+        [("transpile/py:a.py", "out/a.txt")]
+    );
+    assert!(action(&g, "transpile/py#gate:a.py").outputs.is_empty());
+}
+
+#[test]
+fn a_manifest_tool_of_the_same_name_is_used_and_learns_the_install_command() {
+    let ws = Ws::new(
+        "version: 1\nproject: { name: t, source: src, output: out }\ntools:\n  copier: { command: /opt/bin/cp }\nstages:\n  transpile:\n    tasks:\n      py: { rule: lint-copy, each: '*.py', out: '{stem}.txt' }\n",
+        &["src/a.py"],
+    );
+    let m = ws.load();
+    let tool = m.tool("copier").unwrap();
+    assert_eq!(tool.command.value, "/opt/bin/cp");
+    assert_eq!(tool.install.as_deref(), Some("apt-get install coreutils"));
+    let g = ws.expand(None);
+    assert_eq!(argv(action(&g, "transpile/py:a.py"))[0], "/opt/bin/cp");
+}
+
+#[test]
+fn a_manifest_rule_of_the_same_name_wins_over_the_template() {
+    let ws = Ws::new(
+        "version: 1\nproject: { name: t, source: src, output: out }\nrules:\n  lint-copy: { run: [ln, '{in}', '{out}'] }\nstages:\n  transpile:\n    tasks:\n      py: { rule: lint-copy, each: '*.py', out: '{stem}.txt' }\n",
+        &["src/a.py"],
+    );
+    let g = ws.expand(None);
+    assert_eq!(ids(&g), ["transpile/py:a.py"]);
+    assert_eq!(argv(action(&g, "transpile/py:a.py"))[0], "ln");
+    assert!(ws.load().tool("copier").is_none());
+}
+
+#[test]
+fn glob_inputs_take_in_what_the_build_writes_and_what_is_on_disk() {
+    let ws = Ws::new(
+        "version: 1\nproject: { name: t, source: src, output: out }\nstages:\n  transpile:\n    tasks:\n      py: { run: [cp, '{in}', '{out}'], each: '**/*.py', out: 'src/{dir}/{stem}.rs' }\n      crate: { run: [cat], inputs: ['out/src/**/*.rs', 'extra.txt'], outputs: [out/src/lib.rs] }\n",
+        &[
+            "src/a.py",
+            "src/pkg/b.py",
+            "out/src/by_hand.rs",
+            "out/src/notes.md",
+            "extra.txt",
+        ],
+    );
+    let g = ws.expand(None);
+    let crate_ = action(&g, "transpile/crate");
+    assert_eq!(
+        crate_.inputs,
+        [
+            "extra.txt",
+            "out/src/a.rs",
+            "out/src/by_hand.rs",
+            "out/src/pkg/b.rs"
+        ],
+        "its own output (lib.rs) is not an input"
+    );
+    assert_eq!(
+        deps(&g, "transpile/crate"),
+        [
+            ("transpile/py:a.py", "out/src/a.rs"),
+            ("transpile/py:pkg/b.py", "out/src/pkg/b.rs")
+        ]
+    );
 }

@@ -6,9 +6,12 @@ pub mod analyze;
 mod builtin;
 pub mod kernels;
 
+use batuta_engine::exec::Failure;
+use batuta_engine::graph::Action;
 use batuta_engine::manifest::{Catalog, FanOut};
 use batuta_engine::rule::{Rule, Rules};
 
+pub mod transpile;
 pub mod validate;
 
 /// Built-in rules, by the phase they usually serve (MANIFEST.md, ARCHITECTURE.md).
@@ -23,6 +26,8 @@ pub const BUILTINS: &[&str] = &[
     "syscalls",
     "cargo-test",
     "bench",
+    // transpile
+    "assemble",
     // build
     "cargo-build",
 ];
@@ -55,6 +60,7 @@ pub const CATALOG: Catalog = Catalog {
     builtins: BUILTINS,
     kernels: KERNELS,
     fan_out: FAN_OUT,
+    templates: transpile::TEMPLATES,
 };
 
 /// The rules this crate implements, found by the names a manifest uses.
@@ -65,12 +71,17 @@ impl Rules for Registry {
         match name {
             "analyze" => Some(&builtin::Analyze),
             "analyze-file" => Some(&builtin::AnalyzeFile),
+            "assemble" => Some(&transpile::assemble::Assemble),
             _ => validate::builtin(name),
         }
     }
 
     fn kernel(&self, name: &str) -> Option<&dyn Rule> {
         kernels::rule::find(name).map(|r| r as &dyn Rule)
+    }
+
+    fn explain(&self, action: &Action, failure: Failure) -> Failure {
+        transpile::classify::explain(action, failure)
     }
 }
 

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use batuta_engine::exec::{self, Failure, Reporter, Summary};
 use batuta_engine::graph;
-use batuta_engine::manifest::Manifest;
+use batuta_engine::manifest::{Code, Diagnostic, Diagnostics, Manifest, Phase};
 
 use crate::Exit;
-use crate::cli::{BuildArgs, CheckFormat};
+use crate::cli::{BuildArgs, CheckFormat, TranspileArgs};
 use crate::output::Ui;
 use crate::profile::Profile;
 use crate::report::{JsonReporter, TextReporter};
@@ -28,6 +28,36 @@ pub fn cache_dir(m: &Manifest) -> PathBuf {
 pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
     let loaded = super::load(&args.manifest)
         .and_then(|m| graph::expand(&m, args.target.as_deref()).map(|g| (m, g)));
+    run_loaded(ui, args, loaded)
+}
+
+/// `batuta transpile`: build the transpile stage and what it needs.
+pub fn transpile(ui: &Ui, args: &TranspileArgs) -> Exit {
+    let args = args.build_args();
+    let loaded = super::load(&args.manifest).and_then(|m| {
+        if m.stage(Phase::Transpile).is_none() {
+            return Err(no_transpile_stage(&m));
+        }
+        graph::expand_stages(&m, &[Phase::Transpile]).map(|g| (m, g))
+    });
+    run_loaded(ui, &args, loaded)
+}
+
+fn no_transpile_stage(m: &Manifest) -> Diagnostics {
+    Diagnostics {
+        source: m.source.clone(),
+        items: vec![
+            Diagnostic::new(Code::MissingKey, "the manifest has no transpile stage")
+                .help("add `stages: { transpile: { tasks: { python: { rule: depyler, each: \"**/*.py\", out: \"src/{dir}/{stem}.rs\" } } } }`"),
+        ],
+    }
+}
+
+fn run_loaded(
+    ui: &Ui,
+    args: &BuildArgs,
+    loaded: Result<(Manifest, graph::ActionGraph), Diagnostics>,
+) -> Exit {
     let (m, g) = match loaded {
         Ok(x) => x,
         Err(d) => {
@@ -71,6 +101,7 @@ pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
             });
             reporter.finish();
             print_text_summary(ui, &s);
+            print_missing_tools(&m, &g, &opts, &s);
             s
         }
         CheckFormat::Json => {
@@ -174,6 +205,56 @@ pub fn write_junit(
             eprintln!("error: --junit: {e}");
             false
         }
+    }
+}
+
+/// For each tool that was missing (BATUTA-T-001 on an action that runs it): every file of
+/// this build that needs it, and the exact command that installs it.
+fn print_missing_tools(m: &Manifest, g: &graph::ActionGraph, opts: &exec::Options, s: &Summary) {
+    use batuta_engine::graph::ActionKind;
+    let tool_of = |id: &str| {
+        g.actions
+            .iter()
+            .find(|a| a.id == id)
+            .and_then(|a| match &a.kind {
+                ActionKind::Command { tool: Some(t), .. } => Some(t.clone()),
+                _ => None,
+            })
+    };
+    let mut missing: Vec<String> = s
+        .failures
+        .iter()
+        .filter(|(_, f)| f.code == batuta_engine::codes::T001 && f.message.starts_with("tool '"))
+        .filter_map(|(id, _)| tool_of(id))
+        .collect();
+    missing.sort();
+    missing.dedup();
+    let mut err = std::io::stderr().lock();
+    for t in missing {
+        let mut files: Vec<&str> = g
+            .actions
+            .iter()
+            .filter(|a| matches!(&a.kind, ActionKind::Command { tool: Some(x), .. } if *x == t))
+            .filter(|a| exec::selected(a, &opts.modules))
+            .filter_map(|a| a.inputs.first().map(String::as_str))
+            .collect();
+        files.sort_unstable();
+        files.dedup();
+        let install = m
+            .tool(&t)
+            .and_then(|x| x.install.clone())
+            .unwrap_or_else(|| format!("install '{t}' and put it on PATH"));
+        let _ = writeln!(
+            err,
+            "\n[BATUTA-T-001] {t} is not installed; {} file{} need{} it:",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            if files.len() == 1 { "s" } else { "" }
+        );
+        for f in &files {
+            let _ = writeln!(err, "  {f}");
+        }
+        let _ = writeln!(err, "Install it with: {install}");
     }
 }
 

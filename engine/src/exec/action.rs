@@ -129,7 +129,7 @@ impl Ctx<'_> {
     pub fn process(&self, a: &Action) -> Outcome {
         let key = match self.current_key(a) {
             Ok(k) => k,
-            Err(f) => return Outcome::Failed(f),
+            Err(f) => return Outcome::Failed(self.rules.explain(a, f)),
         };
         if a.cache {
             if self.up_to_date(a, &key) {
@@ -141,7 +141,10 @@ impl Ctx<'_> {
                 Err(e) => self.warn(format!("{}: {e}; running the action instead", a.id)),
             }
         }
-        self.execute(a, &key)
+        match self.execute(a, &key) {
+            Outcome::Failed(f) => Outcome::Failed(self.rules.explain(a, f)),
+            other => other,
+        }
     }
 
     fn up_to_date(&self, a: &Action, key: &Digest) -> bool {
@@ -287,9 +290,16 @@ impl Ctx<'_> {
                 Some(c) => format!("exited with code {c}"),
                 None => "was killed by a signal".to_owned(),
             };
+            // Some tools report on stdout (linters): what they said there follows stderr.
+            let mut detail = String::from_utf8_lossy(&output.stderr).into_owned();
+            if !output.stdout.iter().all(u8::is_ascii_whitespace) {
+                if !detail.is_empty() && !detail.ends_with('\n') {
+                    detail.push('\n');
+                }
+                detail.push_str(&String::from_utf8_lossy(&output.stdout));
+            }
             return Err(
-                Failure::new(phase_code(a.phase), format!("{} {how}", argv[0]))
-                    .detail(String::from_utf8_lossy(&output.stderr).into_owned()),
+                Failure::new(phase_code(a.phase), format!("{} {how}", argv[0])).detail(detail),
             );
         }
         Ok(Ran {

@@ -135,7 +135,7 @@ pub struct Summary {
 }
 
 /// Whether `--modules` keeps this action. Only transpile actions made by `each` are filtered.
-fn selected(a: &Action, modules: &[String]) -> bool {
+pub fn selected(a: &Action, modules: &[String]) -> bool {
     if modules.is_empty() || a.phase != Phase::Transpile {
         return true;
     }

@@ -72,6 +72,7 @@ fn build(
             (s.phase, needs)
         })
         .collect();
+    x.resolve_input_globs();
     let (graph, action_nodes) = x.link(&stages);
     if !x.diags.is_empty() {
         return Err(Diagnostics {
@@ -162,6 +163,8 @@ struct Expander<'m> {
     diags: Vec<Diagnostic>,
     /// Folders known to resolve inside the workspace (symlink check), by relative path.
     confined: HashMap<String, bool>,
+    /// `inputs` written as globs: the action, the pattern, where it is written.
+    input_globs: Vec<(usize, String, Span)>,
 }
 
 impl<'m> Expander<'m> {
@@ -177,6 +180,7 @@ impl<'m> Expander<'m> {
             actions: Vec::new(),
             diags: Vec::new(),
             confined: HashMap::new(),
+            input_globs: Vec::new(),
         }
     }
 
@@ -269,10 +273,12 @@ impl<'m> Expander<'m> {
     }
 
     fn task(&mut self, task: &'m Task) {
+        let mut gate: &[Sp<crate::manifest::Template>] = &[];
         let (run, tool): (&[Sp<crate::manifest::Template>], Option<&str>) = match &task.kind {
             TaskKind::Run(run) => (run, task.tool.as_ref().map(|t| t.value.as_str())),
             TaskKind::Rule(name) => {
                 let rule = self.m.rule(&name.value).expect("validated rule");
+                gate = &rule.gate;
                 (&rule.run, rule.tool.as_ref().map(|t| t.value.as_str()))
             }
             TaskKind::Builtin(_) if let Some(fo) = fan_out_of(self.m, task) => {
@@ -388,7 +394,27 @@ impl<'m> Expander<'m> {
                 argv,
                 tool: tool.map(str::to_owned),
             };
-            self.push_action(task, id, kind, Some(input), out);
+            self.push_action(task, id, kind, Some(input), out.clone());
+            // A gate checks the output, as an action of its own that reads it: the stage
+            // is not done, and nothing after it runs, until every gate passes.
+            if let (false, Some(out)) = (gate.is_empty(), out) {
+                let argv = gate
+                    .iter()
+                    .map(|a| {
+                        a.value.expand(|p| match p {
+                            Placeholder::In | Placeholder::Out => out.clone(),
+                            Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
+                            other => var(other),
+                        })
+                    })
+                    .collect();
+                let id = format!("{}/{}#gate:{}", task.phase, task.name, file.rel);
+                let kind = ActionKind::Command {
+                    argv,
+                    tool: tool.map(str::to_owned),
+                };
+                self.push_action(task, id, kind, Some(out), None);
+            }
         }
     }
 
@@ -505,6 +531,11 @@ impl<'m> Expander<'m> {
     ) {
         let mut inputs: Vec<String> = each_input.into_iter().collect();
         for i in &task.inputs {
+            if is_glob(&i.value) {
+                self.input_globs
+                    .push((self.actions.len(), i.value.clone(), i.span));
+                continue;
+            }
             match normalize("", &i.value) {
                 Some(p) if self.parent_inside(&p) && self.file_inside(&p) => inputs.push(p),
                 _ => self.diags.push(escapes(
@@ -544,6 +575,65 @@ impl<'m> Expander<'m> {
             gpu: task.resources.gpu,
             span: task.name.span,
         });
+    }
+
+    /// An input glob (`rust/src/**/*.rs`) means every file it matches that an action of
+    /// this graph writes, and every such file already on disk (hand-written ones), except
+    /// the action's own outputs. Matches are sorted, so the action's key is stable.
+    fn resolve_input_globs(&mut self) {
+        for (i, pattern, span) in std::mem::take(&mut self.input_globs) {
+            let glob = match glob_set([pattern.as_str()]) {
+                Ok(g) => g,
+                Err(e) => {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::Syntax,
+                            format!("invalid glob '{pattern}' in inputs: {}", e.kind()),
+                        )
+                        .at(span),
+                    );
+                    continue;
+                }
+            };
+            // The literal folders before the first wildcard: the only part of the disk to walk.
+            let base: Vec<&str> = pattern
+                .split('/')
+                .take_while(|part| !is_glob(part))
+                .collect();
+            let base = base.join("/");
+            let Some(base) = normalize("", &base) else {
+                self.diags.push(escapes(&Sp::new(pattern, span), "inputs"));
+                continue;
+            };
+            let own: HashSet<String> = self.actions[i].outputs.iter().cloned().collect();
+            let mut found: BTreeSet<String> = self
+                .actions
+                .iter()
+                .flat_map(|a| &a.outputs)
+                .filter(|o| !own.contains(*o) && glob.is_match(o.as_str()))
+                .cloned()
+                .collect();
+            let dir = self.abs(&base);
+            if dir.is_dir() && self.inside(&base) {
+                let none = glob_set(std::iter::empty::<&str>()).expect("empty glob set");
+                let skip = [self.abs(".batuta"), self.abs(".git")];
+                for f in walk::walk(&dir, &none, &skip) {
+                    let rel = join(&base, &f.rel);
+                    if !own.contains(&rel)
+                        && glob.is_match(&rel)
+                        && (!f.symlink || self.file_inside(&rel))
+                    {
+                        found.insert(rel);
+                    }
+                }
+            }
+            let inputs = &mut self.actions[i].inputs;
+            for f in found {
+                if !inputs.contains(&f) {
+                    inputs.push(f);
+                }
+            }
+        }
     }
 
     /// Wire file edges and stage barriers; report clashing outputs and cycles.
@@ -699,6 +789,11 @@ fn escapes(p: &Sp<String>, what: &str) -> Diagnostic {
         .at(p.span)
         .label("outside the manifest's folder")
         .help("paths stay inside the manifest's folder, and so do the folders they resolve through (no symbolic link pointing out)")
+}
+
+/// Whether an `inputs` entry is a glob rather than a path.
+fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?', '[', '{'])
 }
 
 fn join(base: &str, rel: &str) -> String {

@@ -532,6 +532,7 @@ impl<'s> Lower<'s> {
                     name: Sp::new(key.name.clone(), key.span),
                     tool: None,
                     run: Vec::new(),
+                    gate: Vec::new(),
                 });
                 continue;
             };
@@ -556,6 +557,7 @@ impl<'s> Lower<'s> {
                 name: Sp::new(key.name.clone(), key.span),
                 tool,
                 run: run.unwrap_or_default(),
+                gate: Vec::new(),
             });
         }
         rules

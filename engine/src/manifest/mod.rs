@@ -31,6 +31,9 @@ pub struct Catalog {
     pub kernels: &'static [&'static str],
     /// Builtins that work file by file; see [`FanOut`].
     pub fan_out: &'static [FanOut],
+    /// Rule templates a task can name in `rule:` without defining them in `rules:`
+    /// (the transpilers). A manifest's own `rules:` and `tools:` of the same name win.
+    pub templates: &'static [BuiltinTemplate],
 }
 
 /// A builtin that expands into one `per_file` action for every file under
@@ -49,6 +52,79 @@ pub struct FanOut {
     pub dir: &'static str,
     /// The aggregate's outputs, relative to `dir`.
     pub outputs: &'static [&'static str],
+}
+
+/// A rule template the rules crate ships, with the tool it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinTemplate {
+    pub name: &'static str,
+    pub tool: BuiltinTool,
+    /// The command, with placeholders, as a `run:` of `rules:` would say it.
+    pub run: &'static [&'static str],
+    /// A check run on each output after `run` succeeds, as its own action (`{in}` is the
+    /// output): a non-zero exit fails the task. Empty for none.
+    pub gate: &'static [&'static str],
+}
+
+/// A tool a built-in template runs, as `tools:` would declare it.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinTool {
+    pub name: &'static str,
+    pub command: &'static str,
+    pub version: &'static [&'static str],
+    /// The exact command that installs it.
+    pub install: &'static str,
+}
+
+impl Catalog {
+    pub fn template(&self, name: &str) -> Option<&'static BuiltinTemplate> {
+        self.templates.iter().find(|t| t.name == name)
+    }
+}
+
+/// Add the built-in templates the manifest's tasks name (and their tools) unless the
+/// manifest defines a rule or tool of that name itself. Spans point at the first task
+/// that names the template, so errors about it point somewhere useful.
+fn add_builtin_templates(m: &mut Manifest, catalog: &Catalog) {
+    let used: Vec<(String, Span)> = m
+        .stages
+        .iter()
+        .flat_map(|s| &s.tasks)
+        .filter_map(|t| match &t.kind {
+            TaskKind::Rule(name) => Some((name.value.clone(), name.span)),
+            _ => None,
+        })
+        .collect();
+    for (name, span) in used {
+        if m.rule(&name).is_some() {
+            continue;
+        }
+        let Some(t) = catalog.template(&name) else {
+            continue;
+        };
+        if let Some(own) = m.tools.iter_mut().find(|x| x.name.value == t.tool.name) {
+            // The manifest's own tool (another command, say): still say how to install it.
+            own.install.get_or_insert_with(|| t.tool.install.to_owned());
+        } else {
+            m.tools.push(Tool {
+                name: Sp::new(t.tool.name.to_owned(), span),
+                command: Sp::new(t.tool.command.to_owned(), span),
+                version: t.tool.version.iter().map(|s| (*s).to_owned()).collect(),
+                install: Some(t.tool.install.to_owned()),
+            });
+        }
+        let parse = |args: &[&str]| -> Vec<Sp<Template>> {
+            args.iter()
+                .filter_map(|a| Template::parse(a).ok().map(|t| Sp::new(t, span)))
+                .collect()
+        };
+        m.rules.push(Rule {
+            name: Sp::new(name.clone(), span),
+            tool: Some(Sp::new(t.tool.name.to_owned(), span)),
+            run: parse(t.run),
+            gate: parse(t.gate),
+        });
+    }
 }
 
 /// The workspace of the manifest at `path`: its folder, spelt `.` for a bare file name so
@@ -156,7 +232,10 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
     }
     let node = yaml::parse(text).map_err(|d| fail(vec![d]))?;
     let mut lower = lower::Lower::new(text);
-    let manifest = lower.manifest(&node, path.to_path_buf(), source.clone());
+    let mut manifest = lower.manifest(&node, path.to_path_buf(), source.clone());
+    if let Some(m) = &mut manifest {
+        add_builtin_templates(m, catalog);
+    }
     let mut diags = lower.diags;
     if let Some(m) = &manifest {
         validate::validate(m, catalog, &mut diags);

@@ -74,6 +74,8 @@ pub struct Rule {
     pub name: Sp<String>,
     pub tool: Option<Sp<String>>,
     pub run: Vec<Sp<Template>>,
+    /// Built-in templates only: a check run on each output, as an action of its own.
+    pub gate: Vec<Sp<Template>>,
 }
 
 /// The five phases of a migration, in the order they run.

@@ -88,7 +88,12 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
         TaskKind::Rule(name) => match m.rule(&name.value) {
             Some(rule) => (&rule.run, rule.tool.as_ref()),
             None => {
-                let known: Vec<&str> = m.rules.iter().map(|r| r.name.value.as_str()).collect();
+                let known: Vec<&str> = m
+                    .rules
+                    .iter()
+                    .map(|r| r.name.value.as_str())
+                    .chain(catalog.templates.iter().map(|t| t.name))
+                    .collect();
                 diags.push(unknown_name("rule", name, &known, "`rules:`"));
                 (&[], None)
             }
