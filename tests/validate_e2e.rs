@@ -160,6 +160,7 @@ fn the_validate_example_passes_then_catches_a_divergence_in_the_port() {
         "syscalls.json",
         "unit-tests.xml",
         "bench.json",
+        "same-means.json",
     ] {
         assert!(root.join("validation").join(report).exists(), "{report}");
     }
@@ -207,6 +208,9 @@ fn the_validate_example_passes_then_catches_a_divergence_in_the_port() {
         "{all}"
     );
     assert!(!all.contains("BATUTA-V-003"), "{all}");
+    // The numeric comparison of the means fails too, naming the worst element.
+    assert!(all.contains("Error: validate/same-means:"), "{all}");
+    assert!(!root.join("validation/same-means.json").exists());
 }
 
 #[test]

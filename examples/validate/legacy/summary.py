@@ -16,9 +16,22 @@ def load(path):
     return readings
 
 
+def write_means(path, out):
+    """Only the mean per sensor, at full precision, as CSV: for a numeric comparison."""
+    readings = load(path)
+    with open(out, "w") as f:
+        f.write("sensor,mean\n")
+        for sensor in sorted(readings):
+            values = readings[sensor]
+            f.write(f"{sensor},{sum(values) / len(values)!r}\n")
+    return 0
+
+
 def main(argv):
+    if len(argv) == 4 and argv[1] == "--means":
+        return write_means(argv[2], argv[3])
     if len(argv) != 2:
-        print("usage: summary.py FILE.csv", file=sys.stderr)
+        print("usage: summary.py FILE.csv | summary.py --means FILE.csv OUT.csv", file=sys.stderr)
         return 2
     readings = load(argv[1])
     lines = []

@@ -65,13 +65,29 @@ fn run(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Only the mean per sensor, at full precision (Rust's shortest round-trip form, as
+/// Python's repr), as CSV: for a numeric comparison.
+fn write_means(path: &str, out: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let readings = load(&text).map_err(|e| format!("{path}: {e}"))?;
+    let mut csv = String::from("sensor,mean\n");
+    for (sensor, values) in &readings {
+        csv.push_str(&format!("{sensor},{:?}\n", stats(values).mean));
+    }
+    std::fs::write(out, csv).map_err(|e| format!("{out}: {e}"))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 2 {
-        eprintln!("usage: summary.py FILE.csv");
-        return ExitCode::from(2);
-    }
-    match run(&args[1]) {
+    let done = match args.as_slice() {
+        [_, flag, input, out] if flag == "--means" => write_means(input, out),
+        [_, input] => run(input),
+        _ => {
+            eprintln!("usage: summary.py FILE.csv | summary.py --means FILE.csv OUT.csv");
+            return ExitCode::from(2);
+        }
+    };
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{e}");
