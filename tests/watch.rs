@@ -387,6 +387,67 @@ fn ignored_and_hidden_folders_are_not_watched() {
     w.assert_quiet(Duration::from_millis(800));
 }
 
+#[test]
+fn an_output_deleted_by_hand_is_restored() {
+    let w = pipeline();
+    // out/ was made by the first build, after watching began: it is watched too, once the
+    // event of its creation has come through the debouncer.
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::remove_file(w.path("out/a.txt")).unwrap();
+    let b = w.next_build();
+    assert!(
+        outcomes(&b).contains(&("transpile/upper:a.py".to_owned(), "cached".to_owned())),
+        "{b:#?}"
+    );
+    assert_eq!(w.read("out/a.txt"), "A\n");
+}
+
+#[test]
+fn the_builds_own_writes_do_not_restart_it() {
+    // `second` is still running when the event of `first`'s write arrives.
+    let w = Watch::start(
+        r#"version: 1
+project: { name: t, source: src, output: out }
+stages:
+  transpile:
+    tasks:
+      first: { run: [cp, "{in}", "{out}"], each: "*.py", out: "{stem}.txt" }
+  build:
+    needs: [transpile]
+    tasks:
+      second:
+        run: [sh, -c, "sleep 1; cp out/a.txt out/second"]
+        inputs: [out/a.txt]
+        outputs: [out/second]
+"#,
+        &[("src/a.py", "a\n")],
+    );
+    assert_eq!(summary(&w.next_build())["executed"], 2);
+    w.write("src/a.py", "b\n");
+    let b = w.next_build();
+    assert!(!b.iter().any(|e| e["event"] == "restart"), "{b:#?}");
+    assert_eq!(executed(&b), ["build/second", "transpile/first:a.py"]);
+    assert_eq!(w.read("out/second"), "b\n");
+}
+
+#[test]
+fn an_output_folder_that_holds_the_sources_still_sees_new_files() {
+    let w = Watch::start(
+        r#"version: 1
+project: { name: t, source: src, output: . }
+stages:
+  transpile:
+    tasks:
+      copy: { run: [cp, "{in}", "{out}"], each: "*.py", out: "gen/{stem}.txt" }
+"#,
+        &[("src/a.py", "a\n")],
+    );
+    assert_eq!(summary(&w.next_build())["executed"], 1);
+    w.write("src/b.py", "b\n");
+    let b = w.next_build();
+    assert_eq!(executed(&b), ["transpile/copy:b.py"]);
+}
+
 const SLOW: &str = r#"version: 1
 project: { name: t, source: src, output: out }
 stages:

@@ -62,16 +62,17 @@ fn ends_with_newline(f: &mut std::fs::File) -> io::Result<bool> {
 
 /// Every build recorded, oldest first, and how many damaged lines were skipped.
 pub fn read(root: &Path) -> io::Result<(Vec<Entry>, usize)> {
-    let text = match std::fs::read_to_string(path(root)) {
-        Ok(t) => t,
+    // Bytes, not text: a crash may tear a line inside a multi-byte character.
+    let bytes = match std::fs::read(path(root)) {
+        Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
         Err(e) => return Err(e),
     };
     let mut skipped = 0;
-    let entries = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| serde_json::from_str(l).map_err(|_| skipped += 1).ok())
+    let entries = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .filter_map(|l| serde_json::from_slice(l).map_err(|_| skipped += 1).ok())
         .collect();
     Ok((entries, skipped))
 }
@@ -104,7 +105,8 @@ mod tests {
             .append(true)
             .open(path(dir.path()))
             .unwrap();
-        f.write_all(b"{\"finished\":\"2026-").unwrap();
+        // A tear inside a two-byte character: the file is no longer UTF-8.
+        f.write_all(b"{\"finished\":\"2026-\xc3").unwrap();
         drop(f);
         let (entries, skipped) = read(dir.path()).unwrap();
         assert_eq!(entries, [entry(1), entry(2)]);

@@ -5,7 +5,7 @@
 //! running action just had an input changed under it, so the rebuild that follows reads
 //! the new content.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -180,6 +180,12 @@ fn build(
         }
     };
     let root_abs = inc.root_abs().to_path_buf();
+    // Files the build itself writes: their events are its own doing, not an edit.
+    let written: HashSet<&str> = g
+        .actions
+        .iter()
+        .flat_map(|a| a.outputs.iter().map(String::as_str))
+        .collect();
     let cancel = AtomicBool::new(false);
     let text =
         (out.format == CheckFormat::Text).then(|| TextReporter::new(g.actions.len(), out.ui.color));
@@ -216,7 +222,7 @@ fn build(
             match watcher.next(BUSY_POLL) {
                 Ok(Some(c)) => {
                     if round.restart.is_none()
-                        && let Some(why) = reporter.reads(&root_abs, &c)
+                        && let Some(why) = reporter.reads(&root_abs, &written, &c)
                     {
                         round.restart = Some(why);
                         cancel.store(true, Ordering::SeqCst);
@@ -257,14 +263,18 @@ struct Tracking<'a> {
 }
 
 impl Tracking<'_> {
-    /// Which running action reads a changed file, said for people.
-    fn reads(&self, root_abs: &Path, c: &Changes) -> Option<String> {
+    /// Which running action reads a changed file (not one the build writes), said for
+    /// people.
+    fn reads(&self, root_abs: &Path, written: &HashSet<&str>, c: &Changes) -> Option<String> {
         let running = self.running.lock().expect("running lock");
         for p in &c.paths {
             let Ok(rel) = p.strip_prefix(root_abs) else {
                 continue;
             };
             let rel = batuta_engine::graph::walk::to_slash(rel);
+            if written.contains(rel.as_str()) {
+                continue;
+            }
             if let Some((id, _)) = running.iter().find(|(_, inputs)| inputs.contains(&rel)) {
                 return Some(format!("{rel} changed while {id} read it"));
             }

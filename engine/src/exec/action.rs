@@ -421,10 +421,15 @@ impl Ctx<'_> {
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = cmd.spawn().map_err(|e| self.spawn_error(a, argv, e))?;
         let pid = child.id();
-        self.running
-            .lock()
-            .expect("running lock")
-            .insert(pid, a.id.clone());
+        {
+            let mut running = self.running.lock().expect("running lock");
+            running.insert(pid, a.id.clone());
+            // Cancelled between the worker's check and this spawn: the scheduler's kill of
+            // what runs has passed already, so this child is killed here.
+            if self.cancel.load(Ordering::SeqCst) {
+                super::kill_group(pid);
+            }
+        }
         let out = child.wait_with_output();
         self.running.lock().expect("running lock").remove(&pid);
         out.map_err(|e| {

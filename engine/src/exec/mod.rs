@@ -526,14 +526,21 @@ fn complete(
 
 fn kill_running(ctx: &action::Ctx<'_>) {
     for pid in ctx.running.lock().expect("running lock").keys() {
-        #[cfg(unix)]
-        // SAFETY: kill(2) on the process group of a child we spawned and have not yet
-        // reaped; at worst the group already exited and the signal goes nowhere.
-        unsafe {
-            // The negative pid names the action's process group (see `spawn`).
-            libc::kill(-(*pid as libc::pid_t), libc::SIGKILL);
-        }
+        kill_group(*pid);
     }
+}
+
+/// Kill an action's whole process group (see `spawn`).
+fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    // SAFETY: kill(2) on the process group of a child we spawned and have not yet reaped;
+    // at worst the group already exited and the signal goes nowhere.
+    unsafe {
+        // The negative pid names the action's process group.
+        libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
 }
 
 /// Keeps `.batuta-state.json` in step with the build: a phase is InProgress from its first

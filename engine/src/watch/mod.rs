@@ -21,6 +21,9 @@ use crate::rule::Rules;
 /// A manifest and its expanded target, as the last good edit left them.
 pub type Built = Arc<(Arc<Manifest>, ActionGraph)>;
 
+/// A tool's (command, version arguments), and what they printed.
+type ProbedTool = ((String, Vec<String>), Option<String>);
+
 /// What to build this round.
 pub struct Plan {
     pub built: Built,
@@ -38,10 +41,15 @@ pub struct Incremental {
     db: Database,
     ws: Workspace,
     probes: Option<Probes>,
+    /// Each tool's version output, with the (command, version arguments) that produced it.
+    probed: HashMap<String, ProbedTool>,
     session: Session,
     good: Built,
     /// Output path → the action that writes it, for the last good graph.
     outputs: HashMap<String, String>,
+    /// Every folder on the way to an output (absolute): watched when a build creates it,
+    /// so an output deleted or edited by hand later is seen.
+    output_dirs: HashSet<PathBuf>,
     /// Outputs changed by someone else since the last plan: the disk decides about them.
     touched: HashSet<String>,
     /// Whether the next plan must ask the disk about everything (the first round).
@@ -72,8 +80,10 @@ impl Incremental {
             db,
             ws,
             probes: None,
+            probed: HashMap::new(),
             session: Session::open(&root),
             outputs: HashMap::new(),
+            output_dirs: HashSet::new(),
             good,
             touched: HashSet::new(),
             cold: true,
@@ -169,12 +179,16 @@ impl Incremental {
             .tools
             .iter()
             .map(|t| {
-                let known = self
-                    .probes
-                    .and_then(|p| p.tools(&self.db).get(&t.name.value).cloned());
-                let v = match known {
-                    Some(v) => v,
-                    None => exec::probe_tool(&m.root, t).ok(),
+                // Probed again when the tool's command or version arguments change.
+                let signature = (t.command.value.clone(), t.version.clone());
+                let v = match self.probed.get(&t.name.value) {
+                    Some((sig, v)) if *sig == signature => v.clone(),
+                    _ => {
+                        let v = exec::probe_tool(&m.root, t).ok();
+                        self.probed
+                            .insert(t.name.value.clone(), (signature, v.clone()));
+                        v
+                    }
                 };
                 (t.name.value.clone(), v)
             })
@@ -230,6 +244,19 @@ impl Incremental {
             .iter()
             .flat_map(|a| a.outputs.iter().map(|o| (o.clone(), a.id.clone())))
             .collect();
+        let mut dirs = HashSet::new();
+        for o in self.outputs.keys() {
+            let mut dir = parent(o);
+            while !dir.is_empty() && dirs.insert(self.root_abs.join(dir)) {
+                dir = parent(dir);
+            }
+        }
+        self.output_dirs = dirs;
+    }
+
+    /// Whether a path is one an action of the graph writes: the scheduler orders those.
+    pub fn is_output(&self, rel: &str) -> bool {
+        self.outputs.contains_key(rel)
     }
 
     /// Folders to watch: the workspace, the source tree, and every folder holding an input
@@ -272,11 +299,15 @@ impl Incremental {
     fn skipped_dirs(&self) -> Vec<PathBuf> {
         let m = &self.good.0;
         let output = manifest::normalize("", &m.project.output.value).unwrap_or_default();
-        vec![
-            self.root_abs.join(output),
-            self.root_abs.join(".batuta"),
-            self.root_abs.join(".git"),
-        ]
+        let source = manifest::normalize("", &m.project.source.value).unwrap_or_default();
+        let mut skip = vec![self.root_abs.join(".batuta"), self.root_abs.join(".git")];
+        // The output tree is batuta's to write, unless it holds the sources (`output: .`).
+        let holds_source =
+            output.is_empty() || source == output || source.starts_with(&format!("{output}/"));
+        if !holds_source {
+            skip.push(self.root_abs.join(output));
+        }
+        skip
     }
 
     /// Feed a batch of file events into the database. Returns the workspace-relative paths
@@ -350,6 +381,17 @@ impl Incremental {
         let skip = self.skipped_dirs();
         let mut dirs = Vec::new();
         for d in &changes.new_dirs {
+            // A folder a build made for its outputs, and those below it on the way to one.
+            let mut on_the_way: Vec<&PathBuf> = self
+                .output_dirs
+                .iter()
+                .filter(|o| o.starts_with(d))
+                .collect();
+            if !on_the_way.is_empty() {
+                on_the_way.sort();
+                dirs.extend(on_the_way.into_iter().cloned());
+                continue;
+            }
             // A new hidden folder (a virtualenv, an editor's cache) is not walked for
             // sources either.
             let hidden = d
