@@ -66,6 +66,10 @@ pub enum Command {
         /// Graphviz dot, or JSON
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
+        /// Instead, print the chain of actions that bounds the build's time, with each
+        /// one's last run time
+        #[arg(long, conflicts_with = "format")]
+        critical_path: bool,
     },
     /// Build a target: run what is out of date, restore the rest from the cache
     Build(BuildArgs),

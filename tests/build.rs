@@ -848,3 +848,56 @@ fn affected_builds_what_a_change_since_a_revision_reaches_and_what_that_needs() 
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("git diff failed"));
 }
+
+#[test]
+fn graph_critical_path_follows_the_longest_chain_of_the_last_build() {
+    let ws = Ws::new(
+        r#"version: 1
+project: { name: t }
+stages:
+  transpile:
+    tasks:
+      slow: { run: [sh, -c, "sleep 0.4; echo a > a.txt"], outputs: [a.txt] }
+      quick: { run: [sh, -c, "echo c > c.txt"], outputs: [c.txt] }
+  build:
+    needs: [transpile]
+    tasks:
+      after: { run: [sh, -c, "sleep 0.2; cp a.txt b.txt"], inputs: [a.txt], outputs: [b.txt] }
+"#,
+        &[],
+    );
+    let out = ws
+        .cmd()
+        .args(["graph", "--critical-path"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("? not run here"), "before any build: {text}");
+
+    let (code, _) = ws.build(&[]);
+    assert_eq!(code, 0);
+    let out = ws
+        .cmd()
+        .args(["graph", "--critical-path"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("critical path: 0.") && lines[0].contains("over 2 actions"),
+        "{text}"
+    );
+    assert!(
+        lines[1].ends_with("transpile/slow") && lines[2].ends_with("build/after"),
+        "{text}"
+    );
+    assert!(!text.contains("quick"), "{text}");
+    let total: f64 = lines[0]["critical path: ".len()..]
+        .split('s')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(total >= 0.6, "{text}");
+}

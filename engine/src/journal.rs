@@ -14,13 +14,17 @@ use serde::{Deserialize, Serialize};
 use crate::digest::{Digest, StatCache};
 use crate::fsutil;
 
-const MAGIC: &[u8; 8] = b"BTJN0001";
+// 0002: records keep how long the action last ran.
+const MAGIC: &[u8; 8] = b"BTJN0002";
 
 /// The last successful run of one action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionRecord {
     pub key: Digest,
     pub outputs: Vec<(String, Digest)>,
+    /// How long it last ran here, in milliseconds; `None` when its outputs have only been
+    /// restored from the cache since. What `batuta graph --critical-path` adds up.
+    pub run_ms: Option<u32>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -82,6 +86,7 @@ mod tests {
             ActionRecord {
                 key: Digest::of(b"k"),
                 outputs: vec![("o".into(), Digest::of(b"o"))],
+                run_ms: Some(12),
             },
         );
         j.save(&p).unwrap();

@@ -9,14 +9,25 @@ use crate::Exit;
 use crate::cli::{GraphFormat, ManifestArg};
 use crate::output::Ui;
 
-pub fn run(ui: &Ui, target: Option<&str>, manifest: &ManifestArg, format: GraphFormat) -> Exit {
-    let g = match super::load(manifest).and_then(|m| graph::expand(&m, target)) {
-        Ok(g) => g,
+pub fn run(
+    ui: &Ui,
+    target: Option<&str>,
+    manifest: &ManifestArg,
+    format: GraphFormat,
+    critical: bool,
+) -> Exit {
+    let loaded = super::load(manifest).and_then(|m| graph::expand(&m, target).map(|g| (m, g)));
+    let (m, g) = match loaded {
+        Ok(x) => x,
         Err(d) => {
             ui.report(&d);
             return Exit::Usage;
         }
     };
+    if critical {
+        print!("{}", critical_path(&m.root, &g));
+        return Exit::Success;
+    }
     let text = match format {
         GraphFormat::Dot => dot(&g),
         GraphFormat::Json => {
@@ -153,5 +164,41 @@ fn dot(g: &ActionGraph) -> String {
         }
     }
     s.push_str("}\n");
+    s
+}
+
+/// The critical path as text, with the run times the journal kept from the last builds.
+fn critical_path(root: &std::path::Path, g: &ActionGraph) -> String {
+    let (journal, _) = batuta_engine::journal::Journal::load(&batuta_engine::journal::path(root));
+    let run_ms = |id: &str| journal.actions.get(id).and_then(|r| r.run_ms);
+    let time = |i: usize| run_ms(&g.actions[i].id).map_or(0, u64::from);
+    let (total, path) = graph::critical_path(g, time);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "critical path: {:.2}s over {} action{} (run times of the last builds)",
+        total as f64 / 1000.0,
+        path.len(),
+        if path.len() == 1 { "" } else { "s" }
+    );
+    let mut unknown = 0;
+    for i in path {
+        let a = &g.actions[i];
+        match run_ms(&a.id) {
+            Some(ms) => {
+                let _ = writeln!(s, "  {:>8.2}s  {}", f64::from(ms) / 1000.0, a.id);
+            }
+            None => {
+                unknown += 1;
+                let _ = writeln!(s, "  {:>9}  {}", "?", a.id);
+            }
+        }
+    }
+    if unknown > 0 {
+        s.push_str(
+            "? not run here since its outputs came from the cache (or never built): \
+             counted as 0\n",
+        );
+    }
     s
 }

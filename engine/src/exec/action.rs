@@ -182,19 +182,34 @@ impl Ctx<'_> {
                 .iter()
                 .map(|(p, d, _)| (p.clone(), *d))
                 .collect(),
+            None,
         );
         Ok(true)
     }
 
-    fn remember(&self, a: &Action, key: &Digest, outputs: Vec<(String, Digest)>) {
+    /// Record a successful run, or a restore (`run_ms` `None`: the last run's time stays).
+    fn remember(
+        &self,
+        a: &Action,
+        key: &Digest,
+        outputs: Vec<(String, Digest)>,
+        run_ms: Option<u32>,
+    ) {
         self.records_changed.store(true, Ordering::Relaxed);
-        self.records
-            .write()
-            .expect("records lock")
-            .insert(a.id.clone(), ActionRecord { key: *key, outputs });
+        let mut records = self.records.write().expect("records lock");
+        let run_ms = run_ms.or_else(|| records.get(&a.id).and_then(|r| r.run_ms));
+        records.insert(
+            a.id.clone(),
+            ActionRecord {
+                key: *key,
+                outputs,
+                run_ms,
+            },
+        );
     }
 
     fn execute(&self, a: &Action, key: &Digest) -> Outcome {
+        let started = std::time::Instant::now();
         // A stale output must not pass for a fresh one, and parents must exist.
         for out in &a.outputs {
             let p = self.root.join(out);
@@ -273,10 +288,12 @@ impl Ctx<'_> {
                     a.id
                 ));
             }
+            let run_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
             self.remember(
                 a,
                 key,
                 recorded.iter().map(|(p, d, _)| (p.clone(), *d)).collect(),
+                Some(run_ms),
             );
         }
         Outcome::Executed

@@ -4,10 +4,12 @@
 //! Expansion (`expand`) turns a checked manifest into this graph; the scheduler walks it.
 
 mod affected;
+mod critical;
 mod expand;
 pub mod walk;
 
 pub use affected::affected;
+pub use critical::critical_path;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
