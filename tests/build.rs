@@ -2,13 +2,14 @@
 //! failures (Jidoka), cancellation and crash recovery, through the real binary.
 
 use std::path::PathBuf;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
+
+use common::{events, outcomes, summary};
 
 /// A workspace in a temp folder, with its own cache.
 struct Ws {
@@ -54,29 +55,6 @@ impl Ws {
     fn spawned(&self) -> usize {
         std::fs::read_to_string(self.path("spawned.log")).map_or(0, |s| s.lines().count())
     }
-}
-
-fn events(out: &Output) -> Vec<Value> {
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}\n{text}")))
-        .collect()
-}
-
-fn summary(events: &[Value]) -> &Value {
-    let last = events.last().expect("events");
-    assert_eq!(last["event"], "summary", "the summary is the last line");
-    last
-}
-
-fn outcomes<'a>(events: &'a [Value], outcome: &str) -> Vec<&'a str> {
-    let mut ids: Vec<&str> = events
-        .iter()
-        .filter(|e| e["event"] == "action" && e["outcome"] == outcome)
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
-    ids.sort_unstable();
-    ids
 }
 
 /// Copy each Python file to a .txt (logging that it ran), then join two of them.
@@ -787,16 +765,6 @@ fn git(ws: &Ws, args: &[&str]) {
     assert!(out.status.success(), "git {args:?}: {out:?}");
 }
 
-fn ids_that(ev: &[Value], outcome: &str) -> Vec<String> {
-    let mut v: Vec<String> = ev
-        .iter()
-        .filter(|e| e["event"] == "action" && e["outcome"] == outcome)
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn affected_builds_what_a_change_since_a_revision_reaches_and_what_that_needs() {
     let ws = pipeline();
@@ -819,7 +787,7 @@ fn affected_builds_what_a_change_since_a_revision_reaches_and_what_that_needs() 
     assert_eq!(code, 0, "{ev:#?}");
     assert_eq!(ev[0]["actions"], 3);
     assert_eq!(
-        ids_that(&ev, "executed"),
+        outcomes(&ev, "executed"),
         [
             "transpile/copy:a.py",
             "transpile/copy:pkg/c.py",
@@ -834,7 +802,7 @@ fn affected_builds_what_a_change_since_a_revision_reaches_and_what_that_needs() 
     assert_eq!(ev[0]["actions"], 0, "{ev:#?}");
     ws.write("src/new.py", "n\n");
     let (_, ev) = ws.build(&["--affected", "HEAD"]);
-    assert_eq!(ids_that(&ev, "executed"), ["transpile/copy:new.py"]);
+    assert_eq!(outcomes(&ev, "executed"), ["transpile/copy:new.py"]);
 
     // A changed manifest reaches everything; a bad revision is a usage error.
     ws.write("batuta.yaml", &format!("{PIPELINE}# edited\n"));

@@ -4,12 +4,13 @@
 //! `batuta transpile --modules`, and the assembly of a Cargo package.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
+
+use common::{events, outcomes, summary};
 
 struct Ws {
     files: common::Files,
@@ -90,36 +91,6 @@ impl Ws {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
-}
-
-fn events(out: &Output) -> Vec<Value> {
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| {
-                panic!(
-                    "not JSON: {l}: {e}\n{text}\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            })
-        })
-        .collect()
-}
-
-fn summary(events: &[Value]) -> &Value {
-    let last = events.last().expect("events");
-    assert_eq!(last["event"], "summary", "the summary is the last line");
-    last
-}
-
-fn outcomes<'a>(events: &'a [Value], outcome: &str) -> Vec<&'a str> {
-    let mut ids: Vec<&str> = events
-        .iter()
-        .filter(|e| e["event"] == "action" && e["outcome"] == outcome)
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
-    ids.sort_unstable();
-    ids
 }
 
 fn failure<'a>(events: &'a [Value], id: &str) -> &'a Value {

@@ -2,7 +2,10 @@
 #![allow(dead_code)] // each test crate uses its own part
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 /// A temporary workspace: a manifest and the files it names.
 pub struct Files {
@@ -47,4 +50,37 @@ pub fn wait_for(path: &Path) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// The JSON events a command printed, one per line.
+pub fn events(out: &Output) -> Vec<Value> {
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| {
+                panic!(
+                    "not JSON: {l}: {e}\n{text}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+        })
+        .collect()
+}
+
+/// A build's summary line, which the contract puts last.
+pub fn summary(events: &[Value]) -> &Value {
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "summary", "the summary is the last line");
+    last
+}
+
+/// The ids of the actions a build reported with this outcome, sorted.
+pub fn outcomes<'a>(events: &'a [Value], outcome: &str) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "action" && e["outcome"] == outcome)
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids
 }
