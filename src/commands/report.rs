@@ -170,15 +170,6 @@ pub fn collect(m: &Manifest, g: &ActionGraph) -> Result<Report, String> {
     })
 }
 
-fn status_mark(s: Status) -> (&'static str, &'static str) {
-    match s {
-        Status::Completed => ("✓", "Completed"),
-        Status::InProgress => ("⏳", "In Progress"),
-        Status::NotStarted => ("○", "Not Started"),
-        Status::Failed => ("✗", "Failed"),
-    }
-}
-
 /// A table cell: no line breaks, no stray column separators.
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -211,7 +202,7 @@ pub fn markdown(r: &Report) -> String {
     );
     s.push_str("## Phases\n\n| | phase | status | started | ended | duration |\n|---|---|---|---|---|---|\n");
     for p in &r.phases {
-        let (mark, label) = status_mark(p.status);
+        let (mark, label) = super::status::mark(p.status);
         let fix = if p.status == Status::Failed {
             " ← Fix this!"
         } else {
@@ -314,7 +305,7 @@ pub fn html(r: &Report) -> String {
     s.push_str(&progress_svg(r.overall_percent));
     s.push_str("<h2>Phases</h2>\n<table id=\"board\"><tr><th></th><th>phase</th><th>status</th><th>duration</th></tr>\n");
     for p in &r.phases {
-        let (mark, label) = status_mark(p.status);
+        let (mark, label) = super::status::mark(p.status);
         let _ = writeln!(
             s,
             "<tr class=\"{cls}\"><td>{mark}</td><td>{}</td><td>{label}{}</td><td>{}</td></tr>",

@@ -35,6 +35,16 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
     Exit::Success
 }
 
+/// How the board shows a phase's status: its symbol and its name.
+pub fn mark(s: Status) -> (&'static str, &'static str) {
+    match s {
+        Status::Completed => ("✓", "Completed"),
+        Status::InProgress => ("⏳", "In Progress"),
+        Status::NotStarted => ("○", "Not Started"),
+        Status::Failed => ("✗", "Failed"),
+    }
+}
+
 pub fn board(s: &State) -> String {
     let mut out = String::new();
     let started = Phase::ALL
@@ -50,13 +60,8 @@ pub fn board(s: &State) -> String {
     out.push('\n');
     for p in Phase::ALL {
         let ps = s.phase(p);
-        let (symbol, label) = match ps.status {
-            Status::Completed => ("✓", "[Completed]"),
-            Status::InProgress => ("⏳", "[In Progress]"),
-            Status::NotStarted => ("○", "[Not Started]"),
-            Status::Failed => ("✗", "[Failed]"),
-        };
-        let _ = write!(out, "{symbol} {:<17} {label}", p.title());
+        let (symbol, label) = mark(ps.status);
+        let _ = write!(out, "{symbol} {:<17} [{label}]", p.title());
         if ps.status == Status::Failed {
             out.push_str(" ← Fix this!");
         }

@@ -254,11 +254,6 @@ impl Incremental {
         self.output_dirs = dirs;
     }
 
-    /// Whether a path is one an action of the graph writes: the scheduler orders those.
-    pub fn is_output(&self, rel: &str) -> bool {
-        self.outputs.contains_key(rel)
-    }
-
     /// Folders to watch: the workspace, the source tree, and every folder holding an input
     /// or output of the graph, with their parents up to the workspace.
     pub fn watch_dirs(&self) -> Vec<PathBuf> {
