@@ -296,6 +296,7 @@ stages:
         kernels: &[],
         fan_out: &[],
         templates: &[],
+        files: &[],
     };
 
     /// A database that records which queries salsa executed.

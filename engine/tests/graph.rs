@@ -8,7 +8,8 @@ use std::path::Path;
 
 use batuta_engine::graph::{self, Action, ActionGraph, ActionKind, Node};
 use batuta_engine::manifest::{
-    BuiltinTemplate, BuiltinTool, Catalog, Code, Diagnostic, FanOut, Manifest, Phase, load,
+    BuiltinFiles, BuiltinTemplate, BuiltinTool, Catalog, Code, Diagnostic, FanOut, Manifest, Phase,
+    load,
 };
 use petgraph::algo::toposort;
 
@@ -33,6 +34,11 @@ const CATALOG: Catalog = Catalog {
         },
         run: &["{tool}", "{in}", "{out}"],
         gate: &["test", "-s", "{in}"],
+    }],
+    files: &[BuiltinFiles {
+        builtin: "cargo-build",
+        inputs: &["{output}/Cargo.toml", "{output}/src/**/*.rs"],
+        outputs: &["dist/{name}", "dist/manifest.json"],
     }],
 };
 
@@ -1225,4 +1231,30 @@ fn glob_inputs_take_in_what_the_build_writes_and_what_is_on_disk() {
             ("transpile/py:pkg/b.py", "out/src/pkg/b.rs")
         ]
     );
+}
+
+#[test]
+fn a_builtin_without_files_gets_the_catalogs_and_declared_files_win() {
+    let manifest = |build: &str| {
+        format!(
+            "version: 1\nproject: {{ name: demo, source: legacy, output: out/rust }}\nstages:\n  build:\n{build}"
+        )
+    };
+    let ws = Ws::new(
+        &manifest("    builtin: cargo-build\n"),
+        &["legacy/a.py", "out/rust/Cargo.toml", "out/rust/src/main.rs"],
+    );
+    let g = ws.expand(None);
+    let a = action(&g, "build/build");
+    assert_eq!(a.inputs, ["out/rust/Cargo.toml", "out/rust/src/main.rs"]);
+    assert_eq!(a.outputs, ["dist/demo", "dist/manifest.json"]);
+
+    let ws = Ws::new(
+        &manifest("    builtin: cargo-build\n    outputs: [dist/other]\n"),
+        &["legacy/a.py", "out/rust/Cargo.toml"],
+    );
+    let g = ws.expand(None);
+    let a = action(&g, "build/build");
+    assert_eq!(a.inputs, ["out/rust/Cargo.toml"]);
+    assert_eq!(a.outputs, ["dist/other"]);
 }

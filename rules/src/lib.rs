@@ -61,6 +61,7 @@ pub const CATALOG: Catalog = Catalog {
     kernels: KERNELS,
     fan_out: FAN_OUT,
     templates: transpile::TEMPLATES,
+    files: &[],
 };
 
 /// The rules this crate implements, found by the names a manifest uses.

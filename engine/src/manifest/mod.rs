@@ -34,6 +34,22 @@ pub struct Catalog {
     /// Rule templates a task can name in `rule:` without defining them in `rules:`
     /// (the transpilers). A manifest's own `rules:` and `tools:` of the same name win.
     pub templates: &'static [BuiltinTemplate],
+    /// The files a builtin reads and writes when its task names none; see [`BuiltinFiles`].
+    pub files: &'static [BuiltinFiles],
+}
+
+/// What a builtin reads and writes by default, so `builtin: cargo-build` needs no
+/// `inputs:`/`outputs:` in the common case. Applied at load time to a task that declares
+/// no `inputs` (resp. no `outputs`) of its own, before validation, so the paths are checked
+/// like a user's. Paths are relative to the workspace; `{output}`, `{source}` and `{name}`
+/// stand for `project.output`, `project.source` and `project.name`. An input may be a glob
+/// (it then means the files that match, as for a user's input globs), which is how a
+/// builtin reads a file only some manifests produce.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinFiles {
+    pub builtin: &'static str,
+    pub inputs: &'static [&'static str],
+    pub outputs: &'static [&'static str],
 }
 
 /// A builtin that expands into one `per_file` action for every file under
@@ -85,6 +101,46 @@ impl Catalog {
 /// Add the built-in templates the manifest's tasks name (and their tools) unless the
 /// manifest defines a rule or tool of that name itself. Spans point at the first task
 /// that names the template, so errors about it point somewhere useful.
+/// Fills in the [`BuiltinFiles`] of every builtin task that names no files of its own.
+fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
+    let expand = |path: &str, p: &Project| -> String {
+        let joined = |base: &str, rest: &str| match base.trim_end_matches('/') {
+            "" | "." => rest.trim_start_matches('/').to_owned(),
+            b => format!("{b}{rest}"),
+        };
+        let path = path.replace("{name}", &p.name.value);
+        if let Some(rest) = path.strip_prefix("{output}") {
+            joined(&p.output.value, rest)
+        } else if let Some(rest) = path.strip_prefix("{source}") {
+            joined(&p.source.value, rest)
+        } else {
+            path
+        }
+    };
+    let project = m.project.clone();
+    for task in m.stages.iter_mut().flat_map(|s| &mut s.tasks) {
+        let TaskKind::Builtin(name) = &task.kind else {
+            continue;
+        };
+        let Some(files) = catalog.files.iter().find(|f| f.builtin == name.value) else {
+            continue;
+        };
+        let span = name.span;
+        let fill = |paths: &[&str]| -> Vec<Sp<String>> {
+            paths
+                .iter()
+                .map(|p| Sp::new(expand(p, &project), span))
+                .collect()
+        };
+        if task.inputs.is_empty() {
+            task.inputs = fill(files.inputs);
+        }
+        if task.outputs.is_empty() {
+            task.outputs = fill(files.outputs);
+        }
+    }
+}
+
 fn add_builtin_templates(m: &mut Manifest, catalog: &Catalog) {
     let used: Vec<(String, Span)> = m
         .stages
@@ -235,6 +291,7 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
     let mut manifest = lower.manifest(&node, path.to_path_buf(), source.clone());
     if let Some(m) = &mut manifest {
         add_builtin_templates(m, catalog);
+        add_builtin_files(m, catalog);
     }
     let mut diags = lower.diags;
     if let Some(m) = &manifest {
