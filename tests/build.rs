@@ -425,6 +425,52 @@ stages:
 }
 
 #[test]
+fn a_file_written_beside_a_named_output_must_be_declared() {
+    // Each command writes its output and a `.d` file beside it, as compilers do; both run in
+    // one folder at once. The one that declares its `.d` keeps it; the other fails naming it.
+    let ws = Ws::new(
+        r#"version: 1
+project: { name: t }
+stages:
+  build:
+    tasks:
+      declared:
+        run: [sh, -c, 'echo a > "$1"; echo deps > "$1.d"', sh, out/a.o]
+        outputs: [out/a.o, out/a.o.d]
+      stray:
+        run: [sh, -c, 'echo b > "$1"; echo deps > "$1.d"', sh, out/b.o]
+        outputs: [out/b.o]
+"#,
+        &[],
+    );
+    let (code, ev) = ws.build(&["--keep-going", "-j", "2"]);
+    assert_eq!(code, 1);
+    assert_eq!(outcomes(&ev, "executed"), ["build/declared"]);
+    let f = ev.iter().find(|e| e["outcome"] == "failed").unwrap();
+    assert_eq!(f["id"], "build/stray");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("wrote 'out/b.o.d', which build/stray does not declare"),
+        "{f}"
+    );
+    assert!(!ws.path("out/b.o").exists() && !ws.path("out/b.o.d").exists());
+    assert_eq!(ws.read("out/a.o.d"), "deps\n");
+    assert!(
+        !ws.path(".batuta/stage").exists()
+            || std::fs::read_dir(ws.path(".batuta/stage"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "staging folders are removed"
+    );
+    // Both declared outputs are cached together.
+    std::fs::remove_dir_all(ws.path("out")).unwrap();
+    let (_, ev) = ws.build(&["--keep-going"]);
+    assert_eq!(outcomes(&ev, "cached"), ["build/declared"]);
+    assert_eq!(ws.read("out/a.o.d"), "deps\n");
+}
+
+#[test]
 fn only_declared_environment_reaches_an_action() {
     let ws = Ws::new(
         r#"version: 1

@@ -130,7 +130,7 @@ stages:
       python: { rule: depyler, each: "**/*.py", out: "src/{dir}/{stem}.rs" }
       crate:
         builtin: assemble
-        inputs: ["rust/src/**/*.rs"]
+        inputs: ["rust/src/**/*.rs", ".batuta/transpile/**/*.toml"]
         outputs: [rust/Cargo.toml, rust/src/lib.rs]
         with: { name: migrated }
 "#;
@@ -647,6 +647,13 @@ fn depyler_transpiles_real_python_and_reruns_only_what_changed() {
     assert_eq!(summary(&ev)["executed"], 3);
     assert!(ws.read("rust/src/stats.rs").contains("pub fn total("));
     assert!(ws.read("rust/src/util/clamp.rs").contains("pub fn clamp("));
+    // depyler's Cargo.toml beside each .rs is kept per file, for the assembly to merge,
+    // not left in the crate's source folders where two files would race for it.
+    for f in ["stats.rs", "util/clamp.rs"] {
+        let side = ws.read(&format!(".batuta/transpile/rust/src/{f}.Cargo.toml"));
+        assert!(side.contains("[package]"), "{f}: {side}");
+    }
+    assert!(!exists(&ws, "rust/src/Cargo.toml") && !exists(&ws, "rust/src/util/Cargo.toml"));
     assert!(
         ws.read("rust/src/lib.rs")
             .contains("pub mod stats;\npub mod util {\n    pub mod clamp;\n}\n")

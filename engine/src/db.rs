@@ -135,6 +135,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         env,
         cache,
         gpu,
+        sidecars,
         span: _,
     } = a;
     *id == b.id
@@ -146,6 +147,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         && *env == b.env
         && *cache == b.cache
         && *gpu == b.gpu
+        && *sidecars == b.sidecars
 }
 
 #[salsa::tracked(returns(ref), no_eq)]

@@ -34,6 +34,7 @@ const CATALOG: Catalog = Catalog {
         },
         run: &["{tool}", "{in}", "{out}"],
         gate: &["test", "-s", "{in}"],
+        sidecars: &[],
     }],
     files: &[BuiltinFiles {
         builtin: "cargo-build",

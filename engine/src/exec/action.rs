@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, OnceLock, RwLock};
 
+use super::stage::Stage;
 use crate::cache::{ActionResult, Cache, CacheError, is_executable};
 use crate::codes::{self, ErrorCode};
 use crate::digest::{Digest, StatCache, hash_file};
@@ -301,7 +302,11 @@ impl Ctx<'_> {
 
     /// Spawn the action's command; a non-zero exit is a failure carrying its stderr.
     fn run_command(&self, a: &Action, argv: &[String]) -> Result<Ran, Failure> {
-        let output = self.spawn(a, argv)?;
+        let staged = Stage::prepare(self.root, a, argv)?;
+        let output = match &staged {
+            Some((_, staged_argv)) => self.spawn(a, staged_argv)?,
+            None => self.spawn(a, argv)?,
+        };
         if !output.status.success() {
             let how = match output.status.code() {
                 Some(c) => format!("exited with code {c}"),
@@ -318,6 +323,9 @@ impl Ctx<'_> {
             return Err(
                 Failure::new(phase_code(a.phase), format!("{} {how}", argv[0])).detail(detail),
             );
+        }
+        if let Some((stage, _)) = &staged {
+            stage.finish(self.root, a, &argv[0])?;
         }
         Ok(Ran {
             program: argv[0].clone(),

@@ -5,6 +5,7 @@
 //! so nothing downstream starts; without `keep_going` nothing new starts at all.
 
 mod action;
+mod stage;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};

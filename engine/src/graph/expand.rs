@@ -11,7 +11,7 @@ use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::walk::{self, glob_set};
-use super::{Action, ActionGraph, ActionKind, Edge, Node};
+use super::{Action, ActionGraph, ActionKind, Edge, Node, Sidecar};
 use crate::manifest::{
     Code, Diagnostic, Diagnostics, FanOut, Manifest, Phase, Placeholder, Sp, Span, Task, TaskKind,
     did_you_mean, normalize,
@@ -274,11 +274,13 @@ impl<'m> Expander<'m> {
 
     fn task(&mut self, task: &'m Task) {
         let mut gate: &[Sp<crate::manifest::Template>] = &[];
+        let mut sidecars: &[(String, Sp<crate::manifest::Template>)] = &[];
         let (run, tool): (&[Sp<crate::manifest::Template>], Option<&str>) = match &task.kind {
             TaskKind::Run(run) => (run, task.tool.as_ref().map(|t| t.value.as_str())),
             TaskKind::Rule(name) => {
                 let rule = self.m.rule(&name.value).expect("validated rule");
                 gate = &rule.gate;
+                sidecars = &rule.sidecars;
                 (&rule.run, rule.tool.as_ref().map(|t| t.value.as_str()))
             }
             TaskKind::Builtin(_) if let Some(fo) = fan_out_of(self.m, task) => {
@@ -395,6 +397,9 @@ impl<'m> Expander<'m> {
                 tool: tool.map(str::to_owned),
             };
             self.push_action(task, id, kind, Some(input), out.clone());
+            if let Some(out) = &out {
+                self.add_sidecars(task, sidecars, out, &var);
+            }
             // A gate checks the output, as an action of its own that reads it: the stage
             // is not done, and nothing after it runs, until every gate passes.
             if let (false, Some(out)) = (gate.is_empty(), out) {
@@ -414,6 +419,39 @@ impl<'m> Expander<'m> {
                     tool: tool.map(str::to_owned),
                 };
                 self.push_action(task, id, kind, Some(out), None);
+            }
+        }
+    }
+
+    /// Declares the sidecars of the action just pushed: each becomes one of its outputs.
+    fn add_sidecars(
+        &mut self,
+        task: &Task,
+        sidecars: &[(String, Sp<crate::manifest::Template>)],
+        out: &str,
+        var: &dyn Fn(Placeholder) -> String,
+    ) {
+        for (name, dest) in sidecars {
+            let path = dest.value.expand(|p| match p {
+                Placeholder::Out => out.to_owned(),
+                other => var(other),
+            });
+            match normalize("", &path) {
+                Some(p) if !p.is_empty() && self.parent_inside(&p) => {
+                    let a = self.actions.last_mut().expect("the action was just pushed");
+                    a.outputs.push(p.clone());
+                    a.sidecars.push(Sidecar {
+                        name: name.clone(),
+                        output: p,
+                    });
+                }
+                _ => self.diags.push(escapes(
+                    &Sp::new(path, dest.span),
+                    &format!(
+                        "task '{}.{}': the {name} its tool writes",
+                        task.phase, task.name
+                    ),
+                )),
             }
         }
     }
@@ -444,6 +482,7 @@ impl<'m> Expander<'m> {
                 env: task.env.iter().map(|e| e.value.clone()).collect(),
                 cache: task.cache,
                 gpu: 0,
+                sidecars: Vec::new(),
                 span: task.name.span,
             });
             per_file.push(out);
@@ -573,6 +612,7 @@ impl<'m> Expander<'m> {
             env: task.env.iter().map(|e| e.value.clone()).collect(),
             cache: task.cache,
             gpu: task.resources.gpu,
+            sidecars: Vec::new(),
             span: task.name.span,
         });
     }

@@ -51,8 +51,22 @@ pub struct Action {
     pub env: Vec<String>,
     pub cache: bool,
     pub gpu: u32,
+    /// Files the command's tool writes beside an output of its own accord, and the
+    /// declared outputs they become.
+    pub sidecars: Vec<Sidecar>,
     /// Where the task is defined, for errors about this action.
     pub span: Span,
+}
+
+/// A file a tool writes next to the output it was told to write (depyler writes a
+/// `Cargo.toml` beside every `.rs`). Two actions writing into one folder would race for it,
+/// so the command runs with its outputs in a private staging folder and the sidecar is
+/// moved from there to `output`, one of the action's declared outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sidecar {
+    /// The file's name, as the tool writes it beside the output.
+    pub name: String,
+    pub output: String,
 }
 
 /// A node of the graph: an action, or the point where a whole stage is done.

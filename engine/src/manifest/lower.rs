@@ -533,6 +533,7 @@ impl<'s> Lower<'s> {
                     tool: None,
                     run: Vec::new(),
                     gate: Vec::new(),
+                    sidecars: Vec::new(),
                 });
                 continue;
             };
@@ -558,6 +559,7 @@ impl<'s> Lower<'s> {
                 tool,
                 run: run.unwrap_or_default(),
                 gate: Vec::new(),
+                sidecars: Vec::new(),
             });
         }
         rules

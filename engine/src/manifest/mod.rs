@@ -80,6 +80,10 @@ pub struct BuiltinTemplate {
     /// A check run on each output after `run` succeeds, as its own action (`{in}` is the
     /// output): a non-zero exit fails the task. Empty for none.
     pub gate: &'static [&'static str],
+    /// Files the tool writes beside its output whatever it is told (depyler's Cargo.toml),
+    /// by name, with the workspace path each is kept at: a template with the placeholders
+    /// of `out`, and `{out}` for the output's path.
+    pub sidecars: &'static [(&'static str, &'static str)],
 }
 
 /// A tool a built-in template runs, as `tools:` would declare it.
@@ -179,6 +183,14 @@ fn add_builtin_templates(m: &mut Manifest, catalog: &Catalog) {
             tool: Some(Sp::new(t.tool.name.to_owned(), span)),
             run: parse(t.run),
             gate: parse(t.gate),
+            sidecars: t
+                .sidecars
+                .iter()
+                .filter_map(|(name, dest)| {
+                    let dest = Template::parse(dest).ok()?;
+                    Some(((*name).to_owned(), Sp::new(dest, span)))
+                })
+                .collect(),
         });
     }
 }

@@ -76,6 +76,9 @@ pub struct Rule {
     pub run: Vec<Sp<Template>>,
     /// Built-in templates only: a check run on each output, as an action of its own.
     pub gate: Vec<Sp<Template>>,
+    /// Built-in templates only: files the tool writes beside its output, by name, and the
+    /// workspace path (a template, like `out`) each is moved to; see `graph::Sidecar`.
+    pub sidecars: Vec<(String, Sp<Template>)>,
 }
 
 /// The five phases of a migration, in the order they run.

@@ -46,6 +46,9 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: DEPYLER,
         run: &["{tool}", "transpile", "{in}", "-o", "{out}"],
         gate: &[],
+        // depyler writes a Cargo.toml beside every .rs with the crates the code uses;
+        // `assemble` merges their dependencies (give it `.batuta/transpile/**/*.toml`).
+        sidecars: &[("Cargo.toml", ".batuta/transpile/{out}.Cargo.toml")],
     },
     // C → Rust.
     BuiltinTemplate {
@@ -53,6 +56,7 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: DECY,
         run: &["{tool}", "transpile", "{in}", "-o", "{out}"],
         gate: &[],
+        sidecars: &[],
     },
     // Shell → deterministic, idempotent POSIX shell; the purified script must lint without
     // errors (`bashrs lint` exits 1 on warnings, 2 on errors; `--level error` keeps only
@@ -62,6 +66,7 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: BASHRS,
         run: &["{tool}", "purify", "{in}", "-o", "{out}"],
         gate: &["{tool}", "lint", "--level", "error", "{in}"],
+        sidecars: &[],
     },
     // Ruchy → Rust.
     BuiltinTemplate {
@@ -69,6 +74,7 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: RUCHY,
         run: &["{tool}", "transpile", "{in}", "-o", "{out}"],
         gate: &[],
+        sidecars: &[],
     },
 ];
 
@@ -79,7 +85,8 @@ mod tests {
     #[test]
     fn templates_parse() {
         for t in super::TEMPLATES {
-            for a in t.run.iter().chain(t.gate) {
+            let sidecars = t.sidecars.iter().map(|(_, dest)| dest);
+            for a in t.run.iter().chain(t.gate).chain(sidecars) {
                 assert!(Template::parse(a).is_ok(), "{}: {a}", t.name);
             }
             assert!(t.install().contains(t.tool.name));

@@ -1,0 +1,168 @@
+//! Staging: a command that is told where to write (`-o {out}`) writes into a private folder
+//! instead, and only what the task declares is moved into the workspace.
+//!
+//! Two reasons. Tools write more than they are told: depyler puts a `Cargo.toml` beside
+//! every `.rs`, a compiler a `.d` beside its object. Written in place, such a file would be
+//! an output nobody declared (never cached, never cleaned) and, when two actions write into
+//! one folder, a race. In a private folder it is either declared (an output beside the
+//! named one, or a template's [`Sidecar`]) and moved into place, or the action fails naming
+//! it. What a tool writes elsewhere (its working folder, absolute paths) is not seen here.
+
+use std::path::{Path, PathBuf};
+
+use crate::exec::{Failure, phase_code};
+use crate::graph::{Action, Sidecar};
+
+/// Where the staging folders live, relative to the workspace.
+const STAGE_DIR: &str = ".batuta/stage";
+
+/// The staging folder of one running command; removed when dropped.
+pub(crate) struct Stage {
+    dir: PathBuf,
+    /// Each staged output (workspace-relative) with its folder inside `dir`.
+    staged: Vec<(String, PathBuf)>,
+}
+
+impl Stage {
+    /// Stages the outputs `argv` names word for word. `None` when it names none: the
+    /// command then runs as written.
+    pub(crate) fn prepare(
+        root: &Path,
+        a: &Action,
+        argv: &[String],
+    ) -> Result<Option<(Stage, Vec<String>)>, Failure> {
+        let named: Vec<&String> = a
+            .outputs
+            .iter()
+            .filter(|o| argv.iter().skip(1).any(|arg| arg == *o))
+            .collect();
+        if named.is_empty() {
+            return Ok(None);
+        }
+        let fail = |what: &str, e: std::io::Error| {
+            Failure::new(
+                phase_code(a.phase),
+                format!("cannot prepare the staging folder of {}: {what}: {e}", a.id),
+            )
+        };
+        let hash = blake3::hash(a.id.as_bytes()).to_hex();
+        let rel_dir = format!("{STAGE_DIR}/{}", &hash[..16]);
+        let dir = root.join(&rel_dir);
+        // Left over by a killed build: nothing in it is worth keeping.
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(fail("removing the old one", e));
+            }
+            _ => {}
+        }
+        let mut staged = Vec::with_capacity(named.len());
+        let mut argv = argv.to_vec();
+        for (i, out) in named.into_iter().enumerate() {
+            let sub = dir.join(i.to_string());
+            std::fs::create_dir_all(&sub).map_err(|e| fail("creating it", e))?;
+            let name = out.rsplit('/').next().unwrap_or(out);
+            let rel = format!("{rel_dir}/{i}/{name}");
+            for arg in argv.iter_mut().skip(1).filter(|arg| *arg == out) {
+                arg.clone_from(&rel);
+            }
+            staged.push((out.clone(), sub));
+        }
+        Ok(Some((Stage { dir, staged }, argv)))
+    }
+
+    /// Moves what the command wrote into the workspace: each staged output, and what it wrote
+    /// beside one when the action declares it. Anything else fails the action.
+    pub(crate) fn finish(&self, root: &Path, a: &Action, program: &str) -> Result<(), Failure> {
+        let fail = |msg: String| Failure::new(phase_code(a.phase), msg);
+        let mut undeclared = Vec::new();
+        for (out, sub) in &self.staged {
+            let (parent, name) = out.rsplit_once('/').unwrap_or(("", out));
+            for rel in files_under(sub)
+                .map_err(|e| fail(format!("cannot list what {program} wrote for '{out}': {e}")))?
+            {
+                let beside = if parent.is_empty() {
+                    rel.clone()
+                } else {
+                    format!("{parent}/{rel}")
+                };
+                let dest = if rel == name {
+                    Some(out.as_str())
+                } else if let Some(Sidecar { output, .. }) =
+                    a.sidecars.iter().find(|s| s.name == rel)
+                {
+                    Some(output.as_str())
+                } else {
+                    a.outputs.iter().find(|o| **o == beside).map(String::as_str)
+                };
+                let Some(dest) = dest else {
+                    undeclared.push(beside);
+                    continue;
+                };
+                let to = root.join(dest);
+                if let Some(p) = to.parent() {
+                    std::fs::create_dir_all(p)
+                        .map_err(|e| fail(format!("cannot create the folder of '{dest}': {e}")))?;
+                }
+                std::fs::rename(sub.join(&rel), &to)
+                    .map_err(|e| fail(format!("cannot move '{dest}' into place: {e}")))?;
+            }
+        }
+        // A sidecar is what the tool had to say beside its output; saying nothing (an older
+        // or newer tool) is an empty file, so the action's outputs are always complete.
+        for Sidecar { output, .. } in &a.sidecars {
+            let to = root.join(output);
+            if !to.exists() {
+                if let Some(p) = to.parent() {
+                    std::fs::create_dir_all(p).map_err(|e| {
+                        fail(format!("cannot create the folder of '{output}': {e}"))
+                    })?;
+                }
+                std::fs::write(&to, b"")
+                    .map_err(|e| fail(format!("cannot write '{output}': {e}")))?;
+            }
+        }
+        if undeclared.is_empty() {
+            return Ok(());
+        }
+        let list = undeclared
+            .iter()
+            .map(|p| format!("'{p}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(fail(format!(
+            "{program} wrote {list}, which {} does not declare",
+            a.id
+        ))
+        .hint("add it to the task's `outputs:` so batuta caches and cleans it, or make the tool stop writing it"))
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Every file (not folder) under `dir`, as `/`-separated paths relative to it, sorted.
+fn files_under(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut found = Vec::new();
+    let mut todo = vec![(dir.to_path_buf(), String::new())];
+    while let Some((d, prefix)) = todo.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if entry.file_type()?.is_dir() {
+                todo.push((entry.path(), rel));
+            } else {
+                found.push(rel);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
