@@ -90,7 +90,8 @@ fn summary(rows: &[FileResult]) -> String {
         .iter()
         .map(|(st, n)| format!("{n} {}", st.label()))
         .collect();
-    format!("{} transpile actions: {}.", rows.len(), parts.join(", "))
+    let actions = if rows.len() == 1 { "action" } else { "actions" };
+    format!("{} transpile {actions}: {}.", rows.len(), parts.join(", "))
 }
 
 fn source(r: &FileResult) -> String {

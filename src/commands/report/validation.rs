@@ -241,7 +241,7 @@ pub fn highlights(v: &Value) -> String {
     parts.join(", ")
 }
 
-const HEAD: [&str; 5] = ["check", "runs", "outcome", "code", "found"];
+const HEAD: [&str; 5] = ["check", "rule", "outcome", "code", "result"];
 
 fn row(c: &Check) -> [String; 5] {
     [
