@@ -289,3 +289,80 @@ fn a_failed_phase_is_marked_in_the_report() {
     );
     assert!(text.contains("BATUTA-V-001"), "{text}");
 }
+
+#[test]
+fn a_syscall_divergence_is_counted_in_the_report() {
+    let ws = common::Files::new(
+        r#"version: 1
+project: { name: calls, source: src, output: out }
+stages:
+  validate:
+    tasks:
+      same-calls:
+        builtin: syscalls
+        inputs: [src/a.sh]
+        outputs: [validation/calls.json]
+        with:
+          original: [sh, -c, "echo a > made.txt"]
+          migrated: [sh, -c, "echo a"]
+"#,
+        &[("src/a.sh", "echo a\n")],
+    );
+    assert_eq!(batuta(&ws, &["build"]).status.code(), Some(1));
+    let out = batuta(&ws, &["report", "--format", "json"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = &r["validation"][0];
+    assert_eq!(check["status"], "failed", "{check}");
+    assert_eq!(check["code"], "BATUTA-V-003");
+    assert_eq!(
+        check["divergence"],
+        serde_json::json!({"missing": 2, "extra": 0})
+    );
+    assert_eq!(check["result"], Value::Null);
+}
+
+/// The CI example is valid YAML that makes the HTML report and uploads it, and the JUnit
+/// XML, even when the build failed.
+#[test]
+fn the_ci_example_uploads_the_html_report_and_the_junit_xml() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/ci/github-actions.yml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let wf: Value = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let steps = wf["jobs"]["migrate"]["steps"].as_array().expect("steps");
+    let position = |needle: &str| {
+        steps
+            .iter()
+            .position(|s| s["run"].as_str().is_some_and(|r| r.contains(needle)))
+            .unwrap_or_else(|| panic!("no step runs {needle}"))
+    };
+    let build = position("--junit junit.xml");
+    let report = position("batuta report --format html -o report.html");
+    assert!(build < report, "the report comes after the build");
+    assert_eq!(
+        steps[report]["if"], "always()",
+        "a failed build is reported too"
+    );
+    let uploads: Vec<&Value> = steps
+        .iter()
+        .filter(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+        })
+        .collect();
+    let uploaded: Vec<&str> = uploads
+        .iter()
+        .flat_map(|s| s["with"]["path"].as_str().unwrap_or_default().lines())
+        .map(str::trim)
+        .collect();
+    for file in ["report.html", "junit.xml"] {
+        assert!(
+            uploaded.contains(&file),
+            "{file} is not uploaded: {uploaded:?}"
+        );
+    }
+    assert!(uploads.iter().all(|s| s["if"] == "always()"));
+}
