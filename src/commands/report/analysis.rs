@@ -180,7 +180,12 @@ pub fn html(s: &mut String, a: Option<&Section>) {
         .map(|l| Bar {
             label: l.name.clone(),
             value: l.code as f64,
-            text: format!("{} lines ({:.1}%)", l.code, l.percent),
+            text: format!(
+                "{} line{} ({:.1}%)",
+                l.code,
+                if l.code == 1 { "" } else { "s" },
+                l.percent
+            ),
             color: format::BLUE,
         })
         .collect();
