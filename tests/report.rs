@@ -366,3 +366,51 @@ fn the_ci_example_uploads_the_html_report_and_the_junit_xml() {
     }
     assert!(uploads.iter().all(|s| s["if"] == "always()"));
 }
+
+/// The tests of a cargo-test check, read from the JUnit report of its last run: a failed
+/// run keeps no declared output, yet the report names the failing test.
+#[test]
+fn test_outcomes_of_a_failed_cargo_test_are_in_the_report() {
+    let ws = common::Files::new(
+        r#"version: 1
+project: { name: tests }
+stages:
+  validate:
+    tasks:
+      unit:
+        builtin: cargo-test
+        env: [CARGO_HOME, RUSTUP_HOME, RUSTUP_TOOLCHAIN]
+        inputs: [port/Cargo.toml, port/src/lib.rs]
+        outputs: [validation/unit.xml]
+        with: { dir: port }
+"#,
+        &[
+            (
+                "port/Cargo.toml",
+                "[package]\nname = \"port\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+            ),
+            (
+                "port/src/lib.rs",
+                "#[test] fn good() {}\n#[test] #[ignore] fn later() {}\n\
+                 #[test] fn bad() { assert_eq!(1, 2); }\n",
+            ),
+        ],
+    );
+    let out = batuta(&ws, &["build"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let out = batuta(&ws, &["report", "--format", "json"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = &r["validation"][0];
+    assert_eq!(check["status"], "failed", "{check}");
+    assert_eq!(check["code"], "BATUTA-V-002");
+    assert_eq!(
+        check["tests"],
+        serde_json::json!({"passed": 1, "failed": 1, "skipped": 1, "failing": ["bad"]})
+    );
+    let md = batuta(&ws, &["report"]);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains("| 1 passed, 1 failed, 1 skipped: bad |"),
+        "{md}"
+    );
+}
