@@ -1,0 +1,174 @@
+//! `batuta report`: where the migration stands, for people and machines — the five-phase
+//! board, the analysis, each file's transpilation, the validation checks, the release
+//! artifacts with their digests, and the history of builds — as markdown, JSON, or one
+//! self-contained HTML page.
+//!
+//! It reads what builds left behind (the state file, the journal, the history, the rules'
+//! outputs) and never waits for a running build. The one thing it runs is each transpile
+//! tool's version command (what a build runs too), to say which version translates.
+//!
+//! Each section is a module with `collect`, `markdown` and `html`; JSON is the
+//! [`Report`] itself. A new section is a new module and a line in each of the three.
+
+mod analysis;
+mod artifacts;
+mod board;
+mod builds;
+mod format;
+mod outcome;
+mod results;
+mod transpile;
+mod validation;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use batuta_engine::graph::{self, ActionGraph};
+use batuta_engine::history::{self, Entry};
+use batuta_engine::journal::Journal;
+use batuta_engine::manifest::Manifest;
+use batuta_engine::state::{self, State};
+use serde::Serialize;
+
+use crate::Exit;
+use crate::cli::{ManifestArg, ReportFormat};
+use crate::output::Ui;
+
+/// The builds a report shows, most recent last.
+const HISTORY_SHOWN: usize = 50;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub project: String,
+    pub generated: String,
+    pub overall_percent: u32,
+    pub phases: Vec<board::PhaseRow>,
+    /// `None` until an analysis ran.
+    pub analysis: Option<analysis::Section>,
+    pub transpile: Vec<transpile::FileResult>,
+    pub validation: Vec<validation::Check>,
+    /// Results of other rules that no section above shows.
+    pub results: Vec<results::RuleResult>,
+    pub artifacts: Vec<artifacts::Artifact>,
+    pub builds: Vec<Entry>,
+    /// History lines damaged by a crash and skipped.
+    pub damaged_history_lines: usize,
+    /// What could not be read, and so is missing above.
+    pub notes: Vec<String>,
+}
+
+pub fn run(ui: &Ui, manifest: &ManifestArg, format: ReportFormat, out: Option<&Path>) -> Exit {
+    let loaded = super::load(manifest).and_then(|m| graph::expand_all(&m).map(|g| (m, g)));
+    let (m, g) = match loaded {
+        Ok(x) => x,
+        Err(d) => {
+            ui.report(&d);
+            return Exit::Usage;
+        }
+    };
+    let report = match collect(&m, &g) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Failed;
+        }
+    };
+    let text = match format {
+        ReportFormat::Markdown => markdown(&report),
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(&report).expect("a report is plain data") + "\n"
+        }
+        ReportFormat::Html => html(&report),
+    };
+    match out {
+        None => print!("{text}"),
+        Some(path) => {
+            if let Err(e) = batuta_engine::fsutil::write_atomic(path, text.as_bytes()) {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return Exit::Failed;
+            }
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Exit::Success
+}
+
+pub fn collect(m: &Manifest, g: &ActionGraph) -> Result<Report, String> {
+    let root = &m.root;
+    let state = State::load(&state::path(root)).map_err(|e| e.to_string())?;
+    let (journal, journal_note) = Journal::load(&batuta_engine::journal::path(root));
+    let (mut builds, damaged) = history::read(root)
+        .map_err(|e| format!("cannot read {}: {e}", history::path(root).display()))?;
+    builds.drain(..builds.len().saturating_sub(HISTORY_SHOWN));
+    let mut notes: Vec<String> = journal_note.into_iter().collect();
+    let analysis = analysis::collect(root).unwrap_or_else(|e| {
+        notes.push(e);
+        None
+    });
+    let outcomes = outcome::Outcomes::new(&state, &journal);
+    Ok(Report {
+        project: m.project.name.value.clone(),
+        generated: state::now_rfc3339(),
+        overall_percent: state.progress(),
+        phases: board::collect(&state),
+        analysis,
+        transpile: transpile::collect(m, g, &outcomes),
+        validation: validation::collect(root, g, &outcomes),
+        results: results::collect(root, g),
+        artifacts: artifacts::collect(root, g, &journal),
+        builds,
+        damaged_history_lines: damaged,
+        notes,
+    })
+}
+
+pub fn markdown(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Migration report: {}\n", r.project);
+    let _ = writeln!(
+        s,
+        "Generated {}. Overall: {}% complete.\n",
+        r.generated, r.overall_percent
+    );
+    board::markdown(&mut s, &r.phases);
+    analysis::markdown(&mut s, r.analysis.as_ref());
+    transpile::markdown(&mut s, &r.transpile);
+    validation::markdown(&mut s, &r.validation);
+    results::markdown(&mut s, &r.results);
+    artifacts::markdown(&mut s, &r.artifacts);
+    builds::markdown(&mut s, &r.builds, r.damaged_history_lines);
+    if !r.notes.is_empty() {
+        s.push_str("\n## Notes\n\n");
+        for n in &r.notes {
+            let _ = writeln!(s, "- {n}");
+        }
+    }
+    s
+}
+
+/// One page, no network: inline CSS and SVG, printable.
+pub fn html(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<p>Generated {}. Overall: {}% complete.</p>",
+        format::esc(&r.generated),
+        r.overall_percent
+    );
+    s.push_str(&format::progress(r.overall_percent));
+    board::html(&mut s, &r.phases);
+    analysis::html(&mut s, r.analysis.as_ref());
+    transpile::html(&mut s, &r.transpile);
+    validation::html(&mut s, &r.validation);
+    results::html(&mut s, &r.results);
+    artifacts::html(&mut s, &r.artifacts);
+    builds::html(&mut s, &r.builds, r.damaged_history_lines);
+    if !r.notes.is_empty() {
+        s.push_str("<h2>Notes</h2>\n<ul class=\"note\">\n");
+        for n in &r.notes {
+            let _ = writeln!(s, "<li>{}</li>", format::esc(n));
+        }
+        s.push_str("</ul>\n");
+    }
+    format::page(&format!("Migration report: {}", r.project), &s)
+}
