@@ -299,6 +299,7 @@ stages:
         fan_out: &[],
         templates: &[],
         files: &[],
+        check_with: None,
     };
 
     /// A database that records which queries salsa executed.

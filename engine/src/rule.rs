@@ -74,6 +74,14 @@ pub trait Rule: Send + Sync {
     /// Reads `call.inputs`, writes every one of `call.outputs`, or fails with the book's
     /// code and what to do.
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure>;
+
+    /// What is wrong with a task's `with:` for this rule (unknown options, values of the
+    /// wrong kind), asked when the manifest loads so the mistake never starts a build.
+    /// `run` still checks what only the workspace can tell.
+    fn check(&self, with: &serde_json::Value) -> Result<(), crate::manifest::WithProblem> {
+        let _ = with;
+        Ok(())
+    }
 }
 
 /// Finds rules by the names a manifest uses in `builtin:` and `kernel:`.

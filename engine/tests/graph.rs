@@ -41,6 +41,7 @@ const CATALOG: Catalog = Catalog {
         inputs: &["{output}/Cargo.toml", "{output}/src/**/*.rs"],
         outputs: &["dist/{name}", "dist/manifest.json"],
     }],
+    check_with: None,
 };
 
 /// The same names, with `analyze` working file by file as the rules crate declares it.

@@ -4,6 +4,7 @@
 
 use batuta_engine::codes;
 use batuta_engine::exec::{Failure, phase_code};
+use batuta_engine::manifest::WithProblem;
 use batuta_engine::rule::{Call, Report, Rule};
 
 use crate::ANALYSIS_DIR;
@@ -35,6 +36,15 @@ fn source_rel<'a>(call: &Call<'_>, input: &'a str) -> &'a str {
     }
 }
 
+fn problem(key: Option<&str>, unknown: bool, message: String) -> WithProblem {
+    WithProblem {
+        key: key.map(str::to_owned),
+        unknown,
+        message,
+        known: vec!["min_grade".to_owned()],
+    }
+}
+
 pub struct AnalyzeFile;
 
 impl Rule for AnalyzeFile {
@@ -62,6 +72,27 @@ pub struct Analyze;
 impl Rule for Analyze {
     fn version(&self) -> &str {
         VERSION
+    }
+
+    /// `min_grade` is its only option (`skipped` is the engine's, added after loading).
+    fn check(&self, with: &serde_json::Value) -> Result<(), WithProblem> {
+        let Some(map) = with.as_object() else {
+            return match with {
+                serde_json::Value::Null => Ok(()),
+                _ => Err(problem(None, false, "'with' must be a mapping".to_owned())),
+            };
+        };
+        if let Some(key) = map.keys().find(|k| *k != "min_grade") {
+            return Err(problem(Some(key), true, format!("unknown option '{key}'")));
+        }
+        match map.get("min_grade") {
+            Some(g) if g.as_str().and_then(grade_rank).is_none() => Err(problem(
+                Some("min_grade"),
+                false,
+                format!("min_grade {g} is not a grade: write one of A, B, C, D, F"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {

@@ -62,7 +62,21 @@ pub const CATALOG: Catalog = Catalog {
     fan_out: FAN_OUT,
     templates: transpile::TEMPLATES,
     files: &[],
+    check_with: Some(check_with),
 };
+
+/// The catalog's load-time check of `with:`: the rule of that name judges it.
+fn check_with(
+    kind: &str,
+    name: &str,
+    with: &serde_json::Value,
+) -> Result<(), batuta_engine::manifest::WithProblem> {
+    let rule = match kind {
+        "kernel" => Registry.kernel(name),
+        _ => Registry.builtin(name),
+    };
+    rule.map_or(Ok(()), |r| r.check(with))
+}
 
 /// The rules this crate implements, found by the names a manifest uses.
 pub struct Registry;

@@ -36,6 +36,24 @@ pub struct Catalog {
     pub templates: &'static [BuiltinTemplate],
     /// The files a builtin reads and writes when its task names none; see [`BuiltinFiles`].
     pub files: &'static [BuiltinFiles],
+    /// Checks a builtin's or kernel's `with:` when the manifest loads, so a misspelt option
+    /// stops the load with a pointer at it instead of failing the build halfway.
+    pub check_with: Option<CheckWith>,
+}
+
+/// `(kind, name, with)` → what is wrong with `with`; kind is `"builtin"` or `"kernel"`.
+pub type CheckWith = fn(&str, &str, &serde_json::Value) -> Result<(), WithProblem>;
+
+/// What a rule found wrong with its `with:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithProblem {
+    /// The option at fault, when it is one option: the diagnostic points at it.
+    pub key: Option<String>,
+    /// The key is not an option of the rule at all.
+    pub unknown: bool,
+    pub message: String,
+    /// The options there are, for a did-you-mean.
+    pub known: Vec<String>,
 }
 
 /// What a builtin reads and writes by default, so `builtin: cargo-build` needs no

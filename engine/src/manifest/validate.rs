@@ -9,6 +9,7 @@ use super::Catalog;
 use super::diagnostic::{Code, Diagnostic, Span, did_you_mean};
 use super::model::{Manifest, Phase, Sp, Task, TaskKind};
 use super::template::{Placeholder, Template};
+use super::yaml::{Node, NodeKind};
 
 pub(super) fn validate(m: &Manifest, catalog: &Catalog, diags: &mut Vec<Diagnostic>) {
     for rule in &m.rules {
@@ -63,6 +64,66 @@ fn unknown_name(kind: &str, name: &Sp<String>, known: &[&str], where_: &str) -> 
     }
 }
 
+/// Asks the rule whether it understands the task's `with:`, and points at what it does not.
+fn check_with(
+    catalog: &Catalog,
+    kind: &str,
+    name: &Sp<String>,
+    task: &Task,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(check) = catalog.check_with else {
+        return;
+    };
+    let with = task
+        .with
+        .as_ref()
+        .map_or(serde_json::Value::Null, Node::to_json);
+    let Err(p) = check(kind, &name.value, &with) else {
+        return;
+    };
+    let entry = match (&task.with, &p.key) {
+        (
+            Some(Node {
+                kind: NodeKind::Map(entries),
+                ..
+            }),
+            Some(key),
+        ) => entries.iter().find(|(k, _)| k.name == *key),
+        _ => None,
+    };
+    let span = match entry {
+        Some((k, _)) if p.unknown => k.span,
+        Some((_, v)) => v.span,
+        None => task.with.as_ref().map_or(name.span, |w| w.span),
+    };
+    let code = if p.unknown {
+        Code::UnknownKey
+    } else {
+        Code::WrongType
+    };
+    let label = if p.unknown {
+        format!("not an option of {kind} '{}'", name.value)
+    } else {
+        format!("{kind} '{}' cannot use this", name.value)
+    };
+    let d = Diagnostic::new(code, format!("{what}: {}", p.message))
+        .at(span)
+        .label(label);
+    let suggestion = p
+        .key
+        .as_deref()
+        .filter(|_| p.unknown)
+        .and_then(|k| did_you_mean(k, p.known.iter().map(String::as_str)));
+    let d = match suggestion {
+        Some(s) => d.help(format!("did you mean '{s}'?")),
+        None if !p.known.is_empty() => d.help(format!("the options are: {}", p.known.join(", "))),
+        None => d,
+    };
+    diags.push(d);
+}
+
 fn check_tool(m: &Manifest, tool: &Sp<String>, diags: &mut Vec<Diagnostic>) {
     if m.tool(&tool.value).is_none() {
         let known: Vec<&str> = m.tools.iter().map(|t| t.name.value.as_str()).collect();
@@ -101,12 +162,16 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
         TaskKind::Builtin(name) => {
             if !catalog.builtins.contains(&name.value.as_str()) {
                 diags.push(unknown_name("builtin", name, catalog.builtins, "batuta"));
+            } else {
+                check_with(catalog, "builtin", name, task, &what, diags);
             }
             (&[], None)
         }
         TaskKind::Kernel(name) => {
             if !catalog.kernels.contains(&name.value.as_str()) {
                 diags.push(unknown_name("kernel", name, catalog.kernels, "batuta"));
+            } else {
+                check_with(catalog, "kernel", name, task, &what, diags);
             }
             (&[], None)
         }

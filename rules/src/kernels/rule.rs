@@ -84,6 +84,35 @@ impl Rule for KernelRule {
         concat!("batuta-rules ", env!("CARGO_PKG_VERSION"), " kernels 1")
     }
 
+    fn check(&self, with: &Value) -> Result<(), batuta_engine::manifest::WithProblem> {
+        let known: Vec<String> = COMMON_KEYS
+            .iter()
+            .chain(self.0.keys())
+            .map(|k| (*k).to_owned())
+            .collect();
+        let with = match with {
+            Value::Null => return Ok(()),
+            Value::Object(m) => m,
+            other => {
+                return Err(batuta_engine::manifest::WithProblem {
+                    key: None,
+                    unknown: false,
+                    message: format!("'with' must be a mapping, not {other}"),
+                    known,
+                });
+            }
+        };
+        match with.keys().find(|k| !known.contains(k)) {
+            Some(key) => Err(batuta_engine::manifest::WithProblem {
+                key: Some(key.clone()),
+                unknown: true,
+                message: format!("the kernel '{}' has no option '{key}'", self.0.name()),
+                known,
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
         let opts = Options::parse(self.0, call)?;
         if call.cancelled() {

@@ -210,6 +210,21 @@ impl Rule for Assemble {
         concat!("assemble/", env!("CARGO_PKG_VERSION"))
     }
 
+    fn check(&self, v: &serde_json::Value) -> Result<(), batuta_engine::manifest::WithProblem> {
+        const KNOWN: [&str; 3] = ["name", "edition", "main"];
+        let unknown = v
+            .as_object()
+            .and_then(|m| m.keys().find(|k| !KNOWN.contains(&k.as_str())));
+        with(v)
+            .map(|_| ())
+            .map_err(|f| batuta_engine::manifest::WithProblem {
+                key: unknown.cloned(),
+                unknown: unknown.is_some(),
+                message: f.message,
+                known: KNOWN.map(str::to_owned).to_vec(),
+            })
+    }
+
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
         let w = with(call.with)?;
         let out_dir = if call.output.is_empty() {

@@ -120,6 +120,10 @@ impl Rule for Bench {
         env!("CARGO_PKG_VERSION")
     }
 
+    fn check(&self, w: &serde_json::Value) -> Result<(), batuta_engine::manifest::WithProblem> {
+        with::check::<With>(NAME, w)
+    }
+
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
         let p = plan(call).map_err(|e| e.failure(codes::Q001, KEYS))?;
         let fail = |e: super::error::RunError| e.failure(codes::Q001);

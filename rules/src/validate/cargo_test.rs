@@ -74,6 +74,10 @@ impl Rule for CargoTest {
         env!("CARGO_PKG_VERSION")
     }
 
+    fn check(&self, w: &serde_json::Value) -> Result<(), batuta_engine::manifest::WithProblem> {
+        with::check::<With>(NAME, w)
+    }
+
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
         let p = plan(call).map_err(|e| e.failure(codes::V002, KEYS))?;
         let last_run = junit::last_run_path(call.root, call.action);

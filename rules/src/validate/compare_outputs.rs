@@ -136,6 +136,10 @@ impl Rule for CompareOutputs {
         env!("CARGO_PKG_VERSION")
     }
 
+    fn check(&self, w: &serde_json::Value) -> Result<(), batuta_engine::manifest::WithProblem> {
+        with::check::<With>(NAME, w)
+    }
+
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
         let p = plan(call).map_err(|e| e.failure(codes::V001, KEYS))?;
         let (orig, orig_files) = run_side(call, &p, Side::Original)?;

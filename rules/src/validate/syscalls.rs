@@ -74,6 +74,10 @@ impl Rule for Syscalls {
         env!("CARGO_PKG_VERSION")
     }
 
+    fn check(&self, w: &serde_json::Value) -> Result<(), batuta_engine::manifest::WithProblem> {
+        with::check::<With>(NAME, w)
+    }
+
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
         let p = plan(call).map_err(|e| e.failure(codes::V003, KEYS))?;
         trace_and_compare(call, &p)

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use batuta_engine::manifest::WithProblem;
+
 use super::error::WithError;
 
 /// Deserialises `with` strictly: an unknown key is an error, so a typo never silently
@@ -21,6 +23,43 @@ pub fn parse<T: DeserializeOwned>(
         with.clone()
     };
     serde_json::from_value(value).map_err(|e| WithError::new(rule, e.to_string()))
+}
+
+/// The load-time check of a rule whose `with` deserialises into `T`: serde's message, with
+/// the option it names when it names one.
+pub fn check<T: DeserializeOwned>(
+    rule: &'static str,
+    with: &serde_json::Value,
+) -> Result<(), WithProblem> {
+    let Err(e) = parse::<T>(rule, with) else {
+        return Ok(());
+    };
+    Err(problem(&e.message))
+}
+
+/// Reads serde's "unknown field `x`, expected one of `a`, `b`" and "missing field `x`".
+fn problem(message: &str) -> WithProblem {
+    let ticked =
+        |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(str::to_owned).collect() };
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let names = ticked(rest);
+        if let Some((key, known)) = names.split_first() {
+            return WithProblem {
+                key: Some(key.clone()),
+                unknown: true,
+                message: format!("unknown option '{key}'"),
+                known: known.to_vec(),
+            };
+        }
+    }
+    WithProblem {
+        key: message
+            .strip_prefix("missing field ")
+            .and_then(|r| ticked(r).into_iter().next()),
+        unknown: false,
+        message: message.to_owned(),
+        known: Vec::new(),
+    }
 }
 
 /// A command line as an argument list: never a shell string.
