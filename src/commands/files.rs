@@ -143,6 +143,11 @@ pub fn table(
         rows.push(r);
     }
 
+    rows.sort_by(|a, b| {
+        let key = |r: &FileStatus| r.source.clone().or(r.module.clone()).unwrap_or_default();
+        key(a).cmp(&key(b))
+    });
+
     let builds: Vec<(&str, bool, Option<Record>)> = g
         .actions
         .iter()
@@ -387,7 +392,7 @@ pub fn text(rows: &[FileStatus]) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for r in rows {
         let key = if r.status.starts_with("does not compile") {
-            "do not compile"
+            "with compile errors"
         } else if r.status.starts_with("transpile failed") {
             "failed to transpile"
         } else {

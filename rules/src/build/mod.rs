@@ -141,10 +141,8 @@ impl Rule for CargoBuild {
                 TargetStatus::Installed | TargetStatus::CannotTell => {}
             }
         }
-        // cargo writes a Cargo.lock when there is none; it is not one of the action's
-        // outputs, and leaving it would change the inputs of the next build.
-        let lock = crate_dir.join("Cargo.lock");
-        let had_lock = lock.is_file();
+        let lock = LockGuard::new(&crate_dir);
+        let had_lock = lock.existed;
 
         let mut args: Vec<String> = vec![
             "build".into(),
@@ -176,9 +174,7 @@ impl Rule for CargoBuild {
             timeout,
             call.cancel,
         );
-        if !had_lock {
-            let _ = std::fs::remove_file(&lock);
-        }
+        drop(lock);
         let done = done.map_err(|e| e.failure(codes::B001))?;
         let stdout = String::from_utf8_lossy(&done.stdout);
         let stderr = String::from_utf8_lossy(&done.stderr);
@@ -232,6 +228,33 @@ impl Rule for CargoBuild {
             ));
         }
         Ok(Report::new(text))
+    }
+}
+
+/// cargo writes a Cargo.lock into a crate that has none. It is no output of the action
+/// that ran cargo, and left behind it would become a new input of the next build (which
+/// would then run again for nothing): a lock cargo created is removed when the guard is
+/// dropped. A Cargo.lock the user keeps is an input like any source, and stays.
+pub(crate) struct LockGuard {
+    path: std::path::PathBuf,
+    pub existed: bool,
+}
+
+impl LockGuard {
+    pub fn new(crate_dir: &std::path::Path) -> LockGuard {
+        let path = crate_dir.join("Cargo.lock");
+        LockGuard {
+            existed: path.is_file(),
+            path,
+        }
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if !self.existed {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -339,7 +362,7 @@ fn failed(
     Failure::new(
         codes::B001,
         format!(
-            "the crate {} does not compile ({} error{} in {} file{}); first: {}",
+            "the crate {} does not compile ({} error{} in {} file{}): {}",
             call.output,
             errors.len(),
             if errors.len() == 1 { "" } else { "s" },
