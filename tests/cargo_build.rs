@@ -140,6 +140,24 @@ fn a_compile_error_is_b001_with_its_file_and_line() {
     assert_eq!(rec["diagnostics"][0]["line"], 2);
 }
 
+#[test]
+fn a_missing_native_library_is_a_linking_error_b002() {
+    let main_rs = "#[link(name = \"batuta_no_such_lib\")]\nunsafe extern \"C\" {\n    fn batuta_no_such_fn() -> i32;\n}\n\nfn main() {\n    println!(\"{}\", unsafe { batuta_no_such_fn() });\n}\n";
+    let ws = ws("    builtin: cargo-build\n    with: { profile: dev }\n", main_rs);
+    let (code, ev) = build(&ws);
+    assert_eq!(code, 1);
+    let f = failure(&ev, "build/build");
+    assert_eq!(f["code"], "BATUTA-B-002", "{f:#}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the crate rust does not link: linking with `cc` failed"),
+        "{f:#}"
+    );
+    assert!(f["stderr"].as_str().unwrap().contains("batuta_no_such_lib"), "{f:#}");
+}
+
 /// A target rustc knows whose standard library this toolchain does not have.
 fn uninstalled_target() -> String {
     let sysroot = std::process::Command::new("rustc")
