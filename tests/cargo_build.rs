@@ -143,7 +143,10 @@ fn a_compile_error_is_b001_with_its_file_and_line() {
 #[test]
 fn a_missing_native_library_is_a_linking_error_b002() {
     let main_rs = "#[link(name = \"batuta_no_such_lib\")]\nunsafe extern \"C\" {\n    fn batuta_no_such_fn() -> i32;\n}\n\nfn main() {\n    println!(\"{}\", unsafe { batuta_no_such_fn() });\n}\n";
-    let ws = ws("    builtin: cargo-build\n    with: { profile: dev }\n", main_rs);
+    let ws = ws(
+        "    builtin: cargo-build\n    with: { profile: dev }\n",
+        main_rs,
+    );
     let (code, ev) = build(&ws);
     assert_eq!(code, 1);
     let f = failure(&ev, "build/build");
@@ -155,7 +158,10 @@ fn a_missing_native_library_is_a_linking_error_b002() {
             .starts_with("the crate rust does not link: linking with `cc` failed"),
         "{f:#}"
     );
-    assert!(f["stderr"].as_str().unwrap().contains("batuta_no_such_lib"), "{f:#}");
+    assert!(
+        f["stderr"].as_str().unwrap().contains("batuta_no_such_lib"),
+        "{f:#}"
+    );
 }
 
 /// A target rustc knows whose standard library this toolchain does not have.
