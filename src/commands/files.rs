@@ -148,11 +148,15 @@ pub fn table(
         key(a).cmp(&key(b))
     });
 
-    let builds: Vec<(&str, bool, Option<Record>)> = g
+    let builds: Vec<Build<'_>> = g
         .actions
         .iter()
         .filter(|a| matches!(&a.kind, ActionKind::Builtin { name, .. } if name == "cargo-build"))
-        .map(|a| (a.id.as_str(), ok(&a.id), record::read(root, &a.id)))
+        .map(|a| Build {
+            inputs: &a.inputs,
+            passed: ok(&a.id),
+            record: record::read(root, &a.id),
+        })
         .collect();
     let validations = validations(g, journal);
     for r in &mut rows {
@@ -194,43 +198,53 @@ fn row(
     }
 }
 
-/// How the crate's last build went for one module.
-fn compile_of(module: &str, builds: &[(&str, bool, Option<Record>)], transpile: &Step) -> Compile {
+/// A cargo-build action: the files it reads, whether its last run passed, what it said.
+struct Build<'g> {
+    inputs: &'g [String],
+    passed: bool,
+    record: Option<Record>,
+}
+
+/// How the last builds that read `module` went for it; the worst one counts.
+fn compile_of(module: &str, builds: &[Build<'_>], transpile: &Step) -> Compile {
     if matches!(transpile, Step::Failed(_) | Step::NotRun) {
         return Compile::NotBuilt;
     }
+    let rank = |c: &Compile| match c {
+        Compile::NotBuilt => 0,
+        Compile::Ok => 1,
+        Compile::NoErrors => 2,
+        Compile::Errors { .. } => 3,
+    };
     let mut result = Compile::NotBuilt;
-    for (_, passed, rec) in builds {
-        let Some(rec) = rec
-            .as_ref()
-            .filter(|r| module.starts_with(&format!("{}/", r.crate_dir)) || r.crate_dir.is_empty())
-        else {
-            if *passed && result == Compile::NotBuilt {
-                result = Compile::Ok;
+    for b in builds
+        .iter()
+        .filter(|b| b.inputs.iter().any(|i| i == module))
+    {
+        // The journal is the authority on success: a build restored from the cache after a
+        // failed run leaves that run's record behind.
+        let this = match (&b.record, b.passed) {
+            (_, true) => Compile::Ok,
+            (None, false) => Compile::NotBuilt,
+            (Some(rec), false) => {
+                let errors: Vec<_> = rec
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.is_error() && d.file.as_deref() == Some(module))
+                    .collect();
+                match errors.first() {
+                    Some(first) => Compile::Errors {
+                        count: errors.len(),
+                        first: first.headline(),
+                    },
+                    None if rec.ok => Compile::Ok,
+                    None => Compile::NoErrors,
+                }
             }
-            continue;
         };
-        // The journal is the authority on success: a build restored from the cache after
-        // a failed run has a stale failure record.
-        if *passed {
-            if result == Compile::NotBuilt {
-                result = Compile::Ok;
-            }
-            continue;
+        if rank(&this) > rank(&result) {
+            result = this;
         }
-        let errors: Vec<_> = rec
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error() && d.file.as_deref() == Some(module))
-            .collect();
-        result = match errors.first() {
-            Some(first) => Compile::Errors {
-                count: errors.len(),
-                first: first.headline(),
-            },
-            None if !rec.ok => Compile::NoErrors,
-            None => Compile::Ok,
-        };
     }
     result
 }
