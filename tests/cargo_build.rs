@@ -423,3 +423,30 @@ fn a_hand_port_must_exist_and_name_a_file_of_the_task() {
     let err = String::from_utf8_lossy(&out.stderr);
     insta::assert_snapshot!("hand_port_errors", err);
 }
+
+/// A file the transpiler rejects is named with the code of its failure; the others wait.
+#[test]
+fn a_file_that_does_not_transpile_is_named_with_its_code() {
+    let ws = Files::new(
+        PIPELINE,
+        &[
+            ("legacy/bad.py", "def f(:\n    return 1\n"),
+            ("legacy/util.py", UTIL_PY),
+        ],
+    );
+    let (code, ev) = build(&ws);
+    assert_eq!(code, 1, "{ev:#?}");
+    let f = failure(&ev, "transpile/python:bad.py");
+    let status = status_files(&ws);
+    let bad = row(&status, "legacy/bad.py");
+    assert_eq!(bad["transpile"]["state"], "failed");
+    assert_eq!(bad["transpile"]["code"], f["code"]);
+    assert_eq!(
+        bad["status"],
+        format!("transpile failed ({})", f["code"].as_str().unwrap())
+    );
+    assert_eq!(bad["compile"]["state"], "not-built");
+    let util = row(&status, "legacy/util.py");
+    assert_eq!(util["transpile"]["state"], "ok");
+    assert_eq!(util["status"], "transpiled");
+}
