@@ -88,6 +88,10 @@ pub enum Command {
         /// The board for people, or the state as JSON
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
+        /// Each source file's migration instead: transpiled, compiles (with its error
+        /// count), validated, or ported by hand
+        #[arg(long)]
+        files: bool,
     },
     /// Remove the outputs of every action (and with --cache, the cache)
     Clean {

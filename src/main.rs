@@ -42,7 +42,11 @@ fn main() -> ExitCode {
         Command::Analyze(args) => commands::analyze::run(&ui, args),
         Command::Init(args) => commands::init::run(&ui, args),
         Command::Transpile(args) => commands::build::transpile(&ui, args),
-        Command::Status { manifest, format } => commands::status::run(&ui, manifest, *format),
+        Command::Status {
+            manifest,
+            format,
+            files,
+        } => commands::status::run(&ui, manifest, *format, *files),
         Command::Clean { manifest, cache } => commands::clean::clean(&ui, manifest, *cache),
         Command::Reset { manifest, yes } => commands::clean::reset(&ui, manifest, *yes),
         Command::Cache {

@@ -1260,3 +1260,49 @@ fn a_builtin_without_files_gets_the_catalogs_and_declared_files_win() {
     assert_eq!(a.inputs, ["out/rust/Cargo.toml"]);
     assert_eq!(a.outputs, ["dist/other"]);
 }
+
+#[test]
+fn a_hand_ported_file_has_no_action_and_its_module_is_read_like_a_hand_written_one() {
+    let manifest = |ported: &str| {
+        format!(
+            "version: 1\nproject: {{ name: demo, source: legacy, output: rust }}\nstages:\n  transpile:\n    tasks:\n      py: {{ run: [cp, \"{{in}}\", \"{{out}}\"], each: \"**/*.py\", out: \"src/{{dir}}/{{stem}}.rs\", hand_ported: [{ported}] }}\n      crate: {{ run: [\"true\"], inputs: [\"rust/src/**/*.rs\"], outputs: [rust/src/lib.rs] }}\n"
+        )
+    };
+    let ws = Ws::new(
+        &manifest("stats.py"),
+        &["legacy/stats.py", "legacy/util.py", "rust/src/stats.rs"],
+    );
+    let g = ws.expand(None);
+    assert_eq!(ids(&g), ["transpile/py:util.py", "transpile/crate"]);
+    assert_eq!(g.hand_ported.len(), 1);
+    assert_eq!(g.hand_ported[0].task, "transpile/py");
+    assert_eq!(g.hand_ported[0].source, "legacy/stats.py");
+    assert_eq!(g.hand_ported[0].module, "rust/src/stats.rs");
+    let crate_inputs = &action(&g, "transpile/crate").inputs;
+    assert_eq!(crate_inputs, &["rust/src/stats.rs", "rust/src/util.rs"]);
+
+    // A module that is not there, and a name `each` does not match, are errors.
+    let ws = Ws::new(
+        &manifest("stats.py, utils.py"),
+        &["legacy/stats.py", "legacy/util.py"],
+    );
+    let d = ws.expand_err(None);
+    let codes: Vec<Code> = d.iter().map(|d| d.code).collect();
+    assert!(codes.contains(&Code::UnknownName), "{d:#?}");
+    assert!(codes.contains(&Code::Missing), "{d:#?}");
+}
+
+#[test]
+fn hand_ported_needs_each_and_out() {
+    let ws = Ws::new(
+        "version: 1\nproject: { name: demo, source: legacy, output: rust }\nstages:\n  transpile:\n    tasks:\n      py: { run: [\"true\"], hand_ported: [a.py] }\n",
+        &["legacy/a.py"],
+    );
+    let d = load(&ws.root().join("batuta.yaml"), &CATALOG).unwrap_err();
+    assert!(
+        d.items.iter().any(|d| d.code == Code::Conflict
+            && d.message.contains("'hand_ported' needs 'each' and 'out'")),
+        "{:#?}",
+        d.items
+    );
+}

@@ -3,6 +3,7 @@
 //! The engine knows no rule; it asks this crate's [`CATALOG`] which names exist.
 
 pub mod analyze;
+pub mod build;
 mod builtin;
 pub mod kernels;
 
@@ -61,7 +62,7 @@ pub const CATALOG: Catalog = Catalog {
     kernels: KERNELS,
     fan_out: FAN_OUT,
     templates: transpile::TEMPLATES,
-    files: &[],
+    files: &[build::FILES],
     check_with: Some(check_with),
 };
 
@@ -87,6 +88,7 @@ impl Rules for Registry {
             "analyze" => Some(&builtin::Analyze),
             "analyze-file" => Some(&builtin::AnalyzeFile),
             "assemble" => Some(&transpile::assemble::Assemble),
+            build::NAME => Some(&build::CargoBuild),
             _ => validate::builtin(name),
         }
     }

@@ -7,6 +7,7 @@ pub mod build;
 pub mod check;
 pub mod clean;
 pub mod explain;
+pub mod files;
 pub mod graph;
 pub mod init;
 pub mod report;

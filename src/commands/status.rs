@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use batuta_engine::graph;
+use batuta_engine::journal::{self, Journal};
 use batuta_engine::manifest::Phase;
 use batuta_engine::state::{self, State, Status};
 
@@ -9,7 +11,10 @@ use crate::Exit;
 use crate::cli::{CheckFormat, ManifestArg};
 use crate::output::Ui;
 
-pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
+pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, files: bool) -> Exit {
+    if files {
+        return run_files(ui, manifest, format);
+    }
     let path = match super::find_manifest(manifest) {
         Ok(p) => state::path(&batuta_engine::manifest::workspace_of(&p)),
         Err(d) => {
@@ -31,6 +36,34 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
             v["overall_percent"] = serde_json::json!(state.progress());
             println!("{v}");
         }
+    }
+    Exit::Success
+}
+
+/// `batuta status --files`: the per-file table, from the graph, the journal, the state and
+/// the build's diagnostics (see [`super::files`]).
+fn run_files(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
+    let loaded = super::load(manifest).and_then(|m| graph::expand_all(&m).map(|g| (m, g)));
+    let (m, g) = match loaded {
+        Ok(x) => x,
+        Err(d) => {
+            ui.report(&d);
+            return Exit::Usage;
+        }
+    };
+    // A missing or damaged journal reads as "nothing built yet", which is what it means.
+    let (journal, _) = Journal::load(&journal::path(&m.root));
+    let state = match State::load(&state::path(&m.root)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let rows = super::files::table(&g, &journal, &state, &m.root);
+    match format {
+        CheckFormat::Text => print!("{}", super::files::text(&rows)),
+        CheckFormat::Json => println!("{}", serde_json::json!({ "files": rows })),
     }
     Exit::Success
 }

@@ -87,6 +87,7 @@ fn build(
         actions: x.actions,
         graph,
         action_nodes,
+        hand_ported: x.hand_ported,
     })
 }
 
@@ -165,6 +166,7 @@ struct Expander<'m> {
     confined: HashMap<String, bool>,
     /// `inputs` written as globs: the action, the pattern, where it is written.
     input_globs: Vec<(usize, String, Span)>,
+    hand_ported: Vec<super::HandPort>,
 }
 
 impl<'m> Expander<'m> {
@@ -181,6 +183,7 @@ impl<'m> Expander<'m> {
             diags: Vec::new(),
             confined: HashMap::new(),
             input_globs: Vec::new(),
+            hand_ported: Vec::new(),
         }
     }
 
@@ -333,6 +336,7 @@ impl<'m> Expander<'m> {
             .filter(|f| glob.is_match(&f.rel))
             .cloned()
             .collect();
+        self.unmatched_hand_ports(task, &matches);
         for file in matches {
             let input = join(&self.source, &file.rel);
             if file.symlink && !self.file_inside(&input) {
@@ -380,6 +384,10 @@ impl<'m> Expander<'m> {
                 }
                 None => None,
             };
+            if task.hand_ported.iter().any(|h| h.value == file.rel) {
+                self.hand_port(task, &file.rel, input, out);
+                continue;
+            }
             let argv = run
                 .iter()
                 .map(|a| {
@@ -557,6 +565,60 @@ impl<'m> Expander<'m> {
         match (&self.root_canon, self.abs(rel).canonicalize()) {
             (Some(root), Ok(c)) => c.starts_with(root),
             _ => true,
+        }
+    }
+
+    /// A file ported by hand gets no action; its module must be there, or the crate would
+    /// silently lose it.
+    fn hand_port(&mut self, task: &Task, rel: &str, source: String, module: Option<String>) {
+        let Some(module) = module else {
+            return; // validation reported the missing `out`
+        };
+        if !self.abs(&module).is_file() {
+            let span = task
+                .hand_ported
+                .iter()
+                .find(|h| h.value == rel)
+                .map_or(task.name.span, |h| h.span);
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Missing,
+                    format!("'{source}' is hand-ported, but its module '{module}' does not exist"),
+                )
+                .at(span)
+                .label("listed in hand_ported")
+                .help(format!("write the Rust module by hand at {module}, or remove the file from hand_ported to transpile it again")),
+            );
+        }
+        self.hand_ported.push(super::HandPort {
+            task: format!("{}/{}", task.phase, task.name),
+            source,
+            module,
+        });
+    }
+
+    /// Every `hand_ported` entry must be one of the files the task's `each` matches.
+    fn unmatched_hand_ports(&mut self, task: &Task, matches: &[walk::SourceFile]) {
+        for h in &task.hand_ported {
+            if matches.iter().any(|f| f.rel == h.value) {
+                continue;
+            }
+            let mut d = Diagnostic::new(
+                Code::UnknownName,
+                format!(
+                    "hand_ported names '{}', which `each` of task '{}.{}' does not match",
+                    h.value, task.phase, task.name
+                ),
+            )
+            .at(h.span)
+            .label("not one of the task's files");
+            d = match did_you_mean(&h.value, matches.iter().map(|f| f.rel.as_str())) {
+                Some(s) => d.help(format!(
+                    "did you mean '{s}'? (paths are relative to project.source, like `each`)"
+                )),
+                None => d.help("paths are relative to project.source, like `each`"),
+            };
+            self.diags.push(d);
         }
     }
 

@@ -97,6 +97,19 @@ pub struct ActionGraph {
     pub graph: DiGraph<Node, Edge>,
     /// `graph` node of each action, by action index.
     pub action_nodes: Vec<NodeIndex>,
+    /// The files the manifest says are ported by hand, which have no action.
+    pub hand_ported: Vec<HandPort>,
+}
+
+/// A source file whose module is written by hand instead of generated (`hand_ported:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandPort {
+    /// The task that would have transpiled it, `stage/task`.
+    pub task: String,
+    /// The source file, relative to the workspace.
+    pub source: String,
+    /// The hand-written module, at the task's `out` for the file.
+    pub module: String,
 }
 
 impl ActionGraph {

@@ -79,6 +79,12 @@ pub fn walk(dir: &Path, exclude: &GlobSet, skip: &[PathBuf]) -> Vec<SourceFile> 
                 return WalkState::Continue;
             };
             if ft.is_dir() {
+                // A cache folder (cargo's target/, marked by the CACHEDIR.TAG standard) holds
+                // thousands of build products and never an input: walking it would make
+                // every no-op build slow.
+                if path != dir && path.join("CACHEDIR.TAG").is_file() {
+                    return WalkState::Skip;
+                }
                 return WalkState::Continue;
             }
             let Ok(rel) = path.strip_prefix(dir) else {
@@ -137,6 +143,31 @@ mod tests {
         let ex = glob_set(["venv/**", "**/__pycache__/**"]).unwrap();
         let files: Vec<String> = walk(d, &ex, &[]).into_iter().map(|f| f.rel).collect();
         assert_eq!(files, ["a.py", "b.py", "pkg/c.py"]);
+    }
+
+    #[test]
+    fn cache_folders_are_not_walked() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in [
+            "Cargo.toml",
+            "src/main.rs",
+            "target/CACHEDIR.TAG",
+            "target/release/x",
+        ] {
+            let p = d.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        let none = glob_set(std::iter::empty::<&str>()).unwrap();
+        let files: Vec<String> = walk(d, &none, &[]).into_iter().map(|f| f.rel).collect();
+        assert_eq!(files, ["Cargo.toml", "src/main.rs"]);
+        // Asked for by name, a cache folder is walked.
+        let inside: Vec<String> = walk(&d.join("target"), &none, &[])
+            .into_iter()
+            .map(|f| f.rel)
+            .collect();
+        assert_eq!(inside, ["CACHEDIR.TAG", "release/x"]);
     }
 
     #[test]

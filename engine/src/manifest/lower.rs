@@ -31,6 +31,7 @@ pub mod keys {
         "cache",
         "resources",
         "with",
+        "hand_ported",
     ];
     /// A stage has `needs` and `tasks`, or is itself a single task (`builtin: analyze`).
     pub const STAGE_OWN: &[&str] = &["needs", "tasks"];
@@ -717,6 +718,7 @@ impl<'s> Lower<'s> {
         let inputs = list(self, "inputs");
         let outputs = list(self, "outputs");
         let env = list(self, "env");
+        let hand_ported = list(self, "hand_ported");
         for name in &env {
             let valid =
                 name.value.chars().enumerate().all(|(i, c)| {
@@ -773,6 +775,7 @@ impl<'s> Lower<'s> {
             cache,
             resources,
             with,
+            hand_ported,
         })
     }
 

@@ -178,6 +178,10 @@ pub struct Task {
     pub resources: Resources,
     /// Options for a builtin or kernel, interpreted by the rules crate.
     pub with: Option<Node>,
+    /// Files matched by `each` (relative to `project.source`, like its matches) whose
+    /// module is ported by hand: no action is made for them, and the file at their `out`
+    /// is the user's own, which later tasks (assemble) read like any hand-written file.
+    pub hand_ported: Vec<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -201,6 +201,15 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
             "pass options to a command through its `run` arguments",
         ));
     }
+    if let Some(h) = task.hand_ported.first()
+        && (task.each.is_none() || task.out.is_none())
+    {
+        diags.push(conflict(
+            h.span,
+            format!("{what}: 'hand_ported' needs 'each' and 'out'"),
+            "`hand_ported` lists files an `each` task leaves alone because their module, at the task's `out`, is written by hand",
+        ));
+    }
     if let (Some(out), None) = (&task.out, &task.each) {
         diags.push(conflict(
             out.span,

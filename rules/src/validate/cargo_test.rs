@@ -111,6 +111,8 @@ impl Rule for CargoTest {
             ]);
         }
         args.extend(p.with.args.iter().cloned());
+        let crate_dir = root.join(&p.manifest);
+        let _lock = crate::build::LockGuard::new(crate_dir.parent().unwrap_or(&root));
         let cmd = run::command(&cargo, &args, call.root, &call.env);
         let done = run::run(
             cmd,

@@ -12,18 +12,18 @@ mod behaviour;
 mod cargo_test;
 mod compare_outputs;
 mod diff;
-mod error;
+pub(crate) mod error;
 pub mod junit;
 mod libtest;
 mod normalize;
 mod numbers;
 mod report;
-mod run;
+pub(crate) mod run;
 mod side;
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod strace;
 mod syscalls;
-mod with;
+pub(crate) mod with;
 mod workcopy;
 
 pub use bench::Bench;
