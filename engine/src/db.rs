@@ -297,6 +297,7 @@ stages:
         fan_out: &[],
         templates: &[],
         files: &[],
+        companions: &[],
     };
 
     /// A database that records which queries salsa executed.

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use batuta_engine::graph::{self, Action, ActionGraph, ActionKind, Node};
 use batuta_engine::manifest::{
-    BuiltinFiles, BuiltinTemplate, BuiltinTool, Catalog, Code, Diagnostic, FanOut, Manifest, Phase,
-    load,
+    BuiltinFiles, BuiltinTemplate, BuiltinTool, Catalog, Code, Companion, Diagnostic, FanOut,
+    Manifest, Phase, load,
 };
 use petgraph::algo::toposort;
 
@@ -39,6 +39,11 @@ const CATALOG: Catalog = Catalog {
         builtin: "cargo-build",
         inputs: &["{output}/Cargo.toml", "{output}/src/**/*.rs"],
         outputs: &["dist/{name}", "dist/manifest.json"],
+    }],
+    companions: &[Companion {
+        builtin: "optimize",
+        adds: "calibrate",
+        outputs: &[".batuta/calibration.json"],
     }],
 };
 
@@ -1257,4 +1262,35 @@ fn a_builtin_without_files_gets_the_catalogs_and_declared_files_win() {
     let a = action(&g, "build/build");
     assert_eq!(a.inputs, ["out/rust/Cargo.toml"]);
     assert_eq!(a.outputs, ["dist/other"]);
+}
+
+#[test]
+fn a_builtins_companion_is_added_once_and_read_by_every_task_naming_it() {
+    let ws = Ws::new(
+        "version: 1\nproject: { name: demo, source: legacy, output: out }\nstages:\n  optimize:\n    tasks:\n      fast: { builtin: optimize, outputs: [out/a.json] }\n      slow: { builtin: optimize, outputs: [out/b.json] }\n",
+        &["legacy/a.py"],
+    );
+    let g = ws.expand(None);
+    let calibrate: Vec<&Action> = g
+        .actions
+        .iter()
+        .filter(|a| matches!(&a.kind, ActionKind::Builtin { name, .. } if name == "calibrate"))
+        .collect();
+    assert_eq!(calibrate.len(), 1, "{:?}", ids(&g));
+    assert_eq!(calibrate[0].id, "optimize/fast#calibrate");
+    assert!(calibrate[0].inputs.is_empty());
+    assert_eq!(calibrate[0].outputs, [".batuta/calibration.json"]);
+    for task in ["optimize/fast", "optimize/slow"] {
+        assert_eq!(action(&g, task).inputs, [".batuta/calibration.json"]);
+        assert_eq!(
+            deps(&g, task),
+            [("optimize/fast#calibrate", ".batuta/calibration.json")]
+        );
+    }
+    // A builtin without a companion gets none.
+    let ws = Ws::new(
+        "version: 1\nproject: { name: demo, source: legacy, output: out }\nstages:\n  build:\n    builtin: cargo-build\n",
+        &["legacy/a.py", "out/Cargo.toml"],
+    );
+    assert_eq!(ids(&ws.expand(None)), ["build/build"]);
 }

@@ -399,6 +399,7 @@ impl<'s> Lower<'s> {
             stages,
             targets,
             fan_out: &[],
+            companions: &[],
         })
     }
 

@@ -36,6 +36,20 @@ pub struct Catalog {
     pub templates: &'static [BuiltinTemplate],
     /// The files a builtin reads and writes when its task names none; see [`BuiltinFiles`].
     pub files: &'static [BuiltinFiles],
+    /// Actions a builtin needs that no manifest spells out; see [`Companion`].
+    pub companions: &'static [Companion],
+}
+
+/// An action a builtin needs that the manifest does not spell out: `optimize` reads the
+/// machine's calibration, which a `calibrate` action writes. Expansion adds the companion
+/// (one action running builtin `adds`, no inputs, writing `outputs`) to the graph once,
+/// whatever number of tasks name `builtin`, in the stage of the first, and makes every such
+/// task read its outputs, so each runs after it. Outputs are relative to the workspace.
+#[derive(Debug, Clone, Copy)]
+pub struct Companion {
+    pub builtin: &'static str,
+    pub adds: &'static str,
+    pub outputs: &'static [&'static str],
 }
 
 /// What a builtin reads and writes by default, so `builtin: cargo-build` needs no
@@ -299,6 +313,7 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
     }
     let manifest = manifest.map(|mut m| {
         m.fan_out = catalog.fan_out;
+        m.companions = catalog.companions;
         m
     });
     match manifest {
