@@ -74,6 +74,14 @@ pub trait Rule: Send + Sync {
     /// Reads `call.inputs`, writes every one of `call.outputs`, or fails with the book's
     /// code and what to do.
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure>;
+
+    /// Called before the engine removes the action's old outputs to run it: a rule whose
+    /// output may take the place of a file of the user's refuses here, while that file
+    /// still exists. The default accepts.
+    fn before_run(&self, call: &Call<'_>) -> Result<(), Failure> {
+        let _ = call;
+        Ok(())
+    }
 }
 
 /// Finds rules by the names a manifest uses in `builtin:` and `kernel:`.

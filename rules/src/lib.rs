@@ -5,10 +5,11 @@
 pub mod analyze;
 mod builtin;
 pub mod kernels;
+pub mod optimize;
 
 use batuta_engine::exec::Failure;
 use batuta_engine::graph::Action;
-use batuta_engine::manifest::{Catalog, FanOut};
+use batuta_engine::manifest::{BuiltinFiles, Catalog, FanOut};
 use batuta_engine::rule::{Rule, Rules};
 
 pub mod transpile;
@@ -61,8 +62,12 @@ pub const CATALOG: Catalog = Catalog {
     kernels: KERNELS,
     fan_out: FAN_OUT,
     templates: transpile::TEMPLATES,
-    files: &[],
+    files: FILES,
+    companions: optimize::COMPANIONS,
 };
+
+/// The files builtins read and write when their tasks name none.
+pub const FILES: &[BuiltinFiles] = &[optimize::FILES];
 
 /// The rules this crate implements, found by the names a manifest uses.
 pub struct Registry;
@@ -73,6 +78,8 @@ impl Rules for Registry {
             "analyze" => Some(&builtin::Analyze),
             "analyze-file" => Some(&builtin::AnalyzeFile),
             "assemble" => Some(&transpile::assemble::Assemble),
+            "optimize" => Some(&optimize::rule::Optimize),
+            "calibrate" => Some(&optimize::calibrate::Calibrate),
             _ => validate::builtin(name),
         }
     }
