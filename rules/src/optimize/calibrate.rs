@@ -157,7 +157,7 @@ pub fn measure(gpu: bool) -> Result<Calibration, String> {
             })?;
             samples.push(sample("dot", name, n, t));
             let w = Work::elementwise(n, 2, 4, 2.0);
-            stream = stream.max(w.flops / compute_part(&model, *name, w, t));
+            stream = stream.max(w.flops / compute_part(&model, name, w, t));
         }
         let mut matmul = 0.0f64;
         for side in MATMUL_SIDES {
@@ -169,7 +169,7 @@ pub fn measure(gpu: bool) -> Result<Calibration, String> {
             })?;
             samples.push(sample("matmul", name, side, t));
             let w = Work::matmul(side, side, side, 4);
-            matmul = matmul.max(w.flops / compute_part(&model, *name, w, t));
+            matmul = matmul.max(w.flops / compute_part(&model, name, w, t));
         }
         let set = |r: &mut Rates, v: f64| match *name {
             "scalar" => r.scalar = v,

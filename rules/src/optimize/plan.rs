@@ -326,7 +326,7 @@ impl Ctx<'_> {
         } else if self.opts.gpu == Mode::Off {
             "gpu: off".to_owned()
         } else if !gpu_capable {
-            "the library runs it on the CPU".to_owned()
+            "its Rust target has no GPU path".to_owned()
         } else if !model.prefers_gpu(w) {
             format!(
                 "5× rule fails: compute/transfer {ratio:.2} ≤ {}",
