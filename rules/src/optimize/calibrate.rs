@@ -49,8 +49,11 @@ pub struct Calibration {
     /// The best SIMD level of the CPU; `scalar` when it has none.
     pub simd: String,
     pub threads: usize,
-    /// `None`: no adapter, or `BATUTA_DISABLE_GPU=1`.
+    /// `None`: no adapter, `BATUTA_DISABLE_GPU=1`, or the GPU failed being timed.
     pub gpu: Option<GpuAdapter>,
+    /// Why `gpu` is `None`, when there is a reason to tell.
+    #[serde(default)]
+    pub gpu_error: Option<String>,
     /// The cost model with the measured numbers; the 5× factor is the book's.
     pub model: CostModel,
     pub samples: Vec<Sample>,
@@ -125,78 +128,103 @@ const MATMUL_SIDES: [usize; 2] = [64, 192];
 const ROUNDTRIP_BYTES: usize = 8 << 20;
 
 /// Measure this machine. `gpu`: whether to time the GPU (an adapter is there and allowed).
+/// A GPU that fails while being timed is recorded as none, with the reason.
 pub fn measure(gpu: bool) -> Result<Calibration, String> {
     let started = Instant::now();
     let mut samples = Vec::new();
     let mut model = CostModel::default();
     let level = SimdLevel::best();
-    let mut backends = vec![("scalar", Select::Scalar)];
-    if level != SimdLevel::Scalar {
-        backends.push(("simd", Select::Simd));
-    }
-    let gpu = gpu && gpu_info().is_ok();
-    if gpu {
-        // Bandwidth first: the GPU's compute rate is what remains of a call once the
-        // transfer and the fixed latency are taken out.
-        let latency = gpu_roundtrip(4)?.as_secs_f64();
-        let t = fastest(|| gpu_roundtrip(ROUNDTRIP_BYTES).map(drop))?;
-        samples.push(sample("roundtrip", "gpu", 4, latency));
-        samples.push(sample("roundtrip", "gpu", ROUNDTRIP_BYTES, t));
-        model.gpu_latency_s = latency;
-        model.transfer_bytes_per_s = 2.0 * ROUNDTRIP_BYTES as f64 / (t - latency).max(t / 10.0);
-        backends.push(("gpu", Select::Gpu));
-    }
-    for (name, select) in &backends {
-        let mut stream = 0.0f64;
-        for n in DOT_SIZES {
-            let a: Vec<f32> = (0..n).map(|i| (i % 7) as f32 * 0.5).collect();
-            let t = fastest(|| {
-                kernels::dot(&a, &a, *select)
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            })?;
-            samples.push(sample("dot", name, n, t));
-            let w = Work::elementwise(n, 2, 4, 2.0);
-            stream = stream.max(w.flops / compute_part(&model, name, w, t));
-        }
-        let mut matmul = 0.0f64;
-        for side in MATMUL_SIDES {
-            let a: Vec<f32> = (0..side * side).map(|i| (i % 5) as f32 * 0.25).collect();
-            let t = fastest(|| {
-                kernels::matmul(&a, &a, (side, side, side), *select)
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            })?;
-            samples.push(sample("matmul", name, side, t));
-            let w = Work::matmul(side, side, side, 4);
-            matmul = matmul.max(w.flops / compute_part(&model, name, w, t));
-        }
-        let set = |r: &mut Rates, v: f64| match *name {
-            "scalar" => r.scalar = v,
-            "simd" => r.simd = v,
-            _ => r.gpu = v,
-        };
-        set(&mut model.stream, stream);
-        set(&mut model.matmul, matmul);
-    }
+    time_backend(&mut model, &mut samples, "scalar", Select::Scalar)?;
     if level == SimdLevel::Scalar {
         // No SIMD: the plan never picks it, and its estimate is the scalar one.
         model.stream.simd = model.stream.scalar;
         model.matmul.simd = model.matmul.scalar;
+    } else {
+        time_backend(&mut model, &mut samples, "simd", Select::Simd)?;
     }
+    let mut gpu_error = None;
+    let gpu = match gpu_info() {
+        Ok(adapter) if gpu => match time_gpu(&mut model, &mut samples) {
+            Ok(()) => Some(GpuAdapter {
+                adapter,
+                driver: gpu_driver().unwrap_or_default().trim().to_owned(),
+            }),
+            Err(e) => {
+                gpu_error = Some(format!("the GPU {adapter} failed while being timed: {e}"));
+                None
+            }
+        },
+        Ok(_) => None,
+        Err(why) => {
+            gpu_error = Some(why);
+            None
+        }
+    };
     Ok(Calibration {
         format: FORMAT,
         fingerprint: fingerprint().to_owned(),
         simd: level.name().to_owned(),
         threads: threads(),
-        gpu: gpu.then(|| GpuAdapter {
-            adapter: gpu_info().unwrap_or_default(),
-            driver: gpu_driver().unwrap_or_default().trim().to_owned(),
-        }),
+        gpu,
+        gpu_error,
         model,
         samples,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The bandwidth and latency of the device, then its compute rates.
+fn time_gpu(model: &mut CostModel, samples: &mut Vec<Sample>) -> Result<(), String> {
+    // Bandwidth first: the GPU's compute rate is what remains of a call once the transfer
+    // and the fixed latency are taken out.
+    let latency = fastest(|| gpu_roundtrip(4).map(drop))?;
+    let t = fastest(|| gpu_roundtrip(ROUNDTRIP_BYTES).map(drop))?;
+    samples.push(sample("roundtrip", "gpu", 4, latency));
+    samples.push(sample("roundtrip", "gpu", ROUNDTRIP_BYTES, t));
+    model.gpu_latency_s = latency;
+    model.transfer_bytes_per_s = 2.0 * ROUNDTRIP_BYTES as f64 / (t - latency).max(t / 10.0);
+    time_backend(model, samples, "gpu", Select::Gpu)
+}
+
+/// The stream and matmul rates of one backend: the best over the sizes timed.
+fn time_backend(
+    model: &mut CostModel,
+    samples: &mut Vec<Sample>,
+    name: &str,
+    select: Select,
+) -> Result<(), String> {
+    let mut stream = 0.0f64;
+    for n in DOT_SIZES {
+        let a: Vec<f32> = (0..n).map(|i| (i % 7) as f32 * 0.5).collect();
+        let t = fastest(|| {
+            kernels::dot(&a, &a, select)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })?;
+        samples.push(sample("dot", name, n, t));
+        let w = Work::elementwise(n, 2, 4, 2.0);
+        stream = stream.max(w.flops / compute_part(model, name, w, t));
+    }
+    let mut matmul = 0.0f64;
+    for side in MATMUL_SIDES {
+        let a: Vec<f32> = (0..side * side).map(|i| (i % 5) as f32 * 0.25).collect();
+        let t = fastest(|| {
+            kernels::matmul(&a, &a, (side, side, side), select)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })?;
+        samples.push(sample("matmul", name, side, t));
+        let w = Work::matmul(side, side, side, 4);
+        matmul = matmul.max(w.flops / compute_part(model, name, w, t));
+    }
+    let set = |r: &mut Rates, v: f64| match name {
+        "scalar" => r.scalar = v,
+        "simd" => r.simd = v,
+        _ => r.gpu = v,
+    };
+    set(&mut model.stream, stream);
+    set(&mut model.matmul, matmul);
+    Ok(())
 }
 
 /// The part of a GPU call's `t` spent computing (at least a tenth of it: timings are noisy,
@@ -224,7 +252,14 @@ pub struct Calibrate;
 impl Rule for Calibrate {
     fn version(&self) -> &str {
         static VERSION: OnceLock<String> = OnceLock::new();
-        VERSION.get_or_init(|| format!("calibrate-{FORMAT} {}", fingerprint()))
+        VERSION.get_or_init(|| {
+            // The kernels' speed is batuta's too: a new batuta calibrates again.
+            format!(
+                "calibrate-{FORMAT} {} {}",
+                env!("CARGO_PKG_VERSION"),
+                fingerprint()
+            )
+        })
     }
 
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
@@ -275,6 +310,21 @@ mod tests {
         assert!(c.samples.iter().all(|s| s.backend != "gpu"));
         assert!(c.fingerprint.contains("threads"));
         assert_eq!(c.model.factor, 5.0);
+    }
+
+    #[test]
+    fn the_gpu_is_timed_when_there_is_one_or_the_reason_is_kept() {
+        let c = measure(true).unwrap();
+        match &c.gpu {
+            Some(g) => {
+                assert!(!g.adapter.is_empty());
+                assert!(c.model.matmul.gpu > 0.0 && c.model.stream.gpu > 0.0);
+                assert!(c.model.transfer_bytes_per_s > 0.0 && c.model.gpu_latency_s > 0.0);
+                assert!(c.samples.iter().any(|s| s.kernel == "roundtrip"));
+                assert!(c.gpu_error.is_none());
+            }
+            None => assert!(c.gpu_error.is_some(), "{c:?}"),
+        }
     }
 
     #[test]

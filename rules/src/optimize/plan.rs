@@ -178,9 +178,10 @@ pub fn plan(
         return Err(PlanError::NoSimd);
     }
     if opts.gpu == Mode::Force && calibration.gpu.is_none() {
-        return Err(PlanError::NoGpu(
-            "calibration found no GPU adapter (or BATUTA_DISABLE_GPU=1 is set)".to_owned(),
-        ));
+        return Err(PlanError::NoGpu(format!(
+            "calibration found no GPU: {}",
+            calibration.gpu_error.as_deref().unwrap_or("no adapter")
+        )));
     }
     let ctx = Ctx {
         model: &calibration.model,

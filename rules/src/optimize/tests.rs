@@ -48,6 +48,7 @@ fn fast_gpu() -> Calibration {
             adapter: "Test GPU, DiscreteGpu, Vulkan".to_owned(),
             driver: "test 1.0".to_owned(),
         }),
+        gpu_error: None,
         model: CostModel {
             transfer_bytes_per_s: 25e9,
             gpu_latency_s: 10e-6,
