@@ -40,11 +40,17 @@ const CATALOG: Catalog = Catalog {
         inputs: &["{output}/Cargo.toml", "{output}/src/**/*.rs"],
         outputs: &["dist/{name}", "dist/manifest.json"],
     }],
+    companions: &[],
+};
+
+/// The same names, with `optimize` bringing its `calibrate` companion as the rules crate does.
+const COMPANION_CATALOG: Catalog = Catalog {
     companions: &[Companion {
         builtin: "optimize",
         adds: "calibrate",
         outputs: &[".batuta/calibration.json"],
     }],
+    ..CATALOG
 };
 
 /// The same names, with `analyze` working file by file as the rules crate declares it.
@@ -92,7 +98,11 @@ impl Ws {
     }
 
     fn expand_fanned(&self) -> ActionGraph {
-        let m = load(&self.root().join("batuta.yaml"), &FAN_CATALOG).expect("manifest loads");
+        self.expand_with(&FAN_CATALOG)
+    }
+
+    fn expand_with(&self, catalog: &Catalog) -> ActionGraph {
+        let m = load(&self.root().join("batuta.yaml"), catalog).expect("manifest loads");
         graph::expand(&m, None).unwrap_or_else(|d| panic!("graph should expand: {:#?}", d.items))
     }
 
@@ -1270,7 +1280,7 @@ fn a_builtins_companion_is_added_once_and_read_by_every_task_naming_it() {
         "version: 1\nproject: { name: demo, source: legacy, output: out }\nstages:\n  optimize:\n    tasks:\n      fast: { builtin: optimize, outputs: [out/a.json] }\n      slow: { builtin: optimize, outputs: [out/b.json] }\n",
         &["legacy/a.py"],
     );
-    let g = ws.expand(None);
+    let g = ws.expand_with(&COMPANION_CATALOG);
     let calibrate: Vec<&Action> = g
         .actions
         .iter()
@@ -1292,5 +1302,5 @@ fn a_builtins_companion_is_added_once_and_read_by_every_task_naming_it() {
         "version: 1\nproject: { name: demo, source: legacy, output: out }\nstages:\n  build:\n    builtin: cargo-build\n",
         &["legacy/a.py", "out/Cargo.toml"],
     );
-    assert_eq!(ids(&ws.expand(None)), ["build/build"]);
+    assert_eq!(ids(&ws.expand_with(&COMPANION_CATALOG)), ["build/build"]);
 }
