@@ -294,7 +294,8 @@ impl Ctx<'_> {
         };
         let simd = opts.simd != Mode::Off && self.calibration.has_simd();
         let gpu = self.calibration.gpu.is_some() && opts.gpu != Mode::Off && gpu_capable;
-        let estimate = model.estimate(work, self.calibration.gpu.is_some());
+        // No GPU estimate where there is no GPU, or the Rust target has no GPU path.
+        let estimate = model.estimate(work, self.calibration.gpu.is_some() && gpu_capable);
         let (backend, reason) = if gpu && opts.gpu == Mode::Force {
             (Choice::Gpu, "gpu: force".to_owned())
         } else {

@@ -239,3 +239,20 @@ fn the_table_names_every_operation_its_place_and_call() {
         "{text}"
     );
 }
+
+#[test]
+fn the_table_people_read() {
+    let c = fast_gpu();
+    let mut opts = sizes();
+    opts.sizes[3].1 = Size::Matmul(16384, 16384, 16384);
+    opts.sizes.push(("np.dott".to_owned(), Size::Elements(1)));
+    let mut reports = workload();
+    reports[0].ml_calls.push(call("numpy.mean", 10));
+    let p = plan(&reports, &c, &opts).unwrap();
+    insta::assert_snapshot!(super::table::render(
+        &p,
+        &c,
+        super::profile::Profile::Aggressive,
+        &opts
+    ));
+}
