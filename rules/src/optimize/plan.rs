@@ -296,10 +296,12 @@ impl Ctx<'_> {
         let gpu = self.calibration.gpu.is_some() && opts.gpu != Mode::Off && gpu_capable;
         // No GPU estimate where there is no GPU, or the Rust target has no GPU path.
         let estimate = model.estimate(work, self.calibration.gpu.is_some() && gpu_capable);
+        let choice = model.choose(work, elements as usize, simd, gpu);
         let (backend, reason) = if gpu && opts.gpu == Mode::Force {
             (Choice::Gpu, "gpu: force".to_owned())
+        } else if choice == Choice::Scalar && opts.simd == Mode::Force {
+            (Choice::Simd, "simd: force".to_owned())
         } else {
-            let choice = model.choose(work, elements as usize, simd, gpu);
             (choice, self.why(work, elements, choice, simd, gpu_capable))
         };
         Entry {

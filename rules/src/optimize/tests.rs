@@ -169,6 +169,21 @@ fn gpu_off_never_and_gpu_force_always_where_the_library_can() {
 }
 
 #[test]
+fn simd_force_vectorises_even_small_work() {
+    let opts = Options {
+        simd: Mode::Force,
+        ..sizes()
+    };
+    let p = plan(&workload(), &fast_gpu(), &opts).unwrap();
+    let sum = &p.operations[2];
+    assert_eq!(
+        (sum.operation.as_str(), sum.backend),
+        ("numpy.sum", Choice::Simd)
+    );
+    assert_eq!(sum.reason, "simd: force");
+}
+
+#[test]
 fn no_gpu_and_no_simd() {
     let mut c = fast_gpu();
     c.gpu = None;
