@@ -300,6 +300,7 @@ stages:
         templates: &[],
         files: &[],
         check_with: None,
+        companions: &[],
     };
 
     /// A database that records which queries salsa executed.

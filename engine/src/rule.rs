@@ -82,6 +82,14 @@ pub trait Rule: Send + Sync {
         let _ = with;
         Ok(())
     }
+
+    /// Called before the engine removes the action's old outputs to run it: a rule whose
+    /// output may take the place of a file of the user's refuses here, while that file
+    /// still exists. The default accepts.
+    fn before_run(&self, call: &Call<'_>) -> Result<(), Failure> {
+        let _ = call;
+        Ok(())
+    }
 }
 
 /// Finds rules by the names a manifest uses in `builtin:` and `kernel:`.

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use batuta_engine::graph::{self, Action, ActionGraph, ActionKind, Node};
 use batuta_engine::manifest::{
-    BuiltinFiles, BuiltinTemplate, BuiltinTool, Catalog, Code, Diagnostic, FanOut, Manifest, Phase,
-    load,
+    BuiltinFiles, BuiltinTemplate, BuiltinTool, Catalog, Code, Companion, Diagnostic, FanOut,
+    Manifest, Phase, load,
 };
 use petgraph::algo::toposort;
 
@@ -42,6 +42,17 @@ const CATALOG: Catalog = Catalog {
         outputs: &["dist/{name}", "dist/manifest.json"],
     }],
     check_with: None,
+    companions: &[],
+};
+
+/// The same names, with `optimize` bringing its `calibrate` companion as the rules crate does.
+const COMPANION_CATALOG: Catalog = Catalog {
+    companions: &[Companion {
+        builtin: "optimize",
+        adds: "calibrate",
+        outputs: &[".batuta/calibration.json"],
+    }],
+    ..CATALOG
 };
 
 /// The same names, with `analyze` working file by file as the rules crate declares it.
@@ -89,7 +100,11 @@ impl Ws {
     }
 
     fn expand_fanned(&self) -> ActionGraph {
-        let m = load(&self.root().join("batuta.yaml"), &FAN_CATALOG).expect("manifest loads");
+        self.expand_with(&FAN_CATALOG)
+    }
+
+    fn expand_with(&self, catalog: &Catalog) -> ActionGraph {
+        let m = load(&self.root().join("batuta.yaml"), catalog).expect("manifest loads");
         graph::expand(&m, None).unwrap_or_else(|d| panic!("graph should expand: {:#?}", d.items))
     }
 
@@ -1305,4 +1320,35 @@ fn hand_ported_needs_each_and_out() {
         "{:#?}",
         d.items
     );
+}
+
+#[test]
+fn a_builtins_companion_is_added_once_and_read_by_every_task_naming_it() {
+    let ws = Ws::new(
+        "version: 1\nproject: { name: demo, source: legacy, output: out }\nstages:\n  optimize:\n    tasks:\n      fast: { builtin: optimize, outputs: [out/a.json] }\n      slow: { builtin: optimize, outputs: [out/b.json] }\n",
+        &["legacy/a.py"],
+    );
+    let g = ws.expand_with(&COMPANION_CATALOG);
+    let calibrate: Vec<&Action> = g
+        .actions
+        .iter()
+        .filter(|a| matches!(&a.kind, ActionKind::Builtin { name, .. } if name == "calibrate"))
+        .collect();
+    assert_eq!(calibrate.len(), 1, "{:?}", ids(&g));
+    assert_eq!(calibrate[0].id, "optimize/fast#calibrate");
+    assert!(calibrate[0].inputs.is_empty());
+    assert_eq!(calibrate[0].outputs, [".batuta/calibration.json"]);
+    for task in ["optimize/fast", "optimize/slow"] {
+        assert_eq!(action(&g, task).inputs, [".batuta/calibration.json"]);
+        assert_eq!(
+            deps(&g, task),
+            [("optimize/fast#calibrate", ".batuta/calibration.json")]
+        );
+    }
+    // A builtin without a companion gets none.
+    let ws = Ws::new(
+        "version: 1\nproject: { name: demo, source: legacy, output: out }\nstages:\n  build:\n    builtin: cargo-build\n",
+        &["legacy/a.py", "out/Cargo.toml"],
+    );
+    assert_eq!(ids(&ws.expand_with(&COMPANION_CATALOG)), ["build/build"]);
 }

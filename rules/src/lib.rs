@@ -6,10 +6,11 @@ pub mod analyze;
 pub mod build;
 mod builtin;
 pub mod kernels;
+pub mod optimize;
 
 use batuta_engine::exec::Failure;
 use batuta_engine::graph::Action;
-use batuta_engine::manifest::{Catalog, FanOut};
+use batuta_engine::manifest::{BuiltinFiles, Catalog, FanOut};
 use batuta_engine::rule::{Rule, Rules};
 
 pub mod transpile;
@@ -62,9 +63,13 @@ pub const CATALOG: Catalog = Catalog {
     kernels: KERNELS,
     fan_out: FAN_OUT,
     templates: transpile::TEMPLATES,
-    files: &[build::FILES],
+    files: FILES,
     check_with: Some(check_with),
+    companions: optimize::COMPANIONS,
 };
+
+/// The files builtins read and write when their tasks name none.
+pub const FILES: &[BuiltinFiles] = &[build::FILES, optimize::FILES];
 
 /// The catalog's load-time check of `with:`: the rule of that name judges it.
 fn check_with(
@@ -89,6 +94,8 @@ impl Rules for Registry {
             "analyze-file" => Some(&builtin::AnalyzeFile),
             "assemble" => Some(&transpile::assemble::Assemble),
             build::NAME => Some(&build::CargoBuild),
+            "optimize" => Some(&optimize::rule::Optimize),
+            "calibrate" => Some(&optimize::calibrate::Calibrate),
             _ => validate::builtin(name),
         }
     }

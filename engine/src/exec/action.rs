@@ -211,6 +211,9 @@ impl Ctx<'_> {
 
     fn execute(&self, a: &Action, key: &Digest) -> Outcome {
         let started = std::time::Instant::now();
+        if let Err(f) = self.before_rule(a) {
+            return Outcome::Failed(f);
+        }
         // A stale output must not pass for a fresh one, and parents must exist.
         for out in &a.outputs {
             let p = self.root.join(out);
@@ -336,6 +339,36 @@ impl Ctx<'_> {
     }
 
     /// Run a built-in rule or kernel in this process.
+    fn call<'c>(&'c self, a: &'c Action, with: &'c serde_json::Value) -> Call<'c> {
+        Call {
+            action: &a.id,
+            phase: a.phase,
+            root: self.root,
+            source: &self.source,
+            output: &self.output,
+            inputs: &a.inputs,
+            outputs: &a.outputs,
+            with,
+            env: child_env(a),
+            cancel: self.cancel,
+        }
+    }
+
+    /// The rule's [`crate::rule::Rule::before_run`], for a builtin or kernel action.
+    fn before_rule(&self, a: &Action) -> Result<(), Failure> {
+        let (rule, with) = match &a.kind {
+            ActionKind::Builtin { name, with } => (self.rules.builtin(name), with),
+            ActionKind::Kernel { name, with } => (self.rules.kernel(name), with),
+            ActionKind::Command { .. } => return Ok(()),
+        };
+        // A rule this batuta lacks fails in `run_rule`, with the message that says so.
+        let Some(rule) = rule else {
+            return Ok(());
+        };
+        let null = serde_json::Value::Null;
+        rule.before_run(&self.call(a, with.as_ref().unwrap_or(&null)))
+    }
+
     fn run_rule(
         &self,
         a: &Action,
@@ -357,19 +390,7 @@ impl Ctx<'_> {
             .hint("remove the task from the target you build, or build a target without it"));
         };
         let null = serde_json::Value::Null;
-        let call = Call {
-            action: &a.id,
-            phase: a.phase,
-            root: self.root,
-            source: &self.source,
-            output: &self.output,
-            inputs: &a.inputs,
-            outputs: &a.outputs,
-            with: with.unwrap_or(&null),
-            env: child_env(a),
-            cancel: self.cancel,
-        };
-        let report = rule.run(&call)?;
+        let report = rule.run(&self.call(a, with.unwrap_or(&null)))?;
         Ok(Ran {
             program: format!("{what} '{name}'"),
             stdout: report.text.clone().into_bytes(),

@@ -167,6 +167,8 @@ struct Expander<'m> {
     /// `inputs` written as globs: the action, the pattern, where it is written.
     input_globs: Vec<(usize, String, Span)>,
     hand_ported: Vec<super::HandPort>,
+    /// Companion builtins already in the graph ([`crate::manifest::Companion`]): each is added once.
+    companions: HashSet<&'static str>,
 }
 
 impl<'m> Expander<'m> {
@@ -184,6 +186,7 @@ impl<'m> Expander<'m> {
             confined: HashMap::new(),
             input_globs: Vec::new(),
             hand_ported: Vec::new(),
+            companions: HashSet::new(),
         }
     }
 
@@ -305,6 +308,9 @@ impl<'m> Expander<'m> {
                 };
                 let id = format!("{}/{}", task.phase, task.name);
                 self.push_action(task, id, kind, None, None);
+                if matches!(task.kind, TaskKind::Builtin(_)) {
+                    self.companion(task, &name.value);
+                }
                 return;
             }
         };
@@ -462,6 +468,37 @@ impl<'m> Expander<'m> {
                 )),
             }
         }
+    }
+
+    /// The catalog's companion ([`crate::manifest::Companion`]) of the builtin `builtin`, which the action just pushed for
+    /// `task` reads; the companion's action itself is added with the first such task.
+    fn companion(&mut self, task: &Task, builtin: &str) {
+        let Some(c) = self.m.companions.iter().find(|c| c.builtin == builtin) else {
+            return;
+        };
+        let outputs: Vec<String> = c.outputs.iter().map(|o| (*o).to_owned()).collect();
+        let a = self.actions.last_mut().expect("just pushed");
+        a.inputs.splice(0..0, outputs.iter().cloned());
+        if !self.companions.insert(c.adds) {
+            return;
+        }
+        self.actions.push(Action {
+            id: format!("{}/{}#{}", task.phase, task.name, c.adds),
+            phase: task.phase,
+            task: task.name.value.clone(),
+            kind: ActionKind::Builtin {
+                name: c.adds.to_owned(),
+                with: None,
+            },
+            inputs: Vec::new(),
+            outputs,
+            env: Vec::new(),
+            // Whatever the task says: the companion's result is what makes it worth having.
+            cache: true,
+            gpu: 0,
+            sidecars: Vec::new(),
+            span: task.name.span,
+        });
     }
 
     /// One `per_file` action per source file that can be read, then the aggregate, which

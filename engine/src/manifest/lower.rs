@@ -400,6 +400,7 @@ impl<'s> Lower<'s> {
             stages,
             targets,
             fan_out: &[],
+            companions: &[],
         })
     }
 

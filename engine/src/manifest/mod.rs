@@ -39,6 +39,8 @@ pub struct Catalog {
     /// Checks a builtin's or kernel's `with:` when the manifest loads, so a misspelt option
     /// stops the load with a pointer at it instead of failing the build halfway.
     pub check_with: Option<CheckWith>,
+    /// Actions a builtin needs that no manifest spells out; see [`Companion`].
+    pub companions: &'static [Companion],
 }
 
 /// `(kind, name, with)` → what is wrong with `with`; kind is `"builtin"` or `"kernel"`.
@@ -54,6 +56,18 @@ pub struct WithProblem {
     pub message: String,
     /// The options there are, for a did-you-mean.
     pub known: Vec<String>,
+}
+
+/// An action a builtin needs that the manifest does not spell out: `optimize` reads the
+/// machine's calibration, which a `calibrate` action writes. Expansion adds the companion
+/// (one action running builtin `adds`, no inputs, writing `outputs`) to the graph once,
+/// whatever number of tasks name `builtin`, in the stage of the first, and makes every such
+/// task read its outputs, so each runs after it. Outputs are relative to the workspace.
+#[derive(Debug, Clone, Copy)]
+pub struct Companion {
+    pub builtin: &'static str,
+    pub adds: &'static str,
+    pub outputs: &'static [&'static str],
 }
 
 /// What a builtin reads and writes by default, so `builtin: cargo-build` needs no
@@ -329,6 +343,7 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
     }
     let manifest = manifest.map(|mut m| {
         m.fan_out = catalog.fan_out;
+        m.companions = catalog.companions;
         m
     });
     match manifest {

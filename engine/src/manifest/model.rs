@@ -45,6 +45,8 @@ pub struct Manifest {
     pub targets: Vec<Target>,
     /// The catalog's file-by-file builtins (set when loaded).
     pub fan_out: &'static [super::FanOut],
+    /// The catalog's companion actions (set when loaded).
+    pub companions: &'static [super::Companion],
 }
 
 #[derive(Debug, Clone)]

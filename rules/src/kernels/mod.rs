@@ -22,9 +22,9 @@ mod simd;
 
 use std::fmt;
 
-pub use cost::{CostModel, Work};
+pub use cost::{Choice, CostModel, Estimate, Rates, SIMD_MIN_ELEMENTS, Shape, Work};
 pub use element::{Dtype, Element};
-pub use gpu::{gpu_disabled, gpu_info, gpu_supports};
+pub use gpu::{gpu_disabled, gpu_driver, gpu_info, gpu_roundtrip, gpu_supports};
 pub use simd::{SimdElement, SimdLevel};
 
 /// Which backend a call may use.

@@ -29,6 +29,71 @@ pub fn gpu_info() -> Result<String, String> {
     device().map(|g| g.name.clone())
 }
 
+/// The adapter's driver and its version (`llvmpipe`: `Mesa 24.2.8`…), for a fingerprint of
+/// the machine; `None` without a GPU.
+pub fn gpu_driver() -> Option<String> {
+    if gpu_disabled() {
+        return None;
+    }
+    device().ok().map(|g| g.driver.clone())
+}
+
+/// The time to copy `bytes` to the device and back: what a kernel call pays before and
+/// after it computes. Calibration divides by it to measure the bandwidth.
+pub fn gpu_roundtrip(bytes: usize) -> Result<std::time::Duration, String> {
+    if gpu_disabled() {
+        return Err("disabled by BATUTA_DISABLE_GPU=1".into());
+    }
+    let g = device()?;
+    let _busy = g
+        .busy
+        .lock()
+        .map_err(|_| "the GPU lock is poisoned".to_owned())?;
+    let size = (bytes.max(4) as u64).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+    if size > g.max_binding {
+        return Err(format!(
+            "{size} bytes exceed what one buffer holds on this device"
+        ));
+    }
+    let data = vec![0u8; size as usize];
+    let started = std::time::Instant::now();
+    let on_device = g
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("roundtrip"),
+            contents: &data,
+            usage: wgpu::BufferUsages::COPY_SRC,
+        });
+    let staging = g.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("roundtrip staging"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = g
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+    enc.copy_buffer_to_buffer(&on_device, 0, &staging, 0, size);
+    g.queue.submit([enc.finish()]);
+    let (tx, rx) = mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = tx.send(r);
+    });
+    g.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| e.to_string())?;
+    rx.recv()
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let read = staging
+        .get_mapped_range(..)
+        .map_err(|e| e.to_string())?
+        .len();
+    staging.unmap();
+    debug_assert_eq!(read as u64, size);
+    Ok(started.elapsed())
+}
+
 /// Whether the GPU backend can compute over `dtype` (f64 needs 64-bit shaders).
 pub fn gpu_supports(dtype: Dtype) -> bool {
     !gpu_disabled() && device().is_ok_and(|g| dtype == Dtype::F32 || g.f64.is_some())
@@ -42,6 +107,8 @@ struct Shaders {
 
 pub struct Gpu {
     name: String,
+    /// `driver driver_info` as the adapter reports them.
+    driver: String,
     device: wgpu::Device,
     queue: wgpu::Queue,
     layout: wgpu::BindGroupLayout,
@@ -97,6 +164,7 @@ async fn open() -> Result<Gpu, String> {
         })?;
     let info = adapter.get_info();
     let name = format!("{}, {:?}, {:?}", info.name, info.device_type, info.backend);
+    let driver = format!("{} {}", info.driver, info.driver_info);
     let limits = adapter.limits();
     let wide = wgpu::Features::SHADER_F64 | wgpu::Features::SHADER_INT64;
     let features = adapter.features() & wide;
@@ -189,6 +257,7 @@ async fn open() -> Result<Gpu, String> {
         .min(limits.max_buffer_size);
     Ok(Gpu {
         name,
+        driver,
         device,
         queue,
         layout,

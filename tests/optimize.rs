@@ -1,0 +1,210 @@
+//! `builtin: optimize` through the real binary, on a small Python project with analyze and
+//! optimize stages (no transpiler needed): the calibration runs once, the plan names every
+//! numeric operation with its place and backend, the profile lands in the crate's
+//! `.cargo/config.toml`, a second build executes nothing, `BATUTA_DISABLE_GPU=1` plans no
+//! GPU, a forced GPU that is disabled is BATUTA-O-003, and a user's own cargo configuration
+//! is never replaced.
+
+mod common;
+
+use assert_cmd::Command;
+use common::{Files, events, outcomes, summary};
+use serde_json::Value;
+
+const MAIN_PY: &str = "import numpy as np
+
+def score(a, b):
+    s = np.dot(a, b)
+    m = a @ b
+    t = np.sum(a[:10])
+    return s, m, t
+";
+
+fn manifest(with: &str) -> String {
+    format!(
+        "version: 1
+project: {{ name: demo, source: legacy, output: rust }}
+stages:
+  analyze:
+    builtin: analyze
+  optimize:
+    needs: [analyze]
+    builtin: optimize
+    with: {with}
+"
+    )
+}
+
+const WITH: &str = "{ profile: aggressive, gpu: auto, sizes: { np.dot: 1000000, \"main.py:5\": [512, 512, 512], np.sum: 10 } }";
+
+fn build(ws: &Files, env: &[(&str, &str)]) -> (i32, Vec<Value>, String) {
+    let mut c = Command::cargo_bin("batuta").unwrap();
+    c.current_dir(ws.path(""))
+        .env("NO_COLOR", "1")
+        .env("BATUTA_CACHE_DIR", ws.path("cache"))
+        .env_remove("BATUTA_CONFIG")
+        .env_remove("BATUTA_DISABLE_GPU")
+        .env_remove("RUST_LOG")
+        .args(["build", "--format", "json"]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        events(&out),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(ws: &Files, rel: &str) -> Value {
+    serde_json::from_str(&ws.read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// `(operation, line, backend)` of every planned operation.
+fn choices(plan: &Value) -> Vec<(String, u64, String)> {
+    plan["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["operation"].as_str().unwrap().to_owned(),
+                o["line"].as_u64().unwrap(),
+                o["backend"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn optimize_plans_calibrated_backends_once_and_honours_a_disabled_gpu() {
+    let ws = Files::new(&manifest(WITH), &[("legacy/main.py", MAIN_PY)]);
+    let (code, ev, err) = build(&ws, &[]);
+    assert_eq!(code, 0, "{ev:?}\n{err}");
+    let executed = outcomes(&ev, "executed");
+    assert!(
+        executed.contains(&"optimize/optimize#calibrate"),
+        "{executed:?}"
+    );
+    assert!(executed.contains(&"optimize/optimize"), "{executed:?}");
+
+    let calibration = json(&ws, ".batuta/calibration.json");
+    let seconds = calibration["seconds"].as_f64().unwrap();
+    eprintln!(
+        "calibration took {seconds:.2} s; gpu: {}; model: {}",
+        calibration["gpu"], calibration["model"]
+    );
+    assert!(calibration["model"]["matmul"]["simd"].as_f64().unwrap() > 0.0);
+
+    let plan = json(&ws, "rust/batuta-plan.json");
+    assert_eq!(plan["profile"], "aggressive");
+    assert_eq!(plan["machine"]["fingerprint"], calibration["fingerprint"]);
+    let c = choices(&plan);
+    let ops: Vec<(&str, u64)> = c.iter().map(|(o, l, _)| (o.as_str(), *l)).collect();
+    assert_eq!(
+        ops,
+        [("numpy.dot", 4), ("numpy.matmul", 5), ("numpy.sum", 6)]
+    );
+    let simd = calibration["simd"] != "scalar";
+    // A million-element dot product: SIMD (element-wise work never pays for a transfer).
+    assert_eq!(c[0].2, if simd { "simd" } else { "scalar" });
+    // Ten elements: below the SIMD threshold.
+    assert_eq!(c[2].2, "scalar");
+    // The matmul goes to the GPU only if the calibrated numbers say the GPU wins.
+    let mm = &plan["operations"][1];
+    assert_eq!(mm["shape"], serde_json::json!([512, 512, 512]));
+    assert_eq!(mm["size"], "declared");
+    if mm["backend"] == "gpu" {
+        let e = &mm["estimate"];
+        assert!(e["gpu_s"].as_f64().unwrap() < e["simd_s"].as_f64().unwrap());
+        assert!(e["gpu_ratio"].as_f64().unwrap() > 5.0);
+    }
+    assert_eq!(mm["call"], "trueno::matmul");
+
+    let text = ws.read("rust/batuta-plan.txt");
+    assert!(
+        text.lines().any(|l| l.starts_with("operation")
+            && l.contains("location")
+            && l.contains("backend")
+            && l.ends_with("call")),
+        "{text}"
+    );
+    assert!(text.contains("main.py:4"), "{text}");
+    let report = ev
+        .iter()
+        .find(|e| e["event"] == "report" && e["id"] == "optimize/optimize")
+        .expect("the optimize action reports its plan");
+    assert_eq!(report["text"].as_str().unwrap(), text);
+
+    let config = ws.read("rust/.cargo/config.toml");
+    assert!(config.starts_with("# Generated by batuta"), "{config}");
+    assert!(config.contains("lto = \"fat\""), "{config}");
+    assert!(config.contains("target-cpu=native"), "{config}");
+
+    // Nothing changed: nothing runs, not even the calibration.
+    let (code, ev, err) = build(&ws, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        summary(&ev)["executed"],
+        0,
+        "{:?}",
+        outcomes(&ev, "executed")
+    );
+
+    // Without the GPU the machine is another one: calibrated again, and no GPU anywhere.
+    let (code, ev, err) = build(&ws, &[("BATUTA_DISABLE_GPU", "1")]);
+    assert_eq!(code, 0, "{err}");
+    let disabled = json(&ws, "rust/batuta-plan.json");
+    assert_eq!(disabled["machine"]["gpu"], Value::Null);
+    for o in disabled["operations"].as_array().unwrap() {
+        assert_ne!(o["backend"], "gpu", "{o}");
+        assert_eq!(o["estimate"]["gpu_s"], Value::Null, "{o}");
+    }
+    if calibration["gpu"] != Value::Null {
+        assert!(
+            outcomes(&ev, "executed").contains(&"optimize/optimize#calibrate"),
+            "{ev:?}"
+        );
+    }
+}
+
+#[test]
+fn a_forced_gpu_without_one_fails_with_o003() {
+    let ws = Files::new(&manifest("{ gpu: force }"), &[("legacy/main.py", MAIN_PY)]);
+    let (code, ev, err) = build(&ws, &[("BATUTA_DISABLE_GPU", "1")]);
+    assert_ne!(code, 0, "{err}");
+    let failed = ev
+        .iter()
+        .find(|e| e["event"] == "action" && e["outcome"] == "failed")
+        .unwrap_or_else(|| panic!("{ev:?}"));
+    assert_eq!(failed["id"], "optimize/optimize");
+    assert_eq!(failed["code"], "BATUTA-O-003");
+    assert!(failed["message"].as_str().unwrap().contains("gpu: force"));
+}
+
+#[test]
+fn a_users_cargo_configuration_is_not_replaced() {
+    let mine = "[build]\njobs = 1\n";
+    let ws = Files::new(
+        &manifest("{ profile: fast }"),
+        &[
+            ("legacy/main.py", MAIN_PY),
+            ("rust/.cargo/config.toml", mine),
+        ],
+    );
+    let (code, ev, err) = build(&ws, &[]);
+    assert_ne!(code, 0, "{err}");
+    let failed = ev
+        .iter()
+        .find(|e| e["event"] == "action" && e["outcome"] == "failed")
+        .unwrap_or_else(|| panic!("{ev:?}"));
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("batuta did not write it"),
+        "{failed}"
+    );
+    assert_eq!(ws.read("rust/.cargo/config.toml"), mine);
+}
