@@ -715,9 +715,8 @@ fn the_readme_example_builds() {
         "legacy/main.py",
         "legacy/stats.py",
         "data/in.csv",
-        "tools/loc.py",
-        "rust/Cargo.toml",
         "rust/src/main.rs",
+        "rust/src/stats.rs",
     ] {
         let to = dir.path().join(rel);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -728,14 +727,36 @@ fn the_readme_example_builds() {
     };
     let (code, ev) = ws.build(&[]);
     assert_eq!(code, 0, "{ev:#?}");
-    assert_eq!(summary(&ev)["executed"], 7);
-    assert_eq!(
-        ws.read("validation/expected.txt"),
-        ws.read("validation/actual.txt")
+    // All five phases ran, and the board says so.
+    let status = ws
+        .cmd()
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    for phase in [
+        "Analysis",
+        "Transpilation",
+        "Optimization",
+        "Validation",
+        "Deployment",
+    ] {
+        assert_eq!(status["phases"][phase]["status"], "Completed", "{status:#}");
+    }
+    let board = ws.cmd().arg("status").output().unwrap();
+    let board = String::from_utf8_lossy(&board.stdout);
+    assert!(board.contains("Overall: 100% complete"), "{board}");
+    assert!(ws.read("rust/batuta-plan.txt").contains("operation"));
+    assert!(
+        ws.read("rust/Cargo.toml")
+            .contains("name = \"sensor-summary\"")
     );
-    assert!(ws.path("dist/sensor-summary").exists());
+    let dist: Value = serde_json::from_str(&ws.read("dist/manifest.json")).unwrap();
+    let release = ws.path("dist/sensor-summary");
+    let digest = blake3::hash(&std::fs::read(&release).unwrap()).to_hex();
+    assert_eq!(dist["artifacts"][0]["blake3"], digest.as_str(), "{dist:#}");
     let (_, ev) = ws.build(&[]);
-    assert_eq!(summary(&ev)["executed"], 0);
+    assert_eq!(summary(&ev)["executed"], 0, "{ev:#?}");
     // A deliberate divergence in the port is caught by validation.
     ws.write(
         "rust/src/main.rs",

@@ -3,17 +3,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-/// legacy/stats.py: mean
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len() as f64
-}
-
-/// legacy/stats.py: stddev (population)
-fn stddev(values: &[f64]) -> f64 {
-    let m = mean(values);
-    let total: f64 = values.iter().map(|v| (v - m) * (v - m)).sum();
-    (total / values.len() as f64).sqrt()
-}
+use sensor_summary::stats::{mean, stddev};
 
 fn load(path: &str) -> Result<BTreeMap<String, Vec<f64>>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
