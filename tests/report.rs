@@ -414,3 +414,54 @@ stages:
         "{md}"
     );
 }
+
+#[test]
+fn the_optimization_plan_and_each_files_status_are_in_the_report() {
+    let ws = common::Files::new(
+        r#"version: 1
+project: { name: plan, source: legacy, output: rust }
+stages:
+  analyze: { builtin: analyze }
+  optimize:
+    needs: [analyze]
+    builtin: optimize
+    with: { profile: fast, sizes: { np.dot: 500 } }
+"#,
+        &[(
+            "legacy/m.py",
+            "import numpy as np\n\n\ndef f(a, b):\n    return np.dot(a, b)\n",
+        )],
+    );
+    let out = batuta(&ws, &["build"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = batuta(&ws, &["report", "--format", "json"]);
+    let r: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let plan = &r["optimization"][0];
+    assert_eq!(plan["plan"], "rust/batuta-plan.json");
+    assert!(
+        plan["settings"]
+            .as_str()
+            .unwrap()
+            .starts_with("profile fast")
+    );
+    let op = &plan["operations"][0];
+    assert_eq!(op["operation"], "numpy.dot", "{plan:#}");
+    assert_eq!(op["location"], "m.py:5");
+    assert_eq!(op["size"], "500");
+    assert_eq!(op["backend"], "scalar", "below 1 000 elements: {op:#}");
+    assert_eq!(op["call"], "trueno::dot");
+    let md = String::from_utf8(batuta(&ws, &["report"]).stdout).unwrap();
+    assert!(md.contains("## Optimization plan"), "{md}");
+    assert!(md.contains("| numpy.dot | m.py:5 | 500 | scalar |"), "{md}");
+    assert!(
+        !md.contains("builtin optimize"),
+        "the plan is not repeated under other results:\n{md}"
+    );
+    let html = String::from_utf8(batuta(&ws, &["report", "--format", "html"]).stdout).unwrap();
+    assert!(html.contains("<h2>Optimization plan</h2>"));
+    assert!(html.contains("<td>numpy.dot</td><td>m.py:5</td>"), "{html}");
+}

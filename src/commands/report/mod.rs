@@ -16,6 +16,7 @@ mod board;
 mod builds;
 mod format;
 mod outcome;
+mod plan;
 mod results;
 mod transpile;
 mod validation;
@@ -47,6 +48,10 @@ pub struct Report {
     pub analysis: Option<analysis::Section>,
     pub transpile: Vec<transpile::FileResult>,
     pub validation: Vec<validation::Check>,
+    /// The optimize stage's plans (usually one).
+    pub optimization: Vec<plan::Section>,
+    /// Each source file's migration: transpiled, compiles, validated, or hand-ported.
+    pub files: Vec<crate::commands::files::FileStatus>,
     /// Results of other rules that no section above shows.
     pub results: Vec<results::RuleResult>,
     pub artifacts: Vec<artifacts::Artifact>,
@@ -106,6 +111,8 @@ pub fn collect(m: &Manifest, g: &ActionGraph) -> Result<Report, String> {
         None
     });
     let outcomes = outcome::Outcomes::new(&state, &journal);
+    let optimization = plan::collect(root, g, &mut notes);
+    let files = crate::commands::files::table(g, &journal, &state, root);
     Ok(Report {
         project: m.project.name.value.clone(),
         generated: state::now_rfc3339(),
@@ -114,6 +121,8 @@ pub fn collect(m: &Manifest, g: &ActionGraph) -> Result<Report, String> {
         analysis,
         transpile: transpile::collect(m, g, &outcomes),
         validation: validation::collect(root, g, &outcomes),
+        optimization,
+        files,
         results: results::collect(root, g),
         artifacts: artifacts::collect(root, g, &journal),
         builds,
@@ -133,7 +142,9 @@ pub fn markdown(r: &Report) -> String {
     board::markdown(&mut s, &r.phases);
     analysis::markdown(&mut s, r.analysis.as_ref());
     transpile::markdown(&mut s, &r.transpile);
+    plan::markdown(&mut s, &r.optimization);
     validation::markdown(&mut s, &r.validation);
+    files_markdown(&mut s, &r.files);
     results::markdown(&mut s, &r.results);
     artifacts::markdown(&mut s, &r.artifacts);
     builds::markdown(&mut s, &r.builds, r.damaged_history_lines);
@@ -159,7 +170,9 @@ pub fn html(r: &Report) -> String {
     board::html(&mut s, &r.phases);
     analysis::html(&mut s, r.analysis.as_ref());
     transpile::html(&mut s, &r.transpile);
+    plan::html(&mut s, &r.optimization);
     validation::html(&mut s, &r.validation);
+    files_html(&mut s, &r.files);
     results::html(&mut s, &r.results);
     artifacts::html(&mut s, &r.artifacts);
     builds::html(&mut s, &r.builds, r.damaged_history_lines);
@@ -171,4 +184,34 @@ pub fn html(r: &Report) -> String {
         s.push_str("</ul>\n");
     }
     format::page(&format!("Migration report: {}", r.project), &s)
+}
+
+const FILES_HEAD: [&str; 3] = ["source", "Rust module", "status"];
+
+fn file_cells(f: &crate::commands::files::FileStatus) -> Vec<String> {
+    vec![
+        f.source.clone().unwrap_or_else(|| "–".to_owned()),
+        f.module.clone().unwrap_or_else(|| "–".to_owned()),
+        f.status.clone(),
+    ]
+}
+
+/// Per-file migration status (`batuta status --files`), shown once files are transpiled.
+fn files_markdown(s: &mut String, files: &[crate::commands::files::FileStatus]) {
+    if files.is_empty() {
+        return;
+    }
+    s.push_str("\n## Files\n\n");
+    format::md_table(s, &FILES_HEAD, files.iter().map(file_cells));
+}
+
+fn files_html(s: &mut String, files: &[crate::commands::files::FileStatus]) {
+    if files.is_empty() {
+        return;
+    }
+    s.push_str("<h2>Files</h2>\n");
+    let rows = files
+        .iter()
+        .map(|f| format::Row::plain(file_cells(f).iter().map(|c| format::esc(c)).collect()));
+    format::html_table(s, "files", &FILES_HEAD, rows);
 }

@@ -23,7 +23,13 @@ pub fn collect(root: &Path, g: &ActionGraph) -> Vec<RuleResult> {
     let mut results = Vec::new();
     for a in g.actions.iter().filter(|a| a.phase != Phase::Validate) {
         let rule = match &a.kind {
-            ActionKind::Builtin { name, .. } if name.starts_with("analyze") => continue,
+            // These have sections of their own (analysis, optimization plan, artifacts).
+            ActionKind::Builtin { name, .. }
+                if name.starts_with("analyze")
+                    || matches!(name.as_str(), "optimize" | "calibrate" | "cargo-build") =>
+            {
+                continue;
+            }
             ActionKind::Builtin { name, .. } => format!("builtin {name}"),
             ActionKind::Kernel { name, .. } => format!("kernel {name}"),
             ActionKind::Command { .. } => continue,
