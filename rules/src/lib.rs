@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod build;
 mod builtin;
 pub mod kernels;
+pub mod last_run;
 pub mod optimize;
 
 use batuta_engine::exec::Failure;

@@ -33,19 +33,7 @@ impl Record {
 
 /// `.batuta/build/<action>.json`, the action id made a file name.
 pub fn path(root: &Path, action: &str) -> PathBuf {
-    let file: String = action
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    root.join(".batuta")
-        .join("build")
-        .join(format!("{file}.json"))
+    crate::last_run::path(root, "build", action, "json")
 }
 
 pub fn write(root: &Path, r: &Record) -> std::io::Result<()> {

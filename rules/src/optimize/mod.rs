@@ -13,7 +13,7 @@ pub mod calibrate;
 pub mod plan;
 pub mod profile;
 pub mod rule;
-mod table;
+pub mod table;
 
 #[cfg(test)]
 mod tests;

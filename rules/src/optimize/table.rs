@@ -7,6 +7,18 @@ use super::plan::{Entry, Mode, Options, Plan, count, seconds};
 use super::profile::Profile;
 use crate::kernels::Choice;
 
+/// The plan table's columns, as `batuta-plan.txt` and the migration report show them.
+pub const COLUMNS: [&str; 8] = [
+    "operation",
+    "location",
+    "size",
+    "backend",
+    "scalar",
+    "SIMD",
+    "GPU",
+    "call",
+];
+
 fn mode(m: Mode) -> &'static str {
     match m {
         Mode::Auto => "auto",
@@ -68,16 +80,7 @@ pub fn render(plan: &Plan, c: &Calibration, profile: Profile, opts: &Options) ->
         out.push_str("No numeric operations found");
         out.push_str(" (the plan reads the analyze stage's per-file reports).\n");
     } else {
-        let header = [
-            "operation",
-            "location",
-            "size",
-            "backend",
-            "scalar",
-            "SIMD",
-            "GPU",
-            "call",
-        ];
+        let header = COLUMNS;
         let rows: Vec<[String; 8]> = plan
             .operations
             .iter()

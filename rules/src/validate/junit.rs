@@ -12,19 +12,7 @@ use super::libtest::{Outcome, Suite};
 /// Where a cargo-test action leaves its JUnit report whatever the outcome: a failed
 /// action's declared outputs are discarded, yet CI wants to see exactly that report.
 pub fn last_run_path(root: &Path, action: &str) -> PathBuf {
-    let file: String = action
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    root.join(".batuta")
-        .join("junit")
-        .join(format!("{file}.xml"))
+    crate::last_run::path(root, "junit", action, "xml")
 }
 
 /// A build error instead of test results: the crate did not compile or the runner died.

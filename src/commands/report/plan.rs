@@ -118,17 +118,13 @@ fn ms(s: Option<f64>) -> String {
     s.map_or("–".to_owned(), |s| format!("{:.2} ms", s * 1e3))
 }
 
-const HEAD: [&str; 9] = [
-    "operation",
-    "location",
-    "size",
-    "backend",
-    "scalar",
-    "SIMD",
-    "GPU",
-    "call",
-    "why",
-];
+/// The columns of `batuta-plan.txt`, and why.
+fn head() -> Vec<&'static str> {
+    batuta_rules::optimize::table::COLUMNS
+        .into_iter()
+        .chain(["why"])
+        .collect()
+}
 
 fn cells(o: &Operation) -> Vec<String> {
     vec![
@@ -162,7 +158,7 @@ pub fn markdown(s: &mut String, plans: &[Section]) {
             s.push_str("No numeric operations found.\n");
             continue;
         }
-        format::md_table(s, &HEAD, p.operations.iter().map(cells));
+        format::md_table(s, &head(), p.operations.iter().map(cells));
         s.push_str("\n`*`: estimated size; declare it in `with: { sizes: … }`.\n");
     }
 }
@@ -189,7 +185,7 @@ pub fn html(s: &mut String, plans: &[Section]) {
             .operations
             .iter()
             .map(|o| Row::plain(cells(o).iter().map(|c| esc(c)).collect()));
-        format::html_table(s, "plan", &HEAD, rows);
+        format::html_table(s, "plan", &head(), rows);
     }
 }
 
