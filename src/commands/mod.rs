@@ -9,6 +9,7 @@ pub mod clean;
 pub mod explain;
 pub mod graph;
 pub mod init;
+pub mod remote;
 pub mod report;
 pub mod status;
 pub mod watch;
