@@ -135,6 +135,9 @@ pub struct Wanted {
     pub outputs: Vec<(String, re::Digest, bool)>,
     pub stdout: re::Digest,
     pub stderr: re::Digest,
+    /// Per blob (outputs, then stdout, stderr): the bytes the server sent inline, if it did.
+    /// Unverified, like any other bytes from the server.
+    pub inline: Vec<Option<Vec<u8>>>,
 }
 
 pub fn decode_result(r: &re::ActionResult, declared: &[String]) -> Result<Wanted, ResultError> {
@@ -159,12 +162,19 @@ pub fn decode_result(r: &re::ActionResult, declared: &[String]) -> Result<Wanted
     }
     let empty = sha256(b"");
     let mut outputs = Vec::with_capacity(r.output_files.len());
+    let mut inline = Vec::with_capacity(r.output_files.len() + 2);
+    let sent = |bytes: &[u8], d: &re::Digest| {
+        (!bytes.is_empty() || d.size_bytes == 0).then(|| bytes.to_vec())
+    };
     for f in &r.output_files {
         let d = f.digest.clone().ok_or(ResultError::BadDigest)?;
+        inline.push(sent(&f.contents, &d));
         outputs.push((f.path.clone(), d, f.is_executable));
     }
     let stdout = r.stdout_digest.clone().unwrap_or_else(|| empty.clone());
     let stderr = r.stderr_digest.clone().unwrap_or(empty);
+    inline.push(sent(&r.stdout_raw, &stdout));
+    inline.push(sent(&r.stderr_raw, &stderr));
     let all_ok = outputs.iter().map(|o| &o.1).chain([&stdout, &stderr]);
     if !all_ok.into_iter().all(well_formed) {
         return Err(ResultError::BadDigest);
@@ -173,6 +183,7 @@ pub fn decode_result(r: &re::ActionResult, declared: &[String]) -> Result<Wanted
         outputs,
         stdout,
         stderr,
+        inline,
     })
 }
 
@@ -255,7 +266,16 @@ mod tests {
             }],
             ..Default::default()
         };
-        assert!(decode_result(&ok, &["a".into()]).is_ok());
+        let w = decode_result(&ok, &["a".into()]).unwrap();
+        assert_eq!(
+            w.inline,
+            [None, Some(vec![]), Some(vec![])],
+            "not inlined; empty std streams"
+        );
+        let mut inlined = ok.clone();
+        inlined.output_files[0].contents = b"a".to_vec();
+        let w = decode_result(&inlined, &["a".into()]).unwrap();
+        assert_eq!(w.inline[0].as_deref(), Some(b"a".as_slice()));
         assert!(matches!(
             decode_result(&ok, &["b".into()]),
             Err(ResultError::Outputs { .. })

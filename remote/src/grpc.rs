@@ -147,13 +147,19 @@ impl Conn {
         Ok(())
     }
 
+    /// The cached result, with small outputs and stdout/stderr inlined when the server
+    /// agrees to (saving a round trip per action).
     pub async fn get_action_result(
         &mut self,
         action: &re::Digest,
+        outputs: &[String],
     ) -> Result<Option<re::ActionResult>, Status> {
         let req = re::GetActionResultRequest {
             instance_name: self.instance.clone(),
             action_digest: Some(action.clone()),
+            inline_stdout: true,
+            inline_stderr: true,
+            inline_output_files: outputs.to_vec(),
             ..Default::default()
         };
         match self.ac.get_action_result(req).await {
@@ -179,15 +185,21 @@ impl Conn {
 
     /// Each digest's bytes, in order; `None` for a blob the server does not have. Bytes are
     /// returned as the server sent them: the caller verifies them.
+    /// `have` holds bytes already at hand (inlined), which are not asked for again.
     pub async fn read_blobs(
         &mut self,
         digests: &[re::Digest],
+        have: Vec<Option<Vec<u8>>>,
     ) -> Result<Vec<Option<Vec<u8>>>, Status> {
-        let mut out = vec![None; digests.len()];
+        let mut out = have;
+        out.resize(digests.len(), None);
         let mut batch: Vec<usize> = Vec::new();
         let mut batch_bytes = 0;
         for (i, d) in digests.iter().enumerate() {
             let size = d.size_bytes as usize;
+            if out[i].is_some() {
+                continue;
+            }
             if size == 0 {
                 out[i] = Some(Vec::new());
             } else if size + PER_BLOB_OVERHEAD > self.batch_limit {

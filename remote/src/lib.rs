@@ -117,7 +117,7 @@ impl Remote {
         let mut conn = self.conn().await?;
         let action = digests::action_for(key, outputs);
         let Some(result) = conn
-            .get_action_result(&action.digest)
+            .get_action_result(&action.digest, outputs)
             .await
             .map_err(unavailable)?
         else {
@@ -128,7 +128,10 @@ impl Remote {
         let mut all: Vec<re::Digest> = wanted.outputs.iter().map(|o| o.1.clone()).collect();
         all.push(wanted.stdout.clone());
         all.push(wanted.stderr.clone());
-        let blobs = conn.read_blobs(&all).await.map_err(unavailable)?;
+        let blobs = conn
+            .read_blobs(&all, wanted.inline)
+            .await
+            .map_err(unavailable)?;
         let mut local = Vec::with_capacity(all.len());
         for (d, bytes) in all.iter().zip(blobs) {
             let Some(bytes) = bytes else {
