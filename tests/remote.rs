@@ -275,6 +275,82 @@ fn a_corrupted_blob_on_the_server_is_rejected() {
 }
 
 #[test]
+fn tls_and_a_bearer_token_reach_a_server_that_requires_them() {
+    let certs = tempfile::tempdir().unwrap();
+    let (key, cert, ca) = remote_server::certificates(certs.path());
+    let secret = certs.path().join("jwt.secret");
+    std::fs::write(&secret, "batuta-test-secret").unwrap();
+    let server = Server::start_with(
+        Some(remote_server::Tls {
+            key: &key,
+            cert: &cert,
+        }),
+        Some(&secret),
+    );
+    let token = remote_server::jwt("batuta-test-secret");
+    let remote = remote_block(
+        &server.tls_url(),
+        ", token_env: BATUTA_TEST_TOKEN, tls: { ca: ca.pem }",
+    );
+    let checkout = || {
+        let c = Checkout::new(&remote);
+        std::fs::copy(&ca, c.files.path("ca.pem")).unwrap();
+        c
+    };
+    let build = |c: &Checkout, token: &str| {
+        let out = c
+            .cmd()
+            .env("BATUTA_TEST_TOKEN", token)
+            .args(["build", "--format", "json"])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            token.is_empty() || !all.contains(token),
+            "the token is never printed"
+        );
+        (out.status.code(), events(&out))
+    };
+    let a = checkout();
+    let (code, ev) = build(&a, &token);
+    assert_eq!(code, Some(0), "{ev:?}\n{}", server.log());
+    assert!(warnings(&ev).is_empty(), "{ev:?}\n{}", server.log());
+    let b = checkout();
+    let (_, ev) = build(&b, &token);
+    assert_eq!(
+        summary(&ev)["cached"],
+        4,
+        "restored over TLS with the token: {ev:?}"
+    );
+
+    // A wrong token: refused, one warning, a local build.
+    let c = checkout();
+    let (code, ev) = build(&c, "not-a-jwt");
+    assert_eq!(code, Some(0), "{ev:?}");
+    assert_eq!(summary(&ev)["executed"], 4);
+    let w = warnings(&ev);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("Unauthenticated") || w[0].contains("PermissionDenied"),
+        "{w:?}"
+    );
+
+    // A CA it does not trust: the TLS handshake fails, one warning, a local build.
+    let d = Checkout::new(&remote_block(
+        &server.tls_url(),
+        ", token_env: BATUTA_TEST_TOKEN",
+    ));
+    let (code, ev) = build(&d, &token);
+    assert_eq!(code, Some(0), "{ev:?}");
+    assert_eq!(summary(&ev)["executed"], 4);
+    assert_eq!(warnings(&ev).len(), 1, "{ev:?}");
+}
+
+#[test]
 fn the_remote_section_is_checked_like_the_rest_of_the_manifest() {
     let a = Checkout::new("remote: { cache: \"grpc://127.0.0.1:1\", uplaod: false }");
     let out = a.cmd().args(["build"]).output().unwrap();

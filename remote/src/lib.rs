@@ -276,7 +276,10 @@ fn describe(s: &Status) -> String {
     let mut msg = s.message().to_owned();
     let mut source = std::error::Error::source(s);
     while let Some(e) = source {
-        msg = format!("{msg}: {e}");
+        let cause = e.to_string();
+        if !msg.contains(&cause) {
+            msg = format!("{msg}: {cause}");
+        }
         source = e.source();
     }
     format!("{what}: {:?}: {msg}", s.code())

@@ -59,10 +59,11 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Server {
-        Server::start_with(None)
+        Server::start_with(None, None)
     }
 
-    pub fn start_with(tls: Option<Tls<'_>>) -> Server {
+    /// With TLS, and/or requiring a JWT (HS256) signed with the secret in `jwt_secret`.
+    pub fn start_with(tls: Option<Tls<'_>>, jwt_secret: Option<&Path>) -> Server {
         let bgd = bgd();
         let dir = tempfile::tempdir().unwrap();
         let storage = dir.path().join("storage");
@@ -75,14 +76,20 @@ impl Server {
                 t.cert.display()
             ),
         };
+        let authorization = match jwt_secret {
+            None => "  method: none\n".to_owned(),
+            Some(s) => format!(
+                "  method: jwt\n  algorithm: hs256\n  secret: {}\n",
+                s.display()
+            ),
+        };
         // A disk CAS, so a test can damage a blob the way a failing disk would.
         let config = format!(
             r#"server:
   - !channel
     address: "127.0.0.1:{port}"
 {channel}authorization:
-  method: none
-storages:
+{authorization}storages:
   - !disk-storage &cas
     path: {storage}
 caches:
@@ -152,6 +159,10 @@ instances:
         format!("grpc://127.0.0.1:{}", self.port)
     }
 
+    pub fn tls_url(&self) -> String {
+        format!("grpcs://127.0.0.1:{}", self.port)
+    }
+
     /// The blob files the server stores.
     pub fn blobs(&self) -> Vec<PathBuf> {
         let mut found = Vec::new();
@@ -192,4 +203,92 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A test CA and a server certificate for 127.0.0.1 it signed, made with openssl:
+/// (server key, server certificate, CA certificate) as PEM files in `dir`.
+pub fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let p = |n: &str| dir.join(n);
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=batuta test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        p("server.ext"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
+    (p("server.key"), p("server.pem"), p("ca.pem"))
+}
+
+/// A JWT (HS256, valid for an hour) signed with `secret`, made by the PyJWT that BuildGrid
+/// installs beside bgd.
+pub fn jwt(secret: &str) -> String {
+    let python = bgd().parent().unwrap().join("python");
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import jwt, sys, time; print(jwt.encode({'sub': 'batuta-test', 'exp': int(time.time()) + 3600}, sys.argv[1], algorithm='HS256'))",
+            secret,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
