@@ -203,6 +203,27 @@ fn a_dead_server_degrades_to_a_local_build_with_one_warning() {
 }
 
 #[test]
+fn a_server_that_never_answers_costs_one_timeout_not_one_per_action() {
+    // The kernel accepts the connection; nothing ever speaks HTTP/2 on it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("grpc://{}", silent.local_addr().unwrap());
+    let a = Checkout::new("");
+    let t = Instant::now();
+    let (code, ev) = a.build(&["--remote-cache", &url, "-j", "1"]);
+    let elapsed = t.elapsed();
+    assert_eq!(code, 0, "{ev:?}");
+    assert_eq!(summary(&ev)["executed"], 4);
+    let w = warnings(&ev);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("unavailable"), "{w:?}");
+    assert!(
+        elapsed < Duration::from_secs(20),
+        "one short timeout: {elapsed:?}"
+    );
+    drop(silent);
+}
+
+#[test]
 fn a_server_stopped_between_lookup_and_upload_never_fails_the_build() {
     // Started, then killed while the build runs: the actions of the second stage find it gone.
     let mut server = Server::start();

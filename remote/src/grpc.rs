@@ -19,6 +19,9 @@ use crate::digests;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// One call, including a large blob's transfer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// The first call: a server that accepts connections but does not answer is given up on
+/// this soon, not after a whole call's time.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Used when the server does not say (the gRPC default message limit, with headroom).
 const DEFAULT_BATCH: usize = 4 * 1024 * 1024 - 64 * 1024;
 /// A batched blob costs its bytes plus its digest and framing.
@@ -121,13 +124,11 @@ impl Conn {
 
     /// Ask the server what it supports: it must take SHA-256; its batch limit is kept.
     pub async fn handshake(&mut self) -> Result<(), Status> {
-        let caps = match self
-            .caps
-            .get_capabilities(re::GetCapabilitiesRequest {
-                instance_name: self.instance.clone(),
-            })
-            .await
-        {
+        let mut req = Request::new(re::GetCapabilitiesRequest {
+            instance_name: self.instance.clone(),
+        });
+        req.set_timeout(HANDSHAKE_TIMEOUT);
+        let caps = match self.caps.get_capabilities(req).await {
             Ok(c) => c.into_inner(),
             // A cache that does not implement Capabilities may still serve; assume defaults.
             Err(s) if s.code() == Code::Unimplemented => return Ok(()),
