@@ -102,6 +102,59 @@ pub fn check_url(url: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::check_url;
+    use crate::manifest::{Catalog, Code, Manifest, load_str};
+
+    const EMPTY: Catalog = Catalog {
+        builtins: &[],
+        kernels: &[],
+        fan_out: &[],
+        templates: &[],
+    };
+
+    fn load(remote: &str) -> Result<Manifest, Vec<(Code, String)>> {
+        let text = format!(
+            "version: 1\nproject: {{ name: r }}\n{remote}\nstages:\n  build: {{ run: [true] }}\n"
+        );
+        load_str(&text, std::path::Path::new("batuta.yaml"), &EMPTY)
+            .map_err(|d| d.items.into_iter().map(|i| (i.code, i.message)).collect())
+    }
+
+    #[test]
+    fn remote_defaults_and_fields() {
+        let m = load("remote: { cache: \"grpc://h:1\" }").unwrap();
+        let r = m.remote.unwrap();
+        assert_eq!(
+            (r.cache.value.as_str(), r.instance.as_str(), r.upload),
+            ("grpc://h:1", "", true)
+        );
+        assert!(r.token_env.is_none() && r.ca.is_none() && r.domain.is_none());
+        let m = load(
+            "remote: { cache: \"grpcs://h:1\", instance: main, upload: false, token_env: T, tls: { ca: c.pem, domain: d } }",
+        )
+        .unwrap();
+        let r = m.remote.unwrap();
+        assert_eq!((r.instance.as_str(), r.upload), ("main", false));
+        assert_eq!(r.token_env.unwrap().value, "T");
+        assert_eq!(
+            (r.ca.unwrap().value, r.domain.unwrap().value),
+            ("c.pem".into(), "d".into())
+        );
+        assert!(load("").unwrap().remote.is_none(), "no remote unless asked");
+    }
+
+    #[test]
+    fn remote_mistakes_are_reported() {
+        let e = load("remote: { cache: \"grpc://h:1\", instnace: x }").unwrap_err();
+        assert_eq!(e[0].0, Code::UnknownKey);
+        let e = load("remote: { cache: \"grpc://h:1\", tls: { ca: c.pem } }").unwrap_err();
+        assert_eq!(e[0].0, Code::Conflict, "TLS settings on a plain address");
+        let e = load("remote: { upload: false }").unwrap_err();
+        assert_eq!(e[0].0, Code::MissingKey);
+        let e = load("remote: { cache: \"grpc://h:1\", upload: \"no\" }").unwrap_err();
+        assert_eq!(e[0].0, Code::WrongType);
+        let e = load("remote: { cache: \"grpc://h\" }").unwrap_err();
+        assert!(e[0].1.contains("has no :PORT"), "{e:?}");
+    }
 
     #[test]
     fn urls() {
