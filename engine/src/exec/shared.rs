@@ -18,7 +18,13 @@ impl Ctx<'_> {
 
     /// One warning for the whole build when the remote stops answering, one per action
     /// for an entry that cannot be used.
-    fn remote_failed(&self, a: &Action, remote: &dyn crate::remote::RemoteCache, e: RemoteError) {
+    fn remote_failed(
+        &self,
+        a: &Action,
+        remote: &dyn crate::remote::RemoteCache,
+        e: RemoteError,
+        uploading: bool,
+    ) {
         match e {
             RemoteError::Unavailable(why) => {
                 if !self.remote_down.swap(true, Ordering::Relaxed) {
@@ -28,6 +34,10 @@ impl Ctx<'_> {
                     ));
                 }
             }
+            RemoteError::Unusable(why) if uploading => self.warn(format!(
+                "{}: the result was not uploaded to the remote cache ({why})",
+                a.id
+            )),
             RemoteError::Unusable(why) => self.warn(format!(
                 "{}: the remote cache's entry cannot be used ({why}); running the action instead",
                 a.id
@@ -45,7 +55,7 @@ impl Ctx<'_> {
             Ok(Some(r)) => r,
             Ok(None) => return false,
             Err(e) => {
-                self.remote_failed(a, remote, e);
+                self.remote_failed(a, remote, e, false);
                 return false;
             }
         };
@@ -56,7 +66,7 @@ impl Ctx<'_> {
         if !declared {
             let e =
                 RemoteError::Unusable("its outputs are not the action's declared outputs".into());
-            self.remote_failed(a, remote, e);
+            self.remote_failed(a, remote, e, false);
             return false;
         }
         if let Err(e) = self.cache.put_action(key, &result) {
@@ -87,7 +97,7 @@ impl Ctx<'_> {
             return;
         };
         if let Err(e) = remote.upload(key, &a.outputs, result, &self.cache) {
-            self.remote_failed(a, remote, e);
+            self.remote_failed(a, remote, e, true);
         }
     }
 }
