@@ -45,7 +45,8 @@ pub trait RemoteCache: Send + Sync + fmt::Debug {
     ) -> Result<Option<ActionResult>, RemoteError>;
 
     /// Share the result of a successful local run (its blobs are in `cache`). A read-only
-    /// remote does nothing.
+    /// remote does nothing. It may finish in the background: see `finish`. An error may be
+    /// one of an earlier upload's.
     fn upload(
         &self,
         key: &Digest,
@@ -53,4 +54,10 @@ pub trait RemoteCache: Send + Sync + fmt::Debug {
         result: &ActionResult,
         cache: &Cache,
     ) -> Result<(), RemoteError>;
+
+    /// Wait for uploads still in flight, at the end of a build; the first failure among
+    /// them not yet reported.
+    fn finish(&self) -> Result<(), RemoteError> {
+        Ok(())
+    }
 }

@@ -10,7 +10,7 @@ mod digests;
 mod grpc;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use batuta_engine::cache::{ActionResult, Cache, CacheError};
 use batuta_engine::digest::Digest as Blake3;
@@ -56,9 +56,17 @@ pub struct Remote {
     runtime: tokio::runtime::Runtime,
     /// The handshake's outcome, once: the connection, or why there is none.
     conn: tokio::sync::OnceCell<Result<grpc::Conn, String>>,
-    /// BLAKE3 → SHA-256 of the blobs this build moved, so none is hashed twice.
+    /// BLAKE3 → SHA-256 of the blobs this build moved (the mapping between the local
+    /// cache's names and the server's).
     sha_of: Mutex<HashMap<Blake3, re::Digest>>,
+    /// Uploads running in the background, and the first that failed.
+    pending: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    upload_error: Arc<Mutex<Option<RemoteError>>>,
+    uploads: Arc<tokio::sync::Semaphore>,
 }
+
+/// Background uploads at once; past this a worker waits before queueing another.
+const UPLOADS_IN_FLIGHT: usize = 16;
 
 impl std::fmt::Debug for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -88,6 +96,9 @@ impl Remote {
             runtime,
             conn: tokio::sync::OnceCell::new(),
             sha_of: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Vec::new()),
+            upload_error: Arc::new(Mutex::new(None)),
+            uploads: Arc::new(tokio::sync::Semaphore::new(UPLOADS_IN_FLIGHT)),
         })
     }
 
@@ -165,18 +176,17 @@ impl Remote {
         }))
     }
 
-    async fn upload_async(
+    /// What an upload sends, read from the local cache (which verifies each blob's BLAKE3)
+    /// and named by SHA-256: the outputs, stdout, stderr, and the Action and Command
+    /// themselves, so the entry is complete for any REAPI tool that reads it.
+    fn prepare_upload(
         &self,
         key: &Blake3,
         outputs: &[String],
         result: &ActionResult,
         cache: &Cache,
-    ) -> Result<(), RemoteError> {
-        let mut conn = self.conn().await?;
+    ) -> Result<Upload, RemoteError> {
         let action = digests::action_for(key, outputs);
-        // Every blob, read from the local cache (which verifies its BLAKE3) and named by
-        // its SHA-256: the outputs, stdout, stderr, and the Action and Command themselves so
-        // the entry is complete for any REAPI tool that reads it.
         let mut blobs: Vec<(re::Digest, Vec<u8>)> = Vec::new();
         let mut sha_of: HashMap<Blake3, re::Digest> = HashMap::new();
         let locals = result
@@ -188,30 +198,51 @@ impl Remote {
             if sha_of.contains_key(&b3) {
                 continue;
             }
-            let bytes = cache.read(&b3).map_err(|e| match e {
-                CacheError::Missing(_) | CacheError::Corrupt(_) | CacheError::Io(_) => {
-                    RemoteError::Unusable(format!("cannot read its result to upload: {e}"))
-                }
+            let bytes = cache.read(&b3).map_err(|e: CacheError| {
+                RemoteError::Unusable(format!("cannot read its result to upload: {e}"))
             })?;
             let sha = digests::sha256(&bytes);
             self.remember(b3, sha.clone());
             sha_of.insert(b3, sha.clone());
             blobs.push((sha, bytes));
         }
-        blobs.push((digests::sha256(&action.command), action.command.clone()));
-        blobs.push((action.digest.clone(), action.action.clone()));
+        blobs.push((digests::sha256(&action.command), action.command));
+        blobs.push((action.digest.clone(), action.action));
         blobs.sort_by(|a, b| a.0.hash.cmp(&b.0.hash));
         blobs.dedup_by(|a, b| a.0 == b.0);
-        let digests_: Vec<re::Digest> = blobs.iter().map(|b| b.0.clone()).collect();
+        Ok(Upload {
+            action: action.digest,
+            result: digests::encode_result(result, |b| sha_of[b].clone()),
+            blobs,
+        })
+    }
+
+    /// The first failure of a background upload, once.
+    fn upload_failure(&self) -> Option<RemoteError> {
+        self.upload_error.lock().expect("upload error").take()
+    }
+}
+
+/// One action's result on its way to the server.
+struct Upload {
+    action: re::Digest,
+    result: re::ActionResult,
+    blobs: Vec<(re::Digest, Vec<u8>)>,
+}
+
+impl Upload {
+    /// The blobs the server lacks, then the ActionResult that names them.
+    async fn send(self, mut conn: grpc::Conn) -> Result<(), RemoteError> {
+        let digests_: Vec<re::Digest> = self.blobs.iter().map(|b| b.0.clone()).collect();
         let missing = conn.find_missing(&digests_).await.map_err(unavailable)?;
-        let to_send: Vec<(re::Digest, Vec<u8>)> = blobs
+        let to_send: Vec<(re::Digest, Vec<u8>)> = self
+            .blobs
             .into_iter()
             .filter(|b| missing.contains(&b.0))
             .collect();
         tracing::debug!(blobs = to_send.len(), "uploading to the remote cache");
         conn.write_blobs(to_send).await.map_err(unavailable)?;
-        let encoded = digests::encode_result(result, |b| sha_of[b].clone());
-        conn.update_action_result(&action.digest, encoded)
+        conn.update_action_result(&self.action, self.result)
             .await
             .map_err(unavailable)
     }
@@ -235,6 +266,9 @@ impl RemoteCache for Remote {
         self.runtime.block_on(self.fetch_async(key, outputs, cache))
     }
 
+    /// The result is read and hashed here; the network part runs in the background (at
+    /// most `UPLOADS_IN_FLIGHT` at once) so a worker does not wait for the server.
+    /// [`RemoteCache::finish`] waits for them all.
     fn upload(
         &self,
         key: &Blake3,
@@ -245,8 +279,39 @@ impl RemoteCache for Remote {
         if !self.config.upload {
             return Ok(());
         }
-        self.runtime
-            .block_on(self.upload_async(key, outputs, result, cache))
+        if let Some(e) = self.upload_failure() {
+            return Err(e);
+        }
+        let upload = self.prepare_upload(key, outputs, result, cache)?;
+        let (conn, permit) = self.runtime.block_on(async {
+            let conn = self.conn().await?;
+            let permit = self
+                .uploads
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("never closed");
+            Ok::<_, RemoteError>((conn, permit))
+        })?;
+        let failed = self.upload_error.clone();
+        let task = self.runtime.spawn(async move {
+            if let Err(e) = upload.send(conn).await {
+                failed.lock().expect("upload error").get_or_insert(e);
+            }
+            drop(permit);
+        });
+        self.pending.lock().expect("pending uploads").push(task);
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<(), RemoteError> {
+        let tasks = std::mem::take(&mut *self.pending.lock().expect("pending uploads"));
+        self.runtime.block_on(async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        });
+        self.upload_failure().map_or(Ok(()), Err)
     }
 }
 

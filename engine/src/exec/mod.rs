@@ -288,6 +288,7 @@ impl Session {
         };
         let mut phases = PhaseTracker::new(root, g, reporter);
         let mut summary = schedule(&ctx, job, &mut phases);
+        ctx.finish_remote();
         tracing::debug!(elapsed = ?started.elapsed(), "scheduled");
         phases.close(&summary);
 

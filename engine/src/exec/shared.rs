@@ -100,4 +100,27 @@ impl Ctx<'_> {
             self.remote_failed(a, remote, e, true);
         }
     }
+
+    /// End of the build: uploads still in flight finish (always, even when the remote
+    /// stopped answering, so none is cut off half-way); a failure among them is reported
+    /// like any other.
+    pub(super) fn finish_remote(&self) {
+        let Some(remote) = self.remote else {
+            return;
+        };
+        match remote.finish() {
+            Ok(()) => {}
+            Err(RemoteError::Unavailable(why)) => {
+                if !self.remote_down.swap(true, Ordering::Relaxed) {
+                    self.warn(format!(
+                        "remote cache {} is unavailable ({why}); results of this build were not all uploaded",
+                        remote.describe()
+                    ));
+                }
+            }
+            Err(RemoteError::Unusable(why)) => self.warn(format!(
+                "a result was not uploaded to the remote cache ({why})"
+            )),
+        }
+    }
 }
