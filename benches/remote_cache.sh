@@ -12,6 +12,7 @@
 #   1. local:  build without a remote (every action executes);
 #   2. upload: build with the remote (every action executes and uploads);
 #   3. remote: build with the remote (every action is restored from it, none executes).
+# JOBS sets -j (default: the number of cores).
 # Needs BuildGrid's bgd (BATUTA_TEST_BGD, as .ci/run sets it) and a batuta binary
 # (BATUTA, default target/release/batuta; cargo build --release).
 set -euo pipefail
@@ -101,7 +102,9 @@ PY
 build() {
     local dir=$1 start end summary
     start=$(date +%s%N)
-    summary=$(cd "$dir" && BATUTA_CACHE_DIR="$dir/.batuta/cache" "$BATUTA" build --format json -j "$(nproc)" | tail -1)
+    (cd "$dir" && BATUTA_CACHE_DIR="$dir/.batuta/cache" "$BATUTA" build --format json -j "${JOBS:-$(nproc)}" >"$dir.events")
+    grep '"event":"warning"' "$dir.events" >&2 || true
+    summary=$(tail -1 "$dir.events")
     end=$(date +%s%N)
     echo "$(((end - start) / 1000000)) $(echo "$summary" | python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["executed"], s["cached"])')"
 }

@@ -1,7 +1,10 @@
 //! The gRPC side: one channel (plain or TLS, with an optional bearer token) and the REAPI
 //! calls batuta makes, with small blobs batched and large ones streamed.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use bazel_remote_apis::build::bazel::remote::execution::v2 as re;
 use bazel_remote_apis::google::bytestream as bs;
@@ -61,6 +64,42 @@ pub struct Conn {
     pub instance: String,
     /// Blobs above this go through ByteStream; a batch holds at most this many bytes.
     pub batch_limit: usize,
+    /// Calls in flight at once, shared by every clone: a small server refuses more
+    /// (BuildGrid answers ResourceExhausted past its thread pool).
+    calls: Arc<Semaphore>,
+}
+
+/// Calls one batuta makes to the server at once.
+const CALLS_IN_FLIGHT: usize = 8;
+/// A call the server refused for load is tried again this many times, waiting twice as
+/// long each time (20 ms first, about 1.3 s in all): the server is busy, not down.
+const RETRIES: u32 = 6;
+
+/// Run `call` with `req`, under the limit of calls in flight, again while the server says
+/// it is too busy.
+async fn busy_retry<Req: Clone, T, Fut>(
+    calls: &Semaphore,
+    req: Req,
+    call: impl Fn(Req) -> Fut,
+) -> Result<T, Status>
+where
+    Fut: std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+{
+    let mut delay = Duration::from_millis(20);
+    let mut attempt = 0;
+    loop {
+        let permit = calls.acquire().await.expect("never closed");
+        let result = call(req.clone()).await;
+        drop(permit);
+        match result {
+            Err(s) if s.code() == Code::ResourceExhausted && attempt < RETRIES => {
+                attempt += 1;
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other.map(tonic::Response::into_inner),
+        }
+    }
 }
 
 /// Build the channel (no connection is made until the first call).
@@ -119,6 +158,7 @@ impl Conn {
             caps: CapabilitiesClient::with_interceptor(channel, auth),
             instance,
             batch_limit: DEFAULT_BATCH,
+            calls: Arc::new(Semaphore::new(CALLS_IN_FLIGHT)),
         }
     }
 
@@ -163,8 +203,14 @@ impl Conn {
             inline_output_files: outputs.to_vec(),
             ..Default::default()
         };
-        match self.ac.get_action_result(req).await {
-            Ok(r) => Ok(Some(r.into_inner())),
+        let ac = &self.ac;
+        let got = busy_retry(&self.calls, req, |r| {
+            let mut ac = ac.clone();
+            async move { ac.get_action_result(r).await }
+        })
+        .await;
+        match got {
+            Ok(r) => Ok(Some(r)),
             Err(s) if s.code() == Code::NotFound => Ok(None),
             Err(s) => Err(s),
         }
@@ -181,7 +227,13 @@ impl Conn {
             action_result: Some(result),
             ..Default::default()
         };
-        self.ac.update_action_result(req).await.map(|_| ())
+        let ac = &self.ac;
+        busy_retry(&self.calls, req, |r| {
+            let mut ac = ac.clone();
+            async move { ac.update_action_result(r).await }
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Each digest's bytes, in order; `None` for a blob the server does not have. Bytes are
@@ -232,7 +284,12 @@ impl Conn {
             digests: which.iter().map(|&i| digests[i].clone()).collect(),
             ..Default::default()
         };
-        let resp = self.cas.batch_read_blobs(req).await?.into_inner();
+        let cas = &self.cas;
+        let resp = busy_retry(&self.calls, req, |r| {
+            let mut cas = cas.clone();
+            async move { cas.batch_read_blobs(r).await }
+        })
+        .await?;
         for r in resp.responses {
             let ok = r.status.as_ref().is_none_or(|s| s.code == Code::Ok as i32);
             if !ok {
@@ -289,12 +346,13 @@ impl Conn {
             blob_digests: digests.to_vec(),
             ..Default::default()
         };
-        Ok(self
-            .cas
-            .find_missing_blobs(req)
-            .await?
-            .into_inner()
-            .missing_blob_digests)
+        let cas = &self.cas;
+        let resp = busy_retry(&self.calls, req, |r| {
+            let mut cas = cas.clone();
+            async move { cas.find_missing_blobs(r).await }
+        })
+        .await?;
+        Ok(resp.missing_blob_digests)
     }
 
     /// Upload blobs (digest, bytes): batched when small, streamed when large.
@@ -333,7 +391,12 @@ impl Conn {
             requests,
             ..Default::default()
         };
-        let resp = self.cas.batch_update_blobs(req).await?.into_inner();
+        let cas = &self.cas;
+        let resp = busy_retry(&self.calls, req, |r| {
+            let mut cas = cas.clone();
+            async move { cas.batch_update_blobs(r).await }
+        })
+        .await?;
         for r in resp.responses {
             if let Some(s) = r.status
                 && s.code != Code::Ok as i32
