@@ -453,3 +453,59 @@ impl Conn {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_busy_server_is_asked_again_a_failing_one_is_not() {
+        let calls = Semaphore::new(1);
+        let tries = AtomicU32::new(0);
+        let busy_twice = |n: u32| {
+            let t = tries.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if t < 2 {
+                    Err(Status::resource_exhausted("Concurrent RPC limit exceeded!"))
+                } else {
+                    Ok(tonic::Response::new(n))
+                }
+            }
+        };
+        assert_eq!(run(busy_retry(&calls, 7, busy_twice)).unwrap(), 7);
+        assert_eq!(tries.load(Ordering::SeqCst), 3);
+
+        tries.store(0, Ordering::SeqCst);
+        let down = |_: u32| {
+            tries.fetch_add(1, Ordering::SeqCst);
+            async { Err::<tonic::Response<u32>, _>(Status::unavailable("connection refused")) }
+        };
+        assert_eq!(
+            run(busy_retry(&calls, 7, down)).unwrap_err().code(),
+            Code::Unavailable
+        );
+        assert_eq!(
+            tries.load(Ordering::SeqCst),
+            1,
+            "a dead server is not asked again"
+        );
+
+        tries.store(0, Ordering::SeqCst);
+        let always_busy = |_: u32| {
+            tries.fetch_add(1, Ordering::SeqCst);
+            async { Err::<tonic::Response<u32>, _>(Status::resource_exhausted("busy")) }
+        };
+        let e = run(busy_retry(&calls, 7, always_busy)).unwrap_err();
+        assert_eq!(e.code(), Code::ResourceExhausted);
+        assert_eq!(tries.load(Ordering::SeqCst), RETRIES + 1, "it gives up");
+    }
+}
