@@ -129,12 +129,15 @@ pub fn channel(t: &Target<'_>) -> Result<(Channel, Auth), String> {
             .map_err(|e| format!("cannot set up TLS: {e}"))?;
     }
     let auth = match t.token {
-        Some(tok) => Some(
-            format!("Bearer {tok}")
+        Some(tok) => {
+            let mut v = format!("Bearer {tok}")
                 .parse::<MetadataValue<Ascii>>()
                 // Never echo the token itself.
-                .map_err(|_| "the token holds characters a header cannot carry".to_owned())?,
-        ),
+                .map_err(|_| "the token holds characters a header cannot carry".to_owned())?;
+            // Kept out of the HTTP/2 layer's logs and header compression tables.
+            v.set_sensitive(true);
+            Some(v)
+        }
         None => None,
     };
     Ok((ep.connect_lazy(), Auth(auth)))
