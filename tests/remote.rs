@@ -13,8 +13,8 @@ mod remote_server;
 use common::{events, outcomes, summary};
 use remote_server::Server;
 
-/// Three transpile actions (one output over the 4 MiB batch limit, so it travels by
-/// ByteStream) and one that joins two of them; each logs that it ran.
+/// Three transpile actions (one output over BuildGrid's 4 MiB batch limit, so it travels
+/// by ByteStream) and one that joins two of them; each logs that it ran.
 fn manifest(remote: &str) -> String {
     format!(
         r#"version: 1
@@ -52,7 +52,7 @@ struct Checkout {
 
 impl Checkout {
     fn new(remote: &str) -> Checkout {
-        let big: String = (0..300_000).map(|i| format!("{i:08}\n")).collect();
+        let big: String = (0..600_000).map(|i| format!("{i:08}\n")).collect();
         let files = common::Files::new(
             &manifest(remote),
             &[
@@ -74,13 +74,21 @@ impl Checkout {
     }
 
     fn build(&self, args: &[&str]) -> (i32, Vec<Value>) {
+        let (code, ev, _) = self.build_logged(args);
+        (code, ev)
+    }
+
+    /// The build with the remote client's debug log, which names the ByteStream transfers.
+    fn build_logged(&self, args: &[&str]) -> (i32, Vec<Value>, String) {
         let out = self
             .cmd()
+            .env("RUST_LOG", "batuta_remote=debug")
             .args(["build", "--format", "json"])
             .args(args)
             .output()
             .unwrap();
-        (out.status.code().unwrap_or(-1), events(&out))
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code().unwrap_or(-1), events(&out), log)
     }
 
     fn spawned(&self) -> usize {
@@ -107,14 +115,22 @@ fn remote_block(url: &str, extra: &str) -> String {
 fn a_clean_checkout_restores_everything_from_the_remote_cache() {
     let server = Server::start();
     let a = Checkout::new(&remote_block(&server.url(), ", upload: true"));
-    let (code, ev) = a.build(&[]);
+    let (code, ev, log) = a.build_logged(&[]);
     assert_eq!(code, 0, "{ev:?}\n{}", server.log());
+    assert!(
+        log.contains("ByteStream write"),
+        "the big output is streamed up: {log}"
+    );
     assert_eq!(summary(&ev)["executed"], 4);
     assert!(warnings(&ev).is_empty(), "{ev:?}");
 
     let b = Checkout::new(&remote_block(&server.url(), ""));
-    let (code, ev) = b.build(&[]);
+    let (code, ev, log) = b.build_logged(&[]);
     assert_eq!(code, 0, "{ev:?}");
+    assert!(
+        log.contains("ByteStream read"),
+        "the big output is streamed down: {log}"
+    );
     let s = summary(&ev);
     assert_eq!(
         (s["executed"].as_u64(), s["cached"].as_u64()),
@@ -266,8 +282,9 @@ fn a_server_stopped_between_lookup_and_upload_never_fails_the_build() {
 fn a_corrupted_blob_on_the_server_is_rejected() {
     let server = Server::start();
     let a = Checkout::new(&remote_block(&server.url(), ""));
-    let (code, _) = a.build(&[]);
+    let (code, ev, log) = a.build_logged(&[]);
     assert_eq!(code, 0);
+    assert!(warnings(&ev).is_empty(), "{ev:?}\n{log}\n{}", server.log());
     // Damage the stored a.txt, keeping its size, as a failing disk would.
     let good = a.bytes("out/a.txt");
     let blob = server.blob_path(&batuta_remote::sha256(&good).hash);

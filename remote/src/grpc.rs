@@ -318,6 +318,7 @@ impl Conn {
     }
 
     async fn read_stream(&mut self, d: &re::Digest) -> Result<Option<Vec<u8>>, Status> {
+        tracing::debug!(blob = %digests::show(d), "ByteStream read");
         let req = bs::ReadRequest {
             resource_name: self.resource(format!("blobs/{}", digests::show(d))),
             read_offset: 0,
@@ -415,6 +416,7 @@ impl Conn {
     }
 
     async fn write_stream(&mut self, d: &re::Digest, data: Vec<u8>) -> Result<(), Status> {
+        tracing::debug!(blob = %digests::show(d), "ByteStream write");
         let name = self.resource(format!(
             "uploads/{}/blobs/{}",
             uuid::Uuid::new_v4(),

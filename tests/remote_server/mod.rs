@@ -48,9 +48,14 @@ pub struct Tls<'a> {
     pub cert: &'a Path,
 }
 
+/// One BuildGrid at a time: a Python server's start-up takes seconds of CPU, and several
+/// starting at once on a small machine would make the clients' 5 s handshake time out.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A running BuildGrid, stopped (its whole process group) when dropped.
 pub struct Server {
     child: Option<Child>,
+    _turn: std::sync::MutexGuard<'static, ()>,
     pub port: u16,
     /// Its CAS on disk: `cas/objects/HH/REST` per blob.
     pub storage: PathBuf,
@@ -64,6 +69,10 @@ impl Server {
 
     /// With TLS, and/or requiring a JWT (HS256) signed with the secret in `jwt_secret`.
     pub fn start_with(tls: Option<Tls<'_>>, jwt_secret: Option<&Path>) -> Server {
+        // A test that failed while holding the turn does not stop the others.
+        let turn = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let bgd = bgd();
         let dir = tempfile::tempdir().unwrap();
         let storage = dir.path().join("storage");
@@ -124,6 +133,7 @@ instances:
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", bgd.display()));
         let mut server = Server {
             child: Some(child),
+            _turn: turn,
             port,
             storage,
             dir,
