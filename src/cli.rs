@@ -167,6 +167,16 @@ pub struct BuildArgs {
     /// Build only what files changed since this git revision reach (and what that needs)
     #[arg(long, value_name = "BASE")]
     pub affected: Option<String>,
+    /// Share a remote cache (REAPI v2) at grpc://HOST:PORT or grpcs://HOST:PORT, in place
+    /// of the manifest's `remote.cache`
+    #[arg(long, value_name = "URL", value_parser = parse_remote_url)]
+    pub remote_cache: Option<String>,
+}
+
+fn parse_remote_url(s: &str) -> Result<String, String> {
+    batuta_engine::manifest::check_remote_url(s)
+        .map(|()| s.to_owned())
+        .map_err(|why| format!("'{s}' {why} (write grpc://HOST:PORT or grpcs://HOST:PORT)"))
 }
 
 #[derive(Debug, Args)]
@@ -203,6 +213,7 @@ impl TranspileArgs {
             no_wait: false,
             profile: None,
             affected: None,
+            remote_cache: None,
         }
     }
 }

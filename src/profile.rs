@@ -64,6 +64,7 @@ impl Reporter for Profile<'_> {
             let (result, cache) = match outcome {
                 Outcome::Executed => ("executed", "miss"),
                 Outcome::Cached => ("cached", "hit"),
+                Outcome::RemoteCached => ("cached", "remote hit"),
                 Outcome::UpToDate => ("up_to_date", "none"),
                 Outcome::Failed(_) => ("failed", "miss"),
                 Outcome::Cancelled => ("cancelled", "miss"),

@@ -104,6 +104,7 @@ impl Reporter for TextReporter {
                 let verb = match outcome {
                     Outcome::Executed => "ran",
                     Outcome::Cached => "restored",
+                    Outcome::RemoteCached => "restored (remote)",
                     // A no-op build prints nothing per action, as ninja does.
                     Outcome::UpToDate => return,
                     Outcome::Failed(_) => "FAILED",
@@ -193,13 +194,17 @@ impl Reporter for JsonReporter {
                     "stage": action.phase.stage_name(),
                     "outcome": match outcome {
                         Outcome::Executed => "executed",
-                        Outcome::Cached => "cached",
+                        Outcome::Cached | Outcome::RemoteCached => "cached",
                         Outcome::UpToDate => "up_to_date",
                         Outcome::Failed(_) => "failed",
                         Outcome::Cancelled => "cancelled",
                     },
                     "duration_ms": duration.as_millis() as u64,
                 });
+                // An addition to the contract: which cache a `cached` action came from.
+                if *outcome == Outcome::RemoteCached {
+                    v["remote"] = json!(true);
+                }
                 if let Outcome::Failed(f) = outcome {
                     v["code"] = json!(f.code.code);
                     v["message"] = json!(f.message);

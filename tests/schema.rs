@@ -291,6 +291,8 @@ fn the_example_shows_every_key() {
         keys::STAGE_OWN,
         keys::RESOURCES,
         keys::TARGET,
+        keys::REMOTE,
+        keys::REMOTE_TLS,
     ];
     let missing: Vec<&str> = all
         .iter()
@@ -324,7 +326,7 @@ fn schema_keys_match_the_loader() {
         sorted(p.keys().map(String::as_str))
     };
     let stage: Vec<&str> = keys::STAGE_OWN.iter().chain(keys::TASK).copied().collect();
-    let cases: [(&str, &str, &[&str]); 8] = [
+    let cases: [(&str, &str, &[&str]); 10] = [
         ("top level", "", keys::TOP),
         ("project", "/properties/project", keys::PROJECT),
         ("tool", "/$defs/tool", keys::TOOL),
@@ -332,6 +334,12 @@ fn schema_keys_match_the_loader() {
         ("task", "/$defs/task", keys::TASK),
         ("stage", "/$defs/stage", &stage),
         ("target", "/$defs/target", keys::TARGET),
+        ("remote", "/properties/remote", keys::REMOTE),
+        (
+            "remote.tls",
+            "/properties/remote/properties/tls",
+            keys::REMOTE_TLS,
+        ),
         (
             "resources",
             "/$defs/task/properties/resources",

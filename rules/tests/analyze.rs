@@ -239,6 +239,7 @@ fn build(root: &Path) -> Summary {
         cache_dir: root.join(".batuta/cache"),
         modules: Vec::new(),
         only: None,
+        remote: None,
     };
     exec::build(
         &m,

@@ -98,6 +98,7 @@ pub fn run(ui: &Ui, args: &AnalyzeArgs) -> Exit {
         cache_dir: super::build::cache_dir(&m),
         modules: Vec::new(),
         only: None,
+        remote: None,
     };
     let cancel = AtomicBool::new(false);
     let _lock = match super::lock(&m.root, false, &cancel) {

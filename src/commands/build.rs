@@ -72,6 +72,13 @@ fn run_loaded(
         Err(exit) => return exit,
     };
     let mut opts = options(args, &m, &g);
+    match super::remote::for_build(args.remote_cache.as_deref(), &m) {
+        Ok(r) => opts.remote = r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    }
     if let Some(base) = &args.affected {
         match affected(&m, &g, base) {
             Ok(only) => {
@@ -164,6 +171,7 @@ pub fn options(args: &BuildArgs, m: &Manifest, g: &graph::ActionGraph) -> exec::
         cache_dir: cache_dir(m),
         modules: args.modules.clone(),
         only: None,
+        remote: None,
     }
 }
 
@@ -313,8 +321,15 @@ pub fn print_text_summary(ui: &Ui, s: &Summary) {
     }
     let secs = s.duration.as_secs_f64();
     let counts = format!(
-        "{} executed, {} restored from cache, {} up to date",
-        s.executed, s.cached, s.up_to_date
+        "{} executed, {} restored from cache{}, {} up to date",
+        s.executed,
+        s.cached,
+        if s.remote_cached > 0 {
+            format!(" ({} from the remote cache)", s.remote_cached)
+        } else {
+            String::new()
+        },
+        s.up_to_date
     );
     if s.cancelled {
         let _ = writeln!(err, "\nerror: cancelled after {secs:.2}s ({counts})");

@@ -10,6 +10,7 @@ pub mod explain;
 pub mod files;
 pub mod graph;
 pub mod init;
+pub mod remote;
 pub mod report;
 pub mod status;
 pub mod watch;

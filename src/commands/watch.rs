@@ -163,7 +163,11 @@ fn build(
     watcher: &Watcher,
 ) -> Round {
     let (m, g) = (&plan.built.0, &plan.built.1);
-    let opts = options(&args.build, m, g);
+    let mut opts = options(&args.build, m, g);
+    match super::remote::for_build(args.build.remote_cache.as_deref(), m) {
+        Ok(r) => opts.remote = r,
+        Err(e) => eprintln!("warning: {e}; building without the remote cache"),
+    }
     let mut round = Round {
         summary: Summary::default(),
         pending: Changes::default(),

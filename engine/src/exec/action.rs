@@ -42,6 +42,10 @@ pub(super) struct Ctx<'a> {
     /// `project.source` and `project.output`, relative to the workspace.
     pub source: String,
     pub output: String,
+    /// The remote cache, when the build asked for one (see `super::shared`).
+    pub remote: Option<&'a dyn crate::remote::RemoteCache>,
+    /// Set when the remote failed to answer: it is not asked again in this build.
+    pub remote_down: std::sync::atomic::AtomicBool,
 }
 
 /// The code a failure of an action in this phase carries when nothing more precise is known.
@@ -56,7 +60,7 @@ pub fn phase_code(p: Phase) -> ErrorCode {
 }
 
 impl Ctx<'_> {
-    fn warn(&self, w: String) {
+    pub(super) fn warn(&self, w: String) {
         self.reporter.event(super::Event::Warning(&w));
     }
 
@@ -141,6 +145,9 @@ impl Ctx<'_> {
                 Ok(false) => {}
                 Err(e) => self.warn(format!("{}: {e}; running the action instead", a.id)),
             }
+            if self.restore_remote(a, &key) {
+                return Outcome::RemoteCached;
+            }
         }
         match self.execute(a, &key) {
             Outcome::Failed(f) => Outcome::Failed(self.rules.explain(a, f)),
@@ -160,7 +167,7 @@ impl Ctx<'_> {
     }
 
     /// Restore outputs from the action cache. `Ok(false)` on a miss.
-    fn restore(&self, a: &Action, key: &Digest) -> Result<bool, CacheError> {
+    pub(super) fn restore(&self, a: &Action, key: &Digest) -> Result<bool, CacheError> {
         let Some(result) = self.cache.get_action(key)? else {
             return Ok(false);
         };
@@ -286,11 +293,12 @@ impl Ctx<'_> {
             });
         }
         if a.cache {
-            if let Err(e) = self.store(key, &recorded, &ran) {
-                self.warn(format!(
+            match self.store(key, &recorded, &ran) {
+                Ok(result) => self.upload_remote(a, key, &result),
+                Err(e) => self.warn(format!(
                     "{}: could not store the result in the cache: {e}",
                     a.id
-                ));
+                )),
             }
             let run_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
             self.remember(
@@ -399,7 +407,12 @@ impl Ctx<'_> {
         })
     }
 
-    fn store(&self, key: &Digest, outputs: &[(String, Digest, bool)], ran: &Ran) -> io::Result<()> {
+    fn store(
+        &self,
+        key: &Digest,
+        outputs: &[(String, Digest, bool)],
+        ran: &Ran,
+    ) -> io::Result<ActionResult> {
         for (path, digest, _) in outputs {
             self.cache.put_file(&self.root.join(path), digest)?;
         }
@@ -409,7 +422,8 @@ impl Ctx<'_> {
             stdout: self.cache.put_bytes(&ran.stdout)?,
             stderr: self.cache.put_bytes(&ran.stderr)?,
         };
-        self.cache.put_action(key, &result)
+        self.cache.put_action(key, &result)?;
+        Ok(result)
     }
 
     /// Nothing half-written stays behind as an output.

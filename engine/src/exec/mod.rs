@@ -5,6 +5,7 @@
 //! so nothing downstream starts; without `keep_going` nothing new starts at all.
 
 mod action;
+mod shared;
 mod stage;
 
 use std::collections::{HashMap, VecDeque};
@@ -63,8 +64,10 @@ impl Failure {
 pub enum Outcome {
     /// The action ran.
     Executed,
-    /// Its outputs were restored from the cache.
+    /// Its outputs were restored from the local cache.
     Cached,
+    /// Its outputs were fetched from the remote cache (and restored through the local one).
+    RemoteCached,
     /// Its outputs were already in place.
     UpToDate,
     Failed(Failure),
@@ -109,6 +112,9 @@ pub struct Options {
     pub modules: Vec<String>,
     /// Per action, whether to build it (`--affected`); `None` builds every action.
     pub only: Option<Vec<bool>>,
+    /// A shared cache asked after a local miss (`remote:` or `--remote-cache`); `None`
+    /// opens no connection.
+    pub remote: Option<std::sync::Arc<dyn crate::remote::RemoteCache>>,
 }
 
 impl Options {
@@ -124,7 +130,10 @@ impl Options {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub executed: usize,
+    /// Restored from a cache, local or remote.
     pub cached: usize,
+    /// Of `cached`, those fetched from the remote cache.
+    pub remote_cached: usize,
     pub up_to_date: usize,
     pub failed: usize,
     /// Actions that did not run because something they wait for failed or the build stopped.
@@ -275,9 +284,12 @@ impl Session {
             rules: job.rules,
             source: crate::manifest::normalize("", &m.project.source.value).unwrap_or_default(),
             output: crate::manifest::normalize("", &m.project.output.value).unwrap_or_default(),
+            remote: opts.remote.as_deref(),
+            remote_down: AtomicBool::new(false),
         };
         let mut phases = PhaseTracker::new(root, g, reporter);
         let mut summary = schedule(&ctx, job, &mut phases);
+        ctx.finish_remote();
         tracing::debug!(elapsed = ?started.elapsed(), "scheduled");
         phases.close(&summary);
 
@@ -481,6 +493,11 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
                 }
                 Outcome::Cached => {
                     summary.cached += 1;
+                    rewritten[i] = true;
+                }
+                Outcome::RemoteCached => {
+                    summary.cached += 1;
+                    summary.remote_cached += 1;
                     rewritten[i] = true;
                 }
                 Outcome::UpToDate => summary.up_to_date += 1,

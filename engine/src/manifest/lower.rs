@@ -10,10 +10,17 @@ use super::model::{
 use super::template::{Template, TemplateErrorKind};
 use super::yaml::{Key, Node, NodeKind};
 
+mod remote;
+pub use remote::check_url as check_remote_url;
+
 /// The keys each mapping of the manifest may have. The schema test checks that
 /// `schemas/batuta.schema.json` declares exactly these.
 pub mod keys {
-    pub const TOP: &[&str] = &["version", "project", "tools", "rules", "stages", "targets"];
+    pub const TOP: &[&str] = &[
+        "version", "project", "tools", "rules", "stages", "targets", "remote",
+    ];
+    pub const REMOTE: &[&str] = &["cache", "instance", "upload", "token_env", "tls"];
+    pub const REMOTE_TLS: &[&str] = &["ca", "domain"];
     pub const PROJECT: &[&str] = &["name", "source", "output", "exclude"];
     pub const TOOL: &[&str] = &["command", "version", "install"];
     pub const RULE: &[&str] = &["tool", "run"];
@@ -380,6 +387,7 @@ impl<'s> Lower<'s> {
             .get("targets")
             .map(|n| self.targets(n))
             .unwrap_or_default();
+        let remote = top.get("remote").and_then(|n| self.remote(n));
         let root_dir = super::workspace_of(&path);
         // A missing or broken version or project is already reported; stand-ins let
         // `validate` still check the rest. The load fails on the reported problems.
@@ -399,6 +407,7 @@ impl<'s> Lower<'s> {
             rules,
             stages,
             targets,
+            remote,
             fan_out: &[],
             companions: &[],
         })

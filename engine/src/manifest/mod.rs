@@ -15,9 +15,9 @@ use std::io::Read;
 use std::path::Path;
 
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Located, Source, Span, did_you_mean};
-pub use lower::{VERSION, keys};
+pub use lower::{VERSION, check_remote_url, keys};
 pub use model::{
-    Manifest, Phase, Project, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
+    Manifest, Phase, Project, Remote, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
 };
 pub use template::{Placeholder, Template};
 pub(crate) use validate::normalize;

@@ -43,6 +43,8 @@ pub struct Manifest {
     /// In phase order, whatever order the file lists them in.
     pub stages: Vec<Stage>,
     pub targets: Vec<Target>,
+    /// A shared remote cache (`remote:`); `None` opens no connection.
+    pub remote: Option<Remote>,
     /// The catalog's file-by-file builtins (set when loaded).
     pub fan_out: &'static [super::FanOut],
     /// The catalog's companion actions (set when loaded).
@@ -197,6 +199,24 @@ pub struct Target {
     pub name: Sp<String>,
     pub stages: Vec<Sp<String>>,
     pub keep_going: bool,
+}
+
+/// `remote:`: a cache shared over the Remote Execution API (REAPI v2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remote {
+    /// `grpc://HOST:PORT`, or `grpcs://HOST:PORT` for TLS (checked when loaded).
+    pub cache: Sp<String>,
+    /// The REAPI instance name; empty for the server's default instance.
+    pub instance: String,
+    /// Whether results of local runs are shared (`false`: read-only).
+    pub upload: bool,
+    /// The environment variable holding a bearer token (its value is never written down).
+    pub token_env: Option<Sp<String>>,
+    /// A PEM file of the certificate authority to trust for `grpcs://`, relative to the
+    /// workspace; the system's roots otherwise.
+    pub ca: Option<Sp<String>>,
+    /// The name the server's certificate must carry, when not the URL's host.
+    pub domain: Option<Sp<String>>,
 }
 
 impl Manifest {

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# A clean checkout's build restored from a warm remote cache (a real BuildGrid on loopback)
+# against the same build executed locally.
+#
+#   benches/remote_cache.sh [FILES] [WORK]
+#
+# FILES .py files (default 2000) in 20 folders, one transpile action each. WORK is what an
+# action does besides copying its input (default: a python3 that hashes it, ~20-30 ms, the
+# order of a real transpiler's start-up; WORK=none copies only, to see the per-action
+# overhead of the remote round trips). Steps, each in a fresh checkout with an empty local
+# cache:
+#   1. local:  build without a remote (every action executes);
+#   2. upload: build with the remote (every action executes and uploads);
+#   3. remote: build with the remote (every action is restored from it, none executes).
+# JOBS sets -j (default: the number of cores).
+# Needs BuildGrid's bgd (BATUTA_TEST_BGD, as .ci/run sets it) and a batuta binary
+# (BATUTA, default target/release/batuta; cargo build --release).
+set -euo pipefail
+
+FILES=${1:-2000}
+WORK=${2:-python}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BATUTA=${BATUTA:-$ROOT/target/release/batuta}
+BGD=${BATUTA_TEST_BGD:-$(command -v bgd || true)}
+[ -x "$BATUTA" ] || { echo "no $BATUTA: cargo build --release (or BATUTA=path)" >&2; exit 1; }
+[ -n "$BGD" ] && [ -x "$BGD" ] || {
+    echo "BuildGrid's bgd not found: python3 -m venv DIR && DIR/bin/pip install buildgrid; BATUTA_TEST_BGD=DIR/bin/bgd" >&2
+    exit 1
+}
+
+TMP=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")
+SERVER=""
+cleanup() {
+    [ -n "$SERVER" ] && kill -- "-$SERVER" 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$TMP/bgd.yml" <<EOF
+server:
+  - !channel
+    address: "127.0.0.1:$PORT"
+    insecure-mode: true
+authorization:
+  method: none
+storages:
+  - !lru-storage &cas
+    size: 2GB
+caches:
+  - !lru-action-cache &ac
+    storage: *cas
+    max-cached-refs: 1000000
+    allow-updates: true
+instances:
+  - name: ""
+    services:
+      - !action-cache
+        cache: *ac
+      - !cas
+        storage: *cas
+      - !bytestream
+        storage: *cas
+EOF
+setsid "$BGD" server start "$TMP/bgd.yml" >"$TMP/bgd.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+    sleep 0.2
+done
+
+case $WORK in
+    none) RUN='[cp, "{in}", "{out}"]' ;;
+    *) RUN='[python3, -c, "import hashlib, shutil, sys; hashlib.sha256(open(sys.argv[1], \"rb\").read()).hexdigest(); shutil.copy(sys.argv[1], sys.argv[2])", "{in}", "{out}"]' ;;
+esac
+
+# A checkout: the manifest (with or without the remote) and FILES sources.
+checkout() {
+    local dir=$1 remote=$2
+    mkdir -p "$dir/src"
+    {
+        echo "version: 1"
+        echo "project: { name: bench, source: src, output: out }"
+        [ -n "$remote" ] && echo "remote: { cache: \"grpc://127.0.0.1:$PORT\" }"
+        echo "stages:"
+        echo "  transpile:"
+        echo "    tasks:"
+        echo "      port: { run: $RUN, each: \"**/*.py\", out: \"{dir}/{stem}.txt\" }"
+    } >"$dir/batuta.yaml"
+    python3 - "$dir/src" "$FILES" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    d = os.path.join(root, f"pkg{i % 20}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"m{i}.py"), "w") as f:
+        f.write(f"def f{i}(x):\n    return x * {i}\n" * 20)
+PY
+}
+
+# One build: "wall_ms executed cached".
+build() {
+    local dir=$1 start end summary
+    start=$(date +%s%N)
+    (cd "$dir" && BATUTA_CACHE_DIR="$dir/.batuta/cache" "$BATUTA" build --format json -j "${JOBS:-$(nproc)}" >"$dir.events")
+    grep '"event":"warning"' "$dir.events" >&2 || true
+    summary=$(tail -1 "$dir.events")
+    end=$(date +%s%N)
+    echo "$(((end - start) / 1000000)) $(echo "$summary" | python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["executed"], s["cached"])')"
+}
+
+echo "workload: $FILES actions ($WORK), $(nproc) cores, BuildGrid $("$(dirname "$BGD")/pip" show buildgrid 2>/dev/null | awk '/^Version/ { print $2 }')"
+checkout "$TMP/local" ""
+checkout "$TMP/a" remote
+checkout "$TMP/b" remote
+read -r l_ms l_ex _ < <(build "$TMP/local")
+read -r u_ms u_ex _ < <(build "$TMP/a")
+read -r r_ms r_ex r_ca < <(build "$TMP/b")
+echo "local build (executed $l_ex):                 ${l_ms} ms"
+echo "build that fills the remote (executed $u_ex):  ${u_ms} ms"
+echo "clean checkout from the remote (executed $r_ex, restored $r_ca): ${r_ms} ms"
+python3 -c "print(f'speed-up of the remote restore over local execution: {$l_ms / max($r_ms, 1):.2f}x')"
