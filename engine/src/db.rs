@@ -293,15 +293,7 @@ stages:
       copy: { run: [cp, '{in}', '{out}'], each: '*.py', out: '{stem}.txt' }
 ";
 
-    const CATALOG: Catalog = Catalog {
-        builtins: &[],
-        kernels: &[],
-        fan_out: &[],
-        templates: &[],
-        files: &[],
-        check_with: None,
-        companions: &[],
-    };
+    const CATALOG: Catalog = Catalog::EMPTY;
 
     /// A database that records which queries salsa executed.
     fn logging() -> (Database, Arc<Mutex<Vec<String>>>) {

@@ -41,8 +41,7 @@ const CATALOG: Catalog = Catalog {
         inputs: &["{output}/Cargo.toml", "{output}/src/**/*.rs"],
         outputs: &["dist/{name}", "dist/manifest.json"],
     }],
-    check_with: None,
-    companions: &[],
+    ..Catalog::EMPTY
 };
 
 /// The same names, with `optimize` bringing its `calibrate` companion as the rules crate does.

@@ -129,6 +129,18 @@ pub struct BuiltinTool {
 }
 
 impl Catalog {
+    /// No rules at all: for tests, and the base a partial catalog fills in
+    /// (`Catalog { builtins: &["analyze"], ..Catalog::EMPTY }`).
+    pub const EMPTY: Catalog = Catalog {
+        builtins: &[],
+        kernels: &[],
+        fan_out: &[],
+        templates: &[],
+        files: &[],
+        check_with: None,
+        companions: &[],
+    };
+
     pub fn template(&self, name: &str) -> Option<&'static BuiltinTemplate> {
         self.templates.iter().find(|t| t.name == name)
     }

@@ -104,12 +104,7 @@ mod tests {
     use super::check_url;
     use crate::manifest::{Catalog, Code, Manifest, load_str};
 
-    const EMPTY: Catalog = Catalog {
-        builtins: &[],
-        kernels: &[],
-        fan_out: &[],
-        templates: &[],
-    };
+    const EMPTY: Catalog = Catalog::EMPTY;
 
     fn load(remote: &str) -> Result<Manifest, Vec<(Code, String)>> {
         let text = format!(

@@ -1,0 +1,195 @@
+//! What builtins and templates add to a task's plain expansion: file-by-file fan-out,
+//! companion actions, a tool's sidecar files, and modules ported by hand.
+
+use super::*;
+
+impl<'m> Expander<'m> {
+    /// Declares the sidecars of the action just pushed: each becomes one of its outputs.
+    pub(super) fn add_sidecars(
+        &mut self,
+        task: &Task,
+        sidecars: &[(String, Sp<crate::manifest::Template>)],
+        out: &str,
+        var: &dyn Fn(Placeholder) -> String,
+    ) {
+        for (name, dest) in sidecars {
+            let path = dest.value.expand(|p| match p {
+                Placeholder::Out => out.to_owned(),
+                other => var(other),
+            });
+            match normalize("", &path) {
+                Some(p) if !p.is_empty() && self.parent_inside(&p) => {
+                    let a = self.actions.last_mut().expect("the action was just pushed");
+                    a.outputs.push(p.clone());
+                    a.sidecars.push(Sidecar {
+                        name: name.clone(),
+                        output: p,
+                    });
+                }
+                _ => self.diags.push(escapes(
+                    &Sp::new(path, dest.span),
+                    &format!(
+                        "task '{}.{}': the {name} its tool writes",
+                        task.phase, task.name
+                    ),
+                )),
+            }
+        }
+    }
+
+    /// The catalog's companion ([`crate::manifest::Companion`]) of the builtin `builtin`, which the action just pushed for
+    /// `task` reads; the companion's action itself is added with the first such task.
+    pub(super) fn companion(&mut self, task: &Task, builtin: &str) {
+        let Some(c) = self.m.companions.iter().find(|c| c.builtin == builtin) else {
+            return;
+        };
+        let outputs: Vec<String> = c.outputs.iter().map(|o| (*o).to_owned()).collect();
+        let a = self.actions.last_mut().expect("just pushed");
+        a.inputs.splice(0..0, outputs.iter().cloned());
+        if !self.companions.insert(c.adds) {
+            return;
+        }
+        self.actions.push(Action {
+            id: format!("{}/{}#{}", task.phase, task.name, c.adds),
+            phase: task.phase,
+            task: task.name.value.clone(),
+            kind: ActionKind::Builtin {
+                name: c.adds.to_owned(),
+                with: None,
+            },
+            inputs: Vec::new(),
+            outputs,
+            env: Vec::new(),
+            // Whatever the task says: the companion's result is what makes it worth having.
+            cache: true,
+            gpu: 0,
+            sidecars: Vec::new(),
+            span: task.name.span,
+        });
+    }
+
+    /// One `per_file` action per source file that can be read, then the aggregate, which
+    /// reads their outputs and learns of the others through `with.skipped` ([`FanOut`]).
+    pub(super) fn fan_out(&mut self, task: &'m Task, fo: &FanOut) {
+        let files = std::mem::take(&mut self.files);
+        let mut per_file = Vec::with_capacity(files.len());
+        let mut skipped = Vec::new();
+        for file in &files {
+            let input = join(&self.source, &file.rel);
+            if let Some(reason) = self.unreadable(file, &input) {
+                skipped.push(serde_json::json!({ "path": file.rel, "reason": reason }));
+                continue;
+            }
+            let out = format!("{}/files/{}.json", fo.dir, file.rel);
+            self.actions.push(Action {
+                id: format!("{}/{}:{}", task.phase, task.name, file.rel),
+                phase: task.phase,
+                task: task.name.value.clone(),
+                kind: ActionKind::Builtin {
+                    name: fo.per_file.to_owned(),
+                    with: None,
+                },
+                inputs: vec![input],
+                outputs: vec![out.clone()],
+                env: task.env.iter().map(|e| e.value.clone()).collect(),
+                cache: task.cache,
+                gpu: 0,
+                sidecars: Vec::new(),
+                span: task.name.span,
+            });
+            per_file.push(out);
+        }
+        self.files = files;
+        let mut with = match task.with.as_ref().map(crate::manifest::Node::to_json) {
+            Some(serde_json::Value::Object(m)) => m,
+            Some(other) => serde_json::Map::from_iter([("with".to_owned(), other)]),
+            None => serde_json::Map::new(),
+        };
+        if !skipped.is_empty() {
+            with.insert("skipped".to_owned(), serde_json::Value::Array(skipped));
+        }
+        let kind = ActionKind::Builtin {
+            name: fo.builtin.to_owned(),
+            with: (!with.is_empty()).then_some(serde_json::Value::Object(with)),
+        };
+        self.push_action(
+            task,
+            format!("{}/{}", task.phase, task.name),
+            kind,
+            None,
+            None,
+        );
+        let a = self.actions.last_mut().expect("just pushed");
+        a.inputs.splice(0..0, per_file);
+        a.outputs
+            .splice(0..0, fo.outputs.iter().map(|o| format!("{}/{o}", fo.dir)));
+    }
+
+    /// A file ported by hand gets no action; its module must be there, or the crate would
+    /// silently lose it.
+    pub(super) fn hand_port(
+        &mut self,
+        task: &Task,
+        rel: &str,
+        source: String,
+        module: Option<String>,
+    ) {
+        let Some(module) = module else {
+            return; // validation reported the missing `out`
+        };
+        if !self.abs(&module).is_file() {
+            let span = task
+                .hand_ported
+                .iter()
+                .find(|h| h.value == rel)
+                .map_or(task.name.span, |h| h.span);
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Missing,
+                    format!("'{source}' is hand-ported, but its module '{module}' does not exist"),
+                )
+                .at(span)
+                .label("listed in hand_ported")
+                .help(format!("write the Rust module by hand at {module}, or remove the file from hand_ported to transpile it again")),
+            );
+        }
+        self.hand_ported.push(crate::graph::HandPort {
+            task: format!("{}/{}", task.phase, task.name),
+            source,
+            module,
+        });
+    }
+
+    /// Every `hand_ported` entry must be one of the files the task's `each` matches.
+    pub(super) fn unmatched_hand_ports(&mut self, task: &Task, matches: &[walk::SourceFile]) {
+        for h in &task.hand_ported {
+            if matches.iter().any(|f| f.rel == h.value) {
+                continue;
+            }
+            let mut d = Diagnostic::new(
+                Code::UnknownName,
+                format!(
+                    "hand_ported names '{}', which `each` of task '{}.{}' does not match",
+                    h.value, task.phase, task.name
+                ),
+            )
+            .at(h.span)
+            .label("not one of the task's files");
+            d = match did_you_mean(&h.value, matches.iter().map(|f| f.rel.as_str())) {
+                Some(s) => d.help(format!(
+                    "did you mean '{s}'? (paths are relative to project.source, like `each`)"
+                )),
+                None => d.help("paths are relative to project.source, like `each`"),
+            };
+            self.diags.push(d);
+        }
+    }
+}
+
+/// The catalog's fan-out for a task that names a file-by-file builtin.
+pub(super) fn fan_out_of(m: &Manifest, t: &Task) -> Option<&'static FanOut> {
+    match &t.kind {
+        TaskKind::Builtin(name) => m.fan_out.iter().find(|f| f.builtin == name.value),
+        _ => None,
+    }
+}
