@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, OnceLock, RwLock};
 
-use super::stage::Stage;
+use super::stage::{Stage, StagePool};
 use crate::cache::{ActionResult, Cache, CacheError, is_executable};
 use crate::codes::{self, ErrorCode};
 use crate::digest::{Digest, StatCache, hash_file};
@@ -46,6 +46,8 @@ pub(super) struct Ctx<'a> {
     pub remote: Option<&'a dyn crate::remote::RemoteCache>,
     /// Set when the remote failed to answer: it is not asked again in this build.
     pub remote_down: std::sync::atomic::AtomicBool,
+    /// Where commands told where to write do their writing (see `super::stage`).
+    pub stage: StagePool,
 }
 
 /// The code a failure of an action in this phase carries when nothing more precise is known.
@@ -313,7 +315,7 @@ impl Ctx<'_> {
 
     /// Spawn the action's command; a non-zero exit is a failure carrying its stderr.
     fn run_command(&self, a: &Action, argv: &[String]) -> Result<Ran, Failure> {
-        let staged = Stage::prepare(self.root, a, argv)?;
+        let staged = Stage::prepare(&self.stage, a, argv)?;
         let output = match &staged {
             Some((_, staged_argv)) => self.spawn(a, staged_argv)?,
             None => self.spawn(a, argv)?,

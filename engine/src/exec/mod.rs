@@ -286,6 +286,7 @@ impl Session {
             output: crate::manifest::normalize("", &m.project.output.value).unwrap_or_default(),
             remote: opts.remote.as_deref(),
             remote_down: AtomicBool::new(false),
+            stage: stage::StagePool::new(root),
         };
         let mut phases = PhaseTracker::new(root, g, reporter);
         let mut summary = schedule(&ctx, job, &mut phases);

@@ -9,6 +9,8 @@
 //! it. What a tool writes elsewhere (its working folder, absolute paths) is not seen here.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::exec::{Failure, phase_code};
 use crate::graph::{Action, Sidecar};
@@ -16,21 +18,70 @@ use crate::graph::{Action, Sidecar};
 /// Where the staging folders live, relative to the workspace.
 const STAGE_DIR: &str = ".batuta/stage";
 
-/// The staging folder of one running command; removed when dropped.
-pub(crate) struct Stage {
-    dir: PathBuf,
-    /// Each staged output (workspace-relative) with its folder inside `dir`.
+/// The staging folders of one build, reused from action to action: a folder made and
+/// removed per action would leave ext4 thousands of recently deleted inodes to step over
+/// on every file it creates next, which made a cold build of 10 000 actions no faster at
+/// `-j 2` than at `-j 1`. A folder is empty whenever it is back in the pool.
+pub(crate) struct StagePool {
+    root: PathBuf,
+    free: Mutex<Vec<usize>>,
+    made: AtomicUsize,
+}
+
+impl StagePool {
+    pub(crate) fn new(root: &Path) -> StagePool {
+        StagePool {
+            root: root.to_path_buf(),
+            free: Mutex::new(Vec::new()),
+            made: AtomicUsize::new(0),
+        }
+    }
+
+    /// A free folder's number; a new one is emptied first (a killed build may have left
+    /// files in it).
+    fn take(&self) -> std::io::Result<usize> {
+        if let Some(n) = self.free.lock().expect("stage pool lock").pop() {
+            return Ok(n);
+        }
+        let n = self.made.fetch_add(1, Ordering::Relaxed);
+        let dir = self.root.join(STAGE_DIR).join(n.to_string());
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        std::fs::create_dir_all(&dir)?;
+        Ok(n)
+    }
+
+    fn give(&self, n: usize) {
+        self.free.lock().expect("stage pool lock").push(n);
+    }
+}
+
+impl Drop for StagePool {
+    fn drop(&mut self) {
+        if *self.made.get_mut() > 0 {
+            let _ = std::fs::remove_dir_all(self.root.join(STAGE_DIR));
+        }
+    }
+}
+
+/// The staging folder of one running command; emptied and given back when dropped.
+pub(crate) struct Stage<'p> {
+    pool: &'p StagePool,
+    n: usize,
+    /// Each staged output (workspace-relative) with its folder inside the staging folder.
     staged: Vec<(String, PathBuf)>,
 }
 
-impl Stage {
+impl<'p> Stage<'p> {
     /// Stages the outputs `argv` names word for word. `None` when it names none: the
     /// command then runs as written.
     pub(crate) fn prepare(
-        root: &Path,
+        pool: &'p StagePool,
         a: &Action,
         argv: &[String],
-    ) -> Result<Option<(Stage, Vec<String>)>, Failure> {
+    ) -> Result<Option<(Stage<'p>, Vec<String>)>, Failure> {
         let named: Vec<&String> = a
             .outputs
             .iter()
@@ -39,35 +90,32 @@ impl Stage {
         if named.is_empty() {
             return Ok(None);
         }
-        let fail = |what: &str, e: std::io::Error| {
+        let fail = |e: std::io::Error| {
             Failure::new(
                 phase_code(a.phase),
-                format!("cannot prepare the staging folder of {}: {what}: {e}", a.id),
+                format!("cannot prepare a staging folder for {}: {e}", a.id),
             )
         };
-        let hash = blake3::hash(a.id.as_bytes()).to_hex();
-        let rel_dir = format!("{STAGE_DIR}/{}", &hash[..16]);
-        let dir = root.join(&rel_dir);
-        // Left over by a killed build: nothing in it is worth keeping.
-        match std::fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(fail("removing the old one", e));
-            }
-            _ => {}
-        }
-        let mut staged = Vec::with_capacity(named.len());
+        let n = pool.take().map_err(fail)?;
+        // From here on, dropping the stage gives the folder back.
+        let mut stage = Stage {
+            pool,
+            n,
+            staged: Vec::with_capacity(named.len()),
+        };
+        let rel_dir = format!("{STAGE_DIR}/{n}");
         let mut argv = argv.to_vec();
         for (i, out) in named.into_iter().enumerate() {
-            let sub = dir.join(i.to_string());
-            std::fs::create_dir_all(&sub).map_err(|e| fail("creating it", e))?;
+            let sub = pool.root.join(&rel_dir).join(i.to_string());
+            std::fs::create_dir_all(&sub).map_err(fail)?;
             let name = out.rsplit('/').next().unwrap_or(out);
             let rel = format!("{rel_dir}/{i}/{name}");
             for arg in argv.iter_mut().skip(1).filter(|arg| *arg == out) {
                 arg.clone_from(&rel);
             }
-            staged.push((out.clone(), sub));
+            stage.staged.push((out.clone(), sub));
         }
-        Ok(Some((Stage { dir, staged }, argv)))
+        Ok(Some((stage, argv)))
     }
 
     /// Moves what the command wrote into the workspace: each staged output, and what it wrote
@@ -137,9 +185,26 @@ impl Stage {
     }
 }
 
-impl Drop for Stage {
+impl Drop for Stage<'_> {
+    /// What a failed or cancelled command left is removed; the folders themselves stay for
+    /// the next action. One that cannot be emptied is not given back.
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let mut clean = true;
+        for (_, sub) in &self.staged {
+            if let Ok(entries) = std::fs::read_dir(sub) {
+                for e in entries.flatten() {
+                    let p = e.path();
+                    let gone = match e.file_type() {
+                        Ok(t) if t.is_dir() => std::fs::remove_dir_all(&p),
+                        _ => std::fs::remove_file(&p),
+                    };
+                    clean &= gone.is_ok();
+                }
+            }
+        }
+        if clean {
+            self.pool.give(self.n);
+        }
     }
 }
 
