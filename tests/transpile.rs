@@ -775,3 +775,36 @@ stages:
     assert!(stderr.contains("Failed to parse input"), "{stderr}");
     assert!(!stderr.contains("Stack backtrace"), "{stderr}");
 }
+
+#[test]
+fn a_manifests_own_rule_running_depyler_gets_its_cargo_toml_kept_too() {
+    // MANIFEST.md's example: its own `tools:` and `rules:` for depyler, not the template.
+    real_tool("depyler");
+    let ws = Ws::new(
+        r#"version: 1
+project: { name: t, source: legacy, output: rust }
+tools:
+  py2rs: { command: depyler, version: ["--version"], install: "cargo install depyler" }
+rules:
+  py-to-rust:
+    tool: py2rs
+    run: ["{tool}", "transpile", "{in}", "-o", "{out}"]
+stages:
+  transpile:
+    tasks:
+      python: { rule: py-to-rust, each: "**/*.py", out: "src/{dir}/{stem}.rs" }
+"#,
+        &[("legacy/a.py", STATS_PY), ("legacy/b.py", STATS_PY)],
+    );
+    let (code, ev) = ws.transpile(&["-j", "2"]);
+    assert_eq!(code, 0, "{ev:#?}");
+    for f in ["a", "b"] {
+        assert!(
+            ws.read(&format!("rust/src/{f}.rs"))
+                .contains("pub fn total(")
+        );
+        let side = ws.read(&format!(".batuta/transpile/rust/src/{f}.rs.Cargo.toml"));
+        assert!(side.contains("[package]"), "{side}");
+    }
+    assert!(!exists(&ws, "rust/src/Cargo.toml"));
+}

@@ -31,10 +31,10 @@ const CATALOG: Catalog = Catalog {
             command: "cp",
             version: &["--version"],
             install: "apt-get install coreutils",
+            sidecars: &[],
         },
         run: &["{tool}", "{in}", "{out}"],
         gate: &["test", "-s", "{in}"],
-        sidecars: &[],
     }],
     files: &[BuiltinFiles {
         builtin: "cargo-build",

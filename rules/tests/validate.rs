@@ -492,12 +492,15 @@ fn cargo_test_on_a_crate_that_does_not_compile() {
     .unwrap();
     assert!(xml.contains(r#"errors="1""#), "{xml}");
 
-    let f = run("cargo-test", root, &[], &[], json!({})).unwrap_err();
-    assert!(
-        f.message.contains("say which crate to test"),
-        "{}",
-        f.message
-    );
+    let f = run(
+        "cargo-test",
+        root,
+        &[],
+        &[],
+        json!({"manifest_path": "port/Cargo.toml", "dir": "port"}),
+    )
+    .unwrap_err();
+    assert!(f.message.contains("not both"), "{}", f.message);
 }
 
 #[test]

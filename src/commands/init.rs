@@ -103,15 +103,15 @@ type Transpile = (
 );
 
 const TRANSPILE: &[Transpile] = &[
-    ("Python", "py-to-rust", "depyler", &[("python", "**/*.py")]),
-    ("C", "c-to-rust", "decy", &[("c", "**/*.c")]),
+    ("Python", "depyler", "depyler", &[("python", "**/*.py")]),
+    ("C", "decy", "decy", &[("c", "**/*.c")]),
     (
         "C++",
-        "cpp-to-rust",
+        "decy",
         "decy",
         &[("cpp", "**/*.cpp"), ("cc", "**/*.cc")],
     ),
-    ("Shell", "purify-shell", "bashrs", &[("shell", "**/*.sh")]),
+    ("Shell", "bashrs", "bashrs", &[("shell", "**/*.sh")]),
 ];
 
 fn yaml_str(s: &str) -> String {
@@ -174,16 +174,15 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
         .iter()
         .filter(|(fam, ..)| found.contains(fam))
         .collect();
-    let mut tools: Vec<&str> = used.iter().map(|(_, _, t, _)| *t).collect();
+    let mut tools: Vec<&str> = used.iter().map(|(_, rule, _, _)| *rule).collect();
     tools.dedup();
     if !tools.is_empty() {
         let _ = writeln!(
             o,
-            "# The transpilers for the languages found. Their version output joins every cache key."
+            "# The transpilers for the languages found, used through batuta's built-in rules\n\
+             # (`rule: depyler`, ...): each brings its tool, whose version joins every cache key."
         );
-        let _ = writeln!(o, "tools:");
         for t in &tools {
-            let install = format!("cargo install {t}");
             let state = match recommend::find_on_path(t, None) {
                 Some(p) => format!(
                     "found: {}{}",
@@ -192,30 +191,9 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
                         .map(|v| format!(" ({v})"))
                         .unwrap_or_default()
                 ),
-                None => format!("not on PATH: {install}"),
+                None => format!("not on PATH: cargo install --locked {t}"),
             };
-            let _ = writeln!(o, "  # {state}");
-            let _ = writeln!(
-                o,
-                "  {t}: {{ command: {t}, version: [\"--version\"], install: {} }}",
-                yaml_str(&install)
-            );
-        }
-        let _ = writeln!(
-            o,
-            "\n# Command templates; {{in}} is the source file, {{out}} the Rust file."
-        );
-        let _ = writeln!(o, "rules:");
-        for (_, rule, tool, _) in &used {
-            let verb = if *tool == "bashrs" {
-                "purify"
-            } else {
-                "transpile"
-            };
-            let _ = writeln!(
-                o,
-                "  {rule}:\n    tool: {tool}\n    run: [\"{{tool}}\", \"{verb}\", \"{{in}}\", \"-o\", \"{{out}}\"]"
-            );
+            let _ = writeln!(o, "#   {t}: {state}");
         }
         o.push('\n');
     }
@@ -251,6 +229,20 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
                 );
             }
         }
+        if used.iter().any(|(_, rule, ..)| *rule != "bashrs") {
+            let _ = writeln!(
+                o,
+                "      # The Rust files as one Cargo package: Cargo.toml (with the crates depyler asked\n\
+                 \x20     # for) and src/lib.rs declaring the modules. To port a file by hand, write its .rs\n\
+                 \x20     # under rust/src and name the source in the task's `hand_ported: [...]`.\n\
+                 \x20     crate:\n\
+                 \x20       builtin: assemble\n\
+                 \x20       inputs: [\"rust/src/**/*.rs\", \".batuta/transpile/**/*.toml\"]\n\
+                 \x20       outputs: [rust/Cargo.toml, rust/src/lib.rs]\n\
+                 \x20       with: {{ name: {} }}",
+                yaml_str(name)
+            );
+        }
         prev = "transpile";
     }
     let _ = writeln!(
@@ -259,7 +251,7 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
     );
     let _ = writeln!(
         o,
-        "  validate:\n    needs: [optimize]\n    builtin: cargo-test      # the migrated tests must pass"
+        "  validate:\n    needs: [optimize]\n    builtin: cargo-test      # the migrated tests must pass\n    inputs: [rust/Cargo.toml, \"rust/src/**/*.rs\"]"
     );
     let _ = writeln!(
         o,

@@ -502,6 +502,7 @@ impl<'s> Lower<'s> {
                     name,
                     version: Vec::new(),
                     install: None,
+                    sidecars: Vec::new(),
                 });
                 continue;
             };
@@ -529,6 +530,7 @@ impl<'s> Lower<'s> {
                 name,
                 version,
                 install,
+                sidecars: Vec::new(),
             });
         }
         tools
@@ -544,7 +546,6 @@ impl<'s> Lower<'s> {
                     tool: None,
                     run: Vec::new(),
                     gate: Vec::new(),
-                    sidecars: Vec::new(),
                 });
                 continue;
             };
@@ -570,7 +571,6 @@ impl<'s> Lower<'s> {
                 tool,
                 run: run.unwrap_or_default(),
                 gate: Vec::new(),
-                sidecars: Vec::new(),
             });
         }
         rules

@@ -112,10 +112,6 @@ pub struct BuiltinTemplate {
     /// A check run on each output after `run` succeeds, as its own action (`{in}` is the
     /// output): a non-zero exit fails the task. Empty for none.
     pub gate: &'static [&'static str],
-    /// Files the tool writes beside its output whatever it is told (depyler's Cargo.toml),
-    /// by name, with the workspace path each is kept at: a template with the placeholders
-    /// of `out`, and `{out}` for the output's path.
-    pub sidecars: &'static [(&'static str, &'static str)],
 }
 
 /// A tool a built-in template runs, as `tools:` would declare it.
@@ -126,6 +122,11 @@ pub struct BuiltinTool {
     pub version: &'static [&'static str],
     /// The exact command that installs it.
     pub install: &'static str,
+    /// Files the tool writes beside its output whatever it is told (depyler's Cargo.toml),
+    /// by name, with the workspace path each is kept at: a template with the placeholders
+    /// of `out`, and `{out}` for the output's path. They apply to every rule and task that
+    /// runs the tool, the manifest's own included, since the tool writes them regardless.
+    pub sidecars: &'static [(&'static str, &'static str)],
 }
 
 impl Catalog {
@@ -215,6 +216,7 @@ fn add_builtin_templates(m: &mut Manifest, catalog: &Catalog) {
                 command: Sp::new(t.tool.command.to_owned(), span),
                 version: t.tool.version.iter().map(|s| (*s).to_owned()).collect(),
                 install: Some(t.tool.install.to_owned()),
+                sidecars: Vec::new(),
             });
         }
         let parse = |args: &[&str]| -> Vec<Sp<Template>> {
@@ -227,15 +229,26 @@ fn add_builtin_templates(m: &mut Manifest, catalog: &Catalog) {
             tool: Some(Sp::new(t.tool.name.to_owned(), span)),
             run: parse(t.run),
             gate: parse(t.gate),
-            sidecars: t
+        });
+    }
+    // What a known tool writes beside its outputs, whoever declared the tool.
+    for tool in &mut m.tools {
+        let known = catalog.templates.iter().map(|t| &t.tool).find(|t| {
+            // By name, or by the program it runs (`tools: { py2rs: { command: depyler } }`).
+            let program = Path::new(&tool.command.value).file_name();
+            t.name == tool.name.value || program.is_some_and(|p| p == t.command)
+        });
+        if let Some(known) = known {
+            let span = tool.name.span;
+            tool.sidecars = known
                 .sidecars
                 .iter()
                 .filter_map(|(name, dest)| {
                     let dest = Template::parse(dest).ok()?;
                     Some(((*name).to_owned(), Sp::new(dest, span)))
                 })
-                .collect(),
-        });
+                .collect();
+        }
     }
 }
 

@@ -70,6 +70,9 @@ pub struct Tool {
     pub version: Vec<String>,
     /// What to tell a user who does not have the tool.
     pub install: Option<String>,
+    /// Known tools only: files the tool writes beside its output, by name, and the
+    /// workspace path (a template, like `out`) each is moved to; see `graph::Sidecar`.
+    pub sidecars: Vec<(String, Sp<Template>)>,
 }
 
 /// A reusable action template.
@@ -80,9 +83,6 @@ pub struct Rule {
     pub run: Vec<Sp<Template>>,
     /// Built-in templates only: a check run on each output, as an action of its own.
     pub gate: Vec<Sp<Template>>,
-    /// Built-in templates only: files the tool writes beside its output, by name, and the
-    /// workspace path (a template, like `out`) each is moved to; see `graph::Sidecar`.
-    pub sidecars: Vec<(String, Sp<Template>)>,
 }
 
 /// The five phases of a migration, in the order they run.

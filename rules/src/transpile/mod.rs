@@ -17,24 +17,30 @@ const DEPYLER: BuiltinTool = BuiltinTool {
     command: "depyler",
     version: &["--version"],
     install: "cargo install --locked depyler",
+    // depyler writes a Cargo.toml beside every .rs with the crates the code uses;
+    // `assemble` merges their dependencies (give it `.batuta/transpile/**/*.toml`).
+    sidecars: &[("Cargo.toml", ".batuta/transpile/{out}.Cargo.toml")],
 };
 const DECY: BuiltinTool = BuiltinTool {
     name: "decy",
     command: "decy",
     version: &["--version"],
     install: "apt-get install -y libclang-dev && cargo install --locked decy",
+    sidecars: &[],
 };
 const BASHRS: BuiltinTool = BuiltinTool {
     name: "bashrs",
     command: "bashrs",
     version: &["--version"],
     install: "cargo install --locked bashrs",
+    sidecars: &[],
 };
 const RUCHY: BuiltinTool = BuiltinTool {
     name: "ruchy",
     command: "ruchy",
     version: &["--version"],
     install: "cargo install --locked ruchy",
+    sidecars: &[],
 };
 
 /// The templates a manifest can name in `rule:`, each with the command line of the real
@@ -46,9 +52,6 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: DEPYLER,
         run: &["{tool}", "transpile", "{in}", "-o", "{out}"],
         gate: &[],
-        // depyler writes a Cargo.toml beside every .rs with the crates the code uses;
-        // `assemble` merges their dependencies (give it `.batuta/transpile/**/*.toml`).
-        sidecars: &[("Cargo.toml", ".batuta/transpile/{out}.Cargo.toml")],
     },
     // C → Rust.
     BuiltinTemplate {
@@ -56,7 +59,6 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: DECY,
         run: &["{tool}", "transpile", "{in}", "-o", "{out}"],
         gate: &[],
-        sidecars: &[],
     },
     // Shell → deterministic, idempotent POSIX shell; the purified script must lint without
     // errors (`bashrs lint` exits 1 on warnings, 2 on errors; `--level error` keeps only
@@ -66,7 +68,6 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: BASHRS,
         run: &["{tool}", "purify", "{in}", "-o", "{out}"],
         gate: &["{tool}", "lint", "--level", "error", "{in}"],
-        sidecars: &[],
     },
     // Ruchy → Rust.
     BuiltinTemplate {
@@ -74,7 +75,6 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: RUCHY,
         run: &["{tool}", "transpile", "{in}", "-o", "{out}"],
         gate: &[],
-        sidecars: &[],
     },
 ];
 
@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn templates_parse() {
         for t in super::TEMPLATES {
-            let sidecars = t.sidecars.iter().map(|(_, dest)| dest);
+            let sidecars = t.tool.sidecars.iter().map(|(_, dest)| dest);
             for a in t.run.iter().chain(t.gate).chain(sidecars) {
                 assert!(Template::parse(a).is_ok(), "{}: {a}", t.name);
             }

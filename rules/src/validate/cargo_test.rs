@@ -37,25 +37,25 @@ struct Plan {
     report: Option<PathBuf>,
 }
 
+/// The crate's Cargo.toml, from `manifest_path` or `dir` (one of them at most), else the
+/// migrated crate at `project.output` (`output`, relative to the workspace).
+fn manifest_of(w: &With, output: &str) -> Result<String, WithError> {
+    match (&w.manifest_path, &w.dir) {
+        (Some(m), None) => Ok(m.clone()),
+        (None, Some(d)) => Ok(format!("{}/Cargo.toml", d.trim_end_matches('/'))),
+        (None, None) if output.is_empty() => Ok("Cargo.toml".to_owned()),
+        (None, None) => Ok(format!("{}/Cargo.toml", output.trim_end_matches('/'))),
+        (Some(_), Some(_)) => Err(WithError::new(
+            NAME,
+            "give `manifest_path` or `dir`, not both",
+        )),
+    }
+    .and_then(|m| with::inside(NAME, "manifest_path", &m).map(|()| m))
+}
+
 fn plan(call: &Call<'_>) -> Result<Plan, WithError> {
     let w: With = with::parse(NAME, call.with)?;
-    let manifest = match (&w.manifest_path, &w.dir) {
-        (Some(m), None) => m.clone(),
-        (None, Some(d)) => format!("{}/Cargo.toml", d.trim_end_matches('/')),
-        (None, None) => {
-            return Err(WithError::new(
-                NAME,
-                "say which crate to test: `manifest_path: rust/Cargo.toml` or `dir: rust`",
-            ));
-        }
-        (Some(_), Some(_)) => {
-            return Err(WithError::new(
-                NAME,
-                "give `manifest_path` or `dir`, not both",
-            ));
-        }
-    };
-    with::inside(NAME, "manifest_path", &manifest)?;
+    let manifest = manifest_of(&w, call.output)?;
     if let Some(t) = &w.target_dir {
         with::inside(NAME, "target_dir", t)?;
     }
@@ -75,7 +75,17 @@ impl Rule for CargoTest {
     }
 
     fn check(&self, w: &serde_json::Value) -> Result<(), batuta_engine::manifest::WithProblem> {
-        with::check::<With>(NAME, w)
+        with::check::<With>(NAME, w)?;
+        let parsed: With = with::parse(NAME, w).expect("checked above");
+        // Only what `with` alone decides: both keys given, or a path that climbs out.
+        manifest_of(&parsed, "")
+            .map(|_| ())
+            .map_err(|e| batuta_engine::manifest::WithProblem {
+                key: None,
+                unknown: false,
+                message: e.message,
+                known: Vec::new(),
+            })
     }
 
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {

@@ -247,13 +247,11 @@ impl<'m> Expander<'m> {
 
     fn task(&mut self, task: &'m Task) {
         let mut gate: &[Sp<crate::manifest::Template>] = &[];
-        let mut sidecars: &[(String, Sp<crate::manifest::Template>)] = &[];
         let (run, tool): (&[Sp<crate::manifest::Template>], Option<&str>) = match &task.kind {
             TaskKind::Run(run) => (run, task.tool.as_ref().map(|t| t.value.as_str())),
             TaskKind::Rule(name) => {
                 let rule = self.m.rule(&name.value).expect("validated rule");
                 gate = &rule.gate;
-                sidecars = &rule.sidecars;
                 (&rule.run, rule.tool.as_ref().map(|t| t.value.as_str()))
             }
             TaskKind::Builtin(_) if let Some(fo) = fan_out_of(self.m, task) => {
@@ -378,7 +376,8 @@ impl<'m> Expander<'m> {
                 tool: tool.map(str::to_owned),
             };
             self.push_action(task, id, kind, Some(input), out.clone());
-            if let Some(out) = &out {
+            let sidecars = tool.and_then(|t| self.m.tool(t)).map(|t| &t.sidecars);
+            if let (Some(out), Some(sidecars)) = (&out, sidecars) {
                 self.add_sidecars(task, sidecars, out, &var);
             }
             // A gate checks the output, as an action of its own that reads it: the stage
