@@ -435,3 +435,56 @@ fn no_remote_no_connection() {
         "{trace}"
     );
 }
+
+#[test]
+fn watch_with_remote_cache_fills_it_for_a_clean_checkout() {
+    use std::io::{BufRead, BufReader};
+    let server = Server::start();
+    // The flag, not the manifest, names the remote here.
+    let a = Checkout::new("");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("batuta"))
+        .current_dir(a.files.dir.path())
+        .args(["watch", "--format", "json", "--remote-cache", &server.url()])
+        .env("NO_COLOR", "1")
+        .env("BATUTA_CACHE_DIR", a.files.path(".batuta/cache"))
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let started = Instant::now();
+    let first: Value = loop {
+        let left = Duration::from_secs(120).saturating_sub(started.elapsed());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("no first build from watch ({e:?}); {}", server.log()));
+        let v: Value = serde_json::from_str(&line).unwrap();
+        if v["event"] == "summary" {
+            break v;
+        }
+    };
+    // SAFETY: signalling a child we spawned and have not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(first["executed"], 4, "{first}");
+    assert!(status.success() || status.code() == Some(130), "{status:?}");
+
+    let b = Checkout::new("");
+    let (code, ev) = b.build(&["--remote-cache", &server.url()]);
+    assert_eq!(code, 0, "{ev:?}");
+    let s = summary(&ev);
+    assert_eq!(
+        (s["executed"].as_u64(), s["cached"].as_u64()),
+        (Some(0), Some(4)),
+        "watch uploaded what it built: {ev:?}"
+    );
+    assert_eq!(b.spawned(), 0);
+}
