@@ -348,7 +348,7 @@ impl Ctx<'_> {
         })
     }
 
-    /// Run a built-in rule or kernel in this process.
+    /// What a rule sees of the action it runs (or is asked about before the run).
     fn call<'c>(&'c self, a: &'c Action, with: &'c serde_json::Value) -> Call<'c> {
         Call {
             action: &a.id,
@@ -379,6 +379,7 @@ impl Ctx<'_> {
         rule.before_run(&self.call(a, with.as_ref().unwrap_or(&null)))
     }
 
+    /// Run a built-in rule or kernel in this process.
     fn run_rule(
         &self,
         a: &Action,
