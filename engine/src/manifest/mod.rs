@@ -58,6 +58,23 @@ pub struct WithProblem {
     pub known: Vec<String>,
 }
 
+impl WithProblem {
+    /// `message` about a rule's `with`, pointed at its first key that is not among
+    /// `known` when there is one (that key is then the likely mistake), else at the whole.
+    pub fn new(with: &serde_json::Value, known: &[&str], message: impl Into<String>) -> Self {
+        let key = with
+            .as_object()
+            .and_then(|m| m.keys().find(|k| !known.contains(&k.as_str())))
+            .cloned();
+        WithProblem {
+            unknown: key.is_some(),
+            key,
+            message: message.into(),
+            known: known.iter().map(|k| (*k).to_owned()).collect(),
+        }
+    }
+}
+
 /// An action a builtin needs that the manifest does not spell out: `optimize` reads the
 /// machine's calibration, which a `calibrate` action writes. Expansion adds the companion
 /// (one action running builtin `adds`, no inputs, writing `outputs`) to the graph once,

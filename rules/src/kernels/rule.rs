@@ -85,32 +85,17 @@ impl Rule for KernelRule {
     }
 
     fn check(&self, with: &Value) -> Result<(), batuta_engine::manifest::WithProblem> {
-        let known: Vec<String> = COMMON_KEYS
-            .iter()
-            .chain(self.0.keys())
-            .map(|k| (*k).to_owned())
-            .collect();
-        let with = match with {
+        use batuta_engine::manifest::WithProblem;
+        let known: Vec<&str> = COMMON_KEYS.iter().chain(self.0.keys()).copied().collect();
+        let message = match with {
             Value::Null => return Ok(()),
-            Value::Object(m) => m,
-            other => {
-                return Err(batuta_engine::manifest::WithProblem {
-                    key: None,
-                    unknown: false,
-                    message: format!("'with' must be a mapping, not {other}"),
-                    known,
-                });
-            }
+            Value::Object(m) => match m.keys().find(|k| !known.contains(&k.as_str())) {
+                Some(key) => format!("the kernel '{}' has no option '{key}'", self.0.name()),
+                None => return Ok(()),
+            },
+            other => format!("'with' must be a mapping, not {other}"),
         };
-        match with.keys().find(|k| !known.contains(k)) {
-            Some(key) => Err(batuta_engine::manifest::WithProblem {
-                key: Some(key.clone()),
-                unknown: true,
-                message: format!("the kernel '{}' has no option '{key}'", self.0.name()),
-                known,
-            }),
-            None => Ok(()),
-        }
+        Err(WithProblem::new(with, &known, message))
     }
 
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {

@@ -127,17 +127,9 @@ impl Rule for Optimize {
     }
 
     fn check(&self, with: &Value) -> Result<(), batuta_engine::manifest::WithProblem> {
-        let unknown = with
-            .as_object()
-            .and_then(|m| m.keys().find(|k| !KEYS.contains(&k.as_str())));
         settings(with)
             .map(|_| ())
-            .map_err(|message| batuta_engine::manifest::WithProblem {
-                key: unknown.cloned(),
-                unknown: unknown.is_some(),
-                message,
-                known: KEYS.iter().map(|k| (*k).to_owned()).collect(),
-            })
+            .map_err(|message| batuta_engine::manifest::WithProblem::new(with, KEYS, message))
     }
 
     /// `.cargo/config.toml` may be the user's: the engine would remove it to run, so refuse

@@ -212,17 +212,9 @@ impl Rule for Assemble {
 
     fn check(&self, v: &serde_json::Value) -> Result<(), batuta_engine::manifest::WithProblem> {
         const KNOWN: [&str; 3] = ["name", "edition", "main"];
-        let unknown = v
-            .as_object()
-            .and_then(|m| m.keys().find(|k| !KNOWN.contains(&k.as_str())));
         with(v)
             .map(|_| ())
-            .map_err(|f| batuta_engine::manifest::WithProblem {
-                key: unknown.cloned(),
-                unknown: unknown.is_some(),
-                message: f.message,
-                known: KNOWN.map(str::to_owned).to_vec(),
-            })
+            .map_err(|f| batuta_engine::manifest::WithProblem::new(v, &KNOWN, f.message))
     }
 
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {

@@ -75,17 +75,11 @@ impl Rule for CargoTest {
     }
 
     fn check(&self, w: &serde_json::Value) -> Result<(), batuta_engine::manifest::WithProblem> {
-        with::check::<With>(NAME, w)?;
-        let parsed: With = with::parse(NAME, w).expect("checked above");
-        // Only what `with` alone decides: both keys given, or a path that climbs out.
-        manifest_of(&parsed, "")
+        // Only what `with` alone decides: its shape, both keys given, a path that climbs out.
+        with::parse::<With>(NAME, w)
+            .and_then(|parsed| manifest_of(&parsed, ""))
             .map(|_| ())
-            .map_err(|e| batuta_engine::manifest::WithProblem {
-                key: None,
-                unknown: false,
-                message: e.message,
-                known: Vec::new(),
-            })
+            .map_err(|e| with::problem(&e.message))
     }
 
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {

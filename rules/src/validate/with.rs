@@ -38,7 +38,7 @@ pub fn check<T: DeserializeOwned>(
 }
 
 /// Reads serde's "unknown field `x`, expected one of `a`, `b`" and "missing field `x`".
-fn problem(message: &str) -> WithProblem {
+pub(crate) fn problem(message: &str) -> WithProblem {
     let ticked =
         |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(str::to_owned).collect() };
     if let Some(rest) = message.strip_prefix("unknown field ") {
