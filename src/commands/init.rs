@@ -94,24 +94,19 @@ fn slash(p: &Path) -> String {
     }
 }
 
-/// For a language family found: its rule, its tool, and its tasks as (name, `each` glob).
+/// For a language family found: the built-in transpiler rule (named after the tool it
+/// runs) and its tasks as (name, `each` glob).
 type Transpile = (
-    &'static str,
     &'static str,
     &'static str,
     &'static [(&'static str, &'static str)],
 );
 
 const TRANSPILE: &[Transpile] = &[
-    ("Python", "depyler", "depyler", &[("python", "**/*.py")]),
-    ("C", "decy", "decy", &[("c", "**/*.c")]),
-    (
-        "C++",
-        "decy",
-        "decy",
-        &[("cpp", "**/*.cpp"), ("cc", "**/*.cc")],
-    ),
-    ("Shell", "bashrs", "bashrs", &[("shell", "**/*.sh")]),
+    ("Python", "depyler", &[("python", "**/*.py")]),
+    ("C", "decy", &[("c", "**/*.c")]),
+    ("C++", "decy", &[("cpp", "**/*.cpp"), ("cc", "**/*.cc")]),
+    ("Shell", "bashrs", &[("shell", "**/*.sh")]),
 ];
 
 fn yaml_str(s: &str) -> String {
@@ -174,7 +169,7 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
         .iter()
         .filter(|(fam, ..)| found.contains(fam))
         .collect();
-    let mut tools: Vec<&str> = used.iter().map(|(_, rule, _, _)| *rule).collect();
+    let mut tools: Vec<&str> = used.iter().map(|(_, rule, _)| *rule).collect();
     tools.dedup();
     if !tools.is_empty() {
         let _ = writeln!(
@@ -212,9 +207,9 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
     let mut prev = "analyze";
     if !used.is_empty() {
         let _ = writeln!(o, "  transpile:\n    needs: [analyze]\n    tasks:");
-        for (_, rule, tool, tasks) in &used {
+        for (_, rule, tasks) in &used {
             for (task, each) in tasks.iter() {
-                let out = if *tool == "bashrs" {
+                let out = if *rule == "bashrs" {
                     "scripts/{path}".to_owned()
                 } else if *task == "python" {
                     "src/{dir}/{stem}.rs".to_owned()
