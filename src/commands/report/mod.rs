@@ -14,6 +14,7 @@ mod analysis;
 mod artifacts;
 mod board;
 mod builds;
+mod files;
 mod format;
 mod outcome;
 mod plan;
@@ -144,7 +145,7 @@ pub fn markdown(r: &Report) -> String {
     transpile::markdown(&mut s, &r.transpile);
     plan::markdown(&mut s, &r.optimization);
     validation::markdown(&mut s, &r.validation);
-    files_markdown(&mut s, &r.files);
+    files::markdown(&mut s, &r.files);
     results::markdown(&mut s, &r.results);
     artifacts::markdown(&mut s, &r.artifacts);
     builds::markdown(&mut s, &r.builds, r.damaged_history_lines);
@@ -172,7 +173,7 @@ pub fn html(r: &Report) -> String {
     transpile::html(&mut s, &r.transpile);
     plan::html(&mut s, &r.optimization);
     validation::html(&mut s, &r.validation);
-    files_html(&mut s, &r.files);
+    files::html(&mut s, &r.files);
     results::html(&mut s, &r.results);
     artifacts::html(&mut s, &r.artifacts);
     builds::html(&mut s, &r.builds, r.damaged_history_lines);
@@ -184,34 +185,4 @@ pub fn html(r: &Report) -> String {
         s.push_str("</ul>\n");
     }
     format::page(&format!("Migration report: {}", r.project), &s)
-}
-
-const FILES_HEAD: [&str; 3] = ["source", "Rust module", "status"];
-
-fn file_cells(f: &crate::commands::files::FileStatus) -> Vec<String> {
-    vec![
-        f.source.clone().unwrap_or_else(|| "–".to_owned()),
-        f.module.clone().unwrap_or_else(|| "–".to_owned()),
-        f.status.clone(),
-    ]
-}
-
-/// Per-file migration status (`batuta status --files`), shown once files are transpiled.
-fn files_markdown(s: &mut String, files: &[crate::commands::files::FileStatus]) {
-    if files.is_empty() {
-        return;
-    }
-    s.push_str("\n## Files\n\n");
-    format::md_table(s, &FILES_HEAD, files.iter().map(file_cells));
-}
-
-fn files_html(s: &mut String, files: &[crate::commands::files::FileStatus]) {
-    if files.is_empty() {
-        return;
-    }
-    s.push_str("<h2>Files</h2>\n");
-    let rows = files
-        .iter()
-        .map(|f| format::Row::plain(file_cells(f).iter().map(|c| format::esc(c)).collect()));
-    format::html_table(s, "files", &FILES_HEAD, rows);
 }
