@@ -16,6 +16,7 @@
 # Needs BuildGrid's bgd (BATUTA_TEST_BGD, as .ci/run sets it) and a batuta binary
 # (BATUTA, default target/release/batuta; cargo build --release).
 set -euo pipefail
+. "$(dirname "$0")/remote_lib.sh"
 
 FILES=${1:-2000}
 WORK=${2:-python}
@@ -36,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 cat >"$TMP/bgd.yml" <<EOF
 server:
   - !channel
@@ -64,10 +65,7 @@ instances:
 EOF
 setsid "$BGD" server start "$TMP/bgd.yml" >"$TMP/bgd.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.2
-done
+wait_port "$PORT"
 
 case $WORK in
     none) RUN='[cp, "{in}", "{out}"]' ;;
@@ -87,15 +85,7 @@ checkout() {
         echo "    tasks:"
         echo "      port: { run: $RUN, each: \"**/*.py\", out: \"{dir}/{stem}.txt\" }"
     } >"$dir/batuta.yaml"
-    python3 - "$dir/src" "$FILES" <<'PY'
-import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
-    d = os.path.join(root, f"pkg{i % 20}")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, f"m{i}.py"), "w") as f:
-        f.write(f"def f{i}(x):\n    return x * {i}\n" * 20)
-PY
+    write_sources "$dir/src" "$FILES"
 }
 
 # One build: "wall_ms executed cached".

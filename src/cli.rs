@@ -130,6 +130,9 @@ pub enum Command {
         /// BATUTA-T-001, or short: T-001
         code: Option<String>,
     },
+    /// Serve a REAPI scheduler (BuildGrid) as a worker: take its actions, run each in a
+    /// clean folder, send back what it wrote; until Ctrl-C
+    Worker(crate::commands::worker::WorkerArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -171,9 +174,13 @@ pub struct BuildArgs {
     /// of the manifest's `remote.cache`
     #[arg(long, value_name = "URL", value_parser = parse_remote_url)]
     pub remote_cache: Option<String>,
+    /// Run command actions on the workers of a REAPI server at grpc://HOST:PORT, in place
+    /// of the manifest's `remote.execute`; -j may then exceed the cores here
+    #[arg(long, value_name = "URL", value_parser = parse_remote_url)]
+    pub remote_executor: Option<String>,
 }
 
-fn parse_remote_url(s: &str) -> Result<String, String> {
+pub(crate) fn parse_remote_url(s: &str) -> Result<String, String> {
     batuta_engine::manifest::check_remote_url(s)
         .map(|()| s.to_owned())
         .map_err(|why| format!("'{s}' {why} (write grpc://HOST:PORT or grpcs://HOST:PORT)"))
@@ -214,6 +221,7 @@ impl TranspileArgs {
             profile: None,
             affected: None,
             remote_cache: None,
+            remote_executor: None,
         }
     }
 }

@@ -79,6 +79,7 @@ fn main() -> ExitCode {
             output,
         } => commands::report::run(&ui, manifest, *format, output.as_deref()),
         Command::Explain { code } => commands::explain::run(code.as_deref()),
+        Command::Worker(args) => commands::worker::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,

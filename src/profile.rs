@@ -63,6 +63,7 @@ impl Reporter for Profile<'_> {
             let dur = duration.as_micros();
             let (result, cache) = match outcome {
                 Outcome::Executed => ("executed", "miss"),
+                Outcome::RemoteExecuted { .. } => ("executed remotely", "miss"),
                 Outcome::Cached => ("cached", "hit"),
                 Outcome::RemoteCached => ("cached", "remote hit"),
                 Outcome::UpToDate => ("up_to_date", "none"),

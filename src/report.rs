@@ -101,8 +101,13 @@ impl Reporter for TextReporter {
                 if let Some(bar) = &self.bar {
                     bar.set_position(n as u64);
                 }
+                let remote_verb;
                 let verb = match outcome {
                     Outcome::Executed => "ran",
+                    Outcome::RemoteExecuted { worker } => {
+                        remote_verb = format!("ran on {worker}");
+                        &remote_verb
+                    }
                     Outcome::Cached => "restored",
                     Outcome::RemoteCached => "restored (remote)",
                     // A no-op build prints nothing per action, as ninja does.
@@ -193,7 +198,7 @@ impl Reporter for JsonReporter {
                     "id": action.id,
                     "stage": action.phase.stage_name(),
                     "outcome": match outcome {
-                        Outcome::Executed => "executed",
+                        Outcome::Executed | Outcome::RemoteExecuted { .. } => "executed",
                         Outcome::Cached | Outcome::RemoteCached => "cached",
                         Outcome::UpToDate => "up_to_date",
                         Outcome::Failed(_) => "failed",
@@ -201,9 +206,15 @@ impl Reporter for JsonReporter {
                     },
                     "duration_ms": duration.as_millis() as u64,
                 });
-                // An addition to the contract: which cache a `cached` action came from.
-                if *outcome == Outcome::RemoteCached {
-                    v["remote"] = json!(true);
+                // Additions to the contract: which cache a `cached` action came from, and
+                // which remote worker ran an `executed` one.
+                match outcome {
+                    Outcome::RemoteCached => v["remote"] = json!(true),
+                    Outcome::RemoteExecuted { worker } => {
+                        v["remote"] = json!(true);
+                        v["worker"] = json!(worker);
+                    }
+                    _ => {}
                 }
                 if let Outcome::Failed(f) = outcome {
                     v["code"] = json!(f.code.code);

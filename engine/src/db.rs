@@ -134,6 +134,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         outputs,
         env,
         cache,
+        local,
         gpu,
         sidecars,
         span: _,
@@ -146,6 +147,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         && *outputs == b.outputs
         && *env == b.env
         && *cache == b.cache
+        && *local == b.local
         && *gpu == b.gpu
         && *sidecars == b.sidecars
 }

@@ -1,12 +1,14 @@
-//! The seam to a shared, remote action cache. The engine knows only this trait; the gRPC
-//! client that speaks the Remote Execution API lives in the `batuta-remote` crate, so the
-//! engine core carries no network code.
+//! The seam to a shared, remote action cache and, when it has workers, remote execution.
+//! The engine knows only this trait; the gRPC client that speaks the Remote Execution API
+//! lives in the `batuta-remote` crate, so the engine core carries no network code.
 //!
 //! The scheduler asks the remote cache after a local miss and before running an action,
-//! and hands it the result after a successful run. A remote that cannot be reached is
+//! and hands it the result after a successful run. A remote that executes is handed the
+//! command actions to run instead of running them here. A remote that cannot be reached is
 //! reported once and not asked again for the rest of the build: the build goes on locally.
 
 use std::fmt;
+use std::path::Path;
 
 use crate::cache::{ActionResult, Cache};
 use crate::digest::Digest;
@@ -27,6 +29,32 @@ impl fmt::Display for RemoteError {
             RemoteError::Unavailable(m) | RemoteError::Unusable(m) => f.write_str(m),
         }
     }
+}
+
+/// A command action as a remote worker runs it: in a folder holding only its declared
+/// inputs, at the same relative paths, with only its declared environment.
+pub struct RemoteCommand<'a> {
+    pub argv: &'a [String],
+    /// The declared variables and their values here (`PATH` and `HOME` are the worker's).
+    pub env: &'a [(String, String)],
+    /// Every declared input, relative to the workspace, with its BLAKE3 digest now.
+    pub inputs: &'a [(String, Digest)],
+    pub outputs: &'a [String],
+    /// The workspace, where the inputs' bytes are read from.
+    pub root: &'a Path,
+}
+
+/// What a remote run of a command gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Executed {
+    pub exit_code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// The declared outputs it wrote, already verified and stored in the local cache:
+    /// path, BLAKE3 digest, executable.
+    pub outputs: Vec<(String, Digest, bool)>,
+    /// Which worker ran it, as the server says.
+    pub worker: String,
 }
 
 /// A remote action cache, keyed by batuta's action key.
@@ -59,5 +87,19 @@ pub trait RemoteCache: Send + Sync + fmt::Debug {
     /// them not yet reported.
     fn finish(&self) -> Result<(), RemoteError> {
         Ok(())
+    }
+
+    /// Whether command actions are sent to remote workers (`remote.execute`).
+    fn executes(&self) -> bool {
+        false
+    }
+
+    /// Run the command on a remote worker and bring back what it wrote. An error means it
+    /// did not run there (or its result cannot be used): the caller runs it locally.
+    fn execute(&self, cmd: &RemoteCommand<'_>, cache: &Cache) -> Result<Executed, RemoteError> {
+        let _ = (cmd, cache);
+        Err(RemoteError::Unavailable(
+            "this remote does not execute actions".into(),
+        ))
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prost::Message;
 use tokio::sync::Semaphore;
 
 use bazel_remote_apis::build::bazel::remote::execution::v2 as re;
@@ -11,6 +12,7 @@ use bazel_remote_apis::google::bytestream as bs;
 use re::action_cache_client::ActionCacheClient;
 use re::capabilities_client::CapabilitiesClient;
 use re::content_addressable_storage_client::ContentAddressableStorageClient;
+use re::execution_client::ExecutionClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
@@ -61,6 +63,9 @@ pub struct Conn {
     cas: ContentAddressableStorageClient<Svc>,
     bytestream: bs::byte_stream_client::ByteStreamClient<Svc>,
     caps: CapabilitiesClient<Svc>,
+    exec: ExecutionClient<Svc>,
+    /// The channel with its credentials, for the Bots service a worker talks to.
+    svc: Svc,
     pub instance: String,
     /// Blobs above this go through ByteStream; a batch holds at most this many bytes.
     pub batch_limit: usize,
@@ -158,7 +163,10 @@ impl Conn {
             )
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit),
-            caps: CapabilitiesClient::with_interceptor(channel, auth),
+            caps: CapabilitiesClient::with_interceptor(channel.clone(), auth.clone()),
+            exec: ExecutionClient::with_interceptor(channel.clone(), auth.clone())
+                .max_decoding_message_size(limit),
+            svc: InterceptedService::new(channel, auth),
             instance,
             batch_limit: DEFAULT_BATCH,
             calls: Arc::new(Semaphore::new(CALLS_IN_FLIGHT)),
@@ -189,6 +197,53 @@ impl Conn {
             }
         }
         Ok(())
+    }
+
+    /// The Bots service of the same server, as a worker sees it.
+    pub fn bots(&self) -> crate::bots::BotsClient<Svc> {
+        crate::bots::BotsClient::new(self.svc.clone())
+    }
+
+    /// Run an action (its blobs already in the CAS) and wait for its ExecuteResponse. The
+    /// server may answer from its action cache. A stream that ends before the operation is
+    /// done is picked up again with WaitExecution.
+    pub async fn execute(&mut self, action: &re::Digest) -> Result<re::ExecuteResponse, Status> {
+        use bazel_remote_apis::google::longrunning::operation::Result as OpResult;
+        let req = re::ExecuteRequest {
+            instance_name: self.instance.clone(),
+            action_digest: Some(action.clone()),
+            ..Default::default()
+        };
+        let exec = &self.exec;
+        let mut stream = busy_retry(&self.calls, req, |r| {
+            let mut exec = exec.clone();
+            async move { exec.execute(r).await }
+        })
+        .await?;
+        let mut name = String::new();
+        let mut resumed = 0;
+        loop {
+            let op = match stream.message().await? {
+                Some(op) => op,
+                None if !name.is_empty() && resumed < 3 => {
+                    resumed += 1;
+                    let req = re::WaitExecutionRequest { name: name.clone() };
+                    stream = self.exec.clone().wait_execution(req).await?.into_inner();
+                    continue;
+                }
+                None => return Err(Status::unavailable("the operation stream ended early")),
+            };
+            name = op.name.clone();
+            if !op.done {
+                continue;
+            }
+            return match op.result {
+                Some(OpResult::Response(any)) => re::ExecuteResponse::decode(any.value.as_slice())
+                    .map_err(|e| Status::internal(format!("a malformed ExecuteResponse: {e}"))),
+                Some(OpResult::Error(s)) => Err(Status::new(Code::from(s.code), s.message)),
+                None => Err(Status::internal("a finished operation without a result")),
+            };
+        }
     }
 
     /// The cached result, with small outputs and stdout/stderr inlined when the server

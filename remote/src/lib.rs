@@ -6,8 +6,12 @@
 //! the manifest's `remote:` or `--remote-cache` asks for it. The generated REAPI types come
 //! from the `bazel-remote-apis` crate (see README.md in this folder).
 
+mod bots;
 mod digests;
+mod exec;
 mod grpc;
+mod tree;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,8 +27,11 @@ pub use digests::{action_for, sha256};
 /// What the manifest or the command line asked for.
 #[derive(Clone, Default)]
 pub struct Config {
-    /// `grpc://HOST:PORT` or `grpcs://HOST:PORT`.
+    /// The cache: `grpc://HOST:PORT` or `grpcs://HOST:PORT`.
     pub url: String,
+    /// Where actions are executed (`remote.execute`), when they are; same form. Its CAS
+    /// takes the inputs and gives back the outputs.
+    pub execute: Option<String>,
     pub instance: String,
     /// `false`: look up only, never write (a read-only, untrusted client).
     pub upload: bool,
@@ -41,6 +48,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("url", &self.url)
+            .field("execute", &self.execute)
             .field("instance", &self.instance)
             .field("upload", &self.upload)
             .field("token", &self.token.as_ref().map(|_| "<set>"))
@@ -56,6 +64,8 @@ pub struct Remote {
     runtime: tokio::runtime::Runtime,
     /// The handshake's outcome, once: the connection, or why there is none.
     conn: tokio::sync::OnceCell<Result<grpc::Conn, String>>,
+    /// The same for the execution server, when it is another address.
+    exec_conn: tokio::sync::OnceCell<Result<grpc::Conn, String>>,
     /// BLAKE3 → SHA-256 of the blobs this build moved (the mapping between the local
     /// cache's names and the server's).
     sha_of: Mutex<HashMap<Blake3, re::Digest>>,
@@ -89,12 +99,16 @@ impl Remote {
         // validity is checked now so a bad address fails before the build starts.
         {
             let _in = runtime.enter();
-            grpc::channel(&target(&config))?;
+            grpc::channel(&target(&config, &config.url))?;
+            if let Some(url) = &config.execute {
+                grpc::channel(&target(&config, url))?;
+            }
         }
         Ok(Remote {
             config,
             runtime,
             conn: tokio::sync::OnceCell::new(),
+            exec_conn: tokio::sync::OnceCell::new(),
             sha_of: Mutex::new(HashMap::new()),
             pending: Mutex::new(Vec::new()),
             upload_error: Arc::new(Mutex::new(None)),
@@ -103,19 +117,20 @@ impl Remote {
     }
 
     async fn conn(&self) -> Result<grpc::Conn, RemoteError> {
-        let made = self
-            .conn
-            .get_or_init(|| async {
-                let (channel, auth) = grpc::channel(&target(&self.config))?;
-                let mut c = grpc::Conn::new(channel, auth, self.config.instance.clone());
-                c.handshake().await.map_err(|s| describe(&s))?;
-                Ok(c)
-            })
-            .await;
-        made.clone().map_err(RemoteError::Unavailable)
+        connect(&self.conn, &self.config, &self.config.url).await
     }
 
-    fn remember(&self, b: Blake3, s: re::Digest) {
+    /// The execution server's connection (the cache's when they are one address).
+    async fn exec_conn(&self) -> Result<grpc::Conn, RemoteError> {
+        match &self.config.execute {
+            Some(url) if *url != self.config.url => {
+                connect(&self.exec_conn, &self.config, url).await
+            }
+            _ => self.conn().await,
+        }
+    }
+
+    pub(crate) fn remember(&self, b: Blake3, s: re::Digest) {
         self.sha_of.lock().expect("sha map").insert(b, s);
     }
 
@@ -250,11 +265,31 @@ impl Upload {
 
 impl RemoteCache for Remote {
     fn describe(&self) -> String {
-        if self.config.instance.is_empty() {
-            self.config.url.clone()
-        } else {
-            format!("{} (instance '{}')", self.config.url, self.config.instance)
+        let mut s = self.config.url.clone();
+        if let Some(e) = self
+            .config
+            .execute
+            .as_ref()
+            .filter(|e| **e != self.config.url)
+        {
+            s = format!("{s} (executing on {e})");
         }
+        if !self.config.instance.is_empty() {
+            s = format!("{s} (instance '{}')", self.config.instance);
+        }
+        s
+    }
+
+    fn executes(&self) -> bool {
+        self.config.execute.is_some()
+    }
+
+    fn execute(
+        &self,
+        cmd: &batuta_engine::remote::RemoteCommand<'_>,
+        cache: &Cache,
+    ) -> Result<batuta_engine::remote::Executed, RemoteError> {
+        self.runtime.block_on(self.execute_async(cmd, cache))
     }
 
     fn fetch(
@@ -315,9 +350,26 @@ impl RemoteCache for Remote {
     }
 }
 
-fn target(c: &Config) -> grpc::Target<'_> {
+/// Connect once (handshake included); every later call gets the same outcome.
+async fn connect(
+    cell: &tokio::sync::OnceCell<Result<grpc::Conn, String>>,
+    config: &Config,
+    url: &str,
+) -> Result<grpc::Conn, RemoteError> {
+    let made = cell
+        .get_or_init(|| async {
+            let (channel, auth) = grpc::channel(&target(config, url))?;
+            let mut c = grpc::Conn::new(channel, auth, config.instance.clone());
+            c.handshake().await.map_err(|s| describe(&s))?;
+            Ok(c)
+        })
+        .await;
+    made.clone().map_err(RemoteError::Unavailable)
+}
+
+fn target<'c>(c: &'c Config, url: &'c str) -> grpc::Target<'c> {
     grpc::Target {
-        url: &c.url,
+        url,
         token: c.token.as_deref(),
         ca_pem: c.ca_pem.clone(),
         domain: c.domain.as_deref(),
@@ -330,7 +382,7 @@ fn unavailable(s: Status) -> RemoteError {
 }
 
 /// A status in words (the server's message, and the transport's cause when there is one).
-fn describe(s: &Status) -> String {
+pub(crate) fn describe(s: &Status) -> String {
     let what = match s.code() {
         Code::Unavailable => "cannot reach it",
         Code::DeadlineExceeded => "it did not answer in time",

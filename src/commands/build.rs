@@ -72,7 +72,11 @@ fn run_loaded(
         Err(exit) => return exit,
     };
     let mut opts = options(args, &m, &g);
-    match super::remote::for_build(args.remote_cache.as_deref(), &m) {
+    match super::remote::for_build(
+        args.remote_cache.as_deref(),
+        args.remote_executor.as_deref(),
+        &m,
+    ) {
         Ok(r) => opts.remote = r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -321,8 +325,13 @@ pub fn print_text_summary(ui: &Ui, s: &Summary) {
     }
     let secs = s.duration.as_secs_f64();
     let counts = format!(
-        "{} executed, {} restored from cache{}, {} up to date",
+        "{} executed{}, {} restored from cache{}, {} up to date",
         s.executed,
+        if s.remote_executed > 0 {
+            format!(" ({} on remote workers)", s.remote_executed)
+        } else {
+            String::new()
+        },
         s.cached,
         if s.remote_cached > 0 {
             format!(" ({} from the remote cache)", s.remote_cached)

@@ -14,6 +14,7 @@ pub mod remote;
 pub mod report;
 pub mod status;
 pub mod watch;
+pub mod worker;
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,5 @@
-//! The remote cache a build asks: the manifest's `remote:`, with `--remote-cache URL` in
-//! place of its address. Neither given: no remote, no connection.
+//! The remote a build asks: the manifest's `remote:`, with `--remote-cache URL` and
+//! `--remote-executor URL` in place of its addresses. None given: no remote, no connection.
 
 use std::sync::Arc;
 
@@ -7,14 +7,25 @@ use batuta_engine::manifest::Manifest;
 use batuta_engine::remote::RemoteCache;
 use batuta_remote::{Config, Remote};
 
-/// The remote cache to use, `None` when none is asked for, or why it cannot be set up
-/// (a bad address, an unreadable CA file).
-pub fn for_build(flag: Option<&str>, m: &Manifest) -> Result<Option<Arc<dyn RemoteCache>>, String> {
+/// The remote to use, `None` when none is asked for, or why it cannot be set up (a bad
+/// address, an unreadable CA file).
+pub fn for_build(
+    cache_flag: Option<&str>,
+    executor_flag: Option<&str>,
+    m: &Manifest,
+) -> Result<Option<Arc<dyn RemoteCache>>, String> {
     let spec = m.remote.as_ref();
-    let url = match (flag, spec) {
-        (Some(u), _) => u.to_owned(),
-        (None, Some(r)) => r.cache.value.clone(),
-        (None, None) => return Ok(None),
+    let execute = executor_flag.map(str::to_owned).or_else(|| {
+        spec.and_then(|r| r.execute.as_ref())
+            .map(|e| e.value.clone())
+    });
+    let url = match (cache_flag, spec, &execute) {
+        (Some(u), _, _) => u.to_owned(),
+        // The executor given on the command line is the cache too, unless one is named.
+        (None, _, Some(e)) if executor_flag.is_some() => e.clone(),
+        (None, Some(r), _) => r.cache.value.clone(),
+        (None, None, Some(e)) => e.clone(),
+        (None, None, None) => return Ok(None),
     };
     let token = match spec.and_then(|r| r.token_env.as_ref()) {
         Some(var) => match std::env::var(&var.value) {
@@ -41,6 +52,7 @@ pub fn for_build(flag: Option<&str>, m: &Manifest) -> Result<Option<Arc<dyn Remo
     };
     let config = Config {
         url,
+        execute,
         instance: spec.map(|r| r.instance.clone()).unwrap_or_default(),
         upload: spec.is_none_or(|r| r.upload),
         token,

@@ -164,7 +164,11 @@ fn build(
 ) -> Round {
     let (m, g) = (&plan.built.0, &plan.built.1);
     let mut opts = options(&args.build, m, g);
-    match super::remote::for_build(args.build.remote_cache.as_deref(), m) {
+    match super::remote::for_build(
+        args.build.remote_cache.as_deref(),
+        args.build.remote_executor.as_deref(),
+        m,
+    ) {
         Ok(r) => opts.remote = r,
         Err(e) => eprintln!("warning: {e}; building without the remote cache"),
     }

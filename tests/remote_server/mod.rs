@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod grid;
+
 /// BuildGrid's `bgd`: `BATUTA_TEST_BGD`, else on PATH. Missing, the test fails and says
 /// how to install it (`.ci/run` does).
 pub fn bgd() -> PathBuf {
@@ -52,6 +54,14 @@ pub struct Tls<'a> {
 /// starting at once on a small machine would make the clients' 5 s handshake time out.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Wait for this test's turn to run a BuildGrid.
+pub fn turn() -> std::sync::MutexGuard<'static, ()> {
+    // A test that failed while holding the turn does not stop the others.
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A running BuildGrid, stopped (its whole process group) when dropped.
 pub struct Server {
     child: Option<Child>,
@@ -69,11 +79,7 @@ impl Server {
 
     /// With TLS, and/or requiring a JWT (HS256) signed with the secret in `jwt_secret`.
     pub fn start_with(tls: Option<Tls<'_>>, jwt_secret: Option<&Path>) -> Server {
-        // A test that failed while holding the turn does not stop the others.
-        let turn = ONE_AT_A_TIME
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let bgd = bgd();
+        let turn = turn();
         let dir = tempfile::tempdir().unwrap();
         let storage = dir.path().join("storage");
         let port = free_port();
@@ -118,6 +124,18 @@ instances:
 "#,
             storage = storage.display()
         );
+        Server::launch(turn, dir, port, storage, &config)
+    }
+
+    /// Start `bgd` on `config` (written to `dir`), and wait until it listens on `port`.
+    pub fn launch(
+        turn: std::sync::MutexGuard<'static, ()>,
+        dir: tempfile::TempDir,
+        port: u16,
+        storage: PathBuf,
+        config: &str,
+    ) -> Server {
+        let bgd = bgd();
         let config_path = dir.path().join("bgd.yml");
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.path().join("bgd.log")).unwrap();
@@ -199,13 +217,18 @@ instances:
 
     /// Stop it now (its whole process group).
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: kill(2) on the process group of a child we spawned and not yet reaped.
-            unsafe {
-                libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
-            }
-            let _ = child.wait();
+        kill_group(&mut self.child);
+    }
+}
+
+/// Kill a child started in its own process group, with everything it started, and reap it.
+pub fn kill_group(child: &mut Option<Child>) {
+    if let Some(mut child) = child.take() {
+        // SAFETY: kill(2) on the process group of a child we spawned and not yet reaped.
+        unsafe {
+            libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
         }
+        let _ = child.wait();
     }
 }
 

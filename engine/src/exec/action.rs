@@ -48,6 +48,9 @@ pub(super) struct Ctx<'a> {
     pub remote_down: std::sync::atomic::AtomicBool,
     /// Where commands told where to write do their writing (see `super::stage`).
     pub stage: StagePool,
+    /// When the remote executes, `-j` counts remote runs; commands that run here still
+    /// take one of these, one per core.
+    pub local_slots: Option<super::shared::Slots>,
 }
 
 /// The code a failure of an action in this phase carries when nothing more precise is known.
@@ -66,7 +69,7 @@ impl Ctx<'_> {
         self.reporter.event(super::Event::Warning(&w));
     }
 
-    fn digest(&self, rel: &str) -> io::Result<Option<Digest>> {
+    pub(super) fn digest(&self, rel: &str) -> io::Result<Option<Digest>> {
         crate::digest::digest(&self.stat, self.root, rel)
     }
 
@@ -243,7 +246,10 @@ impl Ctx<'_> {
             }
         }
         let ran = match &a.kind {
-            ActionKind::Command { argv, .. } => self.run_command(a, argv),
+            ActionKind::Command { argv, .. } => match self.run_remote(a, argv) {
+                Some(ran) => ran,
+                None => self.run_command(a, argv),
+            },
             ActionKind::Builtin { name, with } | ActionKind::Kernel { name, with } => {
                 self.run_rule(a, name, with.as_ref())
             }
@@ -310,11 +316,15 @@ impl Ctx<'_> {
                 Some(run_ms),
             );
         }
-        Outcome::Executed
+        match ran.worker {
+            Some(worker) => Outcome::RemoteExecuted { worker },
+            None => Outcome::Executed,
+        }
     }
 
     /// Spawn the action's command; a non-zero exit is a failure carrying its stderr.
     fn run_command(&self, a: &Action, argv: &[String]) -> Result<Ran, Failure> {
+        let _slot = self.local_slots.as_ref().map(super::shared::Slots::take);
         let staged = Stage::prepare(&self.stage, a, argv)?;
         let output = match &staged {
             Some((_, staged_argv)) => self.spawn(a, staged_argv)?,
@@ -325,17 +335,13 @@ impl Ctx<'_> {
                 Some(c) => format!("exited with code {c}"),
                 None => "was killed by a signal".to_owned(),
             };
-            // Some tools report on stdout (linters): what they said there follows stderr.
-            let mut detail = String::from_utf8_lossy(&output.stderr).into_owned();
-            if !output.stdout.iter().all(u8::is_ascii_whitespace) {
-                if !detail.is_empty() && !detail.ends_with('\n') {
-                    detail.push('\n');
-                }
-                detail.push_str(&String::from_utf8_lossy(&output.stdout));
-            }
-            return Err(
-                Failure::new(phase_code(a.phase), format!("{} {how}", argv[0])).detail(detail),
-            );
+            return Err(command_failed(
+                a,
+                argv,
+                &how,
+                &output.stdout,
+                &output.stderr,
+            ));
         }
         if let Some((stage, _)) = &staged {
             stage.finish(self.root, a, &argv[0])?;
@@ -345,6 +351,7 @@ impl Ctx<'_> {
             stdout: output.stdout,
             stderr: output.stderr,
             report: String::new(),
+            worker: None,
         })
     }
 
@@ -401,12 +408,14 @@ impl Ctx<'_> {
             .hint("remove the task from the target you build, or build a target without it"));
         };
         let null = serde_json::Value::Null;
+        let _slot = self.local_slots.as_ref().map(super::shared::Slots::take);
         let report = rule.run(&self.call(a, with.unwrap_or(&null)))?;
         Ok(Ran {
             program: format!("{what} '{name}'"),
             stdout: report.text.clone().into_bytes(),
             stderr: Vec::new(),
             report: report.text,
+            worker: None,
         })
     }
 
@@ -561,14 +570,35 @@ fn child_env(a: &Action) -> Vec<(String, std::ffi::OsString)> {
         .collect()
 }
 
+/// A command that failed: its stderr, then what it said on stdout (some tools, linters
+/// among them, report there).
+pub(super) fn command_failed(
+    a: &Action,
+    argv: &[String],
+    how: &str,
+    stdout: &[u8],
+    stderr: &[u8],
+) -> Failure {
+    let mut detail = String::from_utf8_lossy(stderr).into_owned();
+    if !stdout.iter().all(u8::is_ascii_whitespace) {
+        if !detail.is_empty() && !detail.ends_with('\n') {
+            detail.push('\n');
+        }
+        detail.push_str(&String::from_utf8_lossy(stdout));
+    }
+    Failure::new(phase_code(a.phase), format!("{} {how}", argv[0])).detail(detail)
+}
+
 /// What a successful run left besides its outputs.
-struct Ran {
+pub(super) struct Ran {
     /// What ran, for messages: the program, or `builtin 'name'`.
-    program: String,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+    pub program: String,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
     /// A rule's report for people; empty for commands.
-    report: String,
+    pub report: String,
+    /// The remote worker that ran it; `None` when it ran here.
+    pub worker: Option<String>,
 }
 
 fn tool_missing(name: &str, command: &str, install: Option<&str>, e: &io::Error) -> Failure {

@@ -68,6 +68,10 @@ pub enum Outcome {
     Cached,
     /// Its outputs were fetched from the remote cache (and restored through the local one).
     RemoteCached,
+    /// It ran on a remote worker, which the server names.
+    RemoteExecuted {
+        worker: String,
+    },
     /// Its outputs were already in place.
     UpToDate,
     Failed(Failure),
@@ -134,6 +138,8 @@ pub struct Summary {
     pub cached: usize,
     /// Of `cached`, those fetched from the remote cache.
     pub remote_cached: usize,
+    /// Of `executed`, those run on remote workers.
+    pub remote_executed: usize,
     pub up_to_date: usize,
     pub failed: usize,
     /// Actions that did not run because something they wait for failed or the build stopped.
@@ -287,6 +293,9 @@ impl Session {
             remote: opts.remote.as_deref(),
             remote_down: AtomicBool::new(false),
             stage: stage::StagePool::new(root),
+            local_slots: opts.remote.as_ref().filter(|r| r.executes()).map(|_| {
+                shared::Slots::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+            }),
         };
         let mut phases = PhaseTracker::new(root, g, reporter);
         let mut summary = schedule(&ctx, job, &mut phases);
@@ -490,6 +499,11 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
             match outcome {
                 Outcome::Executed => {
                     summary.executed += 1;
+                    rewritten[i] = true;
+                }
+                Outcome::RemoteExecuted { .. } => {
+                    summary.executed += 1;
+                    summary.remote_executed += 1;
                     rewritten[i] = true;
                 }
                 Outcome::Cached => {

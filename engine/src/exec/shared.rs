@@ -1,13 +1,16 @@
-//! The remote cache's place in running one action: asked after a local miss, handed the
-//! result of a successful run. Its failures never fail the build.
+//! The remote's place in running one action: its cache asked after a local miss and handed
+//! the result of a successful run; its workers, when it executes, running the commands.
+//! Its failures never fail the build: the action runs here instead.
 
 use std::sync::atomic::Ordering;
+use std::sync::{Condvar, Mutex};
 
 use crate::digest::Digest;
+use crate::exec::Failure;
 use crate::graph::Action;
-use crate::remote::RemoteError;
+use crate::remote::{RemoteCommand, RemoteError};
 
-use super::action::Ctx;
+use super::action::{Ctx, Ran, command_failed};
 
 impl Ctx<'_> {
     /// The remote cache to ask, unless the build has none or it stopped answering.
@@ -86,6 +89,99 @@ impl Ctx<'_> {
         }
     }
 
+    /// Run a command action on the remote's workers and put what it wrote in place.
+    /// `None` when it is to run here: the remote does not execute or stopped answering,
+    /// the task says `local: true`, its tool writes sidecars (which only the local staging
+    /// folder catches), or the remote could not run it (reported).
+    pub(super) fn run_remote(&self, a: &Action, argv: &[String]) -> Option<Result<Ran, Failure>> {
+        let remote = self.live_remote().filter(|r| r.executes())?;
+        if a.local || !a.sidecars.is_empty() {
+            return None;
+        }
+        let mut inputs = Vec::with_capacity(a.inputs.len());
+        for rel in &a.inputs {
+            // The key was made from these a moment ago; one gone since runs here and fails
+            // there with the usual message.
+            let Ok(Some(d)) = self.digest(rel) else {
+                return None;
+            };
+            inputs.push((rel.clone(), d));
+        }
+        let env: Vec<(String, String)> = a
+            .env
+            .iter()
+            .filter_map(|n| Some((n.clone(), std::env::var(n).ok()?)))
+            .collect();
+        let cmd = RemoteCommand {
+            argv,
+            env: &env,
+            inputs: &inputs,
+            outputs: &a.outputs,
+            root: self.root,
+        };
+        let done = match remote.execute(&cmd, &self.cache) {
+            Ok(d) => d,
+            Err(e) => {
+                self.remote_exec_failed(a, remote, e);
+                return None;
+            }
+        };
+        if done.exit_code != 0 {
+            let how = format!(
+                "exited with code {} on remote worker {}",
+                done.exit_code, done.worker
+            );
+            return Some(Err(command_failed(
+                a,
+                argv,
+                &how,
+                &done.stdout,
+                &done.stderr,
+            )));
+        }
+        // Only declared outputs come back; one missing fails as it would here.
+        for (path, digest, exec) in &done.outputs {
+            if !a.outputs.contains(path) {
+                continue;
+            }
+            if let Err(e) = self.cache.restore(digest, &self.root.join(path), *exec) {
+                return Some(Err(Failure::new(
+                    super::action::phase_code(a.phase),
+                    format!("cannot write output '{path}' from the remote worker: {e}"),
+                )));
+            }
+        }
+        Some(Ok(Ran {
+            program: argv[0].clone(),
+            stdout: done.stdout,
+            stderr: done.stderr,
+            report: String::new(),
+            worker: Some(done.worker),
+        }))
+    }
+
+    fn remote_exec_failed(
+        &self,
+        a: &Action,
+        remote: &dyn crate::remote::RemoteCache,
+        e: RemoteError,
+    ) {
+        match e {
+            RemoteError::Unavailable(why) => {
+                if !self.remote_down.swap(true, Ordering::Relaxed) {
+                    self.warn(format!(
+                        "remote {} is unavailable ({why}); building locally without it for the rest of this build",
+                        remote.describe()
+                    ));
+                }
+            }
+            RemoteError::Unusable(why) => self.warn(format!(
+                "{}: the remote run cannot be used ({why}); running the action here instead",
+                a.id
+            )),
+        }
+    }
+
     /// Share a successful run's result (the remote does nothing when read-only).
     pub(super) fn upload_remote(
         &self,
@@ -122,5 +218,64 @@ impl Ctx<'_> {
                 "a result was not uploaded to the remote cache ({why})"
             )),
         }
+    }
+}
+
+/// A counting semaphore: how many commands run on this machine at once when `-j` counts
+/// remote runs too.
+pub struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Slots {
+    pub fn new(n: usize) -> Slots {
+        Slots {
+            free: Mutex::new(n.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Wait for a slot; it is given back when the guard drops.
+    pub fn take(&self) -> SlotGuard<'_> {
+        let mut free = self.free.lock().expect("slots lock");
+        while *free == 0 {
+            free = self.freed.wait(free).expect("slots lock");
+        }
+        *free -= 1;
+        SlotGuard(self)
+    }
+}
+
+pub struct SlotGuard<'a>(&'a Slots);
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().expect("slots lock") += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Slots;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn slots_bound_how_many_run_at_once() {
+        let slots = Slots::new(2);
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    let _g = slots.take();
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(n, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    now.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 2);
     }
 }

@@ -50,6 +50,9 @@ pub struct Action {
     pub outputs: Vec<String>,
     pub env: Vec<String>,
     pub cache: bool,
+    /// Runs on this machine even when the remote executes (`local: true`; every builtin
+    /// and kernel runs here anyway).
+    pub local: bool,
     pub gpu: u32,
     /// Files the command's tool writes beside an output of its own accord, and the
     /// declared outputs they become.

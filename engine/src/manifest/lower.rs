@@ -19,7 +19,7 @@ pub mod keys {
     pub const TOP: &[&str] = &[
         "version", "project", "tools", "rules", "stages", "targets", "remote",
     ];
-    pub const REMOTE: &[&str] = &["cache", "instance", "upload", "token_env", "tls"];
+    pub const REMOTE: &[&str] = &["cache", "execute", "instance", "upload", "token_env", "tls"];
     pub const REMOTE_TLS: &[&str] = &["ca", "domain"];
     pub const PROJECT: &[&str] = &["name", "source", "output", "exclude"];
     pub const TOOL: &[&str] = &["command", "version", "install"];
@@ -36,6 +36,7 @@ pub mod keys {
         "outputs",
         "env",
         "cache",
+        "local",
         "resources",
         "with",
         "hand_ported",
@@ -750,6 +751,10 @@ impl<'s> Lower<'s> {
             .get("cache")
             .and_then(|n| self.bool(n, &format!("{what}: cache")))
             .unwrap_or(true);
+        let local = f
+            .get("local")
+            .and_then(|n| self.bool(n, &format!("{what}: local")))
+            .unwrap_or(false);
         let resources = match f.get("resources") {
             Some(n) => {
                 let rwhat = format!("{what}: resources");
@@ -783,6 +788,7 @@ impl<'s> Lower<'s> {
             outputs,
             env,
             cache,
+            local,
             resources,
             with,
             hand_ported,

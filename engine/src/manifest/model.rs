@@ -179,6 +179,8 @@ pub struct Task {
     pub env: Vec<Sp<String>>,
     /// `cache: false` marks a volatile task that always runs.
     pub cache: bool,
+    /// `local: true` keeps the task's commands on this machine when the remote executes.
+    pub local: bool,
     pub resources: Resources,
     /// Options for a builtin or kernel, interpreted by the rules crate.
     pub with: Option<Node>,
@@ -201,11 +203,15 @@ pub struct Target {
     pub keep_going: bool,
 }
 
-/// `remote:`: a cache shared over the Remote Execution API (REAPI v2).
+/// `remote:`: a cache shared over the Remote Execution API (REAPI v2), and workers that
+/// run actions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Remote {
-    /// `grpc://HOST:PORT`, or `grpcs://HOST:PORT` for TLS (checked when loaded).
+    /// `grpc://HOST:PORT`, or `grpcs://HOST:PORT` for TLS (checked when loaded); the
+    /// execution server's address when only `execute` is given.
     pub cache: Sp<String>,
+    /// Where command actions are executed (`remote.execute`); `None` runs them here.
+    pub execute: Option<Sp<String>>,
     /// The REAPI instance name; empty for the server's default instance.
     pub instance: String,
     /// Whether results of local runs are shared (`false`: read-only).

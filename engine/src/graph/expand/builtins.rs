@@ -62,6 +62,7 @@ impl<'m> Expander<'m> {
             env: Vec::new(),
             // Whatever the task says: the companion's result is what makes it worth having.
             cache: true,
+            local: true,
             gpu: 0,
             sidecars: Vec::new(),
             span: task.name.span,
@@ -93,6 +94,7 @@ impl<'m> Expander<'m> {
                 outputs: vec![out.clone()],
                 env: task.env.iter().map(|e| e.value.clone()).collect(),
                 cache: task.cache,
+                local: true,
                 gpu: 0,
                 sidecars: Vec::new(),
                 span: task.name.span,

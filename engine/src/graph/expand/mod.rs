@@ -445,6 +445,7 @@ impl<'m> Expander<'m> {
                 )),
             }
         }
+        let local = task.local || !matches!(kind, ActionKind::Command { .. });
         self.actions.push(Action {
             id,
             phase: task.phase,
@@ -454,6 +455,7 @@ impl<'m> Expander<'m> {
             outputs,
             env: task.env.iter().map(|e| e.value.clone()).collect(),
             cache: task.cache,
+            local,
             gpu: task.resources.gpu,
             sidecars: Vec::new(),
             span: task.name.span,

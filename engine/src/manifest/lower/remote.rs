@@ -11,30 +11,41 @@ impl Lower<'_> {
             return None;
         }
         let f = self.fields(node, "remote", &[keys::REMOTE])?;
-        let cache = match f.get("cache") {
-            Some(n) => self.string(n, "remote.cache"),
-            None => {
+        let execute = f
+            .get("execute")
+            .and_then(|n| self.string(n, "remote.execute"));
+        // An execution server has a CAS and an action cache: it is the cache unless
+        // another is named.
+        let cache = match (f.get("cache"), &execute) {
+            (Some(n), _) => self.string(n, "remote.cache"),
+            (None, Some(e)) => Some(e.clone()),
+            (None, None) => {
                 self.missing(
                     f.span,
                     "cache",
                     "remote",
-                    "add `cache: grpc://HOST:PORT` (or grpcs:// for TLS)",
+                    "add `cache: grpc://HOST:PORT` (or grpcs:// for TLS), or `execute:` for a server that also runs actions",
                 );
                 None
             }
         }?;
-        if let Err(why) = check_url(&cache.value) {
-            self.push(
-                Diagnostic::new(
-                    Code::WrongType,
-                    format!("remote.cache '{}' {why}", cache.value),
-                )
-                .at(cache.span)
-                .label("not a grpc:// or grpcs:// address")
-                .help(
-                    "write `grpc://HOST:PORT`, or `grpcs://HOST:PORT` for a server that needs TLS",
-                ),
-            );
+        // A cache that is the execution server is reported once, as `execute`.
+        let own_cache = f.get("cache").is_some().then_some(&cache);
+        for (key, url) in [("cache", own_cache), ("execute", execute.as_ref())] {
+            let Some(url) = url else { continue };
+            if let Err(why) = check_url(&url.value) {
+                self.push(
+                    Diagnostic::new(
+                        Code::WrongType,
+                        format!("remote.{key} '{}' {why}", url.value),
+                    )
+                    .at(url.span)
+                    .label("not a grpc:// or grpcs:// address")
+                    .help(
+                        "write `grpc://HOST:PORT`, or `grpcs://HOST:PORT` for a server that needs TLS",
+                    ),
+                );
+            }
         }
         let instance = f
             .get("instance")
@@ -73,6 +84,7 @@ impl Lower<'_> {
         }
         Some(Remote {
             cache: Sp::new(cache.value, cache.span),
+            execute,
             instance,
             upload,
             token_env,
@@ -135,6 +147,24 @@ mod tests {
             ("c.pem".into(), "d".into())
         );
         assert!(load("").unwrap().remote.is_none(), "no remote unless asked");
+        let m = load("remote: { execute: \"grpc://e:2\" }").unwrap();
+        let r = m.remote.unwrap();
+        assert_eq!(r.execute.unwrap().value, "grpc://e:2");
+        assert_eq!(
+            r.cache.value, "grpc://e:2",
+            "the execution server is the cache"
+        );
+        let r = load("remote: { cache: \"grpc://c:1\", execute: \"grpc://e:2\" }")
+            .unwrap()
+            .remote
+            .unwrap();
+        assert_eq!(
+            (r.cache.value.as_str(), r.execute.unwrap().value.as_str()),
+            ("grpc://c:1", "grpc://e:2")
+        );
+        let e = load("remote: { execute: \"http://e:2\" }").unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("remote.execute"), "{e:?}");
     }
 
     #[test]

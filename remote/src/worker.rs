@@ -1,0 +1,694 @@
+//! `batuta worker`: a bot of a REAPI scheduler, over the Remote Workers API as BuildGrid's
+//! Bots service speaks it. It keeps a BotSession alive, takes the leases the scheduler
+//! assigns (each an Action), runs each in a clean folder holding only its input root,
+//! uploads what the command wrote, and reports the ActionResult on the lease.
+//!
+//! A worker that dies mid-action stops calling the server; the scheduler notices when the
+//! session's keepalive runs out and gives the lease to another bot.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bazel_remote_apis::build::bazel::remote::execution::v2 as re;
+use bazel_remote_apis::google::protobuf::Timestamp;
+use bazel_remote_apis::google::rpc::Status as RpcStatus;
+use prost::Message;
+use tokio::sync::mpsc;
+use tonic::{Code, Status};
+
+use crate::bots::{self, BotSession, BotStatus, Lease, LeaseState};
+use crate::digests::{matches, sha256, show, well_formed};
+use crate::grpc::Conn;
+use crate::tree::name_ok;
+use crate::{Config, describe, target};
+
+/// How a worker is set up (`batuta worker`).
+pub struct WorkerConfig {
+    /// The scheduler's address, instance and credentials (`execute` is not used).
+    pub server: Config,
+    /// Its name for the scheduler, unique among the bots.
+    pub bot_id: String,
+    /// Where each action gets its own folder, removed after the run.
+    pub work_dir: PathBuf,
+    /// Actions at once.
+    pub jobs: usize,
+}
+
+/// A long poll for work lasts this long at most (the server answers sooner, within its
+/// session keepalive).
+const POLL: Duration = Duration::from_secs(5);
+const ACTION_RESULT: &str = "build.bazel.remote.execution.v2.ActionResult";
+
+/// Run until `stop` is set. An unreachable server is retried; a server that refuses the
+/// worker (bad credentials, no Bots service) ends it with the reason.
+pub fn run(cfg: WorkerConfig, stop: Arc<AtomicBool>) -> Result<(), String> {
+    std::fs::create_dir_all(&cfg.work_dir).map_err(|e| {
+        format!(
+            "cannot create the work folder {}: {e}",
+            cfg.work_dir.display()
+        )
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("batuta-worker")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the worker: {e}"))?;
+    runtime.block_on(serve(&cfg, &stop))
+}
+
+/// A lease that finished, ready to report.
+struct Finished {
+    lease: Lease,
+}
+
+async fn serve(cfg: &WorkerConfig, stop: &AtomicBool) -> Result<(), String> {
+    let (channel, auth) = crate::grpc::channel(&target(&cfg.server, &cfg.server.url))?;
+    let mut conn = Conn::new(channel, auth, cfg.server.instance.clone());
+    let mut bots_client = conn.bots();
+    let mut session = loop {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if let Err(s) = conn.handshake().await {
+            wait_for_server(&s, stop).await?;
+            continue;
+        }
+        let mut req = tonic::Request::new(bots::CreateBotSessionRequest {
+            parent: cfg.server.instance.clone(),
+            bot_session: Some(new_session(cfg)),
+        });
+        req.set_timeout(POLL);
+        match bots_client.create_bot_session(req).await {
+            Ok(s) => break s,
+            Err(s) => wait_for_server(&s, stop).await?,
+        }
+    };
+    eprintln!(
+        "batuta worker {}: serving {} as {} ({} at once)",
+        cfg.bot_id,
+        cfg.server.url,
+        session.name,
+        cfg.jobs.max(1)
+    );
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Finished>();
+    let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    let mut finished: Vec<Lease> = Vec::new();
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            for (_, t) in running.drain() {
+                t.abort();
+            }
+            return Ok(());
+        }
+        // Start what the server assigned and is not running yet.
+        for lease in &session.leases {
+            let fresh = lease.state == LeaseState::Active as i32
+                || lease.state == LeaseState::Pending as i32;
+            if fresh
+                && !running.contains_key(&lease.id)
+                && !finished.iter().any(|f| f.id == lease.id)
+            {
+                let (conn, tx) = (conn.clone(), done_tx.clone());
+                let (lease, dir, bot) = (lease.clone(), cfg.work_dir.clone(), cfg.bot_id.clone());
+                let id = lease.id.clone();
+                let task = tokio::spawn(async move {
+                    let lease = run_lease(conn, lease, &dir, &bot).await;
+                    let _ = tx.send(Finished { lease });
+                });
+                running.insert(id, task);
+            }
+        }
+        // A lease the server no longer lists was cancelled (or given to another bot).
+        let listed: Vec<&str> = session.leases.iter().map(|l| l.id.as_str()).collect();
+        running.retain(|id, task| {
+            let keep = listed.contains(&id.as_str());
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        while let Ok(f) = done_rx.try_recv() {
+            running.remove(&f.lease.id);
+            finished.push(f.lease);
+        }
+        // At capacity with nothing to report: wait for a run to end or for the heartbeat
+        // the session's expiry asks for.
+        let at_capacity = running.len() >= cfg.jobs.max(1);
+        if finished.is_empty() && at_capacity {
+            let beat = heartbeat(&session);
+            tokio::select! {
+                f = done_rx.recv() => if let Some(f) = f {
+                    running.remove(&f.lease.id);
+                    finished.push(f.lease);
+                },
+                () = tokio::time::sleep(beat) => {}
+            }
+        }
+        let mut outgoing = session.clone();
+        outgoing.status = BotStatus::Ok as i32;
+        outgoing.leases = running
+            .keys()
+            .map(|id| Lease {
+                id: id.clone(),
+                state: LeaseState::Active as i32,
+                ..Default::default()
+            })
+            .chain(finished.iter().cloned())
+            .collect();
+        let sent: Vec<String> = finished.iter().map(|l| l.id.clone()).collect();
+        let mut req = tonic::Request::new(bots::UpdateBotSessionRequest {
+            name: session.name.clone(),
+            bot_session: Some(outgoing),
+        });
+        // With leases running the poll is short, so a finished run is reported soon.
+        req.set_timeout(if running.is_empty() {
+            POLL
+        } else {
+            heartbeat(&session)
+        });
+        let update = bots_client.update_bot_session(req);
+        let answer = tokio::select! {
+            r = update => Some(r),
+            // A run ended during a long poll: report it now; the server assigns again
+            // whatever the dropped answer would have carried.
+            f = done_rx.recv(), if !running.is_empty() => {
+                if let Some(f) = f {
+                    running.remove(&f.lease.id);
+                    finished.push(f.lease);
+                }
+                None
+            }
+        };
+        match answer {
+            None => {}
+            Some(Ok(s)) => {
+                finished.retain(|l| !sent.contains(&l.id));
+                session = s;
+            }
+            Some(Err(s)) if s.code() == Code::DeadlineExceeded => {}
+            Some(Err(s)) if matches!(s.code(), Code::NotFound | Code::InvalidArgument) => {
+                // The server forgot the session (it expired, or the server restarted):
+                // runs in progress are not ours to report any more.
+                return Err(format!(
+                    "the scheduler dropped this worker's session ({}); start it again",
+                    describe(&s)
+                ));
+            }
+            Some(Err(s)) => wait_for_server(&s, stop).await?,
+        }
+    }
+}
+
+fn new_session(cfg: &WorkerConfig) -> BotSession {
+    let platform = crate::exec::platform();
+    BotSession {
+        bot_id: cfg.bot_id.clone(),
+        status: BotStatus::Ok as i32,
+        worker: Some(bots::Worker {
+            devices: vec![bots::Device {
+                handle: cfg.bot_id.clone(),
+                properties: platform
+                    .properties
+                    .into_iter()
+                    .map(|p| bots::KeyValue {
+                        key: p.name,
+                        value: p.value,
+                    })
+                    .collect(),
+            }],
+            properties: Vec::new(),
+            configs: vec![bots::KeyValue {
+                key: "capacity".into(),
+                value: cfg.jobs.max(1).to_string(),
+            }],
+        }),
+        ..Default::default()
+    }
+}
+
+/// Half the time the session has left (what the server's keepalive allows), within
+/// 100 ms and 10 s.
+fn heartbeat(s: &BotSession) -> Duration {
+    let left = s
+        .expire_time
+        .as_ref()
+        .and_then(|t| {
+            let at = SystemTime::UNIX_EPOCH
+                + Duration::new(u64::try_from(t.seconds).ok()?, t.nanos.max(0) as u32);
+            at.duration_since(SystemTime::now()).ok()
+        })
+        .unwrap_or(Duration::from_secs(2));
+    (left / 2).clamp(Duration::from_millis(100), Duration::from_secs(10))
+}
+
+/// A server that cannot be reached is waited for; one that refuses the worker ends it.
+async fn wait_for_server(s: &Status, stop: &AtomicBool) -> Result<(), String> {
+    match s.code() {
+        Code::Unauthenticated | Code::PermissionDenied | Code::Unimplemented => Err(format!(
+            "the scheduler refuses this worker: {}",
+            describe(s)
+        )),
+        _ => {
+            eprintln!("batuta worker: {}; trying again", describe(s));
+            for _ in 0..10 {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Run one lease's Action; the lease comes back completed, with the ActionResult or the
+/// reason the action could not run.
+async fn run_lease(conn: Conn, lease: Lease, work_dir: &Path, bot: &str) -> Lease {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = work_dir.join(format!("{}-{n}", std::process::id()));
+    let outcome = execute_lease(conn, &lease, &dir, bot).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let (result, status) = match outcome {
+        Ok(r) => (Some(bots::pack(ACTION_RESULT, &r)), RpcStatus::default()),
+        Err(s) => {
+            eprintln!("batuta worker {bot}: lease {}: {}", lease.id, s.message());
+            (
+                None,
+                RpcStatus {
+                    code: s.code() as i32,
+                    message: s.message().to_owned(),
+                    details: Vec::new(),
+                },
+            )
+        }
+    };
+    Lease {
+        id: lease.id,
+        state: LeaseState::Completed as i32,
+        result,
+        status: Some(status),
+        ..Default::default()
+    }
+}
+
+async fn execute_lease(
+    mut conn: Conn,
+    lease: &Lease,
+    dir: &Path,
+    bot: &str,
+) -> Result<re::ActionResult, Status> {
+    let started = now();
+    let payload = lease
+        .payload
+        .as_ref()
+        .ok_or_else(|| Status::invalid_argument("the lease carries no action"))?;
+    let action = if payload
+        .type_url
+        .ends_with("/build.bazel.remote.execution.v2.Action")
+    {
+        decode::<re::Action>(&payload.value)?
+    } else if payload
+        .type_url
+        .ends_with("/build.bazel.remote.execution.v2.Digest")
+    {
+        let d = decode::<re::Digest>(&payload.value)?;
+        decode::<re::Action>(&fetch(&mut conn, &d).await?)?
+    } else {
+        return Err(Status::invalid_argument(format!(
+            "a lease payload of type {} is not an action",
+            payload.type_url
+        )));
+    };
+    let command_digest = action
+        .command_digest
+        .ok_or_else(|| Status::invalid_argument("the action has no command"))?;
+    let command = decode::<re::Command>(&fetch(&mut conn, &command_digest).await?)?;
+    if command.arguments.is_empty() {
+        return Err(Status::invalid_argument("the command has no arguments"));
+    }
+    eprintln!(
+        "batuta worker {bot}: lease {}: running {}",
+        lease.id,
+        command.arguments.join(" ")
+    );
+    let root = action
+        .input_root_digest
+        .ok_or_else(|| Status::invalid_argument("the action has no input root"))?;
+    std::fs::create_dir_all(dir).map_err(|e| local_failure("create its folder", &e))?;
+    let fetched = now();
+    materialize(&mut conn, &root, dir).await?;
+    #[allow(deprecated)]
+    let outputs: Vec<String> = if command.output_paths.is_empty() {
+        command.output_files.clone()
+    } else {
+        command.output_paths.clone()
+    };
+    for out in &outputs {
+        let rel = relative(out)?;
+        if let Some(parent) = dir.join(rel).parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| local_failure("create an output's folder", &e))?;
+        }
+    }
+    let cwd = dir.join(relative(&command.working_directory)?);
+    let timeout = action
+        .timeout
+        .and_then(|t| u64::try_from(t.seconds).ok())
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs);
+    let exec_start = now();
+    let run = {
+        let command = command.clone();
+        tokio::task::spawn_blocking(move || spawn(&command, &cwd, timeout))
+            .await
+            .map_err(|e| Status::internal(format!("the run was lost: {e}")))??
+    };
+    let exec_done = now();
+    let mut blobs: Vec<(re::Digest, Vec<u8>)> = Vec::new();
+    let mut output_files = Vec::new();
+    for out in &outputs {
+        let path = dir.join(relative(out)?);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue; // not written: the client decides what that means
+        };
+        if !meta.is_file() {
+            continue; // folders and links are not batuta outputs
+        }
+        let bytes = std::fs::read(&path).map_err(|e| local_failure("read an output", &e))?;
+        let d = sha256(&bytes);
+        output_files.push(re::OutputFile {
+            path: out.clone(),
+            digest: Some(d.clone()),
+            is_executable: batuta_engine::cache::is_executable(&meta),
+            ..Default::default()
+        });
+        blobs.push((d, bytes));
+    }
+    let (stdout, stderr) = (sha256(&run.stdout), sha256(&run.stderr));
+    blobs.push((stdout.clone(), run.stdout));
+    blobs.push((stderr.clone(), run.stderr));
+    blobs.sort_by(|a, b| a.0.hash.cmp(&b.0.hash));
+    blobs.dedup_by(|a, b| a.0 == b.0);
+    let all: Vec<re::Digest> = blobs.iter().map(|b| b.0.clone()).collect();
+    let missing = conn.find_missing(&all).await?;
+    conn.write_blobs(
+        blobs
+            .into_iter()
+            .filter(|b| missing.contains(&b.0))
+            .collect(),
+    )
+    .await?;
+    Ok(re::ActionResult {
+        output_files,
+        exit_code: run.code,
+        stdout_digest: Some(stdout),
+        stderr_digest: Some(stderr),
+        execution_metadata: Some(re::ExecutedActionMetadata {
+            worker: bot.to_owned(),
+            worker_start_timestamp: Some(started),
+            input_fetch_start_timestamp: Some(fetched),
+            input_fetch_completed_timestamp: Some(exec_start),
+            execution_start_timestamp: Some(exec_start),
+            execution_completed_timestamp: Some(exec_done),
+            worker_completed_timestamp: Some(now()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// What a command left: its exit code and its two streams.
+struct Run {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// Start the command with only its own environment (plus this worker's PATH and HOME, so
+/// programs are found as the worker's owner installed them) and wait for it.
+fn spawn(command: &re::Command, cwd: &Path, timeout: Option<Duration>) -> Result<Run, Status> {
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(&command.arguments[0]);
+    cmd.args(&command.arguments[1..])
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_clear();
+    for name in ["PATH", "HOME"] {
+        if let Some(v) = std::env::var_os(name) {
+            cmd.env(name, v);
+        }
+    }
+    for v in &command.environment_variables {
+        cmd.env(&v.name, &v.value);
+    }
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child = cmd.spawn().map_err(|e| {
+        Status::failed_precondition(format!(
+            "this worker cannot start '{}': {e}",
+            command.arguments[0]
+        ))
+    })?;
+    let pid = child.id();
+    // A timeout kills the whole group; the wait then returns.
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let killer = timeout.map(|t| {
+        let flag = timed_out.clone();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            if rx.recv_timeout(t).is_err() {
+                flag.store(true, Ordering::SeqCst);
+                // SAFETY: kill(2) on the process group of our own child, not yet reaped.
+                unsafe {
+                    libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+                }
+            }
+        });
+        (tx, handle)
+    });
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Status::internal(format!("waiting for the command failed: {e}")))?;
+    if let Some((tx, handle)) = killer {
+        let _ = tx.send(());
+        let _ = handle.join();
+    }
+    if timed_out.load(Ordering::SeqCst) {
+        return Err(Status::deadline_exceeded("the action ran past its timeout"));
+    }
+    Ok(Run {
+        code: out.status.code().unwrap_or(128 + 9),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    })
+}
+
+/// Write the input root under `dir`, every blob checked against its digest and every name
+/// against escaping the folder.
+async fn materialize(conn: &mut Conn, root: &re::Digest, dir: &Path) -> Result<(), Status> {
+    let mut level: Vec<(PathBuf, re::Digest)> = vec![(dir.to_path_buf(), root.clone())];
+    let mut files: Vec<(PathBuf, re::Digest, bool)> = Vec::new();
+    while !level.is_empty() {
+        let digests: Vec<re::Digest> = level.iter().map(|l| l.1.clone()).collect();
+        let blobs = read_verified(conn, &digests).await?;
+        let mut next = Vec::new();
+        for ((path, _), bytes) in level.iter().zip(blobs) {
+            let d = decode::<re::Directory>(&bytes)?;
+            if !d.symlinks.is_empty() {
+                return Err(Status::invalid_argument(
+                    "the input root holds symbolic links, which this worker does not make",
+                ));
+            }
+            for f in d.files {
+                let name = checked(&f.name)?;
+                let digest = f
+                    .digest
+                    .ok_or_else(|| Status::invalid_argument("a file without a digest"))?;
+                files.push((path.join(name), digest, f.is_executable));
+            }
+            for sub in d.directories {
+                let name = checked(&sub.name)?;
+                let p = path.join(name);
+                std::fs::create_dir_all(&p)
+                    .map_err(|e| local_failure("create an input folder", &e))?;
+                let digest = sub
+                    .digest
+                    .ok_or_else(|| Status::invalid_argument("a folder without a digest"))?;
+                next.push((p, digest));
+            }
+        }
+        level = next;
+    }
+    let digests: Vec<re::Digest> = files.iter().map(|f| f.1.clone()).collect();
+    let blobs = read_verified(conn, &digests).await?;
+    for ((path, _, executable), bytes) in files.iter().zip(blobs) {
+        std::fs::write(path, bytes).map_err(|e| local_failure("write an input", &e))?;
+        if *executable {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| local_failure("make an input executable", &e))?;
+        }
+    }
+    Ok(())
+}
+
+async fn fetch(conn: &mut Conn, d: &re::Digest) -> Result<Vec<u8>, Status> {
+    Ok(read_verified(conn, std::slice::from_ref(d))
+        .await?
+        .pop()
+        .expect("one blob asked, one given"))
+}
+
+/// The blobs, each checked against its SHA-256; a missing one is the client's to upload
+/// again (FAILED_PRECONDITION, as REAPI says).
+async fn read_verified(conn: &mut Conn, digests: &[re::Digest]) -> Result<Vec<Vec<u8>>, Status> {
+    if let Some(bad) = digests.iter().find(|d| !well_formed(d)) {
+        return Err(Status::invalid_argument(format!(
+            "a malformed digest {}",
+            show(bad)
+        )));
+    }
+    let got = conn.read_blobs(digests, Vec::new()).await?;
+    digests
+        .iter()
+        .zip(got)
+        .map(|(d, b)| match b {
+            Some(bytes) if matches(d, &bytes) => Ok(bytes),
+            Some(_) => Err(Status::data_loss(format!(
+                "blob {} does not match its digest",
+                show(d)
+            ))),
+            None => Err(Status::failed_precondition(format!(
+                "blob {} is missing",
+                show(d)
+            ))),
+        })
+        .collect()
+}
+
+fn checked(name: &str) -> Result<&str, Status> {
+    if name_ok(name) {
+        Ok(name)
+    } else {
+        Err(Status::invalid_argument(format!("an input named '{name}'")))
+    }
+}
+
+/// A relative path that stays inside the action's folder.
+fn relative(p: &str) -> Result<&Path, Status> {
+    if p.is_empty()
+        || p.split('/').all(|part| name_ok(part) || part.is_empty()) && !p.starts_with('/')
+    {
+        Ok(Path::new(p))
+    } else {
+        Err(Status::invalid_argument(format!(
+            "a path '{p}' that leaves the action's folder"
+        )))
+    }
+}
+
+fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, Status> {
+    M::decode(bytes).map_err(|e| Status::invalid_argument(format!("a malformed message: {e}")))
+}
+
+fn local_failure(what: &str, e: &std::io::Error) -> Status {
+    Status::internal(format!("the worker could not {what}: {e}"))
+}
+
+fn now() -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn paths_stay_inside_the_folder() {
+        assert!(relative("out/a.txt").is_ok());
+        assert!(relative("").is_ok());
+        assert!(relative("../a").is_err());
+        assert!(relative("/etc/passwd").is_err());
+        assert!(relative("a/../../b").is_err());
+        assert!(checked("..").is_err() && checked("a/b").is_err() && checked("ok.py").is_ok());
+    }
+
+    #[test]
+    fn the_heartbeat_follows_the_sessions_expiry() {
+        let mut s = BotSession::default();
+        assert_eq!(
+            heartbeat(&s),
+            Duration::from_secs(1),
+            "no expiry: 2 s left assumed"
+        );
+        let in_4s = SystemTime::now() + Duration::from_secs(4);
+        let secs = in_4s
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        s.expire_time = Some(Timestamp {
+            seconds: secs as i64,
+            nanos: 0,
+        });
+        let b = heartbeat(&s);
+        assert!(
+            b <= Duration::from_secs(2) && b >= Duration::from_millis(1400),
+            "{b:?}"
+        );
+    }
+
+    #[test]
+    fn a_command_runs_with_only_its_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let cmd = re::Command {
+            arguments: vec![
+                "sh".into(),
+                "-c".into(),
+                "echo $GREETING; echo $SECRET >&2; exit 3".into(),
+            ],
+            environment_variables: vec![re::command::EnvironmentVariable {
+                name: "GREETING".into(),
+                value: "hello".into(),
+            }],
+            ..Default::default()
+        };
+        // SAFETY: tests in this binary read no SECRET.
+        unsafe { std::env::set_var("SECRET", "leaked") };
+        let run = spawn(&cmd, dir.path(), None).unwrap();
+        assert_eq!(
+            (run.code, run.stdout.as_slice(), run.stderr.as_slice()),
+            (3, b"hello\n".as_slice(), b"\n".as_slice())
+        );
+        let slow = re::Command {
+            arguments: vec!["sleep".into(), "5".into()],
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let e = spawn(&slow, dir.path(), Some(Duration::from_millis(200)))
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), Code::DeadlineExceeded);
+        assert!(t.elapsed() < Duration::from_secs(3));
+        let missing = re::Command {
+            arguments: vec!["no-such-program-here".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            spawn(&missing, dir.path(), None).err().unwrap().code(),
+            Code::FailedPrecondition
+        );
+    }
+}
