@@ -40,7 +40,8 @@ as_db() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 
 # PostgreSQL for the scheduler.
 mkdir -p "$TMP/pg"
-[ "$(id -u)" = 0 ] && chown postgres:postgres "$TMP/pg"
+# As root, PostgreSQL runs as its own user, which must reach its folder.
+[ "$(id -u)" = 0 ] && chmod 755 "$TMP" && chown postgres:postgres "$TMP/pg"
 as_db "$PG_BIN/initdb" -D "$TMP/pg/data" -U bgd --auth=trust -E UTF8 --no-sync >/dev/null
 PGPORT=$(free_port)
 setsid $([ "$(id -u)" = 0 ] && echo runuser -u postgres --) "$PG_BIN/postgres" -D "$TMP/pg/data" -p "$PGPORT" -k "$TMP/pg" \
