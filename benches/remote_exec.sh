@@ -48,7 +48,8 @@ setsid $([ "$(id -u)" = 0 ] && echo runuser -u postgres --) "$PG_BIN/postgres" -
     -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200 >"$TMP/pg.log" 2>&1 &
 PIDS+=($!)
 wait_port "$PGPORT"
-DB="postgresql://bgd@127.0.0.1:$PGPORT/postgres"
+# psycopg2 by name: BuildGrid listens for its notifications through it.
+DB="postgresql+psycopg2://bgd@127.0.0.1:$PGPORT/postgres"
 "$BGD" migrate apply "$DB" >/dev/null
 
 PORT=$(free_port)

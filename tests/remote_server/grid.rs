@@ -130,7 +130,9 @@ impl Postgres {
     }
 
     pub fn url(&self) -> String {
-        format!("postgresql://bgd@127.0.0.1:{}/postgres", self.port)
+        // psycopg2 by name: BuildGrid listens for its notifications through it, and
+        // SQLAlchemy may pick psycopg 3 for a bare postgresql:// address.
+        format!("postgresql+psycopg2://bgd@127.0.0.1:{}/postgres", self.port)
     }
 }
 
