@@ -4,6 +4,10 @@
 //! Every write is atomic. Every read is verified: a blob whose content does not hash to its
 //! name, or an action record whose checksum fails, is a miss, is removed, and is reported so
 //! the build that follows replaces it.
+//!
+//! Small blobs (outputs up to [`INLINE_MAX`], stdout, stderr) travel inside the action
+//! record, as REAPI's inline outputs do: a cached action is then one file, not three, and on
+//! ext4 creating files is most of what caching a small action costs.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -15,7 +19,13 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Digest;
 use crate::fsutil::{self, Durability};
 
-const ACTION_MAGIC: &[u8; 8] = b"BTAC0001";
+// 0002: records carry small blobs inline.
+const ACTION_MAGIC: &[u8; 8] = b"BTAC0002";
+/// Records of an older batuta: a miss (replaced by the next run), not damage to report.
+const OLD_ACTION_MAGICS: &[&[u8; 8]] = &[b"BTAC0001"];
+
+/// Blobs up to this size are stored in the action record itself (see the module doc).
+pub const INLINE_MAX: u64 = 64 * 1024;
 
 /// What running an action produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +35,26 @@ pub struct ActionResult {
     pub exit_code: i32,
     pub stdout: Digest,
     pub stderr: Digest,
+    /// Blobs carried in the record instead of `cas/`, by digest: small outputs, stdout and
+    /// stderr. A digest named above and absent here is a blob of `cas/`.
+    pub inline: Vec<(Digest, Vec<u8>)>,
+}
+
+impl ActionResult {
+    /// The bytes of blob `digest` when the record carries them.
+    pub fn inlined(&self, digest: &Digest) -> Option<&[u8]> {
+        self.inline
+            .iter()
+            .find(|(d, _)| d == digest)
+            .map(|(_, b)| b.as_slice())
+    }
+
+    /// Carry `bytes` (whose digest is `digest`) in the record, once.
+    pub fn add_inline(&mut self, digest: Digest, bytes: Vec<u8>) {
+        if self.inlined(&digest).is_none() {
+            self.inline.push((digest, bytes));
+        }
+    }
 }
 
 /// Why a cached item could not be used.
@@ -134,6 +164,47 @@ impl Cache {
         Ok(())
     }
 
+    /// Write `bytes` (blob `digest`, carried inline by a record) to `to` atomically.
+    fn restore_bytes(&self, bytes: &[u8], to: &Path, executable: bool) -> io::Result<()> {
+        let dir = to
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        tmp.write_all(bytes)?;
+        set_executable(tmp.path(), executable)?;
+        fsutil::persist(tmp, to, Durability::Deferred)
+    }
+
+    /// Restore output `digest` of `result` to `to`: from the record when it carries the
+    /// bytes (verified when the record was read), else from `cas/`, verified on the way.
+    pub fn restore_output(
+        &self,
+        result: &ActionResult,
+        digest: &Digest,
+        to: &Path,
+        executable: bool,
+    ) -> Result<(), CacheError> {
+        match result.inlined(digest) {
+            Some(bytes) => Ok(self.restore_bytes(bytes, to, executable)?),
+            None => self.restore(digest, to, executable),
+        }
+    }
+
+    /// Blob `digest` of `result` (an output, stdout or stderr): from the record when it
+    /// carries it, else from `cas/`, verified.
+    pub fn read_output(
+        &self,
+        result: &ActionResult,
+        digest: &Digest,
+    ) -> Result<Vec<u8>, CacheError> {
+        match result.inlined(digest) {
+            Some(bytes) => Ok(bytes.to_vec()),
+            None => self.read(digest),
+        }
+    }
+
     /// A blob's bytes, verified.
     pub fn read(&self, digest: &Digest) -> Result<Vec<u8>, CacheError> {
         let src = self.blob_path(digest);
@@ -159,7 +230,14 @@ impl Cache {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        match fsutil::unseal(ACTION_MAGIC, &bytes).and_then(|p| postcard::from_bytes(p).ok()) {
+        if OLD_ACTION_MAGICS.iter().any(|m| bytes.starts_with(&m[..])) {
+            return Ok(None);
+        }
+        let decoded = fsutil::unseal(ACTION_MAGIC, &bytes)
+            .and_then(|p| postcard::from_bytes::<ActionResult>(p).ok())
+            // The seal covers the bytes; this catches a record that names them wrongly.
+            .filter(|r| r.inline.iter().all(|(d, b)| Digest::of(b) == *d));
+        match decoded {
             Some(r) => {
                 touch(&path);
                 Ok(Some(r))
@@ -316,6 +394,7 @@ mod tests {
             exit_code: 0,
             stdout: Digest::of(b""),
             stderr: Digest::of(b""),
+            inline: Vec::new(),
         };
         assert_eq!(cache.get_action(&key).unwrap(), None);
         cache.put_action(&key, &r).unwrap();
@@ -331,6 +410,102 @@ mod tests {
             None,
             "damaged record removed"
         );
+    }
+
+    fn inline_result() -> ActionResult {
+        let mut r = ActionResult {
+            outputs: vec![
+                ("small".into(), Digest::of(b"small output"), true),
+                ("big".into(), Digest::of(b"in cas"), false),
+            ],
+            exit_code: 0,
+            stdout: Digest::of(b""),
+            stderr: Digest::of(b""),
+            inline: Vec::new(),
+        };
+        r.add_inline(Digest::of(b"small output"), b"small output".to_vec());
+        r.add_inline(Digest::of(b""), Vec::new());
+        r.add_inline(Digest::of(b""), Vec::new());
+        r
+    }
+
+    #[test]
+    fn inline_blobs_round_trip_in_one_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let key = Digest::of(b"key");
+        let r = inline_result();
+        assert_eq!(r.inline.len(), 2, "stdout and stderr share one empty blob");
+        cache.put_bytes(b"in cas").unwrap();
+        cache.put_action(&key, &r).unwrap();
+        let back = cache.get_action(&key).unwrap().unwrap();
+        assert_eq!(back, r);
+        assert!(
+            !cache.blob_path(&Digest::of(b"small output")).exists(),
+            "an inline blob has no file of its own"
+        );
+        let out = dir.path().join("out/small");
+        cache
+            .restore_output(&back, &back.outputs[0].1, &out, true)
+            .unwrap();
+        assert_eq!(fs::read(&out).unwrap(), b"small output");
+        assert!(is_executable(&fs::metadata(&out).unwrap()));
+        let big = dir.path().join("out/big");
+        cache
+            .restore_output(&back, &back.outputs[1].1, &big, false)
+            .unwrap();
+        assert_eq!(fs::read(&big).unwrap(), b"in cas");
+        assert_eq!(
+            cache.read_output(&back, &back.outputs[0].1).unwrap(),
+            b"small output"
+        );
+        assert_eq!(cache.read_output(&back, &back.stdout).unwrap(), b"");
+        assert_eq!(
+            cache.read_output(&back, &back.outputs[1].1).unwrap(),
+            b"in cas"
+        );
+    }
+
+    #[test]
+    fn a_damaged_inline_blob_is_a_corrupt_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let key = Digest::of(b"key");
+        cache.put_action(&key, &inline_result()).unwrap();
+        let p = cache.action_path(&key);
+        let bytes = fs::read(&p).unwrap();
+        let at = bytes
+            .windows(12)
+            .position(|w| w == b"small output")
+            .unwrap();
+        let mut torn = bytes.clone();
+        torn[at] = b'S';
+        fs::write(&p, &torn).unwrap();
+        assert!(matches!(
+            cache.get_action(&key),
+            Err(CacheError::Corrupt(_))
+        ));
+        assert!(!p.exists(), "damaged record removed");
+
+        // Sealed correctly, but the bytes are not the blob they claim to be.
+        let mut lying = inline_result();
+        lying.inline[0].1 = b"other output".to_vec();
+        cache.put_action(&key, &lying).unwrap();
+        assert!(matches!(
+            cache.get_action(&key),
+            Err(CacheError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn an_older_record_format_is_a_quiet_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let key = Digest::of(b"key");
+        let p = cache.action_path(&key);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, fsutil::seal(b"BTAC0001", b"whatever it held")).unwrap();
+        assert_eq!(cache.get_action(&key).unwrap(), None);
     }
 
     #[test]

@@ -241,6 +241,7 @@ mod tests {
             exit_code: 0,
             stdout: Blake3::of(out),
             stderr: Blake3::of(err),
+            inline: Vec::new(),
         };
         let table = [
             (Blake3::of(x), x),

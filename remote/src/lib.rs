@@ -188,6 +188,7 @@ impl Remote {
             exit_code: 0,
             stdout: local[n],
             stderr: local[n + 1],
+            inline: Vec::new(),
         }))
     }
 
@@ -213,7 +214,7 @@ impl Remote {
             if sha_of.contains_key(&b3) {
                 continue;
             }
-            let bytes = cache.read(&b3).map_err(|e: CacheError| {
+            let bytes = cache.read_output(result, &b3).map_err(|e: CacheError| {
                 RemoteError::Unusable(format!("cannot read its result to upload: {e}"))
             })?;
             let sha = digests::sha256(&bytes);

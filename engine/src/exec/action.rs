@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, OnceLock, RwLock};
 
 use super::stage::{Stage, StagePool};
-use crate::cache::{ActionResult, Cache, CacheError, is_executable};
+use crate::cache::{ActionResult, Cache, CacheError, INLINE_MAX, is_executable};
 use crate::codes::{self, ErrorCode};
 use crate::digest::{Digest, StatCache, hash_file};
 use crate::fsutil::remove_file_if_exists;
@@ -180,7 +180,7 @@ impl Ctx<'_> {
             let dest = self.root.join(path);
             let current = self.digest(path).ok().flatten();
             if current != Some(*digest) {
-                self.cache.restore(digest, &dest, *exec)?;
+                self.cache.restore_output(&result, digest, &dest, *exec)?;
                 self.stat
                     .write()
                     .expect("stat lock")
@@ -267,6 +267,7 @@ impl Ctx<'_> {
             }
         };
         let mut recorded = Vec::with_capacity(a.outputs.len());
+        let mut small = Vec::with_capacity(a.outputs.len());
         for out in &a.outputs {
             let p = self.root.join(out);
             let meta = match std::fs::metadata(&p) {
@@ -279,8 +280,14 @@ impl Ctx<'_> {
                     );
                 }
             };
-            let digest = match hash_file(&p) {
-                Ok(d) => d,
+            // A small output is read once: hashed now, and kept for the cache record.
+            let hashed = if a.cache && meta.len() <= INLINE_MAX {
+                std::fs::read(&p).map(|b| (Digest::of(&b), Some(b)))
+            } else {
+                hash_file(&p).map(|d| (d, None))
+            };
+            let (digest, bytes) = match hashed {
+                Ok(h) => h,
                 Err(e) => {
                     return Outcome::Failed(Failure::new(
                         phase_code(a.phase),
@@ -293,6 +300,7 @@ impl Ctx<'_> {
                 .expect("stat lock")
                 .insert(out, &meta, digest);
             recorded.push((out.clone(), digest, is_executable(&meta)));
+            small.push(bytes);
         }
         if !ran.report.is_empty() {
             self.reporter.event(super::Event::ActionReport {
@@ -301,7 +309,7 @@ impl Ctx<'_> {
             });
         }
         if a.cache {
-            match self.store(key, &recorded, &ran) {
+            match self.store(key, &recorded, small, &ran) {
                 Ok(result) => self.upload_remote(a, key, &result),
                 Err(e) => self.warn(format!(
                     "{}: could not store the result in the cache: {e}",
@@ -419,21 +427,35 @@ impl Ctx<'_> {
         })
     }
 
+    /// Cache a run: small blobs (`small[i]` holds output `i`'s bytes when it is one) in the
+    /// action record, larger ones in `cas/`.
     fn store(
         &self,
         key: &Digest,
         outputs: &[(String, Digest, bool)],
+        small: Vec<Option<Vec<u8>>>,
         ran: &Ran,
     ) -> io::Result<ActionResult> {
-        for (path, digest, _) in outputs {
-            self.cache.put_file(&self.root.join(path), digest)?;
-        }
-        let result = ActionResult {
+        let mut result = ActionResult {
             outputs: outputs.to_vec(),
             exit_code: 0,
-            stdout: self.cache.put_bytes(&ran.stdout)?,
-            stderr: self.cache.put_bytes(&ran.stderr)?,
+            stdout: Digest::of(&ran.stdout),
+            stderr: Digest::of(&ran.stderr),
+            inline: Vec::new(),
         };
+        for ((path, digest, _), bytes) in outputs.iter().zip(small) {
+            match bytes {
+                Some(b) => result.add_inline(*digest, b),
+                None => self.cache.put_file(&self.root.join(path), digest)?,
+            }
+        }
+        for (digest, bytes) in [(result.stdout, &ran.stdout), (result.stderr, &ran.stderr)] {
+            if bytes.len() as u64 <= INLINE_MAX {
+                result.add_inline(digest, bytes.clone());
+            } else {
+                self.cache.put_bytes(bytes)?;
+            }
+        }
         self.cache.put_action(key, &result)?;
         Ok(result)
     }
