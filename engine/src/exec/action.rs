@@ -105,7 +105,15 @@ impl Ctx<'_> {
     /// Whether the action is up to date as the workspace stands now (no lock held long,
     /// safe to ask for many actions at once).
     pub fn fresh(&self, a: &Action) -> bool {
+        // Without a record of a last run nothing can be up to date: hashing the inputs here
+        // would only hash them twice (the run hashes them again, once the stat cache can
+        // trust nothing it saw in this build).
         a.cache
+            && self
+                .records
+                .read()
+                .expect("records lock")
+                .contains_key(&a.id)
             && self
                 .current_key(a)
                 .is_ok_and(|key| self.up_to_date(a, &key))
