@@ -149,73 +149,73 @@ fn classify(g: Grammar, n: Node<'_>) -> Cat {
     }
 }
 
-#[derive(Default)]
-struct Acc {
-    cyclomatic: u32,
-    cognitive: u32,
+/// What a node's children inherit in the walk of [`functions`].
+#[derive(Clone)]
+struct Scope<'s> {
+    /// Qualified name of the enclosing classes and functions, with a trailing separator.
+    prefix: Rc<str>,
+    /// The function (index in the result) whose complexity the children add to; `None`
+    /// outside functions and in classes nested in them (measured on their own).
+    func: Option<usize>,
+    nesting: u32,
+    /// The boolean operator right above, for runs of like operators.
+    prev_op: Option<&'s str>,
 }
 
-/// Complexity of one function's subtree; nested functions and classes are left out (they
-/// are measured on their own). Returns whether the tree was too deep to measure fully.
-fn measure(g: Grammar, func: Node<'_>, src: &str, acc: &mut Acc) -> bool {
-    // Context for a node's children: their nesting and the boolean operator above them.
-    walk_named(
-        func,
-        (0u32, None::<&str>),
-        MAX_DEPTH,
-        |n, &(nesting, prev_op)| {
-            let cat = classify(g, n);
-            // Parentheses start a new run of operators.
-            let prev_op = if n.kind() == "parenthesized_expression" {
-                None
-            } else {
-                prev_op
-            };
-            let mut inner = nesting;
-            let mut op_here = None;
-            match cat {
-                Cat::Func | Cat::Scope => return None,
-                Cat::Branch => {
-                    acc.cyclomatic += 1;
-                    acc.cognitive += 1 + nesting;
-                    inner = nesting + 1;
-                }
-                Cat::Switch => {
-                    acc.cognitive += 1 + nesting;
-                    inner = nesting + 1;
-                }
-                Cat::ElseIf => {
-                    acc.cyclomatic += 1;
-                    acc.cognitive += 1;
-                }
-                Cat::Else => acc.cognitive += 1,
-                Cat::Case => acc.cyclomatic += 1,
-                Cat::Clause => {
-                    acc.cyclomatic += 1;
-                    acc.cognitive += 1;
-                }
-                Cat::Bool => {
-                    let mut prev = prev_op;
-                    let mut c = n.walk();
-                    for ch in n.children(&mut c).filter(|ch| !ch.is_named()) {
-                        let op = text(ch, src);
-                        if matches!(op, "and" | "or" | "&&" | "||") {
-                            acc.cyclomatic += 1;
-                            if prev != Some(op) {
-                                acc.cognitive += 1;
-                            }
-                            prev = Some(op);
-                            op_here = Some(op);
-                        }
+/// Add node `n` (of category `cat`, inside function `f`) to `f`'s complexity; returns the
+/// nesting and operator its children see.
+fn measure<'s>(
+    n: Node<'_>,
+    cat: Cat,
+    src: &'s str,
+    f: &mut Function,
+    nesting: u32,
+    prev_op: Option<&'s str>,
+) -> (u32, Option<&'s str>) {
+    // Parentheses start a new run of operators.
+    let prev_op = if cat == Cat::Paren { None } else { prev_op };
+    let mut inner = nesting;
+    let mut op_here = None;
+    match cat {
+        Cat::Branch => {
+            f.cyclomatic += 1;
+            f.cognitive += 1 + nesting;
+            inner = nesting + 1;
+        }
+        Cat::Switch => {
+            f.cognitive += 1 + nesting;
+            inner = nesting + 1;
+        }
+        Cat::ElseIf => {
+            f.cyclomatic += 1;
+            f.cognitive += 1;
+        }
+        Cat::Else => f.cognitive += 1,
+        Cat::Case => f.cyclomatic += 1,
+        Cat::Clause => {
+            f.cyclomatic += 1;
+            f.cognitive += 1;
+        }
+        Cat::Bool => {
+            let mut prev = prev_op;
+            let mut c = n.walk();
+            for ch in n.children(&mut c).filter(|ch| !ch.is_named()) {
+                let op = text(ch, src);
+                if matches!(op, "and" | "or" | "&&" | "||") {
+                    f.cyclomatic += 1;
+                    if prev != Some(op) {
+                        f.cognitive += 1;
                     }
+                    prev = Some(op);
+                    op_here = Some(op);
                 }
-                Cat::Jump => acc.cognitive += 1,
-                Cat::Nest => inner = nesting + 1,
-                _ => {}
             }
-            Some((inner, op_here))
-        },
-    )
+        }
+        Cat::Jump => f.cognitive += 1,
+        Cat::Nest => inner = nesting + 1,
+        _ => {}
+    }
+    (inner, op_here)
 }
 
 fn name_of(g: Grammar, n: Node<'_>, src: &str) -> String {
@@ -271,42 +271,64 @@ fn documented(g: Grammar, n: Node<'_>) -> bool {
 
 /// Every function in the tree, in source order. The `bool` says whether some tree was
 /// deeper than batuta measures (the counts below that depth are missing).
+///
+/// One walk finds the functions and measures them: each node counts for the innermost
+/// function around it (a nested function is measured on its own).
 pub fn functions(g: Grammar, tree: &Tree, src: &str) -> (Vec<Function>, bool) {
     let sep = if matches!(g, Grammar::Cpp) { "::" } else { "." };
-    let mut out = Vec::new();
-    let mut deep = false;
-    let root: Rc<str> = Rc::from("");
-    let truncated = walk_named(
-        tree.root_node(),
-        root,
-        MAX_DEPTH,
-        |n, prefix| match classify(g, n) {
+    let mut out: Vec<Function> = Vec::new();
+    let top = Scope {
+        prefix: Rc::from(""),
+        func: None,
+        nesting: 0,
+        prev_op: None,
+    };
+    let truncated = walk_named(tree.root_node(), top, MAX_DEPTH, |n, up| {
+        let cat = classify(g, n);
+        match cat {
             Cat::Func => {
-                let name = format!("{prefix}{}", name_of(g, n, src));
-                let mut acc = Acc {
-                    cyclomatic: 1,
-                    ..Acc::default()
-                };
-                deep |= measure(g, n, src, &mut acc);
+                let name = format!("{}{}", up.prefix, name_of(g, n, src));
                 let line = n.start_position().row + 1;
+                let prefix = Rc::from(format!("{name}{sep}"));
                 out.push(Function {
                     line,
                     lines: n.end_position().row + 2 - line,
-                    cyclomatic: acc.cyclomatic,
-                    cognitive: acc.cognitive,
+                    cyclomatic: 1,
+                    cognitive: 0,
                     documented: documented(g, n),
-                    name: name.clone(),
+                    name,
                 });
-                Some(Rc::from(format!("{name}{sep}")))
+                Some(Scope {
+                    prefix,
+                    func: Some(out.len() - 1),
+                    nesting: 0,
+                    prev_op: None,
+                })
             }
-            Cat::Scope => Some(match n.child_by_field_name("name") {
-                Some(nm) => Rc::from(format!("{prefix}{}{sep}", text(nm, src))),
-                None => prefix.clone(),
+            Cat::Scope => Some(Scope {
+                prefix: match n.child_by_field_name("name") {
+                    Some(nm) => Rc::from(format!("{}{}{sep}", up.prefix, text(nm, src))),
+                    None => up.prefix.clone(),
+                },
+                func: None,
+                nesting: 0,
+                prev_op: None,
             }),
-            _ => Some(prefix.clone()),
-        },
-    );
-    (out, truncated || deep)
+            _ => {
+                let Some(i) = up.func else {
+                    return Some(up.clone());
+                };
+                let (nesting, prev_op) = measure(n, cat, src, &mut out[i], up.nesting, up.prev_op);
+                Some(Scope {
+                    prefix: up.prefix.clone(),
+                    func: up.func,
+                    nesting,
+                    prev_op,
+                })
+            }
+        }
+    });
+    (out, truncated)
 }
 
 /// McCabe's bands (REFERENCE.md): 1–10 simple, 11–20 moderate, 21–50 complex, above 50 refactor.
