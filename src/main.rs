@@ -34,6 +34,15 @@ fn quiet_vulkan_device_select() {
     }
 }
 
+/// C's calloc on mimalloc (whose own `mi_calloc` needs a feature that brings a crate more).
+unsafe extern "C" fn mi_calloc(count: usize, size: usize) -> *mut std::ffi::c_void {
+    match count.checked_mul(size) {
+        // SAFETY: mi_zalloc takes any size and returns null when it cannot allocate.
+        Some(bytes) => unsafe { libmimalloc_sys::mi_zalloc(bytes) },
+        None => std::ptr::null_mut(),
+    }
+}
+
 /// Exit codes, as ARCHITECTURE.md fixes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -47,6 +56,15 @@ pub enum Exit {
 
 fn main() -> ExitCode {
     quiet_vulkan_device_select();
+    // SAFETY: before any parser exists and before any other thread.
+    unsafe {
+        batuta_rules::analyze::syntax::use_allocator(&batuta_rules::analyze::syntax::CAllocator {
+            malloc: libmimalloc_sys::mi_malloc,
+            calloc: mi_calloc,
+            realloc: libmimalloc_sys::mi_realloc,
+            free: libmimalloc_sys::mi_free,
+        })
+    };
     let cli = Cli::parse();
     init_tracing(&cli.global);
     let ui = Ui::new(cli.global.color);

@@ -40,6 +40,34 @@ impl Grammar {
     }
 }
 
+/// A C allocator's four functions, as tree-sitter's core takes them.
+pub struct CAllocator {
+    pub malloc: unsafe extern "C" fn(usize) -> *mut std::ffi::c_void,
+    pub calloc: unsafe extern "C" fn(usize, usize) -> *mut std::ffi::c_void,
+    pub realloc: unsafe extern "C" fn(*mut std::ffi::c_void, usize) -> *mut std::ffi::c_void,
+    pub free: unsafe extern "C" fn(*mut std::ffi::c_void),
+}
+
+/// Have tree-sitter's C core allocate with `a` instead of the C library's malloc: parsing
+/// makes and frees a node per token, and the program's own allocator (mimalloc) does that
+/// faster than glibc's (perf: malloc and free were ~6 % of a cold analysis).
+///
+/// # Safety
+///
+/// Call before any parser or tree exists (first thing in `main`, before other threads):
+/// memory allocated by one allocator must never be freed by the other.
+pub unsafe fn use_allocator(a: &CAllocator) {
+    // SAFETY: forwarded from the caller; the core keeps the pointers for the process' life.
+    unsafe {
+        tree_sitter::set_allocator(
+            Some(a.malloc),
+            Some(a.calloc),
+            Some(a.realloc),
+            Some(a.free),
+        );
+    }
+}
+
 thread_local! {
     static PARSERS: RefCell<[Option<Parser>; 4]> = const { RefCell::new([None, None, None, None]) };
 }
