@@ -356,19 +356,24 @@ stages:
     assert_eq!(f["hints"][0], "install it with: cargo install depyler");
 }
 
-#[test]
-fn a_corrupt_cache_blob_is_detected_and_rebuilt() {
-    let ws = pipeline();
-    ws.build(&[]);
-    // Damage every blob in the store.
-    for shard in std::fs::read_dir(ws.path("cache/cas")).unwrap() {
-        for blob in std::fs::read_dir(shard.unwrap().path()).unwrap() {
-            let p = blob.unwrap().path();
+/// Append a byte to every file under `dir` (two levels: shards, then entries).
+fn damage_all(dir: &std::path::Path) -> usize {
+    let mut damaged = 0;
+    for shard in std::fs::read_dir(dir).unwrap() {
+        for entry in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            let p = entry.unwrap().path();
             let mut bytes = std::fs::read(&p).unwrap();
             bytes.push(b'!');
             std::fs::write(&p, bytes).unwrap();
+            damaged += 1;
         }
     }
+    damaged
+}
+
+/// After the cache was damaged, a deleted output is rebuilt (with a warning), and the
+/// rebuilt result replaced the damaged entry: the next restore works.
+fn rebuilt_after_damage(ws: &Ws, expected: &str) {
     std::fs::remove_file(ws.path("out/a.txt")).unwrap();
     let (code, ev) = ws.build(&[]);
     assert_eq!(code, 0, "{ev:?}");
@@ -381,11 +386,36 @@ fn a_corrupt_cache_blob_is_detected_and_rebuilt() {
         "{warning}"
     );
     assert_eq!(outcomes(&ev, "executed"), ["transpile/copy:a.py"]);
-    assert_eq!(ws.read("out/a.txt"), "a\n");
-    // The rebuilt result replaced the damaged blob: the next restore works.
+    assert_eq!(ws.read("out/a.txt"), expected);
     std::fs::remove_file(ws.path("out/a.txt")).unwrap();
     let (_, ev) = ws.build(&[]);
     assert_eq!(summary(&ev)["cached"], 1);
+}
+
+#[test]
+fn a_corrupt_action_record_is_detected_and_rebuilt() {
+    // Small outputs travel inside the action record: damaging it damages them.
+    let ws = pipeline();
+    ws.build(&[]);
+    assert!(damage_all(&ws.path("cache/ac")) >= 4);
+    rebuilt_after_damage(&ws, "a\n");
+}
+
+#[test]
+fn a_corrupt_cache_blob_is_detected_and_rebuilt() {
+    // An output too large to travel inline is a blob of its own in `cas/`.
+    let big = "a".repeat(100 * 1024);
+    let ws = Ws::new(
+        PIPELINE,
+        &[
+            ("src/a.py", &big),
+            ("src/b.py", "b\n"),
+            ("src/pkg/c.py", "c\n"),
+        ],
+    );
+    ws.build(&[]);
+    assert!(damage_all(&ws.path("cache/cas")) >= 1);
+    rebuilt_after_damage(&ws, &big);
 }
 
 #[test]
