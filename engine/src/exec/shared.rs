@@ -91,11 +91,12 @@ impl Ctx<'_> {
 
     /// Run a command action on the remote's workers and put what it wrote in place.
     /// `None` when it is to run here: the remote does not execute or stopped answering,
-    /// the task says `local: true`, its tool writes sidecars (which only the local staging
-    /// folder catches), or the remote could not run it (reported).
+    /// the task says `local: true`, it holds one of this machine's GPUs, its tool writes
+    /// sidecars (which only the local staging folder catches), or the remote could not run
+    /// it (reported).
     pub(super) fn run_remote(&self, a: &Action, argv: &[String]) -> Option<Result<Ran, Failure>> {
         let remote = self.live_remote().filter(|r| r.executes())?;
-        if a.local || !a.sidecars.is_empty() {
+        if a.local || a.gpu > 0 || !a.sidecars.is_empty() {
             return None;
         }
         let mut inputs = Vec::with_capacity(a.inputs.len());
