@@ -15,7 +15,7 @@ mod common;
 mod remote_server;
 
 use common::{events, summary};
-use remote_server::grid::{Postgres, Worker, executing_server};
+use remote_server::grid::{Postgres, Worker, executing_server, executing_server_with};
 
 /// Each Python file is "transpiled" by a command that also leaves a stray file in its
 /// folder (which stays on the worker); one task stays local; one joins two outputs.
@@ -304,4 +304,79 @@ fn a_server_stopping_mid_build_leaves_the_rest_to_this_machine() {
     for out in ["out/a.txt", "out/b.txt", "out/pkg/c.txt", "out/joined.txt"] {
         assert!(files.path(out).is_file(), "{out}");
     }
+}
+
+#[test]
+fn workers_and_clients_reach_a_server_that_requires_tls_and_a_token() {
+    let certs = tempfile::tempdir().unwrap();
+    let (key, cert, ca) = remote_server::certificates(certs.path());
+    let secret = certs.path().join("jwt.secret");
+    std::fs::write(&secret, "batuta-grid-secret").unwrap();
+    let pg = Postgres::start();
+    let server = executing_server_with(
+        &pg,
+        10,
+        Some(remote_server::Tls {
+            key: &key,
+            cert: &cert,
+        }),
+        Some(&secret),
+    );
+    let token = remote_server::jwt("batuta-grid-secret");
+    let work = tempfile::tempdir().unwrap();
+    let ca_arg = ca.to_str().unwrap();
+    let w = Worker::start_with(
+        &server.tls_url(),
+        "tls-worker",
+        2,
+        work.path(),
+        &["--tls-ca", ca_arg, "--token-env", "GRID_TOKEN"],
+        &[("GRID_TOKEN", &token)],
+    );
+    let remote = format!(
+        "remote: {{ execute: \"{}\", token_env: GRID_TOKEN, tls: {{ ca: ca.pem }} }}",
+        server.tls_url()
+    );
+    let files = checkout(&remote, "");
+    std::fs::copy(&ca, files.path("ca.pem")).unwrap();
+    let out = cmd(&files)
+        .env("GRID_TOKEN", &token)
+        .args(["build", "--format", "json"])
+        .output()
+        .unwrap();
+    let ev = events(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{ev:#?}\n{}\n{}",
+        server.log(),
+        w.log()
+    );
+    assert!(warnings(&ev).is_empty(), "{ev:#?}");
+    let remote_runs = actions(&ev)
+        .iter()
+        .filter(|e| e["worker"] == "tls-worker")
+        .count();
+    assert_eq!(
+        remote_runs, 4,
+        "every command but the local one ran on the worker: {ev:#?}"
+    );
+    assert!(!w.log().contains(&token), "the token is never printed");
+
+    // Without the token the worker is refused at once and says why.
+    let refused = Std::new(env!("CARGO_BIN_EXE_batuta"))
+        .args([
+            "worker",
+            "--server",
+            &server.tls_url(),
+            "--tls-ca",
+            ca_arg,
+            "--id",
+            "anonymous",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("refuses this worker"), "{err}");
 }

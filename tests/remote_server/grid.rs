@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Server, free_port, kill_group, turn};
+use super::{Server, Tls, free_port, kill_group, security, turn};
 
 /// PostgreSQL's programs: `BATUTA_TEST_PG_BIN`, else the newest under
 /// /usr/lib/postgresql. Missing, the test fails and says how to install it.
@@ -145,6 +145,16 @@ impl Drop for Postgres {
 /// A BuildGrid with Execution and Bots, its scheduler in `pg`. Bots whose session is not
 /// renewed within `keepalive_s` seconds are dropped and their leases given to others.
 pub fn executing_server(pg: &Postgres, keepalive_s: u32) -> Server {
+    executing_server_with(pg, keepalive_s, None, None)
+}
+
+/// The same, with TLS and/or requiring a JWT signed with the secret in `jwt_secret`.
+pub fn executing_server_with(
+    pg: &Postgres,
+    keepalive_s: u32,
+    tls: Option<Tls<'_>>,
+    jwt_secret: Option<&Path>,
+) -> Server {
     let out = Command::new(super::bgd())
         .args(["migrate", "apply", &pg.url()])
         .output()
@@ -159,14 +169,13 @@ pub fn executing_server(pg: &Postgres, keepalive_s: u32) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let storage = dir.path().join("storage");
     let port = free_port();
+    let (channel, authorization) = security(tls.as_ref(), jwt_secret);
     let config = format!(
         r#"server:
   - !channel
     address: "127.0.0.1:{port}"
-    insecure-mode: true
-authorization:
-  method: none
-thread-pool-size: 64
+{channel}authorization:
+{authorization}thread-pool-size: 64
 connections:
   - !sql-connection &sql
     connection-string: {db}
@@ -223,11 +232,25 @@ pub struct Worker {
 
 impl Worker {
     pub fn start(server: &Server, id: &str, jobs: u32, dir: &Path) -> Worker {
+        Worker::start_with(&server.url(), id, jobs, dir, &[], &[])
+    }
+
+    /// At `url`, with more arguments (`--tls-ca`, `--token-env`) and environment.
+    pub fn start_with(
+        url: &str,
+        id: &str,
+        jobs: u32,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Worker {
         let log = dir.join(format!("{id}.log"));
         let f = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_batuta"));
-        cmd.args(["worker", "--server", &server.url(), "--id", id, "-j"])
+        cmd.args(["worker", "--server", url, "--id", id, "-j"])
             .arg(jobs.to_string())
+            .args(args)
+            .envs(env.iter().copied())
             .arg("--work-dir")
             .arg(dir.join(id))
             .stdin(Stdio::null())

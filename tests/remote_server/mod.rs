@@ -62,6 +62,26 @@ pub fn turn() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The `!channel`'s TLS lines and the `authorization:` body of a BuildGrid configuration.
+pub fn security(tls: Option<&Tls<'_>>, jwt_secret: Option<&Path>) -> (String, String) {
+    let channel = match tls {
+        None => "    insecure-mode: true\n".to_owned(),
+        Some(t) => format!(
+            "    insecure-mode: false\n    credentials:\n      tls-server-key: {}\n      tls-server-cert: {}\n",
+            t.key.display(),
+            t.cert.display()
+        ),
+    };
+    let authorization = match jwt_secret {
+        None => "  method: none\n".to_owned(),
+        Some(s) => format!(
+            "  method: jwt\n  algorithm: hs256\n  secret: {}\n",
+            s.display()
+        ),
+    };
+    (channel, authorization)
+}
+
 /// A running BuildGrid, stopped (its whole process group) when dropped.
 pub struct Server {
     child: Option<Child>,
@@ -83,21 +103,7 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let storage = dir.path().join("storage");
         let port = free_port();
-        let channel = match &tls {
-            None => "    insecure-mode: true\n".to_owned(),
-            Some(t) => format!(
-                "    insecure-mode: false\n    credentials:\n      tls-server-key: {}\n      tls-server-cert: {}\n",
-                t.key.display(),
-                t.cert.display()
-            ),
-        };
-        let authorization = match jwt_secret {
-            None => "  method: none\n".to_owned(),
-            Some(s) => format!(
-                "  method: jwt\n  algorithm: hs256\n  secret: {}\n",
-                s.display()
-            ),
-        };
+        let (channel, authorization) = security(tls.as_ref(), jwt_secret);
         // A disk CAS, so a test can damage a blob the way a failing disk would.
         let config = format!(
             r#"server:
