@@ -74,18 +74,7 @@ esac
 
 # A checkout: the manifest (with or without the remote) and FILES sources.
 checkout() {
-    local dir=$1 remote=$2
-    mkdir -p "$dir/src"
-    {
-        echo "version: 1"
-        echo "project: { name: bench, source: src, output: out }"
-        [ -n "$remote" ] && echo "remote: { cache: \"grpc://127.0.0.1:$PORT\" }"
-        echo "stages:"
-        echo "  transpile:"
-        echo "    tasks:"
-        echo "      port: { run: $RUN, each: \"**/*.py\", out: \"{dir}/{stem}.txt\" }"
-    } >"$dir/batuta.yaml"
-    write_sources "$dir/src" "$FILES"
+    write_checkout "$1" "${2:+remote: { cache: \"grpc://127.0.0.1:$PORT\" \}}" "$RUN" "$FILES"
 }
 
 # One build: "wall_ms executed cached".

@@ -115,19 +115,9 @@ case $WORK in
     *) RUN='[python3, -c, "import hashlib, shutil, sys; hashlib.sha256(open(sys.argv[1], \"rb\").read()).hexdigest(); shutil.copy(sys.argv[1], sys.argv[2]) # SALT", "{in}", "{out}"]' ;;
 esac
 
+# The command differs by checkout (a salt), so the server's action cache cannot answer.
 checkout() {
-    local dir=$1 remote=$2
-    mkdir -p "$dir/src"
-    {
-        echo "version: 1"
-        echo "project: { name: bench, source: src, output: out }"
-        [ -n "$remote" ] && echo "remote: { execute: \"grpc://127.0.0.1:$PORT\" }"
-        echo "stages:"
-        echo "  transpile:"
-        echo "    tasks:"
-        echo "      port: { run: ${RUN/SALT/$(basename "$dir")}, each: \"**/*.py\", out: \"{dir}/{stem}.txt\" }"
-    } >"$dir/batuta.yaml"
-    write_sources "$dir/src" "$FILES"
+    write_checkout "$1" "${2:+remote: { execute: \"grpc://127.0.0.1:$PORT\" \}}" "${RUN/SALT/$(basename "$1")}" "$FILES"
 }
 
 # One build: "wall_ms executed remote_executed".

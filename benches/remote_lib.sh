@@ -13,6 +13,23 @@ for i in range(n):
 PY
 }
 
+# write_checkout DIR REMOTE RUN N: a manifest whose one transpile task runs RUN (a YAML
+# list) per .py file, with the line REMOTE unless it is empty, and N sources.
+write_checkout() {
+    local dir=$1 remote=$2 run=$3
+    mkdir -p "$dir/src"
+    {
+        echo "version: 1"
+        echo "project: { name: bench, source: src, output: out }"
+        [ -n "$remote" ] && echo "$remote"
+        echo "stages:"
+        echo "  transpile:"
+        echo "    tasks:"
+        echo "      port: { run: $run, each: \"**/*.py\", out: \"{dir}/{stem}.txt\" }"
+    } >"$dir/batuta.yaml"
+    write_sources "$dir/src" "$4"
+}
+
 # A loopback port nothing listens on now.
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -137,12 +137,7 @@ impl Cache {
             }
             Err(e) => return Err(e.into()),
         };
-        let dir = to
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        let mut tmp = temp_beside(to)?;
         let mut hasher = blake3::Hasher::new();
         let mut buf = vec![0; 64 * 1024];
         loop {
@@ -166,12 +161,7 @@ impl Cache {
 
     /// Write `bytes` (blob `digest`, carried inline by a record) to `to` atomically.
     fn restore_bytes(&self, bytes: &[u8], to: &Path, executable: bool) -> io::Result<()> {
-        let dir = to
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        let mut tmp = temp_beside(to)?;
         tmp.write_all(bytes)?;
         set_executable(tmp.path(), executable)?;
         fsutil::persist(tmp, to, Durability::Deferred)
@@ -345,6 +335,17 @@ fn set_executable(path: &Path, executable: bool) -> io::Result<()> {
         let _ = (path, executable);
         Ok(())
     }
+}
+
+/// A temporary file in `to`'s folder (made if missing), to be renamed onto `to` once
+/// written: a restore is atomic.
+fn temp_beside(to: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let dir = to
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    tempfile::NamedTempFile::new_in(dir)
 }
 
 /// Whether a file is executable by its owner.
