@@ -380,3 +380,44 @@ fn workers_and_clients_reach_a_server_that_requires_tls_and_a_token() {
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("refuses this worker"), "{err}");
 }
+
+#[test]
+fn ctrl_c_stops_waiting_for_remote_runs() {
+    let pg = Postgres::start();
+    let server = executing_server(&pg, 10);
+    let work = tempfile::tempdir().unwrap();
+    let w = Worker::start(&server, "w1", 1, work.path());
+    let remote = format!("remote: {{ execute: \"{}\" }}", server.url());
+    let files = checkout(&remote, "sleep 60; ");
+    let mut child = Std::new(env!("CARGO_BIN_EXE_batuta"))
+        .current_dir(files.dir.path())
+        .env("NO_COLOR", "1")
+        .env("BATUTA_CACHE_DIR", files.path(".batuta/cache"))
+        .args(["build", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !w.log().contains("running sh") {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "no remote run started: {}",
+            w.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t = Instant::now();
+    // SAFETY: signal to a child we spawned and have not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "cancelled promptly, not after the 60 s run"
+    );
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        !files.path("out/a.txt").exists(),
+        "nothing ran here instead"
+    );
+}

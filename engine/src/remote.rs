@@ -42,6 +42,8 @@ pub struct RemoteCommand<'a> {
     pub outputs: &'a [String],
     /// The workspace, where the inputs' bytes are read from.
     pub root: &'a Path,
+    /// Set when the build is cancelled: stop waiting for the remote run.
+    pub cancel: &'a std::sync::atomic::AtomicBool,
 }
 
 /// What a remote run of a command gave.

@@ -115,10 +115,14 @@ impl Remote {
             .filter(|b| missing.contains(&b.0))
             .collect();
         conn.write_blobs(send).await.map_err(unavailable)?;
-        let response = conn
-            .execute(&prepared.action)
-            .await
-            .map_err(execution_failed)?;
+        // A cancelled build stops waiting (the stream is dropped); the server may still
+        // finish the run, and its result then serves a later build from the cache.
+        let response = tokio::select! {
+            r = conn.execute(&prepared.action) => r.map_err(execution_failed)?,
+            () = cancelled(cmd.cancel) => {
+                return Err(RemoteError::Unusable("the build was cancelled".into()));
+            }
+        };
         if let Some(s) = response.status.as_ref().filter(|s| s.code != 0) {
             return Err(execution_failed(Status::new(
                 Code::from(s.code),
@@ -205,6 +209,13 @@ impl Remote {
             outputs,
             worker,
         })
+    }
+}
+
+/// Resolves once `flag` is set (checked every 50 ms).
+async fn cancelled(flag: &std::sync::atomic::AtomicBool) {
+    while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 

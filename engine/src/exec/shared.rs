@@ -119,9 +119,18 @@ impl Ctx<'_> {
             inputs: &inputs,
             outputs: &a.outputs,
             root: self.root,
+            cancel: self.cancel,
         };
         let done = match remote.execute(&cmd, &self.cache) {
             Ok(d) => d,
+            // The build stopped: the action neither ran here nor counts as the remote's
+            // failure (the caller sees the cancellation).
+            Err(_) if self.cancel.load(Ordering::SeqCst) => {
+                return Some(Err(Failure::new(
+                    super::action::phase_code(a.phase),
+                    "cancelled while it ran on a remote worker".to_owned(),
+                )));
+            }
             Err(e) => {
                 self.remote_exec_failed(a, remote, e);
                 return None;

@@ -20,13 +20,47 @@ use crate::tree::name_ok;
 
 const ACTION_RESULT: &str = "build.bazel.remote.execution.v2.ActionResult";
 
+/// How the session loop stops a lease's command: the server cancelled the lease, or the
+/// worker is stopping. A command not started yet never starts; a running one is killed
+/// with its whole process group.
+#[derive(Clone, Default)]
+pub(super) struct Cancel(Arc<std::sync::Mutex<CancelState>>);
+
+#[derive(Default)]
+enum CancelState {
+    #[default]
+    NotStarted,
+    Running(u32),
+    Cancelled,
+}
+
+impl Cancel {
+    pub(super) fn cancel(&self) {
+        let mut s = self.0.lock().expect("cancel lock");
+        if let CancelState::Running(pid) = *s {
+            // SAFETY: kill(2) on the process group of a command of ours, still Running under
+            // this lock: at worst it has just exited and the call fails with ESRCH.
+            unsafe {
+                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+            }
+        }
+        *s = CancelState::Cancelled;
+    }
+}
+
 /// Run one lease's Action; the lease comes back completed, with the ActionResult or the
 /// reason the action could not run.
-pub(super) async fn run_lease(conn: Conn, lease: Lease, work_dir: &Path, bot: &str) -> Lease {
+pub(super) async fn run_lease(
+    conn: Conn,
+    lease: Lease,
+    work_dir: &Path,
+    bot: &str,
+    cancel: Cancel,
+) -> Lease {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let dir = work_dir.join(format!("{}-{n}", std::process::id()));
-    let outcome = execute_lease(conn, &lease, &dir, bot).await;
+    let outcome = execute_lease(conn, &lease, &dir, bot, cancel).await;
     let _ = std::fs::remove_dir_all(&dir);
     let (result, status) = match outcome {
         Ok(r) => (Some(bots::pack(ACTION_RESULT, &r)), RpcStatus::default()),
@@ -56,6 +90,7 @@ async fn execute_lease(
     lease: &Lease,
     dir: &Path,
     bot: &str,
+    cancel: Cancel,
 ) -> Result<re::ActionResult, Status> {
     let started = now();
     let payload = lease
@@ -119,7 +154,7 @@ async fn execute_lease(
     let exec_start = now();
     let run = {
         let command = command.clone();
-        tokio::task::spawn_blocking(move || spawn(&command, &cwd, timeout))
+        tokio::task::spawn_blocking(move || spawn(&command, &cwd, timeout, &cancel))
             .await
             .map_err(|e| Status::internal(format!("the run was lost: {e}")))??
     };
@@ -186,7 +221,12 @@ struct Run {
 
 /// Start the command with only its own environment (plus this worker's PATH and HOME, so
 /// programs are found as the worker's owner installed them) and wait for it.
-fn spawn(command: &re::Command, cwd: &Path, timeout: Option<Duration>) -> Result<Run, Status> {
+fn spawn(
+    command: &re::Command,
+    cwd: &Path,
+    timeout: Option<Duration>,
+    cancel: &Cancel,
+) -> Result<Run, Status> {
     use std::process::{Command, Stdio};
     let mut cmd = Command::new(&command.arguments[0]);
     cmd.args(&command.arguments[1..])
@@ -204,12 +244,20 @@ fn spawn(command: &re::Command, cwd: &Path, timeout: Option<Duration>) -> Result
         cmd.env(&v.name, &v.value);
     }
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let child = cmd.spawn().map_err(|e| {
-        Status::failed_precondition(format!(
-            "this worker cannot start '{}': {e}",
-            command.arguments[0]
-        ))
-    })?;
+    let child = {
+        let mut state = cancel.0.lock().expect("cancel lock");
+        if matches!(*state, CancelState::Cancelled) {
+            return Err(Status::cancelled("the lease was cancelled"));
+        }
+        let child = cmd.spawn().map_err(|e| {
+            Status::failed_precondition(format!(
+                "this worker cannot start '{}': {e}",
+                command.arguments[0]
+            ))
+        })?;
+        *state = CancelState::Running(child.id());
+        child
+    };
     let pid = child.id();
     // A timeout kills the whole group; the wait then returns.
     let timed_out = Arc::new(AtomicBool::new(false));
@@ -227,9 +275,17 @@ fn spawn(command: &re::Command, cwd: &Path, timeout: Option<Duration>) -> Result
         });
         (tx, handle)
     });
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Status::internal(format!("waiting for the command failed: {e}")))?;
+    // Once waited for, the command is marked done so `Cancel` leaves its group alone.
+    let out = {
+        let out = child.wait_with_output();
+        let mut state = cancel.0.lock().expect("cancel lock");
+        let cancelled = matches!(*state, CancelState::Cancelled);
+        *state = CancelState::Cancelled;
+        if cancelled {
+            return Err(Status::cancelled("the lease was cancelled"));
+        }
+        out.map_err(|e| Status::internal(format!("waiting for the command failed: {e}")))?
+    };
     if let Some((tx, handle)) = killer {
         let _ = tx.send(());
         let _ = handle.join();
@@ -399,7 +455,7 @@ mod tests {
         };
         // SAFETY: tests in this binary read no SECRET.
         unsafe { std::env::set_var("SECRET", "leaked") };
-        let run = spawn(&cmd, dir.path(), None).unwrap();
+        let run = spawn(&cmd, dir.path(), None, &Cancel::default()).unwrap();
         assert_eq!(
             (run.code, run.stdout.as_slice(), run.stderr.as_slice()),
             (3, b"hello\n".as_slice(), b"\n".as_slice())
@@ -409,9 +465,14 @@ mod tests {
             ..Default::default()
         };
         let t = Instant::now();
-        let e = spawn(&slow, dir.path(), Some(Duration::from_millis(200)))
-            .err()
-            .unwrap();
+        let e = spawn(
+            &slow,
+            dir.path(),
+            Some(Duration::from_millis(200)),
+            &Cancel::default(),
+        )
+        .err()
+        .unwrap();
         assert_eq!(e.code(), Code::DeadlineExceeded);
         assert!(t.elapsed() < Duration::from_secs(3));
         let missing = re::Command {
@@ -419,8 +480,40 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            spawn(&missing, dir.path(), None).err().unwrap().code(),
+            spawn(&missing, dir.path(), None, &Cancel::default())
+                .err()
+                .unwrap()
+                .code(),
             Code::FailedPrecondition
         );
+    }
+
+    #[test]
+    fn a_cancelled_command_is_killed_or_never_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let slow = re::Command {
+            arguments: vec!["sh".into(), "-c".into(), "sleep 30 & sleep 30".into()],
+            ..Default::default()
+        };
+        let cancel = Cancel::default();
+        let t = Instant::now();
+        let running = {
+            let (cancel, dir) = (cancel.clone(), dir.path().to_path_buf());
+            let slow = slow.clone();
+            std::thread::spawn(move || spawn(&slow, &dir, None, &cancel))
+        };
+        while !matches!(*cancel.0.lock().unwrap(), CancelState::Running(_)) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        cancel.cancel();
+        let e = running.join().unwrap().err().unwrap();
+        assert_eq!(e.code(), Code::Cancelled);
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the whole group was killed"
+        );
+        // Cancelled before it started: it never starts.
+        let e = spawn(&slow, dir.path(), None, &cancel).err().unwrap();
+        assert_eq!(e.code(), Code::Cancelled);
     }
 }

@@ -8,7 +8,7 @@
 
 mod lease;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,12 +90,14 @@ async fn serve(cfg: &WorkerConfig, stop: &AtomicBool) -> Result<(), String> {
         cfg.jobs.max(1)
     );
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Finished>();
-    let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    let mut running: HashMap<String, lease::Cancel> = HashMap::new();
+    // Cancelled leases whose runs have not ended yet: their outcome is not reported.
+    let mut dropped: HashSet<String> = HashSet::new();
     let mut finished: Vec<Lease> = Vec::new();
     loop {
         if stop.load(Ordering::SeqCst) {
-            for (_, t) in running.drain() {
-                t.abort();
+            for (_, c) in running.drain() {
+                c.cancel();
             }
             return Ok(());
         }
@@ -109,26 +111,26 @@ async fn serve(cfg: &WorkerConfig, stop: &AtomicBool) -> Result<(), String> {
             {
                 let (conn, tx) = (conn.clone(), done_tx.clone());
                 let (lease, dir, bot) = (lease.clone(), cfg.work_dir.clone(), cfg.bot_id.clone());
-                let id = lease.id.clone();
-                let task = tokio::spawn(async move {
-                    let lease = lease::run_lease(conn, lease, &dir, &bot).await;
+                let cancel = lease::Cancel::default();
+                running.insert(lease.id.clone(), cancel.clone());
+                tokio::spawn(async move {
+                    let lease = lease::run_lease(conn, lease, &dir, &bot, cancel).await;
                     let _ = tx.send(Finished { lease });
                 });
-                running.insert(id, task);
             }
         }
         // A lease the server no longer lists was cancelled (or given to another bot).
         let listed: Vec<&str> = session.leases.iter().map(|l| l.id.as_str()).collect();
-        running.retain(|id, task| {
+        running.retain(|id, cancel| {
             let keep = listed.contains(&id.as_str());
             if !keep {
-                task.abort();
+                cancel.cancel();
+                dropped.insert(id.clone());
             }
             keep
         });
         while let Ok(f) = done_rx.try_recv() {
-            running.remove(&f.lease.id);
-            finished.push(f.lease);
+            ended(f, &mut running, &mut dropped, &mut finished);
         }
         // At capacity with nothing to report: wait for a run to end or for the heartbeat
         // the session's expiry asks for.
@@ -137,8 +139,7 @@ async fn serve(cfg: &WorkerConfig, stop: &AtomicBool) -> Result<(), String> {
             let beat = heartbeat(&session);
             tokio::select! {
                 f = done_rx.recv() => if let Some(f) = f {
-                    running.remove(&f.lease.id);
-                    finished.push(f.lease);
+                    ended(f, &mut running, &mut dropped, &mut finished);
                 },
                 () = tokio::time::sleep(beat) => {}
             }
@@ -172,8 +173,7 @@ async fn serve(cfg: &WorkerConfig, stop: &AtomicBool) -> Result<(), String> {
             // whatever the dropped answer would have carried.
             f = done_rx.recv(), if !running.is_empty() => {
                 if let Some(f) = f {
-                    running.remove(&f.lease.id);
-                    finished.push(f.lease);
+                    ended(f, &mut running, &mut dropped, &mut finished);
                 }
                 None
             }
@@ -196,6 +196,20 @@ async fn serve(cfg: &WorkerConfig, stop: &AtomicBool) -> Result<(), String> {
             Some(Err(s)) => wait_for_server(&s, stop).await?,
         }
     }
+}
+
+/// A run ended: report it, unless its lease was cancelled meanwhile.
+fn ended(
+    f: Finished,
+    running: &mut HashMap<String, lease::Cancel>,
+    dropped: &mut HashSet<String>,
+    finished: &mut Vec<Lease>,
+) {
+    if dropped.remove(&f.lease.id) {
+        return;
+    }
+    running.remove(&f.lease.id);
+    finished.push(f.lease);
 }
 
 fn new_session(cfg: &WorkerConfig) -> BotSession {
