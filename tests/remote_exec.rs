@@ -83,6 +83,20 @@ fn build(files: &common::Files, args: &[&str]) -> (i32, Vec<Value>) {
     (out.status.code().unwrap_or(-1), events(&out))
 }
 
+/// A build running in the background, its JSON events on a pipe.
+fn spawn_build(files: &common::Files, args: &[&str]) -> std::process::Child {
+    Std::new(env!("CARGO_BIN_EXE_batuta"))
+        .current_dir(files.dir.path())
+        .env("NO_COLOR", "1")
+        .env("BATUTA_CACHE_DIR", files.path(".batuta/cache"))
+        .args(["build", "--format", "json"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn actions(ev: &[Value]) -> Vec<&Value> {
     ev.iter().filter(|e| e["event"] == "action").collect()
 }
@@ -212,15 +226,7 @@ stages:
         ),
         &[("src/a.py", "print('a')\n")],
     );
-    let child = Std::new(env!("CARGO_BIN_EXE_batuta"))
-        .current_dir(files.dir.path())
-        .env("NO_COLOR", "1")
-        .env("BATUTA_CACHE_DIR", files.path(".batuta/cache"))
-        .args(["build", "--format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = spawn_build(&files, &[]);
     let t = Instant::now();
     let (killed, survivor) = loop {
         if w1.log().contains("running") {
@@ -268,15 +274,7 @@ fn a_server_stopping_mid_build_leaves_the_rest_to_this_machine() {
     let _w = Worker::start(&server, "w1", 1, work.path());
     let remote = format!("remote: {{ execute: \"{}\" }}", server.url());
     let files = checkout(&remote, "sleep 1; ");
-    let mut child = Std::new(env!("CARGO_BIN_EXE_batuta"))
-        .current_dir(files.dir.path())
-        .env("NO_COLOR", "1")
-        .env("BATUTA_CACHE_DIR", files.path(".batuta/cache"))
-        .args(["build", "--format", "json", "-j", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_build(&files, &["-j", "1"]);
     // Stop the server once the first remote action is done.
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut ev: Vec<Value> = Vec::new();
@@ -389,15 +387,7 @@ fn ctrl_c_stops_waiting_for_remote_runs() {
     let w = Worker::start(&server, "w1", 1, work.path());
     let remote = format!("remote: {{ execute: \"{}\" }}", server.url());
     let files = checkout(&remote, "sleep 60; ");
-    let mut child = Std::new(env!("CARGO_BIN_EXE_batuta"))
-        .current_dir(files.dir.path())
-        .env("NO_COLOR", "1")
-        .env("BATUTA_CACHE_DIR", files.path(".batuta/cache"))
-        .args(["build", "--format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_build(&files, &[]);
     let t = Instant::now();
     while !w.log().contains("running sh") {
         assert!(
