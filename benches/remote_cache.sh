@@ -20,14 +20,7 @@ set -euo pipefail
 
 FILES=${1:-2000}
 WORK=${2:-python}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BATUTA=${BATUTA:-$ROOT/target/release/batuta}
-BGD=${BATUTA_TEST_BGD:-$(command -v bgd || true)}
-[ -x "$BATUTA" ] || { echo "no $BATUTA: cargo build --release (or BATUTA=path)" >&2; exit 1; }
-[ -n "$BGD" ] && [ -x "$BGD" ] || {
-    echo "BuildGrid's bgd not found: python3 -m venv DIR && DIR/bin/pip install buildgrid; BATUTA_TEST_BGD=DIR/bin/bgd" >&2
-    exit 1
-}
+find_binaries
 
 TMP=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")
 SERVER=""
@@ -67,10 +60,7 @@ setsid "$BGD" server start "$TMP/bgd.yml" >"$TMP/bgd.log" 2>&1 &
 SERVER=$!
 wait_port "$PORT"
 
-case $WORK in
-    none) RUN='[cp, "{in}", "{out}"]' ;;
-    *) RUN='[python3, -c, "import hashlib, shutil, sys; hashlib.sha256(open(sys.argv[1], \"rb\").read()).hexdigest(); shutil.copy(sys.argv[1], sys.argv[2])", "{in}", "{out}"]' ;;
-esac
+RUN=$(work_run "$WORK")
 
 # A checkout: the manifest (with or without the remote) and FILES sources.
 checkout() {

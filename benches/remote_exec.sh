@@ -9,8 +9,7 @@
 # remote_cache.sh (python: a python3 that hashes and copies, ~20-30 ms; none: cp only).
 # WORKER_JOBS sets each worker's -j (default 1, so two workers hold two actions at once,
 # like local -j 2); CLIENT_JOBS the client's -j (default 8: remote runs are mostly waiting).
-# Each build is in a fresh checkout with an empty local cache and a cold server cache (each
-# checkout's command differs by a salt, so the server's action cache cannot answer).
+# Each build is in a fresh checkout with an empty local cache; the server starts empty.
 # Needs bgd with the [database] extra (BATUTA_TEST_BGD), PostgreSQL's programs
 # (/usr/lib/postgresql/*/bin, or PG_BIN), and a batuta binary (BATUTA, default
 # target/release/batuta). Everything runs on this machine: the workers share its cores with
@@ -21,12 +20,8 @@ set -euo pipefail
 
 FILES=${1:-500}
 WORK=${2:-python}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BATUTA=${BATUTA:-$ROOT/target/release/batuta}
-BGD=${BATUTA_TEST_BGD:-$(command -v bgd || true)}
+find_binaries
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
-[ -x "$BATUTA" ] || { echo "no $BATUTA: cargo build --release (or BATUTA=path)" >&2; exit 1; }
-[ -n "$BGD" ] && [ -x "$BGD" ] || { echo "BuildGrid's bgd not found (BATUTA_TEST_BGD)" >&2; exit 1; }
 [ -x "$PG_BIN/postgres" ] || { echo "PostgreSQL not found: apt-get install postgresql (or PG_BIN)" >&2; exit 1; }
 
 TMP=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")
@@ -110,14 +105,10 @@ for w in w1 w2; do
     for _ in $(seq 300); do grep -q serving "$TMP/$w.log" && break; sleep 0.1; done
 done
 
-case $WORK in
-    none) RUN='[sh, -c, "cp {in} {out} # SALT"]' ;;
-    *) RUN='[python3, -c, "import hashlib, shutil, sys; hashlib.sha256(open(sys.argv[1], \"rb\").read()).hexdigest(); shutil.copy(sys.argv[1], sys.argv[2]) # SALT", "{in}", "{out}"]' ;;
-esac
+RUN=$(work_run "$WORK")
 
-# The command differs by checkout (a salt), so the server's action cache cannot answer.
 checkout() {
-    write_checkout "$1" "${2:+remote: { execute: \"grpc://127.0.0.1:$PORT\" \}}" "${RUN/SALT/$(basename "$1")}" "$FILES"
+    write_checkout "$1" "${2:+remote: { execute: \"grpc://127.0.0.1:$PORT\" \}}" "$RUN" "$FILES"
 }
 
 # One build: "wall_ms executed remote_executed".

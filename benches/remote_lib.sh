@@ -1,4 +1,28 @@
-# Shared by the remote benches (sourced): the synthetic sources and loopback ports.
+# Shared by the remote benches (sourced): the binaries they need, the synthetic workload,
+# loopback ports.
+
+# Sets BATUTA (default target/release/batuta) and BGD (BATUTA_TEST_BGD, else bgd on PATH),
+# or stops with how to get them.
+find_binaries() {
+    local root
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    BATUTA=${BATUTA:-$root/target/release/batuta}
+    BGD=${BATUTA_TEST_BGD:-$(command -v bgd || true)}
+    [ -x "$BATUTA" ] || { echo "no $BATUTA: cargo build --release (or BATUTA=path)" >&2; exit 1; }
+    [ -n "$BGD" ] && [ -x "$BGD" ] || {
+        echo "BuildGrid's bgd not found: python3 -m venv DIR && DIR/bin/pip install 'buildgrid[database]'; BATUTA_TEST_BGD=DIR/bin/bgd" >&2
+        exit 1
+    }
+}
+
+# work_run WORK: the `run:` list of one action. python: a new python3 hashes and copies its
+# input (~20-30 ms, the order of a transpiler's start-up); none: cp only.
+work_run() {
+    case $1 in
+        none) echo '[cp, "{in}", "{out}"]' ;;
+        *) echo '[python3, -c, "import hashlib, shutil, sys; hashlib.sha256(open(sys.argv[1], \"rb\").read()).hexdigest(); shutil.copy(sys.argv[1], sys.argv[2])", "{in}", "{out}"]' ;;
+    esac
+}
 
 # write_sources DIR N: N small .py files in 20 folders under DIR.
 write_sources() {

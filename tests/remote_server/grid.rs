@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Server, Tls, free_port, kill_group, security, turn};
+use super::{Server, Tls, free_port, kill_group};
 
 /// PostgreSQL's programs: `BATUTA_TEST_PG_BIN`, else the newest under
 /// /usr/lib/postgresql. Missing, the test fails and says how to install it.
@@ -165,30 +165,13 @@ pub fn executing_server_with(
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let turn = turn();
-    let dir = tempfile::tempdir().unwrap();
-    let storage = dir.path().join("storage");
-    let port = free_port();
-    let (channel, authorization) = security(tls.as_ref(), jwt_secret);
-    let config = format!(
-        r#"server:
-  - !channel
-    address: "127.0.0.1:{port}"
-{channel}authorization:
-{authorization}thread-pool-size: 64
+    let more = format!(
+        r#"thread-pool-size: 64
 connections:
   - !sql-connection &sql
     connection-string: {db}
     pool-size: 20
     max-overflow: 40
-storages:
-  - !disk-storage &cas
-    path: {storage}
-caches:
-  - !lru-action-cache &ac
-    storage: *cas
-    max-cached-refs: 100000
-    allow-updates: true
 schedulers:
   - !sql-scheduler &state
     sql: *sql
@@ -204,23 +187,11 @@ schedulers:
         interval: 0.02
         jitter-factor: 0.1
         failure-backoff: 0.1
-instances:
-  - name: ""
-    services:
-      - !action-cache
-        cache: *ac
-      - !execution
-        scheduler: *state
-        operation-stream-keepalive-timeout: 2
-      - !cas
-        storage: *cas
-      - !bytestream
-        storage: *cas
 "#,
-        db = pg.url(),
-        storage = storage.display()
+        db = pg.url()
     );
-    Server::launch(turn, dir, port, storage, &config)
+    let execution = "      - !execution\n        scheduler: *state\n        operation-stream-keepalive-timeout: 2\n";
+    Server::start_config(tls, jwt_secret, &more, execution)
 }
 
 /// A `batuta worker` process, killed when dropped.

@@ -63,7 +63,7 @@ pub fn turn() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// The `!channel`'s TLS lines and the `authorization:` body of a BuildGrid configuration.
-pub fn security(tls: Option<&Tls<'_>>, jwt_secret: Option<&Path>) -> (String, String) {
+fn security(tls: Option<&Tls<'_>>, jwt_secret: Option<&Path>) -> (String, String) {
     let channel = match tls {
         None => "    insecure-mode: true\n".to_owned(),
         Some(t) => format!(
@@ -99,6 +99,18 @@ impl Server {
 
     /// With TLS, and/or requiring a JWT (HS256) signed with the secret in `jwt_secret`.
     pub fn start_with(tls: Option<Tls<'_>>, jwt_secret: Option<&Path>) -> Server {
+        Server::start_config(tls, jwt_secret, "", "")
+    }
+
+    /// The cache services (ActionCache `*ac`, CAS and ByteStream on `*cas`), with `more`
+    /// top-level sections (after the storage and cache, so they can name them) and
+    /// `services` for the default instance besides the cache ones.
+    pub fn start_config(
+        tls: Option<Tls<'_>>,
+        jwt_secret: Option<&Path>,
+        more: &str,
+        services: &str,
+    ) -> Server {
         let turn = turn();
         let dir = tempfile::tempdir().unwrap();
         let storage = dir.path().join("storage");
@@ -118,12 +130,12 @@ caches:
     storage: *cas
     max-cached-refs: 100000
     allow-updates: true
-instances:
+{more}instances:
   - name: ""
     services:
       - !action-cache
         cache: *ac
-      - !cas
+{services}      - !cas
         storage: *cas
       - !bytestream
         storage: *cas
