@@ -24,8 +24,8 @@ pub fn for_build(
         // The executor given on the command line is the cache too, unless one is named.
         (None, _, Some(e)) if executor_flag.is_some() => e.clone(),
         (None, Some(r), _) => r.cache.value.clone(),
-        (None, None, Some(e)) => e.clone(),
-        (None, None, None) => return Ok(None),
+        // No manifest remote and no flag: `execute` can only have come from the flag.
+        (None, None, _) => return Ok(None),
     };
     let token = match spec.and_then(|r| r.token_env.as_ref()) {
         Some(var) => match std::env::var(&var.value) {

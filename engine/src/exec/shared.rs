@@ -20,29 +20,38 @@ impl Ctx<'_> {
     }
 
     /// One warning for the whole build when the remote stops answering, one per action
-    /// for an entry that cannot be used.
+    /// for an entry or a run that cannot be used.
     fn remote_failed(
         &self,
         a: &Action,
         remote: &dyn crate::remote::RemoteCache,
         e: RemoteError,
-        uploading: bool,
+        doing: Doing,
     ) {
-        match e {
-            RemoteError::Unavailable(why) => {
+        match (e, doing) {
+            (RemoteError::Unavailable(why), _) => {
                 if !self.remote_down.swap(true, Ordering::Relaxed) {
+                    let what = if doing == Doing::Execute {
+                        "remote"
+                    } else {
+                        "remote cache"
+                    };
                     self.warn(format!(
-                        "remote cache {} is unavailable ({why}); building locally without it for the rest of this build",
+                        "{what} {} is unavailable ({why}); building locally without it for the rest of this build",
                         remote.describe()
                     ));
                 }
             }
-            RemoteError::Unusable(why) if uploading => self.warn(format!(
+            (RemoteError::Unusable(why), Doing::Upload) => self.warn(format!(
                 "{}: the result was not uploaded to the remote cache ({why})",
                 a.id
             )),
-            RemoteError::Unusable(why) => self.warn(format!(
+            (RemoteError::Unusable(why), Doing::Fetch) => self.warn(format!(
                 "{}: the remote cache's entry cannot be used ({why}); running the action instead",
+                a.id
+            )),
+            (RemoteError::Unusable(why), Doing::Execute) => self.warn(format!(
+                "{}: the remote run cannot be used ({why}); running the action here instead",
                 a.id
             )),
         }
@@ -58,7 +67,7 @@ impl Ctx<'_> {
             Ok(Some(r)) => r,
             Ok(None) => return false,
             Err(e) => {
-                self.remote_failed(a, remote, e, false);
+                self.remote_failed(a, remote, e, Doing::Fetch);
                 return false;
             }
         };
@@ -69,7 +78,7 @@ impl Ctx<'_> {
         if !declared {
             let e =
                 RemoteError::Unusable("its outputs are not the action's declared outputs".into());
-            self.remote_failed(a, remote, e, false);
+            self.remote_failed(a, remote, e, Doing::Fetch);
             return false;
         }
         if let Err(e) = self.cache.put_action(key, &result) {
@@ -132,7 +141,7 @@ impl Ctx<'_> {
                 )));
             }
             Err(e) => {
-                self.remote_exec_failed(a, remote, e);
+                self.remote_failed(a, remote, e, Doing::Execute);
                 return None;
             }
         };
@@ -170,28 +179,6 @@ impl Ctx<'_> {
         }))
     }
 
-    fn remote_exec_failed(
-        &self,
-        a: &Action,
-        remote: &dyn crate::remote::RemoteCache,
-        e: RemoteError,
-    ) {
-        match e {
-            RemoteError::Unavailable(why) => {
-                if !self.remote_down.swap(true, Ordering::Relaxed) {
-                    self.warn(format!(
-                        "remote {} is unavailable ({why}); building locally without it for the rest of this build",
-                        remote.describe()
-                    ));
-                }
-            }
-            RemoteError::Unusable(why) => self.warn(format!(
-                "{}: the remote run cannot be used ({why}); running the action here instead",
-                a.id
-            )),
-        }
-    }
-
     /// Share a successful run's result (the remote does nothing when read-only).
     pub(super) fn upload_remote(
         &self,
@@ -203,7 +190,7 @@ impl Ctx<'_> {
             return;
         };
         if let Err(e) = remote.upload(key, &a.outputs, result, &self.cache) {
-            self.remote_failed(a, remote, e, true);
+            self.remote_failed(a, remote, e, Doing::Upload);
         }
     }
 
@@ -229,6 +216,14 @@ impl Ctx<'_> {
             )),
         }
     }
+}
+
+/// What was asked of the remote when it failed, for the warning.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Doing {
+    Fetch,
+    Upload,
+    Execute,
 }
 
 /// A counting semaphore: how many commands run on this machine at once when `-j` counts
