@@ -55,8 +55,7 @@ pub fn mapping(operation: &str) -> Option<(&'static str, &'static str)> {
 
 /// Frameworks imported (top-level modules, sorted) and every framework call, in order.
 pub fn scan(tree: &Tree, src: &str) -> (Vec<String>, Vec<MlCall>) {
-    // An import spells the module's name: without one in the text there is nothing to find.
-    if !FRAMEWORKS.iter().any(|(m, _)| src.contains(m)) {
+    if !may_import_framework(src) {
         return (Vec::new(), Vec::new());
     }
     let mut aliases: HashMap<String, String> = HashMap::new();
@@ -83,6 +82,11 @@ pub fn scan(tree: &Tree, src: &str) -> (Vec<String>, Vec<MlCall>) {
         });
     }
     (imported, calls)
+}
+
+/// An import spells the module's name: without one in the text there is nothing to find.
+pub fn may_import_framework(src: &str) -> bool {
+    FRAMEWORKS.iter().any(|(m, _)| src.contains(m))
 }
 
 fn is_framework(module: &str) -> bool {

@@ -10,6 +10,7 @@ pub mod complexity;
 pub mod deps;
 pub mod language;
 pub mod ml;
+pub mod python;
 pub mod recommend;
 pub mod report;
 pub mod syntax;
@@ -213,6 +214,15 @@ fn count(t: tokei::LanguageType, bytes: &[u8]) -> tokei::CodeStats {
 }
 
 fn syntax_facts(r: &mut FileReport, g: syntax::Grammar, text: &str) {
+    // Python's complexity comes from its tokens when that is all the file needs; a file that
+    // may call an ML framework, or that the tokens do not account for, gets the full parse.
+    if g == syntax::Grammar::Python
+        && !ml::may_import_framework(text)
+        && let Ok(functions) = python::functions(text)
+    {
+        r.functions = functions;
+        return;
+    }
     let tree = match syntax::parse(g, text) {
         Ok(t) => t,
         Err(e) => {
