@@ -24,7 +24,7 @@ pub struct Unsupported;
 
 /// Deeper nesting of brackets, lambdas and conditional expressions than this is left to
 /// tree-sitter (generated code).
-const MAX_DEPTH: u32 = 200;
+const MAX_DEPTH: u32 = 100;
 
 /// Every function in `src`, in source order, measured as [`super::complexity`] documents.
 pub fn functions(src: &str) -> Result<Vec<Function>, Unsupported> {
@@ -221,6 +221,9 @@ impl<'s> Measure<'s> {
         let first = self.text(s);
         let is_async = first == "async" && self.toks[s].kind == Kind::Name;
         let head = if is_async { s + 1 } else { s };
+        if head >= e {
+            return Err(Unsupported);
+        }
         let keyword = if self.toks[head].kind == Kind::Name {
             self.text(head)
         } else {
@@ -230,7 +233,7 @@ impl<'s> Measure<'s> {
         let (next, body) = match keyword {
             "def" => return self.def(line, head, ctx),
             "class" => {
-                let name = self.name(head + 1)?;
+                let name = self.name(head + 1, e)?;
                 let colon = self.header_colon(head + 1, e)?;
                 let body = Ctx {
                     func: None,
@@ -348,7 +351,7 @@ impl<'s> Measure<'s> {
         ctx: &Ctx,
     ) -> Result<(Chain, Option<Block>), Unsupported> {
         let e = line.end;
-        let name = self.name(head + 1)?;
+        let name = self.name(head + 1, e)?;
         let colon = self.header_colon(head + 2, e)?;
         let qualified = format!("{}{name}", ctx.prefix);
         let start = self.toks[line.start].line as usize;
@@ -387,9 +390,10 @@ impl<'s> Measure<'s> {
         ))
     }
 
-    fn name(&self, i: usize) -> Result<&'s str, Unsupported> {
+    /// The name at `i`, which must be before the line's end `e`.
+    fn name(&self, i: usize, e: usize) -> Result<&'s str, Unsupported> {
         match self.toks.get(i) {
-            Some(t) if t.kind == Kind::Name => Ok(self.text(i)),
+            Some(t) if i < e && t.kind == Kind::Name => Ok(self.text(i)),
             _ => Err(Unsupported),
         }
     }

@@ -138,9 +138,50 @@ fn what_it_cannot_account_for_is_left_to_tree_sitter() {
         "x = 1\n    y = 2\n",
         "def f():\n",
         "async x\n",
+        "async",
+        "def",
+        "def f():\n<<<<<<< HEAD\n    return 1\n=======\n    return 2\n>>>>>>> b\n",
+        "if a <> b:\n    pass\n",
     ] {
         assert_eq!(functions(src), Err(Unsupported), "{src:?}");
     }
+}
+
+/// A function with most of what the token reader handles, cut anywhere by the fuzz test.
+const FUZZED: &str = "@d(x)\nasync def f(a=lambda: 1 if b else 2, *c):\n    \"\"\"Doc.\"\"\"\n    match a:\n        case [x] if x or y:\n            return f'{x!r:>{w}}' + rb'\\''\n    for i in (j for j in a if j): pass\n    else:\n        try: yield\n        except* E as e: raise\n";
+
+#[test]
+fn the_fuzzed_function_is_measured_whole() {
+    assert_eq!(agrees(FUZZED).len(), 1);
+}
+
+proptest::proptest! {
+    /// Whatever the bytes, an answer and never a panic: Python-ish soup, and every prefix of
+    /// a real function (a file cut anywhere).
+    #[test]
+    fn never_panics(soup in "[a-z :()\\[\\]{}'\"#=\\\\\n\t@,.*f!-]{0,200}", cut in 0usize..400) {
+        let _ = functions(&soup);
+        let real = FUZZED;
+        let cut = (0..=cut.min(real.len())).rev().find(|c| real.is_char_boundary(*c)).unwrap_or(0);
+        let _ = functions(&real[..cut]);
+    }
+}
+
+#[test]
+fn deep_nesting_is_left_to_tree_sitter() {
+    let deep = format!(
+        "def f():\n    return {}1{}\n",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    assert_eq!(functions(&deep), Err(Unsupported));
+    let deep = format!(
+        "def f():\n    return {}\n",
+        "a if b else ".repeat(5000) + "c"
+    );
+    assert_eq!(functions(&deep), Err(Unsupported));
+    let fstr = format!("x = f'{}'\n", "{a:".repeat(500) + &"}".repeat(500));
+    let _ = functions(&fstr);
 }
 
 /// Every `.py` file of the installed python3's standard library (about 1 800 files, test

@@ -127,6 +127,14 @@ impl Lexer<'_> {
                 }
                 _ => {}
             }
+            // A merge's conflict markers: tree-sitter says where the file stops being Python.
+            let rest = &self.b[self.pos..];
+            if [b"<<<<<<<", b"=======", b">>>>>>>"]
+                .iter()
+                .any(|m| rest.starts_with(*m))
+            {
+                return Err(Unsupported);
+            }
             let start = self.out.tokens.len();
             self.logical_line()?;
             if self.out.tokens.len() > start {
@@ -230,6 +238,10 @@ impl Lexer<'_> {
             }
             _ => {
                 let rest = &self.b[self.pos..];
+                if rest.starts_with(b"<>") {
+                    // Python 2's "not equal".
+                    return Err(Unsupported);
+                }
                 let n = if OPS3.iter().any(|o| rest.starts_with(o)) {
                     3
                 } else if OPS2.iter().any(|o| rest.starts_with(o)) {
@@ -350,6 +362,10 @@ impl Lexer<'_> {
     /// An f-string interpolation from its `{`: the expression's tokens as an `Interp`
     /// group; a `!r` conversion is skipped, a format spec's own interpolations nest.
     fn interpolation(&mut self) -> Result<(), Unsupported> {
+        // f-strings in format specs in f-strings…: recursion, bounded.
+        if self.open.len() > 100 {
+            return Err(Unsupported);
+        }
         let (start, line) = (self.pos, self.line);
         self.pos += 1;
         let me = self.push(Kind::Interp, start, line);
