@@ -6,13 +6,17 @@
 //! the build that follows replaces it.
 //!
 //! Small blobs (outputs up to [`INLINE_MAX`], stdout, stderr) travel inside the action
-//! record, as REAPI's inline outputs do: a cached action is then one file, not three, and on
-//! ext4 creating files is most of what caching a small action costs.
+//! record, as REAPI's inline outputs do; and a build's records go into one pack file
+//! ([`pack`]), not one file each: caching a small action then creates no file at all, and
+//! on ext4 creating files is most of what caching a small action costs.
 
+mod pack;
+
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +70,8 @@ pub enum CacheError {
         "blob {0} in the cache is corrupt (its content does not match its digest); it was removed"
     )]
     Corrupt(Digest),
+    #[error("action pack {} is corrupt ({why}); it was removed", .path.display())]
+    DamagedPack { path: PathBuf, why: String },
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -75,7 +81,18 @@ pub struct Cache {
     dir: PathBuf,
     /// Entries written and not yet flushed to disk (see [`Cache::flush`]).
     unflushed: Mutex<Vec<PathBuf>>,
+    /// This build's action records, until [`Cache::flush`] seals them into a pack.
+    writer: Mutex<Option<pack::Writer>>,
+    /// The packs on disk, read at the first lookup.
+    packs: Mutex<Option<Arc<pack::Packs>>>,
+    /// Packs whose use was recorded for least-recently-used eviction.
+    touched: Mutex<HashSet<PathBuf>>,
+    /// Keys whose packed record turned out damaged: reported once, then a miss (a pack
+    /// cannot lose one record; the next run's record, in a newer pack, replaces it).
+    damaged: Mutex<HashSet<Digest>>,
 }
+
+const ONE_DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Past this many unflushed entries one `syncfs` beats an fsync each.
 const FSYNC_EACH_MAX: usize = 256;
@@ -85,6 +102,10 @@ impl Cache {
         Cache {
             dir: dir.into(),
             unflushed: Mutex::new(Vec::new()),
+            writer: Mutex::new(None),
+            packs: Mutex::new(None),
+            touched: Mutex::new(HashSet::new()),
+            damaged: Mutex::new(HashSet::new()),
         }
     }
 
@@ -101,9 +122,29 @@ impl Cache {
         self.dir.join("cas").join(&hex[..2]).join(&hex)
     }
 
+    /// A record of its own (as batuta wrote them before packs): still read.
     fn action_path(&self, key: &Digest) -> PathBuf {
         let hex = key.to_hex();
         self.dir.join("ac").join(&hex[..2]).join(&hex)
+    }
+
+    fn packs_dir(&self) -> PathBuf {
+        self.dir.join("ac").join("packs")
+    }
+
+    /// The packs on disk, read once; a damaged one is reported (once) as `Err`.
+    fn packs(&self) -> Result<Arc<pack::Packs>, CacheError> {
+        let mut packs = self.packs.lock().expect("packs lock");
+        if let Some(p) = &*packs {
+            return Ok(p.clone());
+        }
+        let mut loaded = pack::Packs::load(&self.packs_dir());
+        let damaged = std::mem::take(&mut loaded.damaged);
+        *packs = Some(Arc::new(loaded));
+        match damaged.into_iter().next() {
+            Some((path, why)) => Err(CacheError::DamagedPack { path, why }),
+            None => Ok(packs.as_ref().expect("just set").clone()),
+        }
     }
 
     /// Store a file's content under its (already computed) digest.
@@ -212,8 +253,44 @@ impl Cache {
         Ok(bytes)
     }
 
-    /// The recorded result of an action key. A damaged record is removed and reported as `Err`.
+    /// The recorded result of an action key: this build's, else the newest pack's, else a
+    /// record file's. A damaged record is reported as `Err` (once), and is then a miss.
     pub fn get_action(&self, key: &Digest) -> Result<Option<ActionResult>, CacheError> {
+        let mine = match &*self.writer.lock().expect("writer lock") {
+            Some(w) => w.get(key)?,
+            None => None,
+        };
+        if let Some(bytes) = mine {
+            return self.packed(key, &bytes);
+        }
+        let packs = self.packs()?;
+        if let Some((bytes, path)) = packs.get(key)? {
+            let r = self.packed(key, &bytes)?;
+            if r.is_some()
+                && self
+                    .touched
+                    .lock()
+                    .expect("touch lock")
+                    .insert(path.to_owned())
+            {
+                touch(path);
+            }
+            return Ok(r);
+        }
+        self.get_action_file(key)
+    }
+
+    fn packed(&self, key: &Digest, bytes: &[u8]) -> Result<Option<ActionResult>, CacheError> {
+        match decode(bytes) {
+            Some(r) => Ok(Some(r)),
+            None if self.damaged.lock().expect("damaged lock").insert(*key) => {
+                Err(CacheError::Corrupt(*key))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn get_action_file(&self, key: &Digest) -> Result<Option<ActionResult>, CacheError> {
         let path = self.action_path(key);
         let bytes = match fs::read(&path) {
             Ok(b) => b,
@@ -223,11 +300,7 @@ impl Cache {
         if OLD_ACTION_MAGICS.iter().any(|m| bytes.starts_with(&m[..])) {
             return Ok(None);
         }
-        let decoded = fsutil::unseal(ACTION_MAGIC, &bytes)
-            .and_then(|p| postcard::from_bytes::<ActionResult>(p).ok())
-            // The seal covers the bytes; this catches a record that names them wrongly.
-            .filter(|r| r.inline.iter().all(|(d, b)| Digest::of(b) == *d));
-        match decoded {
+        match decode(&bytes) {
             Some(r) => {
                 touch(&path);
                 Ok(Some(r))
@@ -239,21 +312,33 @@ impl Cache {
         }
     }
 
+    /// Record `result` under `key` in this build's pack (durable at [`Cache::flush`]).
     pub fn put_action(&self, key: &Digest, result: &ActionResult) -> io::Result<()> {
         let payload = postcard::to_stdvec(result).map_err(io::Error::other)?;
-        let path = self.action_path(key);
-        fsutil::write_replace(
-            &path,
-            &fsutil::seal(ACTION_MAGIC, &payload),
-            Durability::Deferred,
-        )?;
-        self.wrote(path);
-        Ok(())
+        let sealed = fsutil::seal(ACTION_MAGIC, &payload);
+        let mut writer = self.writer.lock().expect("writer lock");
+        if writer.is_none() {
+            *writer = Some(pack::Writer::new(&self.packs_dir())?);
+        }
+        writer.as_mut().expect("just made").append(*key, &sealed)
     }
 
-    /// Make every entry written so far durable: an fsync each (in parallel) for a few,
-    /// one `syncfs` for many.
+    /// Make everything written so far durable: the blobs (an fsync each, in parallel, for a
+    /// few; one `syncfs` for many), then this build's pack, sealed and renamed into place.
     pub fn flush(&self) -> io::Result<()> {
+        let blobs = self.flush_blobs();
+        let records = match self.writer.lock().expect("writer lock").take() {
+            Some(w) => {
+                *self.packs.lock().expect("packs lock") = None;
+                w.finish(&self.packs_dir())
+                    .and_then(|()| pack::merge_if_many(&self.packs_dir()))
+            }
+            None => Ok(()),
+        };
+        blobs.and(records)
+    }
+
+    fn flush_blobs(&self) -> io::Result<()> {
         use rayon::prelude::*;
         let written = std::mem::take(&mut *self.unflushed.lock().expect("cache lock"));
         if written.len() > FSYNC_EACH_MAX {
@@ -295,7 +380,12 @@ impl Cache {
                         && meta.is_file()
                     {
                         let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-                        entries.push((used, meta.len(), f.path()));
+                        // The pack a running build is writing; a day old, a crashed one's.
+                        let writing = f.file_name().to_string_lossy().starts_with(".tmp-")
+                            && used.elapsed().unwrap_or_default() < ONE_DAY;
+                        if !writing {
+                            entries.push((used, meta.len(), f.path()));
+                        }
                     }
                 }
             }
@@ -314,6 +404,14 @@ impl Cache {
         }
         Ok((removed, freed, total))
     }
+}
+
+/// An action record's result, if its seal and its inline blobs check out.
+fn decode(bytes: &[u8]) -> Option<ActionResult> {
+    fsutil::unseal(ACTION_MAGIC, bytes)
+        .and_then(|p| postcard::from_bytes::<ActionResult>(p).ok())
+        // The seal covers the bytes; this catches a record that names them wrongly.
+        .filter(|r| r.inline.iter().all(|(d, b)| Digest::of(b) == *d))
 }
 
 /// Mark an entry as used now, for least-recently-used eviction.
@@ -391,7 +489,7 @@ mod tests {
         let cache = Cache::new(dir.path());
         let key = Digest::of(b"key");
         let r = ActionResult {
-            outputs: vec![("a".into(), Digest::of(b"a"), false)],
+            outputs: vec![("some/output.json".into(), Digest::of(b"a"), false)],
             exit_code: 0,
             stdout: Digest::of(b""),
             stderr: Digest::of(b""),
@@ -399,18 +497,59 @@ mod tests {
         };
         assert_eq!(cache.get_action(&key).unwrap(), None);
         cache.put_action(&key, &r).unwrap();
-        assert_eq!(cache.get_action(&key).unwrap(), Some(r));
-        let p = cache.action_path(&key);
-        let mut bytes = fs::read(&p).unwrap();
-        let n = bytes.len();
-        bytes[n - 1] ^= 0xff;
-        fs::write(&p, bytes).unwrap();
-        assert!(cache.get_action(&key).is_err());
         assert_eq!(
             cache.get_action(&key).unwrap(),
-            None,
-            "damaged record removed"
+            Some(r.clone()),
+            "before flush"
         );
+        cache.flush().unwrap();
+        assert_eq!(cache.get_action(&key).unwrap(), Some(r.clone()), "after");
+        let next_build = Cache::new(dir.path());
+        assert_eq!(next_build.get_action(&key).unwrap(), Some(r.clone()));
+
+        // A record damaged in its pack: reported once, then a miss, then replaced.
+        damage(dir.path(), b"some/output.json");
+        let next_build = Cache::new(dir.path());
+        assert!(matches!(
+            next_build.get_action(&key),
+            Err(CacheError::Corrupt(_))
+        ));
+        assert_eq!(next_build.get_action(&key).unwrap(), None);
+        next_build.put_action(&key, &r).unwrap();
+        next_build.flush().unwrap();
+        assert_eq!(Cache::new(dir.path()).get_action(&key).unwrap(), Some(r));
+    }
+
+    #[test]
+    fn record_files_of_before_packs_are_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let key = Digest::of(b"key");
+        let r = inline_result();
+        let p = cache.action_path(&key);
+        let sealed = fsutil::seal(ACTION_MAGIC, &postcard::to_stdvec(&r).unwrap());
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, &sealed).unwrap();
+        assert_eq!(cache.get_action(&key).unwrap(), Some(r));
+        let mut torn = sealed;
+        torn.pop();
+        fs::write(&p, &torn).unwrap();
+        assert!(cache.get_action(&key).is_err());
+        assert!(!p.exists(), "damaged record removed");
+    }
+
+    /// Flip the first byte of `what` in every pack of the cache at `dir`.
+    fn damage(dir: &Path, what: &[u8]) {
+        let mut hit = false;
+        for p in fs::read_dir(dir.join("ac/packs")).unwrap().flatten() {
+            let mut bytes = fs::read(p.path()).unwrap();
+            if let Some(at) = bytes.windows(what.len()).position(|w| w == what) {
+                bytes[at] ^= 0x20;
+                fs::write(p.path(), bytes).unwrap();
+                hit = true;
+            }
+        }
+        assert!(hit, "{what:?} in no pack");
     }
 
     fn inline_result() -> ActionResult {
@@ -473,24 +612,17 @@ mod tests {
         let cache = Cache::new(dir.path());
         let key = Digest::of(b"key");
         cache.put_action(&key, &inline_result()).unwrap();
-        let p = cache.action_path(&key);
-        let bytes = fs::read(&p).unwrap();
-        let at = bytes
-            .windows(12)
-            .position(|w| w == b"small output")
-            .unwrap();
-        let mut torn = bytes.clone();
-        torn[at] = b'S';
-        fs::write(&p, &torn).unwrap();
+        cache.flush().unwrap();
+        damage(dir.path(), b"small output");
         assert!(matches!(
-            cache.get_action(&key),
+            Cache::new(dir.path()).get_action(&key),
             Err(CacheError::Corrupt(_))
         ));
-        assert!(!p.exists(), "damaged record removed");
 
         // Sealed correctly, but the bytes are not the blob they claim to be.
         let mut lying = inline_result();
         lying.inline[0].1 = b"other output".to_vec();
+        let cache = Cache::new(dir.path().join("other"));
         cache.put_action(&key, &lying).unwrap();
         assert!(matches!(
             cache.get_action(&key),

@@ -1,0 +1,336 @@
+//! Action records packed into one file per build.
+//!
+//! A record per file made every cached action create a file, and on ext4 creating files is
+//! what caching a small action costs (without a journal, each new inode also steps over the
+//! ones deleted in the last minutes: half the system time of a cold `batuta analyze`). So a
+//! build appends its records to one temporary file and, when the cache is flushed, seals
+//! it with an index and renames it into `ac/packs/`. Packs never change once written; the
+//! newest record of a key wins; past [`MERGE_OVER`] packs, a flush merges them into one.
+//!
+//! Layout: `BTPK0001`, then the sealed records back to back, then the index (per record: key,
+//! offset, length), then the footer: the index's offset, its count, its BLAKE3, `BTPKEND1`.
+//! Each record keeps its own seal, so a damaged one is noticed when it is read; a pack whose
+//! footer or index does not check out is ignored as a whole.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::digest::Digest;
+
+const MAGIC: &[u8; 8] = b"BTPK0001";
+const END: &[u8; 8] = b"BTPKEND1";
+/// key, offset, length.
+const ENTRY: usize = 32 + 8 + 4;
+/// index offset, count, index digest, end tag.
+const FOOTER: usize = 8 + 4 + 32 + 8;
+/// Past this many packs a flush merges them, so a lookup opens a bounded number of files.
+pub const MERGE_OVER: usize = 16;
+
+/// Where a record is: which file, at what offset, how long.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    file: usize,
+    offset: u64,
+    len: u32,
+}
+
+/// The packs of a cache folder, read once: every key's newest record.
+#[derive(Debug, Default)]
+pub struct Packs {
+    files: Vec<(PathBuf, File)>,
+    index: HashMap<Digest, At>,
+    /// Packs that did not check out, and why: removed, to be reported.
+    pub damaged: Vec<(PathBuf, String)>,
+}
+
+impl Packs {
+    /// The packs in `dir`, newest first. A pack whose footer or index does not check out
+    /// is removed (a pack is renamed into place whole, so that is damage, not a write in
+    /// progress) and listed in `damaged`.
+    pub fn load(dir: &Path) -> Packs {
+        let mut packs = Packs::default();
+        for path in pack_files(dir) {
+            match read_index(&path) {
+                Ok((file, entries)) => {
+                    let n = packs.files.len();
+                    for (key, offset, len) in entries {
+                        packs.index.entry(key).or_insert(At {
+                            file: n,
+                            offset,
+                            len,
+                        });
+                    }
+                    packs.files.push((path, file));
+                }
+                Err(e) => {
+                    let _ = fs::remove_file(&path);
+                    packs.damaged.push((path, e.to_string()));
+                }
+            }
+        }
+        packs
+    }
+
+    /// The sealed record of `key` and the pack it is in, if a pack has it.
+    pub fn get(&self, key: &Digest) -> io::Result<Option<(Vec<u8>, &Path)>> {
+        let Some(at) = self.index.get(key) else {
+            return Ok(None);
+        };
+        let (path, file) = &self.files[at.file];
+        let mut bytes = vec![0; at.len as usize];
+        file.read_exact_at(&mut bytes, at.offset)?;
+        Ok(Some((bytes, path)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+}
+
+/// `*.pack` in `dir`, newest first (names start with the time they were written).
+fn pack_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pack"))
+        .collect();
+    files.sort_unstable_by(|a, b| b.cmp(a));
+    files
+}
+
+fn bad(why: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, why.to_owned())
+}
+
+/// A pack's index: key, offset, length of each record.
+type Index = Vec<(Digest, u64, u32)>;
+
+fn read_index(path: &Path) -> io::Result<(File, Index)> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    if size < (MAGIC.len() + FOOTER) as u64 {
+        return Err(bad("too short"));
+    }
+    let mut footer = [0u8; FOOTER];
+    file.read_exact_at(&mut footer, size - FOOTER as u64)?;
+    let (offset, rest) = footer.split_at(8);
+    let (count, rest) = rest.split_at(4);
+    let (sum, end) = rest.split_at(32);
+    let offset = u64::from_le_bytes(offset.try_into().expect("8 bytes"));
+    let count = u32::from_le_bytes(count.try_into().expect("4 bytes")) as u64;
+    let index_len = count * ENTRY as u64;
+    if end != END || offset.checked_add(index_len) != Some(size - FOOTER as u64) {
+        return Err(bad("footer damaged"));
+    }
+    let mut index = vec![0u8; index_len as usize];
+    file.read_exact_at(&mut index, offset)?;
+    if blake3::hash(&index).as_bytes() != sum {
+        return Err(bad("index damaged"));
+    }
+    let entries = index
+        .chunks_exact(ENTRY)
+        .map(|e| {
+            let key = Digest(e[..32].try_into().expect("32 bytes"));
+            let at = u64::from_le_bytes(e[32..40].try_into().expect("8 bytes"));
+            let len = u32::from_le_bytes(e[40..44].try_into().expect("4 bytes"));
+            (key, at, len)
+        })
+        .filter(|(_, at, len)| {
+            at.checked_add(u64::from(*len))
+                .is_some_and(|end| end <= offset)
+        })
+        .collect();
+    Ok((file, entries))
+}
+
+/// The pack a build is writing: records appended as they come, sealed by [`Writer::finish`].
+#[derive(Debug)]
+pub struct Writer {
+    file: tempfile::NamedTempFile,
+    len: u64,
+    /// Newest offset and length per key.
+    index: HashMap<Digest, (u64, u32)>,
+}
+
+impl Writer {
+    pub fn new(dir: &Path) -> io::Result<Writer> {
+        fs::create_dir_all(dir)?;
+        let mut file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+        file.write_all(MAGIC)?;
+        Ok(Writer {
+            file,
+            len: MAGIC.len() as u64,
+            index: HashMap::new(),
+        })
+    }
+
+    pub fn append(&mut self, key: Digest, sealed: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(sealed.len()).map_err(|_| bad("record over 4 GiB"))?;
+        self.file.write_all(sealed)?;
+        self.index.insert(key, (self.len, len));
+        self.len += u64::from(len);
+        Ok(())
+    }
+
+    /// The record of `key` written by this build, if any.
+    pub fn get(&self, key: &Digest) -> io::Result<Option<Vec<u8>>> {
+        let Some(&(offset, len)) = self.index.get(key) else {
+            return Ok(None);
+        };
+        let mut bytes = vec![0; len as usize];
+        self.file.as_file().read_exact_at(&mut bytes, offset)?;
+        Ok(Some(bytes))
+    }
+
+    /// Write the index and footer, make the pack durable and give it its name in `dir`.
+    pub fn finish(mut self, dir: &Path) -> io::Result<()> {
+        if self.index.is_empty() {
+            return Ok(());
+        }
+        let mut entries: Vec<(&Digest, &(u64, u32))> = self.index.iter().collect();
+        entries.sort_unstable_by_key(|(_, (offset, _))| *offset);
+        let mut index = Vec::with_capacity(entries.len() * ENTRY);
+        for (key, (offset, len)) in entries {
+            index.extend_from_slice(&key.0);
+            index.extend_from_slice(&offset.to_le_bytes());
+            index.extend_from_slice(&len.to_le_bytes());
+        }
+        let mut footer = Vec::with_capacity(FOOTER);
+        footer.extend_from_slice(&self.len.to_le_bytes());
+        footer.extend_from_slice(&(self.index.len() as u32).to_le_bytes());
+        footer.extend_from_slice(blake3::hash(&index).as_bytes());
+        footer.extend_from_slice(END);
+        self.file.write_all(&index)?;
+        self.file.write_all(&footer)?;
+        self.file.as_file().sync_all()?;
+        self.file
+            .persist(dir.join(new_name()))
+            .map_err(|e| e.error)?;
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// A name that sorts by time: `<nanoseconds since 1970>-<pid>-<n>.pack`.
+fn new_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{nanos:020}-{}-{}.pack",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Merge the packs of `dir` into one when there are more than [`MERGE_OVER`]: each key's
+/// newest record, copied as it is (its seal goes with it). The merged packs are removed.
+pub fn merge_if_many(dir: &Path) -> io::Result<()> {
+    let packs = Packs::load(dir);
+    if packs.len() <= MERGE_OVER {
+        return Ok(());
+    }
+    let mut w = Writer::new(dir)?;
+    let mut keys: Vec<(&Digest, &At)> = packs.index.iter().collect();
+    // Oldest pack first, in file order: the merged pack reads like the ones it replaces.
+    keys.sort_unstable_by_key(|(_, at)| (std::cmp::Reverse(at.file), at.offset));
+    for (key, at) in keys {
+        let mut bytes = vec![0; at.len as usize];
+        packs.files[at.file]
+            .1
+            .read_exact_at(&mut bytes, at.offset)?;
+        w.append(*key, &bytes)?;
+    }
+    w.finish(dir)?;
+    for (path, _) in &packs.files {
+        let _ = fs::remove_file(path);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: u32) -> Digest {
+        Digest::of(&i.to_le_bytes())
+    }
+
+    #[test]
+    fn records_round_trip_and_the_newest_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::new(dir.path()).unwrap();
+        w.append(key(1), b"one").unwrap();
+        w.append(key(2), b"two").unwrap();
+        w.append(key(1), b"one again").unwrap();
+        assert_eq!(w.get(&key(1)).unwrap().unwrap(), b"one again");
+        w.finish(dir.path()).unwrap();
+        let mut w = Writer::new(dir.path()).unwrap();
+        w.append(key(2), b"two, later").unwrap();
+        w.finish(dir.path()).unwrap();
+        let packs = Packs::load(dir.path());
+        assert_eq!(packs.len(), 2);
+        assert_eq!(packs.get(&key(1)).unwrap().unwrap().0, b"one again");
+        assert_eq!(packs.get(&key(2)).unwrap().unwrap().0, b"two, later");
+        assert!(packs.get(&key(3)).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_damaged_or_unfinished_pack_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::new(dir.path()).unwrap();
+        w.append(key(1), b"one").unwrap();
+        w.finish(dir.path()).unwrap();
+        let mut unfinished = Writer::new(dir.path()).unwrap();
+        unfinished.append(key(2), b"two").unwrap();
+        let path = pack_files(dir.path()).remove(0);
+        let mut bytes = fs::read(&path).unwrap();
+        let n = bytes.len();
+        bytes[n - FOOTER - 1] ^= 1;
+        fs::write(&path, &bytes).unwrap();
+        let packs = Packs::load(dir.path());
+        assert_eq!(packs.len(), 0);
+        assert_eq!(packs.damaged[0].1, "index damaged");
+        assert!(!path.exists(), "removed");
+        bytes.truncate(n - 3);
+        fs::write(&path, &bytes).unwrap();
+        assert_eq!(Packs::load(dir.path()).damaged[0].1, "footer damaged");
+        assert!(Packs::load(dir.path()).damaged.is_empty(), "reported once");
+        drop(unfinished);
+    }
+
+    #[test]
+    fn many_packs_merge_into_one() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..=MERGE_OVER as u32 {
+            let mut w = Writer::new(dir.path()).unwrap();
+            w.append(key(i), format!("r{i}").as_bytes()).unwrap();
+            w.append(key(1000), format!("newest is {i}").as_bytes())
+                .unwrap();
+            w.finish(dir.path()).unwrap();
+        }
+        assert_eq!(Packs::load(dir.path()).len(), MERGE_OVER + 1);
+        merge_if_many(dir.path()).unwrap();
+        let packs = Packs::load(dir.path());
+        assert_eq!(packs.len(), 1);
+        for i in 0..=MERGE_OVER as u32 {
+            assert_eq!(
+                packs.get(&key(i)).unwrap().unwrap().0,
+                format!("r{i}").as_bytes()
+            );
+        }
+        assert_eq!(
+            packs.get(&key(1000)).unwrap().unwrap().0,
+            format!("newest is {MERGE_OVER}").as_bytes()
+        );
+    }
+}
