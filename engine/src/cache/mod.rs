@@ -538,6 +538,47 @@ mod tests {
         assert!(!p.exists(), "damaged record removed");
     }
 
+    #[test]
+    fn builds_sharing_a_cache_keep_every_record() {
+        // Two builds at once on one cache folder (BATUTA_CACHE_DIR shared by two
+        // workspaces), each flushing often enough that both merge packs as they go.
+        let dir = tempfile::tempdir().unwrap();
+        let result = |i: u32| ActionResult {
+            outputs: vec![(format!("out/{i}"), Digest::of(&i.to_le_bytes()), false)],
+            exit_code: 0,
+            stdout: Digest::of(b""),
+            stderr: Digest::of(b""),
+            inline: Vec::new(),
+        };
+        let key = |i: u32| Digest::of(format!("key {i}").as_bytes());
+        std::thread::scope(|s| {
+            for t in 0..2u32 {
+                let dir = dir.path();
+                s.spawn(move || {
+                    for build in 0..20u32 {
+                        let cache = Cache::new(dir);
+                        for j in 0..5 {
+                            let i = t * 1000 + build * 10 + j;
+                            cache.put_action(&key(i), &result(i)).unwrap();
+                        }
+                        cache.flush().unwrap();
+                    }
+                });
+            }
+        });
+        let cache = Cache::new(dir.path());
+        for t in 0..2u32 {
+            for i in (0..20u32).flat_map(|b| (0..5).map(move |j| t * 1000 + b * 10 + j)) {
+                assert_eq!(cache.get_action(&key(i)).unwrap(), Some(result(i)), "{i}");
+            }
+        }
+        let packs = fs::read_dir(dir.path().join("ac/packs")).unwrap().count();
+        assert!(
+            packs <= pack::MERGE_OVER + 2,
+            "{packs} packs: merged as they grew"
+        );
+    }
+
     /// Flip the first byte of `what` in every pack of the cache at `dir`.
     fn damage(dir: &Path, what: &[u8]) {
         let mut hit = false;

@@ -65,6 +65,8 @@ impl Packs {
                     }
                     packs.files.push((path, file));
                 }
+                // Merged into a newer pack by another build since it was listed.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => {
                     let _ = fs::remove_file(&path);
                     packs.damaged.push((path, e.to_string()));
