@@ -14,6 +14,12 @@
 #   - `batuta analyze` after touching one file's content (one per-file action + aggregate).
 # Goals (issue 4): cold ≤ 3× tokei, warm ≤ 100 ms. Needs tokei on PATH (cargo install tokei)
 # and a release build of batuta (cargo build --release).
+#
+#   SOURCE=DIR benches/analyze_vs_tokei.sh   measures a copy of DIR instead, e.g. an ML
+#   package's source (nearly every file imports numpy), unpacked from its PyPI sdist:
+#     curl -sSL -o skl.tar.gz https://files.pythonhosted.org/packages/37/59/44985a2bdc95c74e34fef3d10cb5d93ce13b0e2a7baefffe1b53853b502d/scikit_learn-1.5.2.tar.gz
+#     echo "b4237ed7b3fdd0a4882792e68ef2545d5baa50aca3bb45aa7df468138ad8f94d  skl.tar.gz" | sha256sum -c
+#     tar xzf skl.tar.gz && SOURCE=$PWD/scikit_learn-1.5.2 benches/analyze_vs_tokei.sh
 set -euo pipefail
 
 RUNS=${1:-5}
@@ -22,13 +28,15 @@ BATUTA=${BATUTA:-$ROOT/target/release/batuta}
 command -v tokei >/dev/null || { echo "tokei not on PATH: cargo install tokei" >&2; exit 1; }
 [ -x "$BATUTA" ] || { echo "no $BATUTA: cargo build --release" >&2; exit 1; }
 
-STDLIB=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+SOURCE=${SOURCE:-$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')}
+[ -d "$SOURCE" ] || { echo "no folder $SOURCE" >&2; exit 1; }
 WORK=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")   # BENCH_DIR=/dev/shm: tmpfs
 trap 'rm -rf "$WORK"' EXIT
-TREE=$WORK/stdlib
+TREE=$WORK/tree
 mkdir -p "$TREE"
-(cd "$STDLIB" && tar --exclude=site-packages --exclude=__pycache__ -cf - .) | tar -xf - -C "$TREE"
-echo "tree: $STDLIB ($(find "$TREE" -type f | wc -l) files, $(find "$TREE" -name '*.py' | wc -l) .py, $(du -sh "$TREE" | cut -f1))"
+(cd "$SOURCE" && tar --exclude=site-packages --exclude=__pycache__ --exclude=.batuta \
+    --exclude=.batuta-state.json -cf - .) | tar -xf - -C "$TREE"
+echo "tree: $SOURCE ($(find "$TREE" -type f | wc -l) files, $(find "$TREE" -name '*.py' | wc -l) .py, $(du -sh "$TREE" | cut -f1))"
 echo "machine: $(nproc) cores; runs: $RUNS (median shown)"
 
 # One run of "$@", output discarded: "wall_ms cpu_ms" (cpu = user + sys, which a shared,
@@ -65,7 +73,8 @@ read -r COLD COLD_CPU < <(for _ in $(seq "$RUNS"); do cold; done | median)
 read -r RM RM_CPU < <(for _ in $(seq "$RUNS"); do after_rm; done | median)
 "$BATUTA" analyze "$TREE" >/dev/null 2>&1 || true
 read -r WARM WARM_CPU < <(for _ in $(seq "$RUNS"); do ms "$BATUTA" analyze "$TREE"; done | median)
-read -r ONE ONE_CPU < <(for i in $(seq "$RUNS"); do echo "# edit $i" >> "$TREE/json/__init__.py"; ms "$BATUTA" analyze "$TREE"; done | median)
+EDIT=$(find "$TREE" -name '*.py' -print -quit)
+read -r ONE ONE_CPU < <(for i in $(seq "$RUNS"); do echo "# edit $i" >> "$EDIT"; ms "$BATUTA" analyze "$TREE"; done | median)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "inf" }'; }
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

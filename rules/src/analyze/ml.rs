@@ -1,6 +1,9 @@
 //! ML frameworks in Python: imports and calls of NumPy, scikit-learn, PyTorch, pandas and
 //! SciPy, each call mapped to its Sovereign-stack target (REFERENCE.md, "Library mappings")
 //! or left unmapped and listed.
+//!
+//! [`scan`] finds them on tree-sitter's tree; `python/calls.rs` finds the same ones from
+//! tokens (the fast path analyze takes), and both resolve names through [`Aliases`].
 
 use std::collections::HashMap;
 
@@ -58,17 +61,10 @@ pub fn scan(tree: &Tree, src: &str) -> (Vec<String>, Vec<MlCall>) {
     if !may_import_framework(src) {
         return (Vec::new(), Vec::new());
     }
-    let mut aliases: HashMap<String, String> = HashMap::new();
+    let mut aliases = Aliases::default();
     let root = tree.root_node();
     imports(root, src, &mut aliases);
-    let mut imported: Vec<String> = aliases
-        .values()
-        .filter_map(|q| q.split('.').next())
-        .filter(|m| FRAMEWORKS.iter().any(|(f, _)| f == m))
-        .map(str::to_owned)
-        .collect();
-    imported.sort();
-    imported.dedup();
+    let imported = aliases.imported();
     let mut calls = Vec::new();
     if !imported.is_empty() {
         let ctx = Ctx {
@@ -94,8 +90,71 @@ fn is_framework(module: &str) -> bool {
     FRAMEWORKS.iter().any(|(f, _)| *f == top)
 }
 
+/// The names a file's imports bind to framework modules: `np` → `numpy`, `KM` →
+/// `sklearn.cluster.KMeans`; later imports of a name replace earlier ones, as in Python.
+#[derive(Debug, Default)]
+pub struct Aliases(HashMap<String, String>);
+
+impl Aliases {
+    /// `import full` (`alias` `None`) or `import full as alias`.
+    pub fn import(&mut self, full: &str, alias: Option<&str>) {
+        if !is_framework(full) {
+            return;
+        }
+        match alias {
+            Some(a) => self.0.insert(a.to_owned(), full.to_owned()),
+            None => {
+                let top = full.split('.').next().unwrap_or(full);
+                self.0.insert(top.to_owned(), top.to_owned())
+            }
+        };
+    }
+
+    /// `from module import name [as alias]`.
+    pub fn import_from(&mut self, module: &str, name: &str, alias: Option<&str>) {
+        if is_framework(module) {
+            self.0
+                .insert(alias.unwrap_or(name).to_owned(), format!("{module}.{name}"));
+        }
+    }
+
+    /// `from module import *`: the framework is imported, no name is known.
+    pub fn import_all(&mut self, module: &str) {
+        if is_framework(module) {
+            self.0.insert(format!("*{module}"), module.to_owned());
+        }
+    }
+
+    /// The frameworks imported: top-level modules, sorted.
+    pub fn imported(&self) -> Vec<String> {
+        let mut imported: Vec<String> = self
+            .0
+            .values()
+            .filter_map(|q| q.split('.').next())
+            .filter(|m| is_framework(m))
+            .map(str::to_owned)
+            .collect();
+        imported.sort();
+        imported.dedup();
+        imported
+    }
+
+    /// `np.linalg.norm` → `numpy.linalg.norm` when `np` names a framework module.
+    pub fn resolve(&self, dotted: &str) -> Option<String> {
+        let (head, rest) = match dotted.split_once('.') {
+            Some((h, r)) => (h, Some(r)),
+            None => (dotted, None),
+        };
+        let base = self.0.get(head)?;
+        Some(match rest {
+            Some(r) => format!("{base}.{r}"),
+            None => base.clone(),
+        })
+    }
+}
+
 /// `import numpy as np`, `import torch.nn`, `from sklearn.cluster import KMeans as KM`.
-fn imports(root: Node<'_>, src: &str, aliases: &mut HashMap<String, String>) {
+fn imports(root: Node<'_>, src: &str, aliases: &mut Aliases) {
     walk_named(root, (), 1000, |n, _| {
         import(n, src, aliases);
         // Imports are statements: below any other node there is only more to search.
@@ -104,29 +163,21 @@ fn imports(root: Node<'_>, src: &str, aliases: &mut HashMap<String, String>) {
     });
 }
 
-fn import(n: Node<'_>, src: &str, aliases: &mut HashMap<String, String>) {
+fn import(n: Node<'_>, src: &str, aliases: &mut Aliases) {
+    let aliased = |name: Node<'_>| {
+        let m = name.child_by_field_name("name")?;
+        let a = name.child_by_field_name("alias")?;
+        Some((text(m, src), text(a, src)))
+    };
     match n.kind() {
         "import_statement" => {
             let mut c = n.walk();
             for name in n.children_by_field_name("name", &mut c) {
                 match name.kind() {
-                    "dotted_name" => {
-                        let full = text(name, src);
-                        if is_framework(full) {
-                            let top = full.split('.').next().unwrap_or(full);
-                            aliases.insert(top.to_owned(), top.to_owned());
-                        }
-                    }
+                    "dotted_name" => aliases.import(text(name, src), None),
                     "aliased_import" => {
-                        let (Some(m), Some(a)) = (
-                            name.child_by_field_name("name"),
-                            name.child_by_field_name("alias"),
-                        ) else {
-                            continue;
-                        };
-                        let full = text(m, src);
-                        if is_framework(full) {
-                            aliases.insert(text(a, src).to_owned(), full.to_owned());
+                        if let Some((m, a)) = aliased(name) {
+                            aliases.import(m, Some(a));
                         }
                     }
                     _ => {}
@@ -138,25 +189,13 @@ fn import(n: Node<'_>, src: &str, aliases: &mut HashMap<String, String>) {
                 return;
             };
             let module = text(module, src);
-            if !is_framework(module) {
-                return;
-            }
             let mut c = n.walk();
             for name in n.children_by_field_name("name", &mut c) {
                 match name.kind() {
-                    "dotted_name" => {
-                        let t = text(name, src);
-                        aliases.insert(t.to_owned(), format!("{module}.{t}"));
-                    }
+                    "dotted_name" => aliases.import_from(module, text(name, src), None),
                     "aliased_import" => {
-                        if let (Some(m), Some(a)) = (
-                            name.child_by_field_name("name"),
-                            name.child_by_field_name("alias"),
-                        ) {
-                            aliases.insert(
-                                text(a, src).to_owned(),
-                                format!("{module}.{}", text(m, src)),
-                            );
+                        if let Some((m, a)) = aliased(name) {
+                            aliases.import_from(module, m, Some(a));
                         }
                     }
                     _ => {}
@@ -165,7 +204,7 @@ fn import(n: Node<'_>, src: &str, aliases: &mut HashMap<String, String>) {
             // `from numpy import *` still imports the framework.
             let mut c = n.walk();
             if n.children(&mut c).any(|ch| ch.kind() == "wildcard_import") {
-                aliases.insert(format!("*{module}"), module.to_owned());
+                aliases.import_all(module);
             }
         }
         _ => {}
@@ -194,22 +233,9 @@ fn kinds() -> &'static Kinds {
 }
 
 struct Ctx<'a> {
-    aliases: &'a HashMap<String, String>,
+    aliases: &'a Aliases,
     numpy: bool,
     torch: bool,
-}
-
-/// `np.linalg.norm` → `numpy.linalg.norm` when `np` names a framework module.
-fn resolve(ctx: &Ctx<'_>, dotted: &str) -> Option<String> {
-    let (head, rest) = match dotted.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (dotted, None),
-    };
-    let base = ctx.aliases.get(head)?;
-    Some(match rest {
-        Some(r) => format!("{base}.{r}"),
-        None => base.clone(),
-    })
 }
 
 /// An attribute chain of plain names (`a.b.c`), or `None` for calls on call results etc.
@@ -226,18 +252,25 @@ fn dotted(n: Node<'_>, src: &str) -> Option<String> {
 }
 
 fn push(calls: &mut Vec<MlCall>, operation: String, line: usize) {
-    let framework = operation.split('.').next().unwrap_or("").to_owned();
-    let (target, backend) = match mapping(&operation) {
-        Some((t, b)) => (Some(t.to_owned()), Some(b.to_owned())),
-        None => (None, None),
-    };
-    calls.push(MlCall {
-        framework,
-        operation,
-        line,
-        target,
-        backend,
-    });
+    calls.push(MlCall::new(operation, line));
+}
+
+impl MlCall {
+    /// A call of `operation` (resolved through imports) at `line`, with its mapping.
+    pub fn new(operation: String, line: usize) -> MlCall {
+        let framework = operation.split('.').next().unwrap_or("").to_owned();
+        let (target, backend) = match mapping(&operation) {
+            Some((t, b)) => (Some(t.to_owned()), Some(b.to_owned())),
+            None => (None, None),
+        };
+        MlCall {
+            framework,
+            operation,
+            line,
+            target,
+            backend,
+        }
+    }
 }
 
 fn call(n: Node<'_>, src: &str, ctx: &Ctx<'_>, calls: &mut Vec<MlCall>) {
@@ -251,7 +284,7 @@ fn call(n: Node<'_>, src: &str, ctx: &Ctx<'_>, calls: &mut Vec<MlCall>) {
         "call" => {
             if let Some(f) = n.child_by_field_name("function") {
                 let name = dotted(f, src);
-                match name.as_deref().and_then(|d| resolve(ctx, d)) {
+                match name.as_deref().and_then(|d| ctx.aliases.resolve(d)) {
                     Some(op) => push(calls, op, line),
                     None if ctx.torch && f.kind() == "attribute" => {
                         // `model.forward(x)`, `model.generate(p)` on a model object.

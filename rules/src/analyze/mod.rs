@@ -214,13 +214,14 @@ fn count(t: tokei::LanguageType, bytes: &[u8]) -> tokei::CodeStats {
 }
 
 fn syntax_facts(r: &mut FileReport, g: syntax::Grammar, text: &str) {
-    // Python's complexity comes from its tokens when that is all the file needs; a file that
-    // may call an ML framework, or that the tokens do not account for, gets the full parse.
+    // Python's facts come from its tokens (the same as from tree-sitter's tree, much
+    // faster); a file whose tokens do not add up gets the full parse.
     if g == syntax::Grammar::Python
-        && !ml::may_import_framework(text)
-        && let Ok(functions) = python::functions(text)
+        && let Ok(facts) = python::facts(text, ml::may_import_framework(text))
     {
-        r.functions = functions;
+        r.functions = facts.functions;
+        r.ml_imports = facts.ml_imports;
+        r.ml_calls = facts.ml_calls;
         return;
     }
     let tree = match syntax::parse(g, text) {

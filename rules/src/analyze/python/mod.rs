@@ -1,23 +1,54 @@
-//! Complexity of Python functions from tokens, without a syntax tree.
+//! Python's syntactic facts from tokens, without a syntax tree: each function's complexity,
+//! and the ML frameworks a file imports and calls.
 //!
-//! tree-sitter's parse is most of a cold analysis (about 60 % of its CPU on CPython's standard
-//! library, 8 MB/s), and complexity needs much less than a tree: where functions start and
-//! end, the nesting of blocks, and a few keywords and operators. This reads them from
-//! Python's tokens and logical lines at tokenizer speed, and measures exactly what
-//! [`super::complexity::functions`] measures on tree-sitter's tree; a test holds the two to
-//! the same numbers on every file of the standard library.
+//! tree-sitter's parse was most of a cold analysis (about 60 % of its CPU on CPython's
+//! standard library, 8 MB/s), and these facts need much less than a tree: where functions
+//! start and end, how blocks nest, a few keywords and operators, import statements and call
+//! sites. This reads them from Python's tokens and logical lines at tokenizer speed and
+//! gives exactly what [`super::complexity::functions`] and [`super::ml::scan`] give on
+//! tree-sitter's tree; tests hold the two to the same results on every file of the
+//! installed standard library (with imports that bind its everyday names to frameworks,
+//! for the calls).
 //!
 //! It is a fast path, not a second parser: a file it does not fully understand (a token
 //! Python has none for, an unbalanced bracket, an indentation Python would reject, a clause
 //! without its statement) is [`Unsupported`], and the caller parses it with tree-sitter.
 
+mod calls;
 mod expr;
 mod tokens;
 
 use std::rc::Rc;
 
 use super::complexity::Function;
+use super::ml::MlCall;
 use tokens::{Comment, Kind, Lexed, Line, Token};
+
+/// What analyze learns from a Python file's syntax.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub functions: Vec<Function>,
+    /// ML frameworks imported (top-level modules, sorted).
+    pub ml_imports: Vec<String>,
+    pub ml_calls: Vec<MlCall>,
+}
+
+/// A Python file's functions, and, when `ml` (the text names a framework), its framework
+/// imports and calls, as tree-sitter's tree gives them (see [`super::ml::scan`]).
+pub fn facts(src: &str, ml: bool) -> Result<Facts, Unsupported> {
+    let lexed = tokens::lex(src)?;
+    let functions = measure(src, &lexed)?;
+    let (ml_imports, ml_calls) = if ml {
+        calls::Scan::new(src, &lexed).scan()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(Facts {
+        functions,
+        ml_imports,
+        ml_calls,
+    })
+}
 
 /// The file has something the token reader does not handle; parse it with tree-sitter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,14 +60,17 @@ const MAX_DEPTH: u32 = 100;
 
 /// Every function in `src`, in source order, measured as [`super::complexity`] documents.
 pub fn functions(src: &str) -> Result<Vec<Function>, Unsupported> {
-    let lexed = tokens::lex(src)?;
+    measure(src, &tokens::lex(src)?)
+}
+
+fn measure(src: &str, lexed: &Lexed) -> Result<Vec<Function>, Unsupported> {
     let mut m = Measure {
         src,
         toks: &lexed.tokens,
         out: Vec::new(),
         depth: 0,
     };
-    m.lines(&lexed)?;
+    m.lines(lexed)?;
     Ok(m.out)
 }
 
