@@ -315,14 +315,14 @@ impl<'s> Scan<'s> {
             }
             // `from MODULE import …`: the module is the names and dots back to `from`.
             let mut m = i;
-            while m > 0
-                && (self.name(m - 1) && !self.is(m - 1, Kind::Name, "from")
+            while self.follows(m)
+                && (self.name(m - 1) && !KEYWORDS.contains(&self.text(m - 1))
                     || self.kind(m - 1) == Some(Kind::Op)
                         && matches!(self.text(m - 1), "." | "..."))
             {
                 m -= 1;
             }
-            let from = m > 0 && m < i && self.is(m - 1, Kind::Name, "from");
+            let from = m < i && self.follows(m) && self.is(m - 1, Kind::Name, "from");
             let module = from.then(|| self.slice(m, i - 1));
             let mut j = i + 1;
             let end = match self.kind(j) {

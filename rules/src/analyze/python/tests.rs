@@ -149,22 +149,24 @@ fn what_it_cannot_account_for_is_left_to_tree_sitter() {
 }
 
 /// A function with most of what the token reader handles, cut anywhere by the fuzz test.
-const FUZZED: &str = "@d(x)\nasync def f(a=lambda: 1 if b else 2, *c):\n    \"\"\"Doc.\"\"\"\n    match a:\n        case [x] if x or y:\n            return f'{x!r:>{w}}' + rb'\\''\n    for i in (j for j in a if j): pass\n    else:\n        try: yield\n        except* E as e: raise\n";
+const FUZZED: &str = "@d(x)\nasync def f(a=lambda: 1 if b else 2, *c):\n    \"\"\"Doc.\"\"\"\n    y = np.dot(a, *b.c()) @ m.forward(x)[0] ** -2 @ (s\n        .t)\n    match a:\n        case [x] if x or y:\n            return f'{x!r:>{w}}' + rb'\\''\n    for i in (j for j in a if j): pass\n    else:\n        try: yield\n        except* E as e: raise\n";
 
 #[test]
 fn the_fuzzed_function_is_measured_whole() {
     assert_eq!(agrees(FUZZED).len(), 1);
+    let src = format!("import numpy as np, torch\n{FUZZED}");
+    assert_eq!(ml_agrees(&src).len(), 4);
 }
 
 proptest::proptest! {
     /// Whatever the bytes, an answer and never a panic: Python-ish soup, and every prefix of
     /// a real function (a file cut anywhere).
     #[test]
-    fn never_panics(soup in "[a-z :()\\[\\]{}'\"#=\\\\\n\t@,.*f!-]{0,200}", cut in 0usize..400) {
-        let _ = functions(&soup);
-        let real = FUZZED;
+    fn never_panics(soup in "[a-z :()\\[\\]{}'\"#=\\\\\n\t@,.*f!-]{0,200}", cut in 0usize..600) {
+        let _ = facts(&format!("import numpy as np\nimport torch\n{soup}"), true);
+        let real = format!("import numpy as np, torch\nfrom sklearn import (a as b,\n c)\n{FUZZED}");
         let cut = (0..=cut.min(real.len())).rev().find(|c| real.is_char_boundary(*c)).unwrap_or(0);
-        let _ = functions(&real[..cut]);
+        let _ = facts(&real[..cut], true);
     }
 }
 
@@ -234,6 +236,18 @@ fn ml_imports_calls_and_their_order() {
         ]
     );
     assert!(ml_agrees("import os\nx = a @ b\nos.path.join('a')\n").is_empty());
+    // Each import statement on its own, whatever comes before it.
+    let calls = ml_agrees(
+        "from sklearn.cluster import KMeans\nimport torch; from . import np\nx = \
+         torch.load(p); y = KMeans(); np.dot(a)\n",
+    );
+    assert_eq!(
+        calls,
+        [
+            ("torch.load".into(), 3),
+            ("sklearn.cluster.KMeans".into(), 3)
+        ]
+    );
 }
 
 /// Every `.py` file of the standard library with imports that bind its everyday names to
@@ -242,8 +256,9 @@ fn ml_imports_calls_and_their_order() {
 /// tree-sitter finds it.
 #[test]
 fn ml_calls_agree_with_tree_sitter_on_the_standard_library() {
-    let header = "import numpy as os, numpy as re, numpy as sys\nimport torch\nfrom sklearn \
-                  import self\nfrom scipy.linalg import *\n";
+    // A from-import before plain ones: each import statement is read on its own.
+    let header = "from sklearn import self\nimport numpy as os, numpy as re, numpy as sys\nimport \
+                  torch\nfrom scipy.linalg import *\n";
     let (mut compared, mut calls, mut differ) = (0, 0, Vec::new());
     for p in stdlib_files() {
         let Ok(src) = std::fs::read_to_string(&p) else {
