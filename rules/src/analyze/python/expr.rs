@@ -84,11 +84,19 @@ impl Measure<'_> {
         if s >= e {
             return Ok(());
         }
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        self.deeper(|m| m.expr_inner(s, e, n, f))
+    }
+
+    /// Run `measure` one level deeper; past [`MAX_DEPTH`] the file is left to tree-sitter.
+    fn deeper(
+        &mut self,
+        measure: impl FnOnce(&mut Self) -> Result<(), Unsupported>,
+    ) -> Result<(), Unsupported> {
+        if self.depth >= MAX_DEPTH {
             return Err(Unsupported);
         }
-        let r = self.expr_inner(s, e, n, f);
+        self.depth += 1;
+        let r = measure(self);
         self.depth -= 1;
         r
     }
@@ -176,16 +184,10 @@ impl Measure<'_> {
     /// The inside of brackets: a comprehension, or a list of expressions.
     fn group(&mut self, open: usize, n: u32, f: Option<usize>) -> Result<(), Unsupported> {
         let (s, e) = (open + 1, self.toks[open].pair as usize);
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(Unsupported);
-        }
-        let r = match self.find(s, e, |i| self.kw(i, "for")) {
-            Some(first) => self.comprehension(s, first, e, n, f),
-            None => self.expr_list(s, e, n, f),
-        };
-        self.depth -= 1;
-        r
+        self.deeper(|m| match m.find(s, e, |i| m.kw(i, "for")) {
+            Some(first) => m.comprehension(s, first, e, n, f),
+            None => m.expr_list(s, e, n, f),
+        })
     }
 
     /// `element for target in iterable if condition …`: each `for` and `if` clause is a

@@ -366,16 +366,7 @@ impl<'s> Measure<'s> {
             self.expr_list(colon + 1, e, body.nesting, body.func)?;
             return Ok((next, None));
         }
-        Ok((
-            Chain::None,
-            Some(Block {
-                header_indent: line.indent,
-                body_indent: None,
-                ctx: body,
-                chain: next,
-                def: None,
-            }),
-        ))
+        Ok((Chain::None, Some(Block::opened(line, body, next, None))))
     }
 
     /// `def name(params) -> annotation:` at `head` (after `async`, if any).
@@ -413,16 +404,7 @@ impl<'s> Measure<'s> {
             self.expr_list(colon + 1, e, 0, f)?;
             return Ok((Chain::None, None));
         }
-        Ok((
-            Chain::None,
-            Some(Block {
-                header_indent: line.indent,
-                body_indent: None,
-                ctx: body,
-                chain: Chain::None,
-                def: f,
-            }),
-        ))
+        Ok((Chain::None, Some(Block::opened(line, body, Chain::None, f))))
     }
 
     /// The name at `i`, which must be before the line's end `e`.
@@ -475,6 +457,19 @@ impl<'s> Measure<'s> {
             i = self.skip(i);
         }
         i == e || self.op(i, ";")
+    }
+}
+
+impl Block {
+    /// The block a header on `line` opens; its indentation is known from its first line.
+    fn opened(line: &Line, ctx: Ctx, chain: Chain, def: Option<usize>) -> Block {
+        Block {
+            header_indent: line.indent,
+            body_indent: None,
+            ctx,
+            chain,
+            def,
+        }
     }
 }
 
