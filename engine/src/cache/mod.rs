@@ -2,8 +2,9 @@
 //! result), under `BATUTA_CACHE_DIR` (default `.batuta/cache` beside the manifest).
 //!
 //! Every write is atomic. Every read is verified: a blob whose content does not hash to its
-//! name, or an action record whose checksum fails, is a miss, is removed, and is reported so
-//! the build that follows replaces it.
+//! name, or an action record whose checksum fails, is a miss and is reported, so the build
+//! that follows replaces it; a damaged blob or pack is removed (a record in a sound pack
+//! stays there, unused, until a newer pack's record of its key replaces it).
 //!
 //! Small blobs (outputs up to [`INLINE_MAX`], stdout, stderr) travel inside the action
 //! record, as REAPI's inline outputs do; and a build's records go into one pack file
@@ -92,6 +93,7 @@ pub struct Cache {
     damaged: Mutex<HashSet<Digest>>,
 }
 
+/// A pack still being written younger than this is a running build's (gc leaves it).
 const ONE_DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Past this many unflushed entries one `syncfs` beats an fsync each.
