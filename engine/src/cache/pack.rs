@@ -19,6 +19,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
+use crate::fsutil::{self, Durability};
 
 const MAGIC: &[u8; 8] = b"BTPK0001";
 const END: &[u8; 8] = b"BTPKEND1";
@@ -209,14 +210,7 @@ impl Writer {
         footer.extend_from_slice(END);
         self.file.write_all(&index)?;
         self.file.write_all(&footer)?;
-        self.file.as_file().sync_all()?;
-        self.file
-            .persist(dir.join(new_name()))
-            .map_err(|e| e.error)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        fsutil::persist(self.file, &dir.join(new_name()), Durability::Now)
     }
 }
 
