@@ -31,31 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 PORT=$(free_port)
-cat >"$TMP/bgd.yml" <<EOF
-server:
-  - !channel
-    address: "127.0.0.1:$PORT"
-    insecure-mode: true
-authorization:
-  method: none
-storages:
-  - !lru-storage &cas
-    size: 2GB
-caches:
-  - !lru-action-cache &ac
-    storage: *cas
-    max-cached-refs: 1000000
-    allow-updates: true
-instances:
-  - name: ""
-    services:
-      - !action-cache
-        cache: *ac
-      - !cas
-        storage: *cas
-      - !bytestream
-        storage: *cas
-EOF
+bgd_config "$PORT" >"$TMP/bgd.yml"
 setsid "$BGD" server start "$TMP/bgd.yml" >"$TMP/bgd.log" 2>&1 &
 SERVER=$!
 wait_port "$PORT"

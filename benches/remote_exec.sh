@@ -48,27 +48,13 @@ DB="postgresql+psycopg2://bgd@127.0.0.1:$PGPORT/postgres"
 "$BGD" migrate apply "$DB" >/dev/null
 
 PORT=$(free_port)
-cat >"$TMP/bgd.yml" <<EOF
-server:
-  - !channel
-    address: "127.0.0.1:$PORT"
-    insecure-mode: true
-authorization:
-  method: none
-thread-pool-size: 64
+# With a database, a scheduler on it, and the execution service (the bots' comes with it).
+bgd_config "$PORT" "thread-pool-size: 64
 connections:
   - !sql-connection &sql
     connection-string: $DB
     pool-size: 20
     max-overflow: 40
-storages:
-  - !lru-storage &cas
-    size: 2GB
-caches:
-  - !lru-action-cache &ac
-    storage: *cas
-    max-cached-refs: 1000000
-    allow-updates: true
 schedulers:
   - !sql-scheduler &state
     sql: *sql
@@ -81,19 +67,8 @@ schedulers:
       - !priority-age-assigner
         count: 1
         interval: 0.02
-        jitter-factor: 0.1
-instances:
-  - name: ""
-    services:
-      - !action-cache
-        cache: *ac
-      - !execution
-        scheduler: *state
-      - !cas
-        storage: *cas
-      - !bytestream
-        storage: *cas
-EOF
+        jitter-factor: 0.1" "      - !execution
+        scheduler: *state" >"$TMP/bgd.yml"
 setsid "$BGD" server start "$TMP/bgd.yml" >"$TMP/bgd.log" 2>&1 &
 PIDS+=($!)
 wait_port "$PORT"

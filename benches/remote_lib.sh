@@ -68,3 +68,37 @@ wait_port() {
     echo "nothing listens on $1" >&2
     exit 1
 }
+
+# bgd_config PORT [TOP] [SERVICES]: a BuildGrid configuration serving a cache (CAS, action
+# cache, ByteStream) on PORT, insecure, to an instance named "". TOP is more top-level YAML
+# (a database, a scheduler: it may name the storage *cas and the cache *ac), SERVICES more
+# services of the instance.
+bgd_config() {
+    cat <<EOF
+server:
+  - !channel
+    address: "127.0.0.1:$1"
+    insecure-mode: true
+authorization:
+  method: none
+storages:
+  - !lru-storage &cas
+    size: 2GB
+caches:
+  - !lru-action-cache &ac
+    storage: *cas
+    max-cached-refs: 1000000
+    allow-updates: true
+${2:-}
+instances:
+  - name: ""
+    services:
+      - !action-cache
+        cache: *ac
+${3:-}
+      - !cas
+        storage: *cas
+      - !bytestream
+        storage: *cas
+EOF
+}
