@@ -1,13 +1,28 @@
 //! The error codes of the Batuta book (REFERENCE.md): what went wrong in a phase and what
-//! to do about it. Printed with every failure.
+//! to do about it, and the engine's own (E) for failures that belong to no phase. Printed
+//! with every failure.
 
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ErrorCode {
+/// One code of the table: what it means and what to do.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CodeInfo {
     pub code: &'static str,
     pub meaning: &'static str,
     pub what_to_do: &'static str,
+}
+
+/// A code of the table, by reference: a failure carries one in every `Result` of a run, so
+/// it is a pointer wide. Reads as the [`CodeInfo`] it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ErrorCode(&'static CodeInfo);
+
+impl std::ops::Deref for ErrorCode {
+    type Target = CodeInfo;
+
+    fn deref(&self) -> &CodeInfo {
+        self.0
+    }
 }
 
 impl fmt::Display for ErrorCode {
@@ -18,7 +33,7 @@ impl fmt::Display for ErrorCode {
 
 macro_rules! codes {
     ($($name:ident = $code:literal, $meaning:literal, $todo:literal;)*) => {
-        $(pub const $name: ErrorCode = ErrorCode { code: $code, meaning: $meaning, what_to_do: $todo };)*
+        $(pub const $name: ErrorCode = ErrorCode(&CodeInfo { code: $code, meaning: $meaning, what_to_do: $todo });)*
         /// Every code, in the book's order.
         pub const ALL: &[ErrorCode] = &[$($name),*];
     };
@@ -45,16 +60,20 @@ codes! {
     Q001 = "BATUTA-Q-001", "quality score below threshold", "improve code quality";
     Q002 = "BATUTA-Q-002", "coverage insufficient", "add tests";
     Q003 = "BATUTA-Q-003", "lint warnings present", "fix them";
+    E001 = "BATUTA-E-001", "a declared input is missing", "make the task that writes it run first, or fix the path";
+    E002 = "BATUTA-E-002", "the action broke its declaration", "declare what the tool writes, or make it stop";
+    E003 = "BATUTA-E-003", "the action timed out", "raise `timeout`, or find why it hangs";
+    E004 = "BATUTA-E-004", "the command failed, and no phase rule recognised why", "read its output (kept in the log the message names)";
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn twenty_distinct_codes() {
+    fn twenty_four_distinct_codes() {
         let mut names: Vec<&str> = super::ALL.iter().map(|c| c.code).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 20);
+        assert_eq!(names.len(), 24);
         assert_eq!(super::V001.meaning, "output mismatch");
     }
 }

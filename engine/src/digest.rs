@@ -140,6 +140,17 @@ impl StatCache {
             .insert(rel.to_owned(), (Stamp::of(meta), digest));
     }
 
+    /// Record a stamp and digest as a journal entry kept them.
+    pub fn insert_stamp(&mut self, rel: &str, stamp: Stamp, digest: Digest) {
+        self.changed = true;
+        self.entries.insert(rel.to_owned(), (stamp, digest));
+    }
+
+    /// The stamp and digest recorded for a path.
+    pub fn get(&self, rel: &str) -> Option<(Stamp, Digest)> {
+        self.entries.get(rel).copied()
+    }
+
     /// Record a digest batuta computed itself (an output it just wrote or restored).
     pub fn record(&mut self, root: &Path, rel: &str, digest: Digest) {
         if let Ok(meta) = std::fs::metadata(root.join(rel)) {

@@ -1,72 +1,83 @@
 //! An action's cache key (MANIFEST.md, "Cache key"): BLAKE3 over everything that decides its
-//! outputs. One recipe, used by the scheduler as it runs and by the incremental database
-//! (`db`) between builds, so the two can never disagree.
+//! outputs. Made in two steps, each by one function: the [`fingerprint`], everything known
+//! before the build (the command or rule and its version, the tool's version, the declared
+//! environment, the input and output paths), which the database keeps between builds; and
+//! the [`action_key`], the fingerprint with the digest of each input as it is when the
+//! action is about to run.
 
 use crate::digest::Digest;
 use crate::graph::{Action, ActionKind};
 
 /// Bumped whenever the recipe changes, so old cache entries stop matching.
-const KEY_FORMAT: &[u8] = b"batuta-action-key-v1";
+const KEY_FORMAT: &[u8] = b"batuta-action-key-v2";
 
-/// What the key needs besides the action itself.
-pub struct KeyParts<'a> {
+/// What the key needs besides the action itself and its inputs' contents.
+pub struct Versions<'a> {
     /// The version output of the action's tool, for commands that name one.
-    pub tool_version: Option<&'a str>,
+    pub tool: Option<&'a str>,
     /// The version of the builtin or kernel; `None` when this batuta does not implement it.
-    pub rule_version: Option<&'a str>,
+    pub rule: Option<&'a str>,
     /// The value of each name in the action's `env`, in order (`None`: unset).
     pub env: &'a [Option<String>],
-    /// Each input path with the digest of its contents, in the action's order.
-    pub inputs: &'a [(&'a str, Digest)],
 }
 
-pub fn action_key(a: &Action, parts: &KeyParts<'_>) -> Digest {
+fn field(h: &mut blake3::Hasher, bytes: &[u8]) {
+    h.update(&(bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+/// Everything of the action's key that is known before its inputs are read.
+pub fn fingerprint(a: &Action, v: &Versions<'_>) -> Digest {
     let mut h = blake3::Hasher::new();
-    let mut field = |bytes: &[u8]| {
-        h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    field(KEY_FORMAT);
+    field(&mut h, KEY_FORMAT);
     match &a.kind {
         ActionKind::Command { argv, tool } => {
-            field(b"command");
+            field(&mut h, b"command");
             for arg in argv {
-                field(arg.as_bytes());
+                field(&mut h, arg.as_bytes());
             }
             if tool.is_some() {
-                field(b"tool");
-                field(parts.tool_version.unwrap_or_default().as_bytes());
+                field(&mut h, b"tool");
+                field(&mut h, v.tool.unwrap_or_default().as_bytes());
             }
         }
         ActionKind::Builtin { name, with } | ActionKind::Kernel { name, with } => {
-            field(if matches!(a.kind, ActionKind::Builtin { .. }) {
+            let kind: &[u8] = if matches!(a.kind, ActionKind::Builtin { .. }) {
                 b"builtin"
             } else {
                 b"kernel"
-            });
-            field(name.as_bytes());
-            field(parts.rule_version.unwrap_or("unimplemented").as_bytes());
-            field(
-                with.as_ref()
-                    .map(|w| w.to_string())
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
+            };
+            field(&mut h, kind);
+            field(&mut h, name.as_bytes());
+            field(&mut h, v.rule.unwrap_or("unimplemented").as_bytes());
+            let with = with.as_ref().map(|w| w.to_string()).unwrap_or_default();
+            field(&mut h, with.as_bytes());
         }
     }
-    for (name, value) in a.env.iter().zip(parts.env) {
-        field(b"env");
-        field(name.as_bytes());
-        field(value.as_deref().unwrap_or_default().as_bytes());
+    for (name, value) in a.env.iter().zip(v.env) {
+        field(&mut h, b"env");
+        field(&mut h, name.as_bytes());
+        field(&mut h, value.as_deref().unwrap_or_default().as_bytes());
     }
-    for (path, digest) in parts.inputs {
-        field(b"in");
-        field(path.as_bytes());
-        field(&digest.0);
+    for input in &a.inputs {
+        field(&mut h, b"in");
+        field(&mut h, input.as_bytes());
     }
     for out in &a.outputs {
-        field(b"out");
-        field(out.as_bytes());
+        field(&mut h, b"out");
+        field(&mut h, out.as_bytes());
+    }
+    Digest(*h.finalize().as_bytes())
+}
+
+/// The action's key: its fingerprint and the digest of each of its inputs, in the
+/// action's order.
+pub fn action_key(fingerprint: &Digest, inputs: &[Digest]) -> Digest {
+    let mut h = blake3::Hasher::new();
+    h.update(&fingerprint.0);
+    h.update(&(inputs.len() as u64).to_le_bytes());
+    for d in inputs {
+        h.update(&d.0);
     }
     Digest(*h.finalize().as_bytes())
 }

@@ -14,6 +14,7 @@ pub mod journal;
 pub mod key;
 pub mod lock;
 pub mod manifest;
+pub mod probe;
 pub mod remote;
 pub mod rule;
 pub mod state;

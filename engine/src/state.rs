@@ -32,9 +32,12 @@ pub struct PhaseState {
     pub completed_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub duration: Option<String>,
-    /// Why the phase failed: the failing actions and their error codes.
+    /// Why the phase failed: the failing actions and their error codes, for people.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
+    /// The same failures as data (their kinds), for the report.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub failures: Vec<crate::rule::failure::Recorded>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -105,6 +108,7 @@ impl State {
         ps.completed_at = None;
         ps.duration = None;
         ps.error = None;
+        ps.failures.clear();
         self.current_phase = Some(p.title().to_owned());
     }
 
@@ -118,6 +122,14 @@ impl State {
         ps.completed_at = Some(now.to_owned());
         ps.duration = Some(format!("{seconds:.2}s"));
         ps.error = error;
+    }
+
+    /// The failures that made phase `p` fail, kept as data beside its error text.
+    pub fn set_failures(&mut self, p: Phase, failures: Vec<crate::rule::failure::Recorded>) {
+        self.phases
+            .entry(p.title().to_owned())
+            .or_default()
+            .failures = failures;
     }
 
     /// Percent complete: 20 points for every phase completed or under way (the book's

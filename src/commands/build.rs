@@ -4,9 +4,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use batuta_engine::db::{self, Selection};
 use batuta_engine::exec::{self, Failure, Reporter, Summary};
 use batuta_engine::graph;
 use batuta_engine::manifest::{Code, Diagnostic, Diagnostics, Manifest, Phase};
+use batuta_engine::rule::failure::Kind;
 
 use crate::Exit;
 use crate::cli::{BuildArgs, CheckFormat, TranspileArgs};
@@ -26,21 +28,49 @@ pub fn cache_dir(m: &Manifest) -> PathBuf {
 }
 
 pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
-    let loaded = super::load(&args.manifest)
-        .and_then(|m| graph::expand(&m, args.target.as_deref()).map(|g| (m, g)));
-    run_loaded(ui, args, loaded)
+    let selection = Selection::Target(args.target.clone());
+    run_loaded(ui, args, open(&args.manifest, selection, |_| Ok(())))
 }
 
 /// `batuta transpile`: build the transpile stage and what it needs.
 pub fn transpile(ui: &Ui, args: &TranspileArgs) -> Exit {
     let args = args.build_args();
-    let loaded = super::load(&args.manifest).and_then(|m| {
-        if m.stage(Phase::Transpile).is_none() {
-            return Err(no_transpile_stage(&m));
+    let selection = Selection::Stages(vec![Phase::Transpile]);
+    let loaded = open(&args.manifest, selection, |m| {
+        match m.stage(Phase::Transpile) {
+            Some(_) => Ok(()),
+            None => Err(no_transpile_stage(m)),
         }
-        graph::expand_stages(&m, &[Phase::Transpile]).map(|g| (m, g))
     });
     run_loaded(ui, &args, loaded)
+}
+
+/// A workspace's database (see `batuta_engine::db`), its manifest (checked by `check`)
+/// and its graph for `selection`.
+type Opened = (
+    db::Workspace,
+    std::sync::Arc<Manifest>,
+    std::sync::Arc<db::Expansion>,
+);
+
+fn open(
+    arg: &crate::cli::ManifestArg,
+    selection: Selection,
+    check: impl FnOnce(&Manifest) -> Result<(), Diagnostics>,
+) -> Result<Opened, Diagnostics> {
+    let path = super::find_manifest(arg)?;
+    let started = std::time::Instant::now();
+    let mut ws = db::Workspace::open(&path, selection, batuta_rules::CATALOG).map_err(unshare)?;
+    let m = ws.manifest().map_err(unshare)?;
+    check(&m)?;
+    let e = ws.expansion().map_err(unshare)?;
+    tracing::debug!(path = %path.display(), elapsed = ?started.elapsed(), "loaded manifest and graph");
+    Ok((ws, m, e))
+}
+
+/// The database shares its diagnostics; reporting wants them whole.
+fn unshare(d: std::sync::Arc<Diagnostics>) -> Diagnostics {
+    std::sync::Arc::try_unwrap(d).unwrap_or_else(|d| (*d).clone())
 }
 
 fn no_transpile_stage(m: &Manifest) -> Diagnostics {
@@ -53,25 +83,22 @@ fn no_transpile_stage(m: &Manifest) -> Diagnostics {
     }
 }
 
-fn run_loaded(
-    ui: &Ui,
-    args: &BuildArgs,
-    loaded: Result<(Manifest, graph::ActionGraph), Diagnostics>,
-) -> Exit {
-    let (m, g) = match loaded {
+fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) -> Exit {
+    let (mut ws, m, e) = match loaded {
         Ok(x) => x,
         Err(d) => {
             ui.report(&d);
             return Exit::Usage;
         }
     };
+    let g = &e.graph;
     tracing::debug!(actions = g.actions.len(), "expanded graph");
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
     let _lock = match super::lock(&m.root, args.no_wait, &CANCEL) {
         Ok(l) => l,
         Err(exit) => return exit,
     };
-    let mut opts = options(args, &m, &g);
+    let mut opts = options(args, &m, g);
     match super::remote::for_build(
         args.remote_cache.as_deref(),
         args.remote_executor.as_deref(),
@@ -84,7 +111,7 @@ fn run_loaded(
         }
     }
     if let Some(base) = &args.affected {
-        match affected(&m, &g, base) {
+        match affected(&m, g, base) {
             Ok(only) => {
                 let n = only.iter().filter(|k| **k).count();
                 match args.format {
@@ -104,30 +131,47 @@ fn run_loaded(
             }
         }
     }
+    let fingerprints = ws.fingerprints(&m, g, &batuta_rules::Registry);
+    let db_warning = ws.take_warning();
+    let build = |r: &dyn Reporter| {
+        if let Some(w) = &db_warning {
+            r.event(exec::Event::Warning(w));
+        }
+        exec::Session::open(&m.root).build(&exec::Job {
+            manifest: &m,
+            graph: g,
+            fingerprints: &fingerprints.0,
+            options: &opts,
+            rules: &batuta_rules::Registry,
+            reporter: r,
+            cancel: &CANCEL,
+            known_fresh: None,
+        })
+    };
     let summary = match args.format {
         CheckFormat::Text => {
             let reporter = TextReporter::new(g.actions.len(), ui.color);
-            let s = profiled(args.profile.as_deref(), &reporter, |r| {
-                exec::build(&m, &g, &opts, &batuta_rules::Registry, r, &CANCEL)
-            });
+            let s = profiled(args.profile.as_deref(), &reporter, build);
             reporter.finish();
             print_text_summary(ui, &s);
-            print_missing_tools(&m, &g, &opts, &s);
+            print_missing_tools(&m, g, &opts, &s);
             s
         }
         CheckFormat::Json => {
             let reporter = JsonReporter::default();
-            let s = profiled(args.profile.as_deref(), &reporter, |r| {
-                exec::build(&m, &g, &opts, &batuta_rules::Registry, r, &CANCEL)
-            });
+            let s = profiled(args.profile.as_deref(), &reporter, build);
             reporter.line(&summary_line(&s));
             s
         }
     };
+    if let Err(e) = ws.save() {
+        // Only speed is lost: the next build derives the graph again.
+        tracing::warn!("cannot keep the build's database: {e}");
+    }
     let junit_ok = args
         .junit
         .as_deref()
-        .is_none_or(|p| write_junit(&m, &g, &summary, p));
+        .is_none_or(|p| write_junit(&m, g, &summary, p));
     if summary.failed > 0 || summary.cancelled || !junit_ok {
         Exit::Failed
     } else {
@@ -236,7 +280,7 @@ fn print_missing_tools(m: &Manifest, g: &graph::ActionGraph, opts: &exec::Option
     let mut missing: Vec<String> = s
         .failures
         .iter()
-        .filter(|(_, f)| f.code == batuta_engine::codes::T001 && f.message.starts_with("tool '"))
+        .filter(|(_, f)| matches!(*f.kind, Kind::ToolMissing { tool: Some(_), .. }))
         .filter_map(|(id, _)| tool_of(id))
         .collect();
     missing.sort();

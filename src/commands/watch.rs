@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use batuta_engine::exec::{Event, Job, Reporter, Summary};
-use batuta_engine::watch::{Changes, Incremental, Plan, WatchError, Watcher};
+use batuta_engine::watch::{Changes, Incremental, Round as Planned, WatchError, Watcher};
 
 use crate::Exit;
 use crate::cli::{CheckFormat, WatchArgs};
@@ -58,10 +58,20 @@ pub fn run(ui: &Ui, args: &WatchArgs) -> Exit {
     if let Err(e) = watcher.watch(inc.watch_dirs().iter().map(PathBuf::as_path)) {
         return out.fatal(&e);
     }
+    let exit = watch(&mut inc, &mut watcher, args, &out);
+    // The database goes on disk once, as watching ends: the next build starts from it.
+    if let Err(e) = inc.save() {
+        tracing::warn!("cannot keep the database: {e}");
+    }
+    exit
+}
+
+/// Build, then rebuild after each change, until Ctrl-C or a fatal error.
+fn watch(inc: &mut Incremental, watcher: &mut Watcher, args: &WatchArgs, out: &Out) -> Exit {
     let mut announced = false;
     let mut graph_seen = None;
     loop {
-        let plan = inc.plan(&batuta_rules::Registry);
+        let plan = inc.round(&batuta_rules::Registry);
         if let Some(d) = &plan.problem {
             out.diagnostics(d);
         }
@@ -75,7 +85,7 @@ pub fn run(ui: &Ui, args: &WatchArgs) -> Exit {
         graph_seen = Some(graph_id);
         // Every round builds, even when the database knows everything is up to date: a
         // summary answers every change, and a build of known-fresh actions reads no file.
-        let round = build(&mut inc, &plan, args, &out, &watcher);
+        let round = build(inc, &plan, args, out, watcher);
         if let Some(e) = round.error {
             return out.fatal(&e);
         }
@@ -108,14 +118,13 @@ pub fn run(ui: &Ui, args: &WatchArgs) -> Exit {
             announced = true;
         }
         // Wait until something that matters changes; a cancelled build goes again at once.
-        let mut again =
-            take(&mut inc, &mut watcher, &round.pending, &out) || round.restart.is_some();
+        let mut again = take(inc, watcher, &round.pending, out) || round.restart.is_some();
         while !again {
             if STOP.load(Ordering::SeqCst) {
                 return Exit::Success;
             }
             match watcher.next(IDLE_POLL) {
-                Ok(Some(c)) => again = take(&mut inc, &mut watcher, &c, &out),
+                Ok(Some(c)) => again = take(inc, watcher, &c, out),
                 Ok(None) => {}
                 Err(e) => return out.fatal(&e),
             }
@@ -157,7 +166,7 @@ struct Round {
 /// when one changes an input of a running action (the next round re-runs it).
 fn build(
     inc: &mut Incremental,
-    plan: &Plan,
+    plan: &Planned,
     args: &WatchArgs,
     out: &Out,
     watcher: &Watcher,
@@ -211,9 +220,14 @@ fn build(
         inner,
         running: Mutex::default(),
     };
+    let db_warning = inc.take_warning();
+    if let Some(w) = &db_warning {
+        reporter.event(Event::Warning(w));
+    }
     let job = Job {
         manifest: m,
         graph: g,
+        fingerprints: &plan.fingerprints.0,
         options: &opts,
         rules: &batuta_rules::Registry,
         reporter: &reporter,

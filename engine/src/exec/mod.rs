@@ -1,64 +1,36 @@
-//! The scheduler: runs ready actions on a bounded pool of workers, in graph order.
+//! Running a build, in three parts as ninja's `build.h` and Buck2's split of what to compute
+//! from how: a pure [`plan`] says what may run next (ready queue, dependencies, stage
+//! barriers, resource slots, keep-going, cancellation); [`runner`]s run an action's work
+//! (a local process, a rule in this process, a remote worker); a [`recorder`] keeps what
+//! each action did (the cache, the journal, the state file, the history). The builder ties
+//! them: it asks the plan, hands actions to a pool of workers, and reports.
 //!
-//! An action is ready when everything it reads is written and every stage its stage needs
-//! is done. A failure stops the line (Jidoka): the failed action's stage never completes,
-//! so nothing downstream starts; without `keep_going` nothing new starts at all.
+//! A failure stops the line (Jidoka): what depends on the failed action never starts, and
+//! without `keep_going` nothing new starts at all.
 
 mod action;
-mod shared;
+mod builder;
+pub mod plan;
+pub(crate) mod recorder;
+mod remote_link;
+pub(crate) mod runner;
 mod stage;
 
-use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock, RwLock, mpsc};
-
-use rayon::prelude::*;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use petgraph::Direction::{Incoming, Outgoing};
-use petgraph::graph::NodeIndex;
-
-use crate::cache::Cache;
-use crate::codes::ErrorCode;
-use crate::graph::{Action, ActionGraph, Node};
+use crate::db::{self, ToolDown};
+use crate::digest::Digest;
+use crate::graph::{Action, ActionGraph};
 use crate::journal::{self, Journal};
 use crate::manifest::{Manifest, Phase};
 use crate::rule::Rules;
-use crate::state::{self, State};
 
-pub use action::{phase_code, probe_tool};
-
-/// Why an action failed, with the book's code and what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub code: ErrorCode,
-    pub message: String,
-    /// The tool's own words (stderr), when it printed any.
-    pub detail: String,
-    pub hints: Vec<String>,
-}
-
-impl Failure {
-    pub fn new(code: ErrorCode, message: String) -> Failure {
-        Failure {
-            code,
-            message,
-            detail: String::new(),
-            hints: Vec::new(),
-        }
-    }
-
-    pub fn detail(mut self, d: String) -> Failure {
-        self.detail = d;
-        self
-    }
-
-    pub fn hint(mut self, h: impl Into<String>) -> Failure {
-        self.hints.push(h.into());
-        self
-    }
-}
+pub use crate::rule::Failure;
+pub use action::phase_code;
+pub use recorder::LOGS_DIR;
+pub use runner::Runner;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -91,7 +63,7 @@ pub enum Event<'a> {
         action: &'a Action,
         outcome: &'a Outcome,
         duration: Duration,
-        /// The worker that ran it (0-based), or `None` when the scheduler found it up to
+        /// The worker that ran it (0-based), or `None` when the builder found it up to
         /// date without a worker.
         worker: Option<usize>,
     },
@@ -150,6 +122,36 @@ pub struct Summary {
     pub failures: Vec<(String, Failure)>,
 }
 
+impl Summary {
+    /// Count how an action ended, and say so to the plan.
+    fn count(&mut self, id: &str, outcome: Outcome) -> plan::Done {
+        use plan::Done;
+        match outcome {
+            Outcome::Executed => self.executed += 1,
+            Outcome::RemoteExecuted { .. } => {
+                self.executed += 1;
+                self.remote_executed += 1;
+            }
+            Outcome::Cached => self.cached += 1,
+            Outcome::RemoteCached => {
+                self.cached += 1;
+                self.remote_cached += 1;
+            }
+            Outcome::UpToDate => {
+                self.up_to_date += 1;
+                return Done::Unchanged;
+            }
+            Outcome::Cancelled => return Done::Cancelled,
+            Outcome::Failed(f) => {
+                self.failed += 1;
+                self.failures.push((id.to_owned(), f));
+                return Done::Failed;
+            }
+        }
+        Done::Wrote
+    }
+}
+
 /// Whether `--modules` keeps this action. Only transpile actions made by `each` are filtered.
 pub fn selected(a: &Action, modules: &[String]) -> bool {
     if modules.is_empty() || a.phase != Phase::Transpile {
@@ -166,8 +168,9 @@ pub fn selected(a: &Action, modules: &[String]) -> bool {
     })
 }
 
-/// Build the graph once, as `batuta build` does. `cancel` stops the build: running
-/// children are killed, nothing new starts, and nothing half-written is kept.
+/// Build the graph once, without a database kept between runs (every tool asked its
+/// version now). `cancel` stops the build: running children are killed, nothing new
+/// starts, and nothing half-written is kept.
 pub fn build(
     m: &Manifest,
     g: &ActionGraph,
@@ -176,10 +179,21 @@ pub fn build(
     reporter: &dyn Reporter,
     cancel: &AtomicBool,
 ) -> Summary {
+    let mut memo = crate::probe::Memo::default();
+    let (tools, rule_versions, env) = db::gather(m, g, rules, &mut memo);
+    let fingerprints = db::fingerprints_of(
+        g,
+        &db::KeyParts {
+            tools: &tools,
+            rules: &rule_versions,
+            env: &env,
+        },
+    );
     let mut session = Session::open(&m.root);
     session.build(&Job {
         manifest: m,
         graph: g,
+        fingerprints: &fingerprints,
         options: opts,
         rules,
         reporter,
@@ -192,6 +206,8 @@ pub fn build(
 pub struct Job<'a> {
     pub manifest: &'a Manifest,
     pub graph: &'a ActionGraph,
+    /// Each action's fingerprint (see `crate::key`), as the database gives them.
+    pub fingerprints: &'a [Result<Digest, ToolDown>],
     pub options: &'a Options,
     pub rules: &'a dyn Rules,
     pub reporter: &'a dyn Reporter,
@@ -250,12 +266,8 @@ impl Session {
     }
 
     /// The digest of a workspace file through the stat cache (`Ok(None)`: no such file).
-    pub fn digest(
-        &mut self,
-        root: &Path,
-        rel: &str,
-    ) -> std::io::Result<Option<crate::digest::Digest>> {
-        let cache = RwLock::new(std::mem::take(&mut self.journal.stat));
+    pub fn digest(&mut self, root: &Path, rel: &str) -> std::io::Result<Option<Digest>> {
+        let cache = std::sync::RwLock::new(std::mem::take(&mut self.journal.stat));
         let d = crate::digest::digest(&cache, root, rel);
         self.journal.stat = cache.into_inner().expect("stat lock");
         d
@@ -269,50 +281,57 @@ impl Session {
         if let Some(w) = self.warning.take() {
             reporter.event(Event::Warning(&w));
         }
-        let tool_versions = m
-            .tools
-            .iter()
-            .map(|t| (t.name.value.clone(), OnceLock::new()))
-            .collect();
-        let journal = std::mem::take(&mut self.journal);
-        let ctx = action::Ctx {
-            m,
+        let link = opts
+            .remote
+            .as_deref()
+            .map(|r| remote_link::RemoteLink::new(r, reporter));
+        let unfinished = self.journal.unfinished;
+        let recorder = recorder::Recorder::new(
             root,
-            cache: Cache::new(&opts.cache_dir),
-            stat: RwLock::new(journal.stat),
-            records: RwLock::new(journal.actions),
-            records_changed: AtomicBool::new(false),
-            tool_versions,
-            running: Mutex::new(HashMap::new()),
-            programs: Mutex::new(HashMap::new()),
+            &opts.cache_dir,
+            std::mem::take(&mut self.journal),
+            self.journal_path.clone(),
+            link.as_ref(),
+            reporter,
+        );
+        let local_slots = opts.remote.as_ref().filter(|r| r.executes()).map(|_| {
+            runner::Slots::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        });
+        let runners = runner::Runners {
+            remote: link.as_ref().map(|link| runner::Remote {
+                link,
+                recorder: &recorder,
+                root,
+                cancel: job.cancel,
+            }),
+            process: runner::Process::new(m, job.cancel, local_slots.as_ref()),
+            in_process: runner::InProcess {
+                rules: job.rules,
+                root,
+                source: crate::manifest::normalize("", &m.project.source.value).unwrap_or_default(),
+                output: crate::manifest::normalize("", &m.project.output.value).unwrap_or_default(),
+                cancel: job.cancel,
+                local_slots: local_slots.as_ref(),
+            },
+        };
+        let b = action::Build {
+            m,
+            g,
+            recorder: &recorder,
+            runner: &runners,
+            rules: job.rules,
+            fingerprints: job.fingerprints,
             cancel: job.cancel,
             reporter,
-            rules: job.rules,
-            source: crate::manifest::normalize("", &m.project.source.value).unwrap_or_default(),
-            output: crate::manifest::normalize("", &m.project.output.value).unwrap_or_default(),
-            remote: opts.remote.as_deref(),
-            remote_down: AtomicBool::new(false),
-            stage: stage::StagePool::new(root),
-            local_slots: opts.remote.as_ref().filter(|r| r.executes()).map(|_| {
-                shared::Slots::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
-            }),
         };
-        let mut phases = PhaseTracker::new(root, g, reporter);
-        let mut summary = schedule(&ctx, job, &mut phases);
-        ctx.finish_remote();
+        let mut phases = recorder::phases::PhaseTracker::new(root, g, reporter);
+        let mut summary = builder::run(&b, job, &mut phases);
         tracing::debug!(elapsed = ?started.elapsed(), "scheduled");
-        phases.close(&summary);
-
-        if let Err(e) = ctx.cache.flush() {
-            let w = format!("could not flush the cache to disk: {e}");
-            reporter.event(Event::Warning(&w));
-        }
-        let records_changed = ctx.records_changed.load(Ordering::Relaxed);
-        self.journal = Journal {
-            stat: ctx.stat.into_inner().expect("stat lock"),
-            actions: ctx.records.into_inner().expect("records lock"),
-        };
-        if records_changed || self.journal.stat.changed() {
+        phases.close(summary.cancelled);
+        drop(runners);
+        let (journal, changed) = recorder.finish();
+        self.journal = journal;
+        if changed || self.journal.stat.changed() || unfinished {
             tracing::debug!(elapsed = ?started.elapsed(), "saving journal");
             self.journal.stat.mark_saved();
             if let Err(e) = self.journal.save(&self.journal_path) {
@@ -322,367 +341,7 @@ impl Session {
             self.stamp = stamp_of(&self.journal_path);
         }
         summary.duration = started.elapsed();
-        if summary.executed + summary.cached + summary.failed > 0 || summary.cancelled {
-            let entry = crate::history::Entry {
-                finished: state::now_rfc3339(),
-                target: g.target.clone(),
-                duration_ms: summary.duration.as_millis() as u64,
-                executed: summary.executed,
-                cached: summary.cached,
-                up_to_date: summary.up_to_date,
-                failed: summary.failed,
-                cancelled: summary.cancelled,
-            };
-            if let Err(e) = crate::history::append(root, &entry) {
-                let w = format!("could not add the build to its history: {e}");
-                reporter.event(Event::Warning(&w));
-            }
-        }
+        recorder::history(root, &g.target, &summary, reporter);
         summary
-    }
-}
-
-fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -> Summary {
-    let (g, opts, reporter, cancel) = (job.graph, job.options, job.reporter, job.cancel);
-    let graph = &g.graph;
-    let mut waiting: Vec<usize> = graph
-        .node_indices()
-        .map(|n| graph.neighbors_directed(n, Incoming).count())
-        .collect();
-    let mut ready: VecDeque<NodeIndex> = graph
-        .node_indices()
-        .filter(|&n| waiting[n.index()] == 0)
-        .collect();
-    // Most actions of most builds are up to date: find them all at once, in parallel, so
-    // they complete here without a round trip through a worker.
-    let fresh: Vec<bool> = g
-        .actions
-        .par_iter()
-        .enumerate()
-        .map(|(i, a)| {
-            opts.keeps(i, a)
-                && match job.known_fresh.and_then(|k| k.get(i).copied().flatten()) {
-                    Some(known) => known,
-                    None => ctx.fresh(a),
-                }
-        })
-        .collect();
-    // Actions whose outputs this build wrote; what reads them must be checked again.
-    let mut rewritten = vec![false; g.actions.len()];
-    tracing::debug!(
-        fresh = fresh.iter().filter(|f| **f).count(),
-        "checked freshness"
-    );
-    let mut summary = Summary::default();
-    let mut in_flight = 0usize;
-    let mut gpu_in_use = 0u32;
-    let mut stopping = false;
-    let mut finished = 0usize;
-    let jobs = opts.jobs.max(1);
-    // Built-in kernels may claim the one GPU; no two GPU actions run at once.
-    let gpu_slots = 1u32;
-
-    let (job_tx, job_rx) = mpsc::channel::<usize>();
-    let job_rx = Mutex::new(job_rx);
-    // `None`: the job was queued but not started because the build is halting.
-    // (action, outcome, how long it ran, which worker ran it)
-    let (done_tx, done_rx) = mpsc::channel::<(usize, Option<Outcome>, Duration, usize)>();
-    // Set when nothing new may start (a failure without keep_going, or Ctrl-C).
-    let halt = AtomicBool::new(false);
-    // Each worker finds its next job already queued, so it never waits for this thread.
-    let queue_depth = jobs * 2;
-    let keep_going = opts.keep_going;
-
-    std::thread::scope(|s| {
-        for worker in 0..jobs {
-            let done_tx = done_tx.clone();
-            let job_rx = &job_rx;
-            let halt = &halt;
-            s.spawn(move || {
-                loop {
-                    let next = job_rx.lock().expect("job lock").recv();
-                    let Ok(i) = next else { break };
-                    let t = Instant::now();
-                    let halted = halt.load(Ordering::SeqCst) || cancel.load(Ordering::SeqCst);
-                    let outcome = (!halted).then(|| ctx.process(&g.actions[i]));
-                    // Stop the line here, before this worker or another takes a queued job.
-                    if matches!(outcome, Some(Outcome::Failed(_))) && !keep_going {
-                        halt.store(true, Ordering::SeqCst);
-                    }
-                    if done_tx.send((i, outcome, t.elapsed(), worker)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(done_tx);
-
-        let mut deferred: Vec<NodeIndex> = Vec::new();
-        loop {
-            if cancel.load(Ordering::SeqCst) && !stopping {
-                stopping = true;
-                halt.store(true, Ordering::SeqCst);
-                summary.cancelled = true;
-                kill_running(ctx);
-            }
-            // Dispatch what is ready, within the job and GPU limits.
-            while !stopping && in_flight < queue_depth {
-                let Some(n) = ready.pop_front() else { break };
-                match graph[n] {
-                    Node::StageDone(p) => {
-                        phases.stage_done(p);
-                        for next in graph.neighbors_directed(n, Outgoing) {
-                            waiting[next.index()] -= 1;
-                            if waiting[next.index()] == 0 {
-                                ready.push_back(next);
-                            }
-                        }
-                    }
-                    Node::Action(i) => {
-                        let a = &g.actions[i];
-                        if !opts.keeps(i, a) {
-                            complete(graph, n, &mut waiting, &mut ready);
-                            continue;
-                        }
-                        if fresh[i] && !g.file_deps(i).any(|(j, _)| rewritten[j]) {
-                            phases.action_started(a.phase, false);
-                            reporter.event(Event::ActionFinished {
-                                action: a,
-                                outcome: &Outcome::UpToDate,
-                                duration: Duration::ZERO,
-                                worker: None,
-                            });
-                            summary.up_to_date += 1;
-                            finished += 1;
-                            complete(graph, n, &mut waiting, &mut ready);
-                            continue;
-                        }
-                        if a.gpu > 0 && gpu_in_use + a.gpu.min(gpu_slots) > gpu_slots {
-                            deferred.push(n);
-                            continue;
-                        }
-                        gpu_in_use += a.gpu.min(gpu_slots);
-                        phases.action_started(a.phase, true);
-                        reporter.event(Event::ActionStarted(a));
-                        in_flight += 1;
-                        job_tx.send(i).expect("workers alive");
-                    }
-                }
-            }
-            if in_flight == 0 {
-                if !deferred.is_empty() && !stopping {
-                    ready.extend(deferred.drain(..));
-                    continue;
-                }
-                break;
-            }
-            let Ok((i, outcome, duration, worker)) =
-                done_rx.recv_timeout(Duration::from_millis(100))
-            else {
-                continue;
-            };
-            in_flight -= 1;
-            let a = &g.actions[i];
-            gpu_in_use -= a.gpu.min(gpu_slots);
-            ready.extend(deferred.drain(..));
-            let Some(outcome) = outcome else {
-                continue; // never started: counted as not run
-            };
-            reporter.event(Event::ActionFinished {
-                action: a,
-                outcome: &outcome,
-                duration,
-                worker: Some(worker),
-            });
-            // A cancelled action counts as not run.
-            finished += usize::from(outcome != Outcome::Cancelled);
-            match outcome {
-                Outcome::Executed => {
-                    summary.executed += 1;
-                    rewritten[i] = true;
-                }
-                Outcome::RemoteExecuted { .. } => {
-                    summary.executed += 1;
-                    summary.remote_executed += 1;
-                    rewritten[i] = true;
-                }
-                Outcome::Cached => {
-                    summary.cached += 1;
-                    rewritten[i] = true;
-                }
-                Outcome::RemoteCached => {
-                    summary.cached += 1;
-                    summary.remote_cached += 1;
-                    rewritten[i] = true;
-                }
-                Outcome::UpToDate => summary.up_to_date += 1,
-                Outcome::Cancelled => continue,
-                Outcome::Failed(f) => {
-                    summary.failed += 1;
-                    phases.action_failed(a.phase, &a.id, &f);
-                    summary.failures.push((a.id.clone(), f));
-                    if !opts.keep_going {
-                        stopping = true;
-                        halt.store(true, Ordering::SeqCst);
-                    }
-                    continue;
-                }
-            }
-            complete(graph, g.action_nodes[i], &mut waiting, &mut ready);
-        }
-        drop(job_tx);
-    });
-    let considered = g
-        .actions
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| opts.keeps(*i, a))
-        .count();
-    summary.skipped = considered - finished;
-    summary
-}
-
-/// Mark a node done and release what waited only for it.
-fn complete(
-    graph: &petgraph::graph::DiGraph<Node, crate::graph::Edge>,
-    n: NodeIndex,
-    waiting: &mut [usize],
-    ready: &mut VecDeque<NodeIndex>,
-) {
-    for next in graph.neighbors_directed(n, Outgoing) {
-        waiting[next.index()] -= 1;
-        if waiting[next.index()] == 0 {
-            ready.push_back(next);
-        }
-    }
-}
-
-fn kill_running(ctx: &action::Ctx<'_>) {
-    for pid in ctx.running.lock().expect("running lock").keys() {
-        kill_group(*pid);
-    }
-}
-
-/// Kill an action's whole process group (see `spawn`).
-fn kill_group(pid: u32) {
-    #[cfg(unix)]
-    // SAFETY: kill(2) on the process group of a child we spawned and have not yet reaped;
-    // at worst the group already exited and the signal goes nowhere.
-    unsafe {
-        // The negative pid names the action's process group.
-        libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
-    }
-    #[cfg(not(unix))]
-    let _ = pid;
-}
-
-/// Keeps `.batuta-state.json` in step with the build: a phase is InProgress from its first
-/// action, Completed when its stage is done, Failed when one of its actions fails.
-struct PhaseTracker<'a> {
-    path: PathBuf,
-    state: State,
-    started: HashMap<Phase, Instant>,
-    /// Phases in which an action had work to do (was not found up to date).
-    worked: std::collections::HashSet<Phase>,
-    failed: HashMap<Phase, Vec<String>>,
-    done: Vec<Phase>,
-    reporter: &'a dyn Reporter,
-    /// Phases the graph holds, so empty stages still complete.
-    phases: Vec<Phase>,
-}
-
-impl<'a> PhaseTracker<'a> {
-    fn new(root: &Path, g: &ActionGraph, reporter: &'a dyn Reporter) -> Self {
-        let path = state::path(root);
-        let state = State::load(&path).unwrap_or_else(|e| {
-            let w = format!("{e}; starting a new state file");
-            reporter.event(Event::Warning(&w));
-            State::default()
-        });
-        Self {
-            path,
-            state,
-            started: HashMap::new(),
-            worked: std::collections::HashSet::new(),
-            failed: HashMap::new(),
-            done: Vec::new(),
-            reporter,
-            phases: g.stages.iter().map(|(p, _)| *p).collect(),
-        }
-    }
-
-    fn save(&self) {
-        if let Err(e) = self.state.save(&self.path) {
-            let w = format!("could not save {}: {e}", self.path.display());
-            self.reporter.event(Event::Warning(&w));
-        }
-    }
-
-    /// An action of phase `p` is being dealt with; `work` is false when it was found up to
-    /// date, which changes nothing worth writing down.
-    fn action_started(&mut self, p: Phase, work: bool) {
-        if let std::collections::hash_map::Entry::Vacant(e) = self.started.entry(p) {
-            e.insert(Instant::now());
-            self.reporter.event(Event::PhaseStarted(p));
-        }
-        if work && self.worked.insert(p) {
-            self.state.start(p, &state::now_rfc3339());
-            self.save();
-        }
-    }
-
-    fn stage_done(&mut self, p: Phase) {
-        self.action_started(p, false);
-        self.done.push(p);
-        // A phase that was complete and had nothing to do stays as it was recorded: a no-op
-        // build writes nothing.
-        let unchanged = !self.worked.contains(&p)
-            && self.state.phase(p).status == crate::state::Status::Completed;
-        if !unchanged {
-            if !self.worked.contains(&p) {
-                self.state.start(p, &state::now_rfc3339());
-            }
-            let secs = self.started[&p].elapsed().as_secs_f64();
-            self.state.finish(p, &state::now_rfc3339(), secs, None);
-            self.save();
-        }
-        self.reporter
-            .event(Event::PhaseFinished { phase: p, ok: true });
-    }
-
-    fn action_failed(&mut self, p: Phase, id: &str, f: &Failure) {
-        self.failed
-            .entry(p)
-            .or_default()
-            .push(format!("{id}: {} [{}]", f.message, f.code));
-    }
-
-    /// At the end: phases that started but did not complete have failed.
-    fn close(&mut self, summary: &Summary) {
-        let open: Vec<Phase> = self
-            .phases
-            .iter()
-            .copied()
-            .filter(|p| self.started.contains_key(p) && !self.done.contains(p))
-            .collect();
-        for &p in &open {
-            let why = match self.failed.get(&p) {
-                Some(errors) => errors.join("; "),
-                None if summary.cancelled => "cancelled".to_owned(),
-                None => "stopped: an action in another phase failed".to_owned(),
-            };
-            if !self.worked.contains(&p) {
-                self.state.start(p, &state::now_rfc3339());
-            }
-            let secs = self.started[&p].elapsed().as_secs_f64();
-            self.state.finish(p, &state::now_rfc3339(), secs, Some(why));
-            self.reporter.event(Event::PhaseFinished {
-                phase: p,
-                ok: false,
-            });
-        }
-        if !open.is_empty() {
-            self.save();
-        }
     }
 }

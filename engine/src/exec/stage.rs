@@ -12,8 +12,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::exec::{Failure, phase_code};
+use crate::codes;
 use crate::graph::{Action, Sidecar};
+use crate::rule::Failure;
+use crate::rule::failure::Kind;
+
+/// The action broke its declaration, or its outputs cannot be put in place
+/// (BATUTA-E-002).
+fn contract(undeclared: Vec<String>, message: String) -> Failure {
+    Failure::of_kind(
+        codes::E002,
+        Kind::Contract {
+            not_written: Vec::new(),
+            undeclared,
+        },
+        message,
+    )
+}
 
 /// Where the staging folders live, relative to the workspace.
 const STAGE_DIR: &str = ".batuta/stage";
@@ -91,8 +106,8 @@ impl<'p> Stage<'p> {
             return Ok(None);
         }
         let fail = |e: std::io::Error| {
-            Failure::new(
-                phase_code(a.phase),
+            contract(
+                Vec::new(),
                 format!("cannot prepare a staging folder for {}: {e}", a.id),
             )
         };
@@ -121,7 +136,7 @@ impl<'p> Stage<'p> {
     /// Moves what the command wrote into the workspace: each staged output, and what it wrote
     /// beside one when the action declares it. Anything else fails the action.
     pub(crate) fn finish(&self, root: &Path, a: &Action, program: &str) -> Result<(), Failure> {
-        let fail = |msg: String| Failure::new(phase_code(a.phase), msg);
+        let fail = |msg: String| contract(Vec::new(), msg);
         let mut undeclared = Vec::new();
         for (out, sub) in &self.staged {
             let (parent, name) = out.rsplit_once('/').unwrap_or(("", out));
@@ -177,10 +192,10 @@ impl<'p> Stage<'p> {
             .map(|p| format!("'{p}'"))
             .collect::<Vec<_>>()
             .join(", ");
-        Err(fail(format!(
-            "{program} wrote {list}, which {} does not declare",
-            a.id
-        ))
+        Err(contract(
+            undeclared.clone(),
+            format!("{program} wrote {list}, which {} does not declare", a.id),
+        )
         .hint("add it to the task's `outputs:` so batuta caches and cleans it, or make the tool stop writing it"))
     }
 }

@@ -12,13 +12,14 @@ pub use affected::affected;
 pub use critical::critical_path;
 
 use petgraph::graph::{DiGraph, NodeIndex};
+use serde::{Deserialize, Serialize};
 
 use crate::manifest::{Phase, Span};
 
 pub use expand::{expand, expand_all, expand_stages};
 
 /// What an action does when it runs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ActionKind {
     /// A process, spawned without a shell.
     Command {
@@ -29,17 +30,19 @@ pub enum ActionKind {
     /// A built-in rule from the rules crate.
     Builtin {
         name: String,
+        #[serde(with = "json_text")]
         with: Option<serde_json::Value>,
     },
     /// An in-process kernel from the rules crate.
     Kernel {
         name: String,
+        #[serde(with = "json_text")]
         with: Option<serde_json::Value>,
     },
 }
 
 /// One unit of work, with every path relative to the workspace and `/`-separated.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
     /// Stable and readable: `stage/task` or, for `each`, `stage/task:path`.
     pub id: String,
@@ -54,6 +57,8 @@ pub struct Action {
     /// and kernel runs here anyway).
     pub local: bool,
     pub gpu: u32,
+    /// How long its command may run (`timeout:`); `None`: as long as it needs.
+    pub timeout: Option<std::time::Duration>,
     /// Files the command's tool writes beside an output of its own accord, and the
     /// declared outputs they become.
     pub sidecars: Vec<Sidecar>,
@@ -65,7 +70,7 @@ pub struct Action {
 /// `Cargo.toml` beside every `.rs`). Two actions writing into one folder would race for it,
 /// so the command runs with its outputs in a private staging folder and the sidecar is
 /// moved from there to `output`, one of the action's declared outputs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sidecar {
     /// The file's name, as the tool writes it beside the output.
     pub name: String,
@@ -73,14 +78,14 @@ pub struct Sidecar {
 }
 
 /// A node of the graph: an action, or the point where a whole stage is done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Node {
     Action(usize),
     StageDone(Phase),
 }
 
 /// Why one node waits for another.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Edge {
     /// The later action reads this file, which the earlier one writes.
     File(String),
@@ -88,7 +93,7 @@ pub enum Edge {
     Stage,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ActionGraph {
     /// The target that was expanded (`default` when none was named).
     pub target: String,
@@ -105,7 +110,7 @@ pub struct ActionGraph {
 }
 
 /// A source file whose module is written by hand instead of generated (`hand_ported:`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HandPort {
     /// The task that would have transpiled it, `stage/task`.
     pub task: String,
@@ -130,5 +135,26 @@ impl ActionGraph {
                     _ => None,
                 }
             })
+    }
+}
+
+/// A `with:` mapping kept as JSON text when a graph is stored: the compact formats the
+/// database is written in cannot hold a self-describing value.
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        v: &Option<serde_json::Value>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        v.as_ref().map(|v| v.to_string()).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<serde_json::Value>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| serde_json::from_str(&t).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }

@@ -1,7 +1,8 @@
 //! One parallel walk of `project.source`, honouring .gitignore and `project.exclude`.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
@@ -15,6 +16,29 @@ pub struct SourceFile {
     pub symlink: bool,
     /// Neither a regular file nor a symbolic link: a socket, pipe or device.
     pub special: bool,
+}
+
+thread_local! {
+    /// Where the walks made on this thread write the folders they enter (see [`observing`]).
+    static OBSERVER: RefCell<Option<Arc<Mutex<Vec<PathBuf>>>>> = const { RefCell::new(None) };
+}
+
+/// Run `f`, and say which folders the walks it made on this thread entered: what it
+/// found depends on their listings, and a folder's mtime changes with its listing.
+pub fn observing<T>(f: impl FnOnce() -> T) -> (T, Vec<PathBuf>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let outer = OBSERVER.with(|o| o.borrow_mut().replace(seen.clone()));
+    let out = f();
+    OBSERVER.with(|o| *o.borrow_mut() = outer);
+    let mut dirs = std::mem::take(&mut *seen.lock().expect("observer lock"));
+    dirs.sort_unstable();
+    dirs.dedup();
+    (out, dirs)
+}
+
+/// The observer of the calling thread, for a walk's worker threads to write to.
+fn observer() -> Option<Arc<Mutex<Vec<PathBuf>>>> {
+    OBSERVER.with(|o| o.borrow().clone())
 }
 
 /// Compile globs the way `each` and `exclude` mean them: `*` stays inside one folder.
@@ -32,13 +56,14 @@ pub fn glob_set<'a>(
 /// hidden, not ignored by .gitignore, not in `skip`. `batuta watch` watches these.
 pub fn dirs(dir: &Path, skip: &[PathBuf]) -> Vec<PathBuf> {
     let found = Mutex::new(Vec::new());
+    let seen = observer();
     WalkBuilder::new(dir)
         .require_git(false)
         .follow_links(false)
         .filter_entry(|e| e.file_type().is_some_and(|t| t.is_dir()))
         .build_parallel()
         .run(|| {
-            let found = &found;
+            let (found, seen) = (&found, &seen);
             Box::new(move |entry| {
                 let Ok(entry) = entry else {
                     return WalkState::Continue;
@@ -46,6 +71,9 @@ pub fn dirs(dir: &Path, skip: &[PathBuf]) -> Vec<PathBuf> {
                 let path = entry.path();
                 if skip.iter().any(|s| path == s) {
                     return WalkState::Skip;
+                }
+                if let Some(seen) = seen {
+                    seen.lock().expect("observer lock").push(path.to_path_buf());
                 }
                 if entry.depth() > 0 {
                     found.lock().expect("walk lock").push(path.to_path_buf());
@@ -61,12 +89,14 @@ pub fn dirs(dir: &Path, skip: &[PathBuf]) -> Vec<PathBuf> {
 /// Every file under `dir`, sorted, skipping `skip` folders (absolute) and excluded paths.
 pub fn walk(dir: &Path, exclude: &GlobSet, skip: &[PathBuf]) -> Vec<SourceFile> {
     let found = Mutex::new(Vec::new());
+    let seen = observer();
     let walker = WalkBuilder::new(dir)
         .require_git(false)
         .follow_links(false)
         .build_parallel();
     walker.run(|| {
         let found = &found;
+        let seen = &seen;
         Box::new(move |entry| {
             let Ok(entry) = entry else {
                 return WalkState::Continue;
@@ -84,6 +114,9 @@ pub fn walk(dir: &Path, exclude: &GlobSet, skip: &[PathBuf]) -> Vec<SourceFile> 
                 // every no-op build slow.
                 if path != dir && path.join("CACHEDIR.TAG").is_file() {
                     return WalkState::Skip;
+                }
+                if let Some(seen) = seen {
+                    seen.lock().expect("observer lock").push(path.to_path_buf());
                 }
                 return WalkState::Continue;
             }
@@ -168,6 +201,23 @@ mod tests {
             .map(|f| f.rel)
             .collect();
         assert_eq!(inside, ["CACHEDIR.TAG", "release/x"]);
+    }
+
+    #[test]
+    fn an_observer_hears_of_every_folder_a_walk_enters() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in ["a.py", "pkg/b.py", "pkg/empty/.keep", "skipped/c.py"] {
+            let p = d.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        let none = glob_set(std::iter::empty::<&str>()).unwrap();
+        let (files, seen) = observing(|| walk(d, &none, &[d.join("skipped")]));
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert_eq!(seen, [d.to_path_buf(), d.join("pkg"), d.join("pkg/empty")]);
+        // Outside `observing`, nothing is kept.
+        assert!(observer().is_none());
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub mod keys {
         "cache",
         "local",
         "resources",
+        "timeout",
         "with",
         "hand_ported",
     ];
@@ -755,6 +756,28 @@ impl<'s> Lower<'s> {
             .get("local")
             .and_then(|n| self.bool(n, &format!("{what}: local")))
             .unwrap_or(false);
+        let timeout = f.get("timeout").and_then(|n| {
+            let seconds = self.count(n, &format!("{what}: timeout"))?;
+            if seconds == 0 {
+                self.push(
+                    Diagnostic::new(Code::WrongType, format!("{what}: timeout must be 1 second or more"))
+                        .at(n.span)
+                        .label("a timeout of 0 would kill every run")
+                        .help("give the most seconds a run may take, or remove `timeout` to let it run as long as it needs"),
+                );
+                return None;
+            }
+            if matches!(kind, Some(TaskKind::Builtin(_) | TaskKind::Kernel(_))) {
+                self.push(
+                    Diagnostic::new(Code::Conflict, format!("{what}: `timeout` is for commands"))
+                        .at(n.span)
+                        .label("a builtin or kernel runs inside batuta, which cannot kill it")
+                        .help("a builtin that runs programs takes its own, as `with: { timeout: SECONDS }`"),
+                );
+                return None;
+            }
+            Some(std::time::Duration::from_secs(u64::from(seconds)))
+        });
         let resources = match f.get("resources") {
             Some(n) => {
                 let rwhat = format!("{what}: resources");
@@ -790,6 +813,7 @@ impl<'s> Lower<'s> {
             cache,
             local,
             resources,
+            timeout,
             with,
             hand_ported,
         })

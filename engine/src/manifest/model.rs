@@ -86,7 +86,9 @@ pub struct Rule {
 }
 
 /// The five phases of a migration, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Phase {
     Analyze,
     Transpile,
@@ -182,6 +184,8 @@ pub struct Task {
     /// `local: true` keeps the task's commands on this machine when the remote executes.
     pub local: bool,
     pub resources: Resources,
+    /// `timeout:` in seconds: a command running longer is killed and fails (BATUTA-E-003).
+    pub timeout: Option<std::time::Duration>,
     /// Options for a builtin or kernel, interpreted by the rules crate.
     pub with: Option<Node>,
     /// Files matched by `each` (relative to `project.source`, like its matches) whose

@@ -4,16 +4,14 @@
 
 mod events;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use salsa::Setter;
-
 pub use events::{Changes, WatchError, Watcher};
 
-use crate::db::{self, Database, Db, Expanded, Probes, Workspace};
-use crate::exec::{self, Session};
+use crate::db::{self, Expansion, Fingerprints, Selection, Workspace};
+use crate::exec::Session;
 use crate::graph::{ActionGraph, walk};
 use crate::manifest::{self, Catalog, Diagnostics, Manifest};
 use crate::rule::Rules;
@@ -21,15 +19,14 @@ use crate::rule::Rules;
 /// A manifest and its expanded target, as the last good edit left them.
 pub type Built = Arc<(Arc<Manifest>, ActionGraph)>;
 
-/// A tool's (command, version arguments), and what they printed.
-type ProbedTool = ((String, Vec<String>), Option<String>);
-
 /// What to build this round.
-pub struct Plan {
+pub struct Round {
     pub built: Built,
+    /// Each action's fingerprint (see `exec::Job`).
+    pub fingerprints: Fingerprints,
     /// Per action: known up to date, known stale, or ask the disk (see `exec::Job`).
     pub known_fresh: Vec<Option<bool>>,
-    /// The manifest's current problem, when the plan falls back to the last good graph.
+    /// The manifest's current problem, when the round falls back to the last good graph.
     pub problem: Option<Arc<Diagnostics>>,
 }
 
@@ -38,11 +35,10 @@ pub struct Incremental {
     /// The manifest's absolute path and the workspace's, to read event paths.
     manifest_abs: PathBuf,
     root_abs: PathBuf,
-    db: Database,
+    /// The database `batuta build` uses too, kept in memory between rounds.
     ws: Workspace,
-    probes: Option<Probes>,
-    /// Each tool's version output, with the (command, version arguments) that produced it.
-    probed: HashMap<String, ProbedTool>,
+    /// The expansion `good` holds, to tell a new one by.
+    expansion: Arc<Expansion>,
     session: Session,
     good: Built,
     /// Output path → the action that writes it, for the last good graph.
@@ -63,13 +59,8 @@ impl Incremental {
         target: Option<String>,
         catalog: Catalog,
     ) -> Result<Incremental, Arc<Diagnostics>> {
-        let text = manifest::read(path).map_err(Arc::new)?;
-        let db = Database::new(catalog);
-        let ws = Workspace::new(&db, path.to_path_buf(), text, 0, target);
-        let good = match db::action_graph(&db, ws) {
-            Expanded(Ok(b)) => b.clone(),
-            Expanded(Err(d)) => return Err(d.clone()),
-        };
+        let mut ws = Workspace::open(path, Selection::Target(target), catalog)?;
+        let (good, expansion) = Self::built(&mut ws)?;
         let root = good.0.root.clone();
         let root_abs = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
         let manifest_abs = root_abs.join(path.file_name().unwrap_or_default());
@@ -77,10 +68,8 @@ impl Incremental {
             manifest_path: path.to_path_buf(),
             manifest_abs,
             root_abs,
-            db,
             ws,
-            probes: None,
-            probed: HashMap::new(),
+            expansion,
             session: Session::open(&root),
             outputs: HashMap::new(),
             output_dirs: HashSet::new(),
@@ -90,6 +79,23 @@ impl Incremental {
         };
         me.index_outputs();
         Ok(me)
+    }
+
+    /// The manifest and its graph as the database has them now.
+    fn built(ws: &mut Workspace) -> Result<(Built, Arc<Expansion>), Arc<Diagnostics>> {
+        let m = ws.manifest()?;
+        let e = ws.expansion()?;
+        Ok((Arc::new((m, e.graph.clone())), e))
+    }
+
+    /// Why the database kept on disk could not be used, once.
+    pub fn take_warning(&mut self) -> Option<String> {
+        self.ws.take_warning()
+    }
+
+    /// Keep the database for the next `build` or `watch`; a failure costs only speed.
+    pub fn save(&mut self) -> std::io::Result<()> {
+        self.ws.save()
     }
 
     pub fn manifest_path(&self) -> &Path {
@@ -112,20 +118,22 @@ impl Incremental {
     }
 
     /// Decide what this round builds.
-    pub fn plan(&mut self, rules: &dyn Rules) -> Plan {
+    pub fn round(&mut self, rules: &dyn Rules) -> Round {
         // A `batuta build` run between rounds may have recorded what it did.
         self.session.refresh();
-        let problem = match db::action_graph(&self.db, self.ws) {
-            Expanded(Ok(b)) => {
-                if !Arc::ptr_eq(b, &self.good) {
-                    self.good = b.clone();
+        let problem = match Self::built(&mut self.ws) {
+            Ok((built, e)) => {
+                if !Arc::ptr_eq(&built.0, &self.good.0) || !Arc::ptr_eq(&e, &self.expansion) {
+                    self.good = built;
+                    self.expansion = e;
                     self.index_outputs();
                 }
                 None
             }
-            Expanded(Err(d)) => Some(d.clone()),
+            Err(d) => Some(d),
         };
         let built = self.good.clone();
+        let fingerprints = self.ws.fingerprints(&built.0, &built.1, rules);
         if problem.is_none() {
             // Even a cold round registers the sources, so the first edit after it is seen.
             self.register_sources(&built);
@@ -133,12 +141,13 @@ impl Incremental {
         let known_fresh = if self.cold || problem.is_some() {
             vec![None; built.1.actions.len()]
         } else {
-            self.known_fresh(&built, rules)
+            self.known_fresh(&built)
         };
         self.cold = false;
         self.touched.clear();
-        Plan {
+        Round {
             built,
+            fingerprints,
             known_fresh,
             problem,
         }
@@ -148,18 +157,17 @@ impl Incremental {
     fn register_sources(&mut self, built: &Built) {
         let (m, g) = (&built.0, &built.1);
         let sources: Vec<String> = db::source_paths(g)
-            .filter(|p| !self.db.is_source(p))
+            .filter(|p| !self.ws.is_source(p))
             .map(str::to_owned)
             .collect();
         for p in sources {
             let d = self.session.digest(&m.root, &p).ok().flatten();
-            self.db.set_source(&p, d);
+            self.ws.set_source(&p, d);
         }
     }
 
-    fn known_fresh(&mut self, built: &Built, rules: &dyn Rules) -> Vec<Option<bool>> {
-        let (m, g) = (&built.0, &built.1);
-        let probes = self.probe(m, g, rules);
+    fn known_fresh(&mut self, built: &Built) -> Vec<Option<bool>> {
+        let g = &built.1;
         g.actions
             .iter()
             .enumerate()
@@ -167,73 +175,10 @@ impl Incremental {
                 if a.outputs.iter().any(|o| self.touched.contains(o)) || !a.cache {
                     return None;
                 }
-                let key = db::action_key(&self.db, self.ws, probes, i)?;
+                let key = self.ws.action_key(i)?;
                 Some(self.session.record(&a.id).is_some_and(|r| r.key == key))
             })
             .collect()
-    }
-
-    /// Tool and rule versions and the environment, probed when the manifest's tools change.
-    fn probe(&mut self, m: &Manifest, g: &ActionGraph, rules: &dyn Rules) -> Probes {
-        let tools: BTreeMap<String, Option<String>> = m
-            .tools
-            .iter()
-            .map(|t| {
-                // Probed again when the tool's command or version arguments change.
-                let signature = (t.command.value.clone(), t.version.clone());
-                let v = match self.probed.get(&t.name.value) {
-                    Some((sig, v)) if *sig == signature => v.clone(),
-                    _ => {
-                        let v = exec::probe_tool(&m.root, t).ok();
-                        self.probed
-                            .insert(t.name.value.clone(), (signature, v.clone()));
-                        v
-                    }
-                };
-                (t.name.value.clone(), v)
-            })
-            .collect();
-        let mut rule_versions = BTreeMap::new();
-        let mut env = BTreeMap::new();
-        for a in &g.actions {
-            match &a.kind {
-                crate::graph::ActionKind::Builtin { name, .. } => {
-                    if let Some(r) = rules.builtin(name) {
-                        rule_versions.insert(db::rule_id("builtin", name), r.version().to_owned());
-                    }
-                }
-                crate::graph::ActionKind::Kernel { name, .. } => {
-                    if let Some(r) = rules.kernel(name) {
-                        rule_versions.insert(db::rule_id("kernel", name), r.version().to_owned());
-                    }
-                }
-                crate::graph::ActionKind::Command { .. } => {}
-            }
-            for n in &a.env {
-                env.entry(n.clone()).or_insert_with(|| {
-                    std::env::var_os(n).map(|v| v.to_string_lossy().into_owned())
-                });
-            }
-        }
-        match self.probes {
-            None => {
-                let p = Probes::new(&self.db, tools, rule_versions, env);
-                self.probes = Some(p);
-                p
-            }
-            Some(p) => {
-                if *p.tools(&self.db) != tools {
-                    p.set_tools(&mut self.db).to(tools);
-                }
-                if *p.rules(&self.db) != rule_versions {
-                    p.set_rules(&mut self.db).to(rule_versions);
-                }
-                if *p.env(&self.db) != env {
-                    p.set_env(&mut self.db).to(env);
-                }
-                p
-            }
-        }
     }
 
     fn index_outputs(&mut self) {
@@ -320,9 +265,9 @@ impl Incremental {
             let rel = crate::graph::walk::to_slash(rel);
             if *p == self.manifest_abs {
                 if let Ok(text) = manifest::read(&self.manifest_path)
-                    && text != *self.ws.manifest_text(&self.db)
+                    && text != self.ws.manifest_text()
                 {
-                    self.ws.set_manifest_text(&mut self.db).to(text);
+                    self.ws.set_manifest_text(text);
                     relevant.push(rel);
                 }
                 continue;
@@ -330,11 +275,11 @@ impl Incremental {
             if is_batutas_own(&rel) {
                 continue;
             }
-            if self.db.is_source(&rel) {
+            if self.ws.is_source(&rel) {
                 let d = self.session.digest(&root, &rel).ok().flatten();
-                let before = self.db.source_file(&rel).and_then(|f| f.digest(&self.db));
+                let before = self.ws.source_digest(&rel);
                 if d != before {
-                    self.db.set_source(&rel, d);
+                    self.ws.set_source(&rel, d);
                     reshaped |= d.is_none() || before.is_none();
                     relevant.push(rel);
                 }
@@ -365,8 +310,7 @@ impl Incremental {
             }
         }
         if reshaped {
-            let generation = self.ws.tree(&self.db) + 1;
-            self.ws.set_tree(&mut self.db).to(generation);
+            self.ws.reshape();
         }
         relevant
     }

@@ -91,9 +91,13 @@ fn check_name(key: &str, v: &str, extra: &[char]) -> Result<(), Failure> {
 pub struct CargoBuild;
 
 impl Rule for CargoBuild {
-    /// The toolchain is part of every key: a new rustc rebuilds.
     fn version(&self) -> &str {
-        toolchain::version()
+        toolchain::RULE
+    }
+
+    /// The toolchain is part of every key: a new rustc rebuilds.
+    fn tools(&self) -> &[batuta_engine::rule::ToolProbe] {
+        toolchain::PROBES
     }
 
     fn check(&self, w: &serde_json::Value) -> Result<(), batuta_engine::manifest::WithProblem> {

@@ -1,34 +1,34 @@
-//! The Rust toolchain the build uses: its version, probed once per process for the cache
-//! key, and whether a target's standard library is installed.
+//! The Rust toolchain the build uses: the programs whose version is part of the cache key,
+//! and whether a target's standard library is installed.
 
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+
+use batuta_engine::rule::ToolProbe;
 
 /// Bumped when the rule's own behaviour changes what it writes.
-const RULE: &str = "cargo-build-1";
+pub const RULE: &str = "cargo-build-1";
 
-/// `cargo-build-1` with `rustc -vV` and `cargo -V` as batuta's environment finds them:
-/// a toolchain update changes every build key. A missing toolchain is part of the
-/// version too (the run then fails with the install command).
-pub fn version() -> &'static str {
-    static VERSION: OnceLock<String> = OnceLock::new();
-    VERSION.get_or_init(|| {
-        let probe = |program: &str, arg: &str| {
-            Command::new(program)
-                .arg(arg)
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-                .unwrap_or_else(|| format!("{program}: not found"))
-        };
-        format!("{RULE} {} {}", probe("rustc", "-vV"), probe("cargo", "-V"))
-    })
-}
+/// `rustc -vV` and `cargo -V` join the rule's version in every key (a toolchain update
+/// rebuilds); the engine asks them once per identity of what runs (rustup's proxies
+/// included), with the variables that pick the toolchain. A missing toolchain is part of
+/// the version too (the run then fails with the install command).
+pub const PROBES: &[ToolProbe] = &[
+    ToolProbe {
+        program: "rustc",
+        args: &["-vV"],
+        env: TOOLCHAIN_ENV,
+    },
+    ToolProbe {
+        program: "cargo",
+        args: &["-V"],
+        env: TOOLCHAIN_ENV,
+    },
+];
+
+/// What reaches cargo from batuta's environment, and picks its toolchain.
+const TOOLCHAIN_ENV: &[&str] = &["CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN"];
 
 /// What the toolchain cargo will use knows of a target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,13 +106,23 @@ fn strsim_distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
+    /// What the engine gets when it asks the rule's probes.
+    fn ask(p: &ToolProbe) -> String {
+        let args: Vec<String> = p.args.iter().map(|a| (*a).to_owned()).collect();
+        batuta_engine::probe::Memo::default()
+            .ask(&batuta_engine::probe::Query {
+                program: p.program,
+                args: &args,
+                env: p.env,
+                dir: &std::env::temp_dir(),
+            })
+            .expect("the Rust toolchain is installed")
+    }
+
     #[test]
-    fn the_version_names_the_rule_and_the_compiler() {
-        let v = version();
-        assert!(v.starts_with("cargo-build-1 "), "{v}");
-        assert!(v.contains("rustc"), "{v}");
-        // Probed once: the same string every time.
-        assert!(std::ptr::eq(v, version()));
+    fn the_probes_name_the_compiler_and_cargo() {
+        assert!(ask(&PROBES[0]).starts_with("rustc "), "{}", ask(&PROBES[0]));
+        assert!(ask(&PROBES[1]).starts_with("cargo "), "{}", ask(&PROBES[1]));
     }
 
     #[test]
@@ -122,7 +132,7 @@ mod tests {
             .filter_map(|k| std::env::var_os(k).map(|v| ((*k).to_owned(), v)))
             .collect();
         let dir = std::env::temp_dir();
-        let host = version()
+        let host = ask(&PROBES[0])
             .lines()
             .find_map(|l| l.strip_prefix("host: "))
             .expect("rustc -vV names the host")

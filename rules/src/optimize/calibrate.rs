@@ -262,6 +262,35 @@ impl Rule for Calibrate {
         })
     }
 
+    /// The fingerprint opens the GPU (tens of milliseconds with lavapipe): it is kept with
+    /// what could change it, so a no-op build does not probe the GPU. The Vulkan loader
+    /// finds its drivers through the ICD folders and these variables; `/dev/dri` is made
+    /// anew at every boot (new hardware); the CPU and core count are cheap to read.
+    fn version_inputs(&self) -> Option<batuta_engine::rule::VersionInputs> {
+        let mut files: Vec<std::path::PathBuf> = [
+            "/usr/share/vulkan/icd.d",
+            "/usr/local/share/vulkan/icd.d",
+            "/etc/vulkan/icd.d",
+            "/dev/dri",
+        ]
+        .map(Into::into)
+        .into();
+        if let Some(home) = std::env::var_os("HOME") {
+            files.push(std::path::Path::new(&home).join(".local/share/vulkan/icd.d"));
+        }
+        Some(batuta_engine::rule::VersionInputs {
+            files,
+            env: vec![
+                "BATUTA_DISABLE_GPU",
+                "VK_ICD_FILENAMES",
+                "VK_DRIVER_FILES",
+                "VK_ADD_DRIVER_FILES",
+                "WGPU_BACKEND",
+            ],
+            facts: vec![cpu_model(), threads().to_string()],
+        })
+    }
+
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
         let fail = |m: String| Failure::new(phase_code(call.phase), m);
         let [out] = call.outputs else {

@@ -13,6 +13,7 @@ use batuta_engine::codes::{self, ErrorCode};
 use batuta_engine::exec::Failure;
 use batuta_engine::graph::{Action, ActionKind};
 use batuta_engine::manifest::Phase;
+use batuta_engine::rule::failure::Kind;
 use regex::Regex;
 
 /// Words that mark each kind of failure, matched case-insensitively.
@@ -121,7 +122,7 @@ pub fn location(stderr: &str, input: Option<&str>) -> Option<String> {
 /// not start, or an input that is missing): only then does its error output say what is
 /// wrong with the source.
 fn tool_exited(f: &Failure) -> bool {
-    f.message.contains(" exited with code ") || f.message.ends_with(" was killed by a signal")
+    matches!(*f.kind, Kind::Command { .. })
 }
 
 /// The transpile phase's explanation of a failed action (see `Rules::explain`).
@@ -137,7 +138,7 @@ pub fn explain(a: &Action, f: Failure) -> Failure {
     else {
         return f;
     };
-    if f.code == codes::T001 {
+    if matches!(*f.kind, Kind::ToolMissing { .. }) {
         // The tool is missing: name the file that needed it.
         let file = a.inputs.first().map(String::as_str).unwrap_or(&a.id);
         return f.hint(format!("{file} needs it"));
@@ -154,7 +155,8 @@ pub fn explain(a: &Action, f: Failure) -> Failure {
         c if gate && c != codes::T002 => codes::Q003,
         c => c,
     };
-    let mut out = Failure::new(code, f.message.clone()).detail(detail.clone());
+    let mut out =
+        Failure::of_kind(code, (*f.kind).clone(), f.message.clone()).detail(detail.clone());
     let f = Failure { detail, ..f };
     let at = location(&f.detail, input);
     if let Some(at) = &at {
@@ -260,14 +262,25 @@ mod tests {
     }
 
     #[test]
-    fn exec_messages_are_recognised() {
-        // The scheduler's wording for a tool's non-zero exit (engine/src/exec/action.rs).
-        let f = Failure::new(codes::T002, "depyler exited with code 1".into());
-        assert!(tool_exited(&f));
-        let f = Failure::new(
-            codes::T002,
-            "x did not write its declared output 'y'".into(),
+    fn only_a_tools_own_exit_is_read_for_what_it_says() {
+        let exited = Failure::of_kind(
+            codes::E004,
+            Kind::Command {
+                program: "depyler".into(),
+                exit_code: Some(1),
+                log: None,
+            },
+            "depyler exited with code 1".into(),
         );
-        assert!(!tool_exited(&f));
+        assert!(tool_exited(&exited));
+        let broken = Failure::of_kind(
+            codes::E002,
+            Kind::Contract {
+                not_written: vec!["y".into()],
+                undeclared: Vec::new(),
+            },
+            "depyler exited with code 1, and yet".into(),
+        );
+        assert!(!tool_exited(&broken), "the kind decides, not the words");
     }
 }

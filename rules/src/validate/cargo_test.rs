@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use batuta_engine::codes;
 use batuta_engine::exec::Failure;
+use batuta_engine::rule::failure::Kind;
 use batuta_engine::rule::{Call, Report, Rule};
 use serde::Deserialize;
 
@@ -162,9 +163,17 @@ impl Rule for CargoTest {
                 )
             };
             let tail = tail(&text, DETAIL_LINES);
+            let kind = if compile {
+                Kind::Rule
+            } else {
+                Kind::Tests {
+                    failing: Vec::new(),
+                    junit: None,
+                }
+            };
             Some((
                 Some(message.clone()),
-                Failure::new(code, message).detail(tail),
+                Failure::of_kind(code, kind, message).detail(tail),
             ))
         } else {
             None
@@ -181,7 +190,11 @@ impl Rule for CargoTest {
                 }),
         );
         write_last_run(&last_run, &xml).map_err(|e| e.failure(codes::V002))?;
-        if let Some((_, f)) = failure {
+        if let Some((_, mut f)) = failure {
+            if let Kind::Tests { junit, .. } = f.kind.as_mut() {
+                let rel = last_run.strip_prefix(call.root).unwrap_or(&last_run);
+                *junit = Some(rel.to_string_lossy().into_owned());
+            }
             return Err(f.hint(format!(
                 "the JUnit report of this run is {}",
                 last_run.display()
@@ -221,8 +234,12 @@ fn failing_tests(failed: &[(&str, &str)], passed: usize) -> Failure {
         lines.extend(output.lines().take(room).map(str::to_owned));
     }
     let names: Vec<&str> = failed.iter().take(3).map(|(n, _)| *n).collect();
-    Failure::new(
+    Failure::of_kind(
         codes::V002,
+        Kind::Tests {
+            failing: failed.iter().map(|(n, _)| (*n).to_owned()).collect(),
+            junit: None,
+        },
         format!(
             "{} test{} failed ({passed} passed): {}{}",
             failed.len(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use batuta_engine::codes;
 use batuta_engine::exec::Failure;
+use batuta_engine::rule::failure::Kind;
 use batuta_engine::rule::{Call, Report, Rule};
 use serde::Deserialize;
 
@@ -140,8 +141,12 @@ fn divergence(missing: &[Op], extra: &[Op]) -> Failure {
         lines.truncate(DETAIL_LINES - 1);
         lines.push(format!("… {} more", total - (DETAIL_LINES - 1)));
     }
-    Failure::new(
+    Failure::of_kind(
         codes::V003,
+        Kind::Divergence {
+            missing: missing.len(),
+            extra: extra.len(),
+        },
         format!(
             "the migrated program's system calls diverge from the original's: {} missing, {} extra",
             missing.len(),

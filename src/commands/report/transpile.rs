@@ -73,7 +73,7 @@ fn tool_of(a: &Action) -> (String, Option<&str>) {
 /// The tool's version command, as the build runs it to key the tool's actions.
 fn version(m: &Manifest, name: &str) -> Option<String> {
     let tool = m.tool(name)?;
-    let out = batuta_engine::exec::probe_tool(&m.root, tool).ok()?;
+    let out = batuta_engine::probe::tool_version(&m.root, tool).ok()?;
     out.lines()
         .map(str::trim)
         .find(|l| !l.is_empty())

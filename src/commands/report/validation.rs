@@ -7,7 +7,7 @@ use std::path::Path;
 
 use batuta_engine::graph::{Action, ActionGraph, ActionKind};
 use batuta_engine::manifest::Phase;
-use quick_xml::events::Event;
+use batuta_engine::rule::failure::Kind;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -69,12 +69,20 @@ fn check(root: &Path, a: &Action, outcome: Outcome) -> Check {
     let tests = (rule == "cargo-test")
         .then(|| {
             let path = batuta_rules::validate::junit::last_run_path(root, &a.id);
-            std::fs::read_to_string(path).ok().and_then(|x| junit(&x))
+            let xml = std::fs::read_to_string(path).ok()?;
+            let c = batuta_rules::validate::junit::cases(&xml)?;
+            Some(Tests {
+                passed: c.passed,
+                failed: c.failed,
+                skipped: c.skipped,
+                failing: c.failing,
+            })
         })
         .flatten();
-    let divergence = (rule == "syscalls")
-        .then(|| outcome.message.as_deref().and_then(divergence))
-        .flatten();
+    let divergence = match outcome.kind {
+        Some(Kind::Divergence { missing, extra }) => Some(Divergence { missing, extra }),
+        _ => None,
+    };
     let speedup = result
         .as_ref()
         .filter(|_| rule == "bench")
@@ -98,76 +106,6 @@ fn json_output(root: &Path, a: &Action) -> Option<Value> {
         .iter()
         .filter(|o| o.ends_with(".json"))
         .find_map(|o| serde_json::from_str(&std::fs::read_to_string(root.join(o)).ok()?).ok())
-}
-
-/// `…: 2 missing, 1 extra` in a BATUTA-V-003 message.
-fn divergence(message: &str) -> Option<Divergence> {
-    let tail = message.rsplit(": ").next()?;
-    let mut words = tail.split([' ', ',']).filter(|w| !w.is_empty());
-    let missing = words.next()?.parse().ok()?;
-    (words.next()? == "missing").then_some(())?;
-    let extra = words.next()?.parse().ok()?;
-    (words.next()? == "extra").then_some(())?;
-    Some(Divergence { missing, extra })
-}
-
-/// The test cases of a JUnit report; `None` when it is not JUnit XML.
-fn junit(xml: &str) -> Option<Tests> {
-    let mut r = quick_xml::Reader::from_str(xml);
-    let mut t = Tests::default();
-    // The case being read: its name, and what its children said.
-    let mut case: Option<(String, bool, bool)> = None;
-    let finish = |t: &mut Tests, case: Option<(String, bool, bool)>| match case {
-        Some((name, true, _)) => {
-            t.failed += 1;
-            t.failing.push(name);
-        }
-        Some((_, false, true)) => t.skipped += 1,
-        Some(_) => t.passed += 1,
-        None => {}
-    };
-    loop {
-        let (e, empty) = match r.read_event().ok()? {
-            Event::Eof => break,
-            Event::Start(e) => (e, false),
-            Event::Empty(e) => (e, true),
-            Event::End(e) if e.name().as_ref() == "testcase" => {
-                finish(&mut t, case.take());
-                continue;
-            }
-            _ => continue,
-        };
-        match e.name().as_ref() {
-            "testcase" => {
-                let name = e
-                    .try_get_attribute("name")
-                    .ok()
-                    .flatten()
-                    .and_then(|a| {
-                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                            .ok()
-                            .map(|v| v.into_owned())
-                    })
-                    .unwrap_or_default();
-                case = Some((name, false, false));
-                if empty {
-                    finish(&mut t, case.take());
-                }
-            }
-            "failure" | "error" => {
-                if let Some(c) = &mut case {
-                    c.1 = true;
-                }
-            }
-            "skipped" => {
-                if let Some(c) = &mut case {
-                    c.2 = true;
-                }
-            }
-            _ => {}
-        }
-    }
-    Some(t)
 }
 
 fn summary(
@@ -302,47 +240,5 @@ pub fn html(s: &mut String, checks: &[Check]) {
             &bars,
             None,
         ));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn divergence_counts_from_the_v003_message() {
-        let m =
-            "the migrated program's system calls diverge from the original's: 2 missing, 1 extra";
-        assert_eq!(
-            divergence(m),
-            Some(Divergence {
-                missing: 2,
-                extra: 1
-            })
-        );
-        assert_eq!(divergence("something else: entirely"), None);
-    }
-
-    #[test]
-    fn junit_cases_by_outcome() {
-        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="v" tests="4" failures="1" errors="0" skipped="1">
-  <testsuite name="unit" tests="4">
-    <testcase name="a" classname="unit"/>
-    <testcase name="b &lt;x&gt;" classname="unit"><failure message="failed">boom</failure></testcase>
-    <testcase name="c" classname="unit"><skipped/></testcase>
-    <testcase name="d" classname="unit"><system-out>hi</system-out></testcase>
-  </testsuite>
-</testsuites>"#;
-        assert_eq!(
-            junit(xml),
-            Some(Tests {
-                passed: 2,
-                failed: 1,
-                skipped: 1,
-                failing: vec!["b <x>".into()],
-            })
-        );
-        assert_eq!(junit("<a><b></a>"), None);
     }
 }

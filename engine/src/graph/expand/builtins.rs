@@ -64,6 +64,7 @@ impl<'m> Expander<'m> {
             cache: true,
             local: true,
             gpu: 0,
+            timeout: None,
             sidecars: Vec::new(),
             span: task.name.span,
         });
@@ -96,6 +97,7 @@ impl<'m> Expander<'m> {
                 cache: task.cache,
                 local: true,
                 gpu: 0,
+                timeout: None,
                 sidecars: Vec::new(),
                 span: task.name.span,
             });

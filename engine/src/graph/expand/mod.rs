@@ -457,6 +457,7 @@ impl<'m> Expander<'m> {
             cache: task.cache,
             local,
             gpu: task.resources.gpu,
+            timeout: task.timeout,
             sidecars: Vec::new(),
             span: task.name.span,
         });

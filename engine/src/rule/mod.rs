@@ -8,8 +8,11 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::exec::Failure;
 use crate::manifest::Phase;
+
+pub mod failure;
+
+pub use failure::Failure;
 
 /// What a rule sees of the action it runs.
 #[derive(Debug)]
@@ -66,10 +69,43 @@ impl Report {
     }
 }
 
+/// A program whose version output joins a rule's version in every key of its actions
+/// (cargo-build's `rustc -vV`). The engine asks it once per identity of what runs (see
+/// `crate::probe`), with PATH, HOME and `env`, in the workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolProbe {
+    pub program: &'static str,
+    pub args: &'static [&'static str],
+    pub env: &'static [&'static str],
+}
+
+/// What a rule's version depends on when computing it is costly (probing the machine's
+/// GPU): the engine keeps the version it got with the stamps of `files`, the values of
+/// `env` and the `facts` (cheap to compute each build), and asks [`Rule::version`] again
+/// only when one of them changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionInputs {
+    pub files: Vec<PathBuf>,
+    pub env: Vec<&'static str>,
+    pub facts: Vec<String>,
+}
+
 pub trait Rule: Send + Sync {
     /// Folded into every cache key of the rule's actions: it must change whenever the
-    /// rule's results could (the crate version is the usual choice).
+    /// rule's results could (the crate version is the usual choice). Asked once per build:
+    /// what costs a process to find out belongs in [`Rule::tools`].
     fn version(&self) -> &str;
+
+    /// Programs whose version output is part of the rule's version.
+    fn tools(&self) -> &[ToolProbe] {
+        &[]
+    }
+
+    /// What [`Rule::version`] depends on, when computing it costs more than a build
+    /// should spend on every run; `None` (the default) asks it every build.
+    fn version_inputs(&self) -> Option<VersionInputs> {
+        None
+    }
 
     /// Reads `call.inputs`, writes every one of `call.outputs`, or fails with the book's
     /// code and what to do.

@@ -1,0 +1,551 @@
+//! The plan: which action may start next, and what its end releases. Pure bookkeeping over
+//! the graph, as ninja's `Plan`: no process, no file, no clock. The builder asks it for the
+//! next step, runs what it is given however it likes, and tells it how each one ended.
+//!
+//! An action is ready when every action whose output it reads has ended well and every
+//! stage its stage needs is done (the graph's `StageDone` barriers). A failure stops the
+//! line (Jidoka): what waits for the failed action never becomes ready, and without
+//! keep-going nothing new starts at all. Cancelling starts nothing new either.
+
+use std::collections::VecDeque;
+
+use petgraph::Direction::Outgoing;
+use petgraph::graph::NodeIndex;
+
+use crate::graph::{ActionGraph, Node};
+use crate::manifest::Phase;
+
+/// What the plan hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Action `index` may run. `inputs_rewritten`: an action of this build wrote one of the
+    /// files it reads, so whatever the builder knew of it before the build is stale.
+    Action {
+        index: usize,
+        inputs_rewritten: bool,
+    },
+    /// Every action of this stage has ended well: the stages that need it may start.
+    StageDone(Phase),
+}
+
+/// How an action the plan handed out ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    /// Its outputs were written in this build (run, or restored from a cache).
+    Wrote,
+    /// Its outputs were already in place.
+    Unchanged,
+    Failed,
+    /// Stopped by cancellation: counts as not run.
+    Cancelled,
+    /// Never started: the builder found the build halted before it could start it.
+    NotStarted,
+}
+
+/// Limits on what runs at once besides the number of workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resources {
+    /// GPU slots; an action asking for more than there are takes them all.
+    pub gpu: u32,
+}
+
+impl Default for Resources {
+    /// One GPU: built-in kernels may claim it, and no two GPU actions run at once.
+    fn default() -> Self {
+        Resources { gpu: 1 }
+    }
+}
+
+pub struct Plan<'g> {
+    g: &'g ActionGraph,
+    /// Per graph node, how many of its predecessors have not completed.
+    waiting: Vec<usize>,
+    ready: VecDeque<NodeIndex>,
+    /// Ready actions waiting for a resource slot.
+    deferred: Vec<NodeIndex>,
+    /// Per action, whether this build considers it at all (`--modules`, `--affected`).
+    wanted: Vec<bool>,
+    /// Per action, whether this build wrote its outputs.
+    wrote: Vec<bool>,
+    gpu_free: u32,
+    gpu_total: u32,
+    keep_going: bool,
+    /// Nothing new starts: a failure without keep-going, or cancellation.
+    halted: bool,
+    cancelled: bool,
+    running: usize,
+    /// Wanted actions that ended (well or not); the rest were not run.
+    ended: usize,
+}
+
+impl<'g> Plan<'g> {
+    /// A plan for the actions of `g` that `wanted` keeps (all when `None`).
+    pub fn new(
+        g: &'g ActionGraph,
+        wanted: Option<Vec<bool>>,
+        keep_going: bool,
+        resources: Resources,
+    ) -> Plan<'g> {
+        let graph = &g.graph;
+        let waiting: Vec<usize> = graph
+            .node_indices()
+            .map(|n| {
+                graph
+                    .neighbors_directed(n, petgraph::Direction::Incoming)
+                    .count()
+            })
+            .collect();
+        let ready = graph
+            .node_indices()
+            .filter(|n| waiting[n.index()] == 0)
+            .collect();
+        Plan {
+            g,
+            waiting,
+            ready,
+            deferred: Vec::new(),
+            wanted: wanted.unwrap_or_else(|| vec![true; g.actions.len()]),
+            wrote: vec![false; g.actions.len()],
+            gpu_free: resources.gpu,
+            gpu_total: resources.gpu,
+            keep_going,
+            halted: false,
+            cancelled: false,
+            running: 0,
+            ended: 0,
+        }
+    }
+
+    /// The next step, or `None` when nothing may start now: wait for a running action to
+    /// end (see [`Plan::running`]), or the build is over (see [`Plan::is_over`]).
+    pub fn next_step(&mut self) -> Option<Step> {
+        while !self.halted {
+            let Some(n) = self.ready.pop_front() else {
+                // Deferred actions wait for a slot, which only an ending action frees.
+                return None;
+            };
+            match self.g.graph[n] {
+                Node::StageDone(p) => {
+                    self.complete(n);
+                    return Some(Step::StageDone(p));
+                }
+                Node::Action(i) => {
+                    if !self.wanted[i] {
+                        // Not part of this build: what waits for it goes on as if it ran.
+                        self.complete(n);
+                        continue;
+                    }
+                    let gpu = self.gpu_of(i);
+                    if gpu > self.gpu_free {
+                        self.deferred.push(n);
+                        continue;
+                    }
+                    self.gpu_free -= gpu;
+                    self.running += 1;
+                    let inputs_rewritten = self.g.file_deps(i).any(|(j, _)| self.wrote[j]);
+                    return Some(Step::Action {
+                        index: i,
+                        inputs_rewritten,
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// Action `i`, handed out by [`Plan::next_step`], ended.
+    pub fn finish(&mut self, i: usize, done: Done) {
+        self.running -= 1;
+        self.gpu_free += self.gpu_of(i);
+        // A slot may be free now: deferred actions try again.
+        self.ready.extend(self.deferred.drain(..));
+        match done {
+            Done::Wrote | Done::Unchanged => {
+                self.ended += 1;
+                self.wrote[i] = done == Done::Wrote;
+                self.complete(self.g.action_nodes[i]);
+            }
+            Done::Failed => {
+                self.ended += 1;
+                if !self.keep_going {
+                    self.halted = true;
+                }
+            }
+            Done::Cancelled | Done::NotStarted => {}
+        }
+    }
+
+    /// Start nothing new; what runs is the builder's to stop.
+    pub fn cancel(&mut self) {
+        self.halted = true;
+        self.cancelled = true;
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.cancelled
+    }
+
+    /// Actions handed out that have not ended.
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    /// Whether the build is over: nothing runs and nothing more will start.
+    pub fn is_over(&self) -> bool {
+        self.running == 0 && (self.halted || (self.ready.is_empty() && self.deferred.is_empty()))
+    }
+
+    /// Wanted actions that did not run (after a failure or cancellation), once it is over.
+    pub fn not_run(&self) -> usize {
+        self.wanted.iter().filter(|w| **w).count() - self.ended
+    }
+
+    fn gpu_of(&self, i: usize) -> u32 {
+        self.g.actions[i].gpu.min(self.gpu_total)
+    }
+
+    /// Mark a node done and make ready what waited only for it.
+    fn complete(&mut self, n: NodeIndex) {
+        for next in self.g.graph.neighbors_directed(n, Outgoing) {
+            self.waiting[next.index()] -= 1;
+            if self.waiting[next.index()] == 0 {
+                self.ready.push_back(next);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The plan driven by a fake runner: no process, no file. Each test builds a small graph
+    //! by hand, runs it to the end, and looks at what ran, in which order, and how much at
+    //! once.
+
+    use std::collections::{BTreeMap, HashSet};
+
+    use petgraph::graph::DiGraph;
+
+    use super::*;
+    use crate::graph::{Action, ActionKind, Edge};
+    use crate::manifest::Span;
+
+    /// A graph builder: actions by name, in stages, with file edges between them.
+    struct G {
+        actions: Vec<Action>,
+        reads: Vec<(usize, usize)>,
+        stages: Vec<(Phase, Vec<Phase>)>,
+    }
+
+    impl G {
+        fn new(stages: &[(Phase, &[Phase])]) -> G {
+            G {
+                actions: Vec::new(),
+                reads: Vec::new(),
+                stages: stages.iter().map(|(p, n)| (*p, n.to_vec())).collect(),
+            }
+        }
+
+        fn action(&mut self, name: &str, phase: Phase, gpu: u32) -> usize {
+            self.actions.push(Action {
+                id: name.to_owned(),
+                phase,
+                task: name.to_owned(),
+                kind: ActionKind::Command {
+                    argv: vec!["true".into()],
+                    tool: None,
+                },
+                inputs: Vec::new(),
+                outputs: vec![format!("out/{name}")],
+                env: Vec::new(),
+                cache: true,
+                local: false,
+                gpu,
+                timeout: None,
+                sidecars: Vec::new(),
+                span: Span::default(),
+            });
+            self.actions.len() - 1
+        }
+
+        /// `reader` reads what `writer` writes.
+        fn reads(&mut self, reader: usize, writer: usize) {
+            let out = self.actions[writer].outputs[0].clone();
+            self.actions[reader].inputs.push(out);
+            self.reads.push((reader, writer));
+        }
+
+        /// Edges as expansion makes them: file edges, each action to its stage's barrier,
+        /// each barrier to the actions of the stages that need it.
+        fn build(self) -> ActionGraph {
+            let mut graph = DiGraph::new();
+            let nodes: Vec<NodeIndex> = (0..self.actions.len())
+                .map(|i| graph.add_node(Node::Action(i)))
+                .collect();
+            let barriers: BTreeMap<Phase, NodeIndex> = self
+                .stages
+                .iter()
+                .map(|(p, _)| (*p, graph.add_node(Node::StageDone(*p))))
+                .collect();
+            for (reader, writer) in &self.reads {
+                let f = self.actions[*writer].outputs[0].clone();
+                graph.add_edge(nodes[*writer], nodes[*reader], Edge::File(f));
+            }
+            for (i, a) in self.actions.iter().enumerate() {
+                graph.add_edge(nodes[i], barriers[&a.phase], Edge::Stage);
+                for (p, needs) in &self.stages {
+                    if *p == a.phase {
+                        for n in needs {
+                            graph.add_edge(barriers[n], nodes[i], Edge::Stage);
+                        }
+                    }
+                }
+            }
+            for (p, needs) in &self.stages {
+                for n in needs {
+                    graph.add_edge(barriers[n], barriers[p], Edge::Stage);
+                }
+            }
+            ActionGraph {
+                target: "default".into(),
+                keep_going: false,
+                stages: self.stages,
+                actions: self.actions,
+                graph,
+                action_nodes: nodes,
+                hand_ported: Vec::new(),
+            }
+        }
+    }
+
+    /// What a fake run did.
+    #[derive(Debug, Default)]
+    struct Trace {
+        /// Every step, in the order the plan gave them: action ids and `done:STAGE`.
+        steps: Vec<String>,
+        /// The most actions running at once, and the most GPU actions.
+        most: usize,
+        most_gpu: usize,
+        /// Whether each action was told its inputs were rewritten.
+        rewritten: BTreeMap<String, bool>,
+        not_run: usize,
+    }
+
+    /// Run the plan to the end with `workers` slots: the fake runner ends the oldest
+    /// running action first, failing those in `fails` and finding those in `fresh` up to
+    /// date. `cancel_after` cancels once that many actions have ended.
+    fn run(
+        plan: &mut Plan<'_>,
+        g: &ActionGraph,
+        workers: usize,
+        fails: &[&str],
+        fresh: &[&str],
+        cancel_after: Option<usize>,
+    ) -> Trace {
+        let mut t = Trace::default();
+        let mut running: VecDeque<usize> = VecDeque::new();
+        let mut ended = 0;
+        loop {
+            while running.len() < workers {
+                match plan.next_step() {
+                    Some(Step::StageDone(p)) => t.steps.push(format!("done:{}", p.stage_name())),
+                    Some(Step::Action {
+                        index,
+                        inputs_rewritten,
+                    }) => {
+                        let id = g.actions[index].id.clone();
+                        t.steps.push(id.clone());
+                        t.rewritten.insert(id, inputs_rewritten);
+                        running.push_back(index);
+                    }
+                    None => break,
+                }
+            }
+            t.most = t.most.max(running.len());
+            let gpu = running.iter().filter(|i| g.actions[**i].gpu > 0).count();
+            t.most_gpu = t.most_gpu.max(gpu);
+            assert_eq!(plan.running(), running.len());
+            if plan.is_over() {
+                break;
+            }
+            let Some(i) = running.pop_front() else {
+                panic!("nothing runs, yet the plan is not over");
+            };
+            let id = g.actions[i].id.as_str();
+            let done = if plan.cancelled() {
+                Done::Cancelled
+            } else if fails.contains(&id) {
+                Done::Failed
+            } else if fresh.contains(&id) {
+                Done::Unchanged
+            } else {
+                Done::Wrote
+            };
+            plan.finish(i, done);
+            ended += 1;
+            if cancel_after == Some(ended) {
+                plan.cancel();
+            }
+        }
+        t.not_run = plan.not_run();
+        t
+    }
+
+    fn position(t: &Trace, step: &str) -> usize {
+        t.steps
+            .iter()
+            .position(|s| s == step)
+            .unwrap_or_else(|| panic!("{step} never ran: {:?}", t.steps))
+    }
+
+    use Phase::{Analyze, Build, Transpile, Validate};
+
+    /// analyze: a; transpile (needs analyze): b, c reads b, d; validate (needs transpile): e.
+    fn chain() -> ActionGraph {
+        let mut g = G::new(&[
+            (Analyze, &[]),
+            (Transpile, &[Analyze]),
+            (Validate, &[Transpile]),
+        ]);
+        g.action("a", Analyze, 0);
+        let b = g.action("b", Transpile, 0);
+        let c = g.action("c", Transpile, 0);
+        g.action("d", Transpile, 0);
+        g.action("e", Validate, 0);
+        g.reads(c, b);
+        g.build()
+    }
+
+    #[test]
+    fn readers_wait_for_writers_and_stages_for_the_stages_they_need() {
+        let g = chain();
+        let mut plan = Plan::new(&g, None, false, Resources::default());
+        let t = run(&mut plan, &g, 4, &[], &[], None);
+        assert_eq!(t.not_run, 0);
+        assert!(position(&t, "done:analyze") < position(&t, "b"));
+        assert!(position(&t, "b") < position(&t, "c"));
+        assert!(position(&t, "done:transpile") > position(&t, "c"));
+        assert!(position(&t, "done:transpile") < position(&t, "e"));
+        assert!(t.steps.last().unwrap() == "done:validate", "{:?}", t.steps);
+        assert!(t.rewritten["c"], "b wrote what c reads");
+        assert!(!t.rewritten["d"]);
+    }
+
+    #[test]
+    fn workers_bound_what_runs_at_once_and_ready_actions_start_in_order() {
+        let mut g = G::new(&[(Transpile, &[])]);
+        for i in 0..6 {
+            g.action(&format!("t{i}"), Transpile, 0);
+        }
+        let g = g.build();
+        let mut plan = Plan::new(&g, None, false, Resources::default());
+        let t = run(&mut plan, &g, 2, &[], &[], None);
+        assert_eq!(t.most, 2);
+        assert_eq!(
+            t.steps,
+            ["t0", "t1", "t2", "t3", "t4", "t5", "done:transpile"]
+        );
+    }
+
+    #[test]
+    fn an_action_found_up_to_date_rewrites_nothing_for_its_readers() {
+        let g = chain();
+        let mut plan = Plan::new(&g, None, false, Resources::default());
+        let t = run(&mut plan, &g, 1, &[], &["b"], None);
+        assert!(!t.rewritten["c"]);
+        assert_eq!(t.not_run, 0);
+    }
+
+    #[test]
+    fn without_keep_going_a_failure_starts_nothing_new() {
+        let g = chain();
+        let mut plan = Plan::new(&g, None, false, Resources::default());
+        let t = run(&mut plan, &g, 1, &["b"], &[], None);
+        assert_eq!(
+            t.steps.last().map(String::as_str),
+            Some("b"),
+            "{:?}",
+            t.steps
+        );
+        let started = t.steps.iter().filter(|s| !s.starts_with("done:")).count();
+        assert!(!t.steps.iter().any(|s| s == "c" || s == "e"));
+        assert_eq!(t.not_run, 5 - started);
+    }
+
+    #[test]
+    fn with_keep_going_independent_work_finishes_and_dependents_never_start() {
+        let g = chain();
+        let mut plan = Plan::new(&g, None, true, Resources::default());
+        let t = run(&mut plan, &g, 1, &["b"], &[], None);
+        let ran: HashSet<&str> = t.steps.iter().map(String::as_str).collect();
+        assert!(ran.contains("d"), "independent of b: {:?}", t.steps);
+        assert!(!ran.contains("c"), "reads b's output");
+        assert!(!ran.contains("done:transpile"), "its stage never completes");
+        assert!(!ran.contains("e"), "its stage needs transpile");
+        assert_eq!(t.not_run, 2);
+    }
+
+    #[test]
+    fn gpu_actions_take_turns_while_others_run_beside_them() {
+        let mut g = G::new(&[(Validate, &[])]);
+        for i in 0..3 {
+            g.action(&format!("gpu{i}"), Validate, 1);
+        }
+        g.action("greedy", Validate, 4);
+        for i in 0..3 {
+            g.action(&format!("cpu{i}"), Validate, 0);
+        }
+        let g = g.build();
+        let mut plan = Plan::new(&g, None, false, Resources::default());
+        let t = run(&mut plan, &g, 4, &[], &[], None);
+        assert_eq!(t.most_gpu, 1);
+        assert!(t.most > 1, "CPU actions ran beside a GPU one");
+        assert_eq!(t.not_run, 0);
+        assert!(
+            t.steps.contains(&"greedy".to_owned()),
+            "more than there is: all of it"
+        );
+        // The CPU actions did not wait behind the deferred GPU ones.
+        assert!(position(&t, "cpu2") < position(&t, "gpu2"), "{:?}", t.steps);
+    }
+
+    #[test]
+    fn cancelling_starts_nothing_new_and_counts_the_rest_as_not_run() {
+        let mut g = G::new(&[(Transpile, &[])]);
+        for i in 0..10 {
+            g.action(&format!("t{i}"), Transpile, 0);
+        }
+        let g = g.build();
+        let mut plan = Plan::new(&g, None, true, Resources::default());
+        let t = run(&mut plan, &g, 2, &[], &[], Some(3));
+        // Three ended well, the one still running when it was cancelled ended cancelled,
+        // and nothing started after.
+        assert_eq!(t.steps, ["t0", "t1", "t2", "t3"]);
+        assert_eq!(t.not_run, 7);
+        assert!(plan.is_over());
+    }
+
+    #[test]
+    fn unwanted_actions_are_passed_over_and_release_what_waits_for_them() {
+        let g = chain();
+        let wanted = g.actions.iter().map(|a| a.id != "b").collect();
+        let mut plan = Plan::new(&g, Some(wanted), false, Resources::default());
+        let t = run(&mut plan, &g, 2, &[], &[], None);
+        assert!(!t.steps.contains(&"b".to_owned()));
+        assert!(t.steps.contains(&"c".to_owned()));
+        assert!(!t.rewritten["c"], "b was not built here");
+        assert_eq!(t.not_run, 0);
+    }
+
+    #[test]
+    fn a_failure_upstream_leaves_later_stages_unstarted_even_with_keep_going() {
+        let mut g = G::new(&[(Transpile, &[]), (Build, &[Transpile])]);
+        g.action("x", Transpile, 0);
+        g.action("y", Build, 0);
+        let g = g.build();
+        let mut plan = Plan::new(&g, None, true, Resources::default());
+        let t = run(&mut plan, &g, 2, &["x"], &[], None);
+        assert_eq!(t.steps, ["x"]);
+        assert_eq!(t.not_run, 1);
+        assert!(plan.is_over());
+    }
+}

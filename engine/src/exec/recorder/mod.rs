@@ -1,0 +1,402 @@
+//! The recorder: what a build keeps of each action, as ninja's build log and deps log are
+//! kept apart from its plan. The local cache (and the remote one through it), the
+//! journal's records and stat cache, appended to disk as each action ends; the failure
+//! logs; the state file ([`phases`]); the history of builds.
+
+pub(crate) mod phases;
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use super::remote_link::{Doing, RemoteLink};
+use super::runner::Ran;
+use super::{Event, Reporter, Summary};
+use crate::cache::{ActionResult, Cache, CacheError, INLINE_MAX};
+use crate::digest::{Digest, Stamp, StatCache};
+use crate::graph::Action;
+use crate::journal::{ActionRecord, Appender, Entry, Journal};
+use crate::rule::Failure;
+use crate::rule::failure::Kind;
+
+/// Where a failed command's whole output is kept, relative to the workspace.
+pub const LOGS_DIR: &str = ".batuta/logs";
+
+pub(crate) struct Recorder<'a> {
+    pub root: &'a Path,
+    pub cache: Cache,
+    pub stat: RwLock<StatCache>,
+    records: RwLock<HashMap<String, ActionRecord>>,
+    /// Whether `records` changed, so a no-op build need not rewrite the journal.
+    changed: AtomicBool,
+    journal_path: PathBuf,
+    /// Opened at the first entry: a no-op build writes nothing.
+    appender: Mutex<Option<Appender>>,
+    /// Whether the logs folder existed when the build started (so that a success need not
+    /// look for a stale log when there can be none).
+    logs: AtomicBool,
+    pub remote: Option<&'a RemoteLink<'a>>,
+    reporter: &'a dyn Reporter,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(
+        root: &'a Path,
+        cache_dir: &Path,
+        journal: Journal,
+        journal_path: PathBuf,
+        remote: Option<&'a RemoteLink<'a>>,
+        reporter: &'a dyn Reporter,
+    ) -> Recorder<'a> {
+        Recorder {
+            root,
+            cache: Cache::new(cache_dir),
+            stat: RwLock::new(journal.stat),
+            records: RwLock::new(journal.actions),
+            changed: AtomicBool::new(false),
+            journal_path,
+            appender: Mutex::new(None),
+            logs: AtomicBool::new(root.join(LOGS_DIR).is_dir()),
+            remote,
+            reporter,
+        }
+    }
+
+    fn warn(&self, w: String) {
+        self.reporter.event(Event::Warning(&w));
+    }
+
+    /// The digest of a workspace file through the stat cache (`Ok(None)`: no such file).
+    pub fn digest(&self, rel: &str) -> io::Result<Option<Digest>> {
+        crate::digest::digest(&self.stat, self.root, rel)
+    }
+
+    /// Whether the action has a record of a last run.
+    pub fn has_record(&self, id: &str) -> bool {
+        self.records.read().expect("records lock").contains_key(id)
+    }
+
+    /// Whether the action's last run had this key and left the outputs that are there now.
+    pub fn up_to_date(&self, a: &Action, key: &Digest) -> bool {
+        let record = match self.records.read().expect("records lock").get(&a.id) {
+            Some(r) if r.key == *key => r.clone(),
+            _ => return false,
+        };
+        record
+            .outputs
+            .iter()
+            .all(|(path, want)| matches!(self.digest(path), Ok(Some(d)) if d == *want))
+    }
+
+    /// Restore outputs from the action cache. `Ok(false)` on a miss.
+    pub fn restore(&self, a: &Action, key: &Digest) -> Result<bool, CacheError> {
+        let Some(result) = self.cache.get_action(key)? else {
+            return Ok(false);
+        };
+        for (path, digest, exec) in &result.outputs {
+            let dest = self.root.join(path);
+            let current = self.digest(path).ok().flatten();
+            if current != Some(*digest) {
+                self.cache.restore_output(&result, digest, &dest, *exec)?;
+                self.stat
+                    .write()
+                    .expect("stat lock")
+                    .record(self.root, path, *digest);
+            }
+        }
+        let outputs = result.outputs.iter().map(|(p, d, _)| (p.clone(), *d));
+        self.remember(a, key, outputs.collect(), None);
+        Ok(true)
+    }
+
+    /// Fetch the action's result from the remote cache into the local one and restore it.
+    /// `false` on a miss or any failure (reported), so the action runs.
+    pub fn restore_remote(&self, a: &Action, key: &Digest) -> bool {
+        let Some(link) = self.remote else {
+            return false;
+        };
+        let Some(remote) = link.live() else {
+            return false;
+        };
+        let result = match remote.fetch(key, &a.outputs, &self.cache) {
+            Ok(Some(r)) => r,
+            Ok(None) => return false,
+            Err(e) => {
+                link.failed(a, e, Doing::Fetch);
+                return false;
+            }
+        };
+        // Every output must be one the action declares: a result for other paths is not
+        // this action's, whatever the server says.
+        let declared = result.outputs.len() == a.outputs.len()
+            && result.outputs.iter().all(|(p, _, _)| a.outputs.contains(p));
+        if !declared {
+            let e = crate::remote::RemoteError::Unusable(
+                "its outputs are not the action's declared outputs".into(),
+            );
+            link.failed(a, e, Doing::Fetch);
+            return false;
+        }
+        if let Err(e) = self.cache.put_action(key, &result) {
+            self.warn(format!(
+                "{}: could not store the remote result in the local cache: {e}",
+                a.id
+            ));
+            return false;
+        }
+        match self.restore(a, key) {
+            Ok(restored) => restored,
+            Err(e) => {
+                self.warn(format!("{}: {e}; running the action instead", a.id));
+                false
+            }
+        }
+    }
+
+    /// Record what a successful run wrote (`outputs`: path, digest, executable, and the
+    /// bytes of the small ones), in the cache when the action is cached, and in the
+    /// journal.
+    pub fn ran(
+        &self,
+        a: &Action,
+        key: &Digest,
+        outputs: Vec<(String, Digest, bool, Option<Vec<u8>>)>,
+        ran: &Ran,
+        run_ms: u32,
+    ) {
+        if self.logs.load(Ordering::Relaxed) {
+            let _ = crate::fsutil::remove_file_if_exists(&self.log_path(&a.id));
+        }
+        if !a.cache {
+            return;
+        }
+        let recorded: Vec<(String, Digest, bool)> = outputs
+            .iter()
+            .map(|(p, d, x, _)| (p.clone(), *d, *x))
+            .collect();
+        let small = outputs.into_iter().map(|(_, _, _, b)| b).collect();
+        match self.store(key, &recorded, small, ran) {
+            Ok(result) => self.upload(a, key, &result),
+            Err(e) => self.warn(format!(
+                "{}: could not store the result in the cache: {e}",
+                a.id
+            )),
+        }
+        let outputs = recorded.into_iter().map(|(p, d, _)| (p, d)).collect();
+        self.remember(a, key, outputs, Some(run_ms));
+    }
+
+    /// Cache a run: small blobs (`small[i]` holds output `i`'s bytes when it is one) in the
+    /// action record, larger ones in `cas/`.
+    fn store(
+        &self,
+        key: &Digest,
+        outputs: &[(String, Digest, bool)],
+        small: Vec<Option<Vec<u8>>>,
+        ran: &Ran,
+    ) -> io::Result<ActionResult> {
+        let mut result = ActionResult {
+            outputs: outputs.to_vec(),
+            exit_code: 0,
+            stdout: Digest::of(&ran.stdout),
+            stderr: Digest::of(&ran.stderr),
+            inline: Vec::new(),
+        };
+        for ((path, digest, _), bytes) in outputs.iter().zip(small) {
+            match bytes {
+                Some(b) => result.add_inline(*digest, b),
+                None => self.cache.put_file(&self.root.join(path), digest)?,
+            }
+        }
+        for (digest, bytes) in [(result.stdout, &ran.stdout), (result.stderr, &ran.stderr)] {
+            if bytes.len() as u64 <= INLINE_MAX {
+                result.add_inline(digest, bytes.clone());
+            } else {
+                self.cache.put_bytes(bytes)?;
+            }
+        }
+        self.cache.put_action(key, &result)?;
+        Ok(result)
+    }
+
+    /// Share a successful run's result (the remote does nothing when read-only).
+    fn upload(&self, a: &Action, key: &Digest, result: &ActionResult) {
+        let Some(link) = self.remote else {
+            return;
+        };
+        let Some(remote) = link.live() else {
+            return;
+        };
+        if let Err(e) = remote.upload(key, &a.outputs, result, &self.cache) {
+            link.failed(a, e, Doing::Upload);
+        }
+    }
+
+    /// Record a successful run, or a restore (`run_ms` `None`: the last run's time stays),
+    /// and append it to the journal on disk at once.
+    fn remember(
+        &self,
+        a: &Action,
+        key: &Digest,
+        outputs: Vec<(String, Digest)>,
+        run_ms: Option<u32>,
+    ) {
+        self.changed.store(true, Ordering::Relaxed);
+        let record = {
+            let mut records = self.records.write().expect("records lock");
+            let run_ms = run_ms.or_else(|| records.get(&a.id).and_then(|r| r.run_ms));
+            let record = ActionRecord {
+                key: *key,
+                outputs,
+                run_ms,
+            };
+            records.insert(a.id.clone(), record.clone());
+            record
+        };
+        let stats = {
+            let stat = self.stat.read().expect("stat lock");
+            record
+                .outputs
+                .iter()
+                .filter_map(|(p, _)| {
+                    let (stamp, digest): (Stamp, Digest) = stat.get(p)?;
+                    Some((p.clone(), stamp, digest))
+                })
+                .collect()
+        };
+        self.append(Entry::Ran {
+            id: a.id.clone(),
+            record,
+            stats,
+        });
+    }
+
+    /// Nothing half-written stays behind as an output, and the action's record goes.
+    pub fn discard(&self, a: &Action) {
+        for out in &a.outputs {
+            let _ = crate::fsutil::remove_file_if_exists(&self.root.join(out));
+            self.stat.write().expect("stat lock").forget(out);
+        }
+        let removed = self
+            .records
+            .write()
+            .expect("records lock")
+            .remove(&a.id)
+            .is_some();
+        if removed {
+            self.changed.store(true, Ordering::Relaxed);
+            self.append(Entry::Forgot {
+                id: a.id.clone(),
+                outputs: a.outputs.clone(),
+            });
+        }
+    }
+
+    fn append(&self, entry: Entry) {
+        let mut appender = self.appender.lock().expect("appender lock");
+        if appender.is_none() {
+            match Appender::open(&self.journal_path, || self.snapshot()) {
+                Ok(a) => *appender = Some(a),
+                Err(e) => {
+                    // Said once: without it the journal is still saved at the end.
+                    self.warn(format!(
+                        "cannot append to {}: {e}; a killed build will lose its progress",
+                        self.journal_path.display()
+                    ));
+                    return;
+                }
+            }
+        }
+        if let Some(w) = appender.as_mut()
+            && let Err(e) = w.append(&entry)
+        {
+            self.warn(format!(
+                "cannot append to {}: {e}",
+                self.journal_path.display()
+            ));
+            *appender = None;
+        }
+    }
+
+    /// The journal as it stands, to start a file that entries can follow.
+    fn snapshot(&self) -> Journal {
+        Journal {
+            stat: self.stat.read().expect("stat lock").clone(),
+            actions: self.records.read().expect("records lock").clone(),
+            unfinished: false,
+        }
+    }
+
+    fn log_path(&self, id: &str) -> PathBuf {
+        self.root.join(LOGS_DIR).join(format!("{id}.log"))
+    }
+
+    /// Keep a failed command's whole output where its failure says: the andon shows only
+    /// its last lines.
+    pub fn failed(&self, a: &Action, mut f: Failure) -> Failure {
+        if let Kind::Command { log, .. } = f.kind.as_mut()
+            && !f.detail.is_empty()
+        {
+            let path = self.log_path(&a.id);
+            let written = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| {
+                    crate::fsutil::write_replace(
+                        &path,
+                        f.detail.as_bytes(),
+                        crate::fsutil::Durability::Deferred,
+                    )
+                });
+            match written {
+                Ok(()) => {
+                    self.logs.store(true, Ordering::Relaxed);
+                    *log = Some(format!("{LOGS_DIR}/{}.log", a.id));
+                }
+                Err(e) => self.warn(format!("{}: cannot keep its output: {e}", a.id)),
+            }
+        }
+        f
+    }
+
+    /// The end of the build: the cache made durable, the remote's uploads finished, and
+    /// the journal as it now stands (`None` when nothing changed).
+    pub fn finish(self) -> (Journal, bool) {
+        if let Some(link) = self.remote {
+            link.finish();
+        }
+        if let Err(e) = self.cache.flush() {
+            self.warn(format!("could not flush the cache to disk: {e}"));
+        }
+        let changed = self.changed.load(Ordering::Relaxed);
+        let journal = Journal {
+            stat: self.stat.into_inner().expect("stat lock"),
+            actions: self.records.into_inner().expect("records lock"),
+            unfinished: false,
+        };
+        (journal, changed)
+    }
+}
+
+/// Add a build that did something to `.batuta/history.jsonl`.
+pub(crate) fn history(root: &Path, target: &str, s: &Summary, reporter: &dyn Reporter) {
+    if s.executed + s.cached + s.failed == 0 && !s.cancelled {
+        return;
+    }
+    let entry = crate::history::Entry {
+        finished: crate::state::now_rfc3339(),
+        target: target.to_owned(),
+        duration_ms: s.duration.as_millis() as u64,
+        executed: s.executed,
+        cached: s.cached,
+        up_to_date: s.up_to_date,
+        failed: s.failed,
+        cancelled: s.cancelled,
+    };
+    if let Err(e) = crate::history::append(root, &entry) {
+        let w = format!("could not add the build to its history: {e}");
+        reporter.event(Event::Warning(&w));
+    }
+}

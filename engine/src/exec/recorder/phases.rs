@@ -1,0 +1,128 @@
+//! Keeps `.batuta-state.json` in step with the build: a phase is InProgress from its first
+//! action that has work to do, Completed when its stage is done, Failed when one of its
+//! actions fails (with the failures, as text and as data).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::exec::{Event, Reporter};
+use crate::graph::ActionGraph;
+use crate::manifest::Phase;
+use crate::rule::Failure;
+use crate::rule::failure::Recorded;
+use crate::state::{self, State, Status};
+
+pub(crate) struct PhaseTracker<'a> {
+    path: PathBuf,
+    state: State,
+    started: HashMap<Phase, Instant>,
+    /// Phases in which an action had work to do (was not found up to date).
+    worked: HashSet<Phase>,
+    failed: HashMap<Phase, Vec<Recorded>>,
+    done: Vec<Phase>,
+    reporter: &'a dyn Reporter,
+    /// Phases the graph holds, so empty stages still complete.
+    phases: Vec<Phase>,
+}
+
+impl<'a> PhaseTracker<'a> {
+    pub fn new(root: &Path, g: &ActionGraph, reporter: &'a dyn Reporter) -> Self {
+        let path = state::path(root);
+        let state = State::load(&path).unwrap_or_else(|e| {
+            let w = format!("{e}; starting a new state file");
+            reporter.event(Event::Warning(&w));
+            State::default()
+        });
+        Self {
+            path,
+            state,
+            started: HashMap::new(),
+            worked: HashSet::new(),
+            failed: HashMap::new(),
+            done: Vec::new(),
+            reporter,
+            phases: g.stages.iter().map(|(p, _)| *p).collect(),
+        }
+    }
+
+    fn save(&self) {
+        if let Err(e) = self.state.save(&self.path) {
+            let w = format!("could not save {}: {e}", self.path.display());
+            self.reporter.event(Event::Warning(&w));
+        }
+    }
+
+    /// An action of phase `p` is being dealt with; `work` is false when it was found up to
+    /// date, which changes nothing worth writing down.
+    pub fn action_started(&mut self, p: Phase, work: bool) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.started.entry(p) {
+            e.insert(Instant::now());
+            self.reporter.event(Event::PhaseStarted(p));
+        }
+        if work && self.worked.insert(p) {
+            self.state.start(p, &state::now_rfc3339());
+            self.save();
+        }
+    }
+
+    pub fn stage_done(&mut self, p: Phase) {
+        self.action_started(p, false);
+        self.done.push(p);
+        // A phase that was complete and had nothing to do stays as it was recorded: a no-op
+        // build writes nothing.
+        let unchanged =
+            !self.worked.contains(&p) && self.state.phase(p).status == Status::Completed;
+        if !unchanged {
+            if !self.worked.contains(&p) {
+                self.state.start(p, &state::now_rfc3339());
+            }
+            let secs = self.started[&p].elapsed().as_secs_f64();
+            self.state.finish(p, &state::now_rfc3339(), secs, None);
+            self.save();
+        }
+        self.reporter
+            .event(Event::PhaseFinished { phase: p, ok: true });
+    }
+
+    pub fn action_failed(&mut self, p: Phase, id: &str, f: &Failure) {
+        self.failed.entry(p).or_default().push(Recorded::of(id, f));
+    }
+
+    /// At the end: phases that started but did not complete have failed.
+    pub fn close(&mut self, cancelled: bool) {
+        let open: Vec<Phase> = self
+            .phases
+            .iter()
+            .copied()
+            .filter(|p| self.started.contains_key(p) && !self.done.contains(p))
+            .collect();
+        for &p in &open {
+            let failures = self.failed.remove(&p).unwrap_or_default();
+            let why = if !failures.is_empty() {
+                failures
+                    .iter()
+                    .map(|f| format!("{}: {} [{}]", f.action, f.message, f.code))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            } else if cancelled {
+                "cancelled".to_owned()
+            } else {
+                "stopped: an action in another phase failed".to_owned()
+            };
+            if !self.worked.contains(&p) {
+                self.state.start(p, &state::now_rfc3339());
+            }
+            let secs = self.started[&p].elapsed().as_secs_f64();
+            self.state.finish(p, &state::now_rfc3339(), secs, Some(why));
+            self.state.set_failures(p, failures);
+            self.reporter.event(Event::PhaseFinished {
+                phase: p,
+                ok: false,
+            });
+        }
+        if !open.is_empty() {
+            self.save();
+        }
+    }
+}

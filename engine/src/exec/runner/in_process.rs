@@ -1,0 +1,88 @@
+//! The in-process runner: a built-in rule or kernel, run on the worker's thread.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use super::process::child_env;
+use super::{Ran, Runner, Slots};
+use crate::codes;
+use crate::graph::{Action, ActionKind};
+use crate::rule::{Call, Failure, Rule, Rules};
+
+pub(crate) struct InProcess<'a> {
+    pub rules: &'a dyn Rules,
+    pub root: &'a Path,
+    /// `project.source` and `project.output`, relative to the workspace.
+    pub source: String,
+    pub output: String,
+    pub cancel: &'a AtomicBool,
+    pub local_slots: Option<&'a Slots>,
+}
+
+impl InProcess<'_> {
+    /// The action's rule, and its `with`; `None` for a command or a rule this batuta lacks.
+    fn rule<'r>(&'r self, a: &'r Action) -> Option<(&'r dyn Rule, &'r serde_json::Value)> {
+        const NULL: &serde_json::Value = &serde_json::Value::Null;
+        let (rule, with) = match &a.kind {
+            ActionKind::Builtin { name, with } => (self.rules.builtin(name), with),
+            ActionKind::Kernel { name, with } => (self.rules.kernel(name), with),
+            ActionKind::Command { .. } => return None,
+        };
+        Some((rule?, with.as_ref().unwrap_or(NULL)))
+    }
+
+    /// What a rule sees of the action it runs (or is asked about before the run).
+    fn call<'c>(&'c self, a: &'c Action, with: &'c serde_json::Value) -> Call<'c> {
+        Call {
+            action: &a.id,
+            phase: a.phase,
+            root: self.root,
+            source: &self.source,
+            output: &self.output,
+            inputs: &a.inputs,
+            outputs: &a.outputs,
+            with,
+            env: child_env(a),
+            cancel: self.cancel,
+        }
+    }
+}
+
+impl Runner for InProcess<'_> {
+    /// The rule's [`Rule::before_run`]. A rule this batuta lacks fails in `run`, with the
+    /// message that says so.
+    fn prepare(&self, a: &Action) -> Result<(), Failure> {
+        match self.rule(a) {
+            Some((rule, with)) => rule.before_run(&self.call(a, with)),
+            None => Ok(()),
+        }
+    }
+
+    fn run(&self, a: &Action) -> Option<Result<Ran, Failure>> {
+        let (what, name) = match &a.kind {
+            ActionKind::Builtin { name, .. } => ("builtin", name),
+            ActionKind::Kernel { name, .. } => ("kernel", name),
+            ActionKind::Command { .. } => return None,
+        };
+        let Some((rule, with)) = self.rule(a) else {
+            return Some(Err(Failure::new(
+                codes::E004,
+                format!(
+                    "the {what} '{name}' cannot run: this batuta ({}) does not implement it",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            )
+            .hint(
+                "remove the task from the target you build, or build a target without it",
+            )));
+        };
+        let _slot = self.local_slots.map(Slots::take);
+        Some(rule.run(&self.call(a, with)).map(|report| Ran {
+            program: format!("{what} '{name}'"),
+            stdout: report.text.clone().into_bytes(),
+            stderr: Vec::new(),
+            report: report.text,
+            worker: None,
+        }))
+    }
+}
