@@ -283,7 +283,7 @@ stages:
     let failed: Vec<&Value> = ev.iter().filter(|e| e["outcome"] == "failed").collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["id"], "transpile/copy:b.py");
-    assert_eq!(failed[0]["code"], "BATUTA-T-002");
+    assert_eq!(failed[0]["code"], "BATUTA-E-004");
     assert_eq!(failed[0]["stderr"], "bad input\n");
     assert!(
         outcomes(&ev, "executed").len() <= 1,

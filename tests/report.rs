@@ -247,7 +247,7 @@ fn json_report_has_the_analysis_and_each_file_transpiled() {
     let py = by_file("src/model.py");
     assert_eq!(py["tool"], "sh");
     assert_eq!(py["status"], "failed");
-    assert_eq!(py["code"], "BATUTA-T-002");
+    assert_eq!(py["code"], "BATUTA-E-004");
     assert_eq!(py["message"], "sh exited with code 3");
     assert_eq!(r["validation"][0]["status"], "not_run");
 }
