@@ -5,6 +5,7 @@ mod commands;
 mod output;
 mod profile;
 mod report;
+mod signals;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -52,6 +53,9 @@ pub enum Exit {
     Failed = 1,
     /// The manifest or the command line is wrong; nothing ran.
     Usage = 2,
+    /// A signal (SIGINT, SIGTERM, SIGHUP) cancelled the build: the process exits with
+    /// 128 + its number (see `signals`).
+    Interrupted = 255,
 }
 
 fn main() -> ExitCode {
@@ -108,7 +112,10 @@ fn main() -> ExitCode {
             Exit::Success
         }
     };
-    ExitCode::from(exit as u8)
+    match exit {
+        Exit::Interrupted => ExitCode::from(signals::exit_code().unwrap_or(130)),
+        other => ExitCode::from(other as u8),
+    }
 }
 
 /// Logs go to stderr; RUST_LOG wins over -v/-q.

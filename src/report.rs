@@ -221,6 +221,12 @@ impl Reporter for JsonReporter {
                     v["message"] = json!(f.message);
                     v["stderr"] = json!(f.detail);
                     v["hints"] = json!(f.hints);
+                    // An addition: where a failed command's whole output is kept.
+                    if let batuta_engine::rule::failure::Kind::Command { log: Some(log), .. } =
+                        &*f.kind
+                    {
+                        v["log"] = json!(log);
+                    }
                 }
                 v
             }

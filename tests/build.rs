@@ -652,7 +652,11 @@ fn ctrl_c_kills_running_actions_and_keeps_nothing_half_written() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     assert!(t.elapsed() < Duration::from_secs(10), "cancelled promptly");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "Ctrl-C exits 130 (128 + SIGINT)"
+    );
     assert!(!ws.path("out/a.txt").exists(), "no half-written output");
     let state: Value = serde_json::from_str(&ws.read(".batuta-state.json")).unwrap();
     assert_eq!(state["phases"]["Transpilation"]["status"], "Failed");

@@ -22,6 +22,40 @@ fn folder_of(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
+/// How the temporary files batuta writes beside their destination begin: a build killed
+/// before it renamed one leaves it behind, and the next build (or `batuta clean`) removes
+/// what starts so, knowing it is batuta's.
+pub const TEMP_PREFIX: &str = ".batuta-tmp-";
+
+/// A temporary file in `dir`, named as [`TEMP_PREFIX`] says.
+pub fn temp_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+}
+
+/// Remove batuta's temporary files (see [`TEMP_PREFIX`]) in each folder of `dirs` (not
+/// below them): what a killed build left. Returns how many went.
+pub fn sweep_temporaries<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> usize {
+    let mut removed = 0;
+    for dir in dirs {
+        let Ok(entries) = fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let ours = e
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(TEMP_PREFIX));
+            if ours && e.file_type().is_ok_and(|t| t.is_file()) && fs::remove_file(e.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
 /// Write `bytes` to `path` atomically and durably: a reader sees the old content or the
 /// new, never half, even after a crash.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -32,7 +66,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 pub fn write_replace(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
     let dir = folder_of(path);
     fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = temp_in(dir)?;
     tmp.write_all(bytes)?;
     persist(tmp, path, durability)
 }
@@ -41,7 +75,7 @@ pub fn write_replace(path: &Path, bytes: &[u8], durability: Durability) -> io::R
 pub fn copy_replace(from: &Path, to: &Path, durability: Durability) -> io::Result<()> {
     let dir = folder_of(to);
     fs::create_dir_all(dir)?;
-    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let tmp = temp_in(dir)?;
     io::copy(&mut File::open(from)?, &mut tmp.as_file())?;
     persist(tmp, to, durability)
 }
@@ -131,6 +165,23 @@ mod tests {
         let mut flipped = sealed;
         *flipped.last_mut().unwrap() ^= 1;
         assert_eq!(unseal(b"TESTv001", &flipped), None);
+    }
+
+    #[test]
+    fn only_batutas_temporaries_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let left = temp_in(dir.path()).unwrap().keep().unwrap().1;
+        fs::write(dir.path().join(".tmpXYZ"), "someone else's").unwrap();
+        fs::write(dir.path().join("output.rs"), "kept").unwrap();
+        fs::create_dir(dir.path().join(".batuta-tmp-folder")).unwrap();
+        assert_eq!(sweep_temporaries([dir.path()]), 1);
+        assert!(!left.exists());
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".batuta-tmp-folder", ".tmpXYZ", "output.rs"]);
     }
 
     #[test]

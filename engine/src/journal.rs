@@ -49,6 +49,9 @@ pub struct Journal {
 /// What one finished action changed, appended as it happens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Entry {
+    /// A build began writing in the workspace (appended before its first write): if no
+    /// snapshot follows, it was killed, and may have left temporary files.
+    Began,
     /// It succeeded: its record, and the stamp and digest of each output as written.
     Ran {
         id: String,
@@ -105,6 +108,7 @@ impl Journal {
 
     pub fn apply(&mut self, entry: Entry) {
         match entry {
+            Entry::Began => {}
             Entry::Ran { id, record, stats } => {
                 for (path, stamp, digest) in stats {
                     self.stat.insert_stamp(&path, stamp, digest);

@@ -2,6 +2,8 @@
 //! the workflow state. It knows nothing about Python or Rust; rules plug in from
 //! `batuta-rules`.
 
+#[cfg(unix)]
+pub mod beneath;
 pub mod cache;
 pub mod codes;
 pub mod db;

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use batuta_engine::db::{self, Selection};
 use batuta_engine::exec::{self, Failure, Reporter, Summary};
@@ -15,9 +15,6 @@ use crate::cli::{BuildArgs, CheckFormat, TranspileArgs};
 use crate::output::Ui;
 use crate::profile::Profile;
 use crate::report::{JsonReporter, TextReporter};
-
-/// Set by Ctrl-C; the scheduler kills running actions and starts nothing new.
-static CANCEL: AtomicBool = AtomicBool::new(false);
 
 /// The cache folder: `BATUTA_CACHE_DIR`, or `.batuta/cache` beside the manifest.
 pub fn cache_dir(m: &Manifest) -> PathBuf {
@@ -93,8 +90,11 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
     };
     let g = &e.graph;
     tracing::debug!(actions = g.actions.len(), "expanded graph");
-    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
-    let _lock = match super::lock(&m.root, args.no_wait, &CANCEL) {
+    // SIGINT, SIGTERM and SIGHUP cancel: the builder kills running actions and starts
+    // nothing new.
+    let cancel = crate::signals::cancel_on_signals();
+    let _lock = match super::lock(&m.root, args.no_wait, cancel) {
+        Err(_) if cancel.load(Ordering::SeqCst) => return Exit::Interrupted,
         Ok(l) => l,
         Err(exit) => return exit,
     };
@@ -144,7 +144,7 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
             options: &opts,
             rules: &batuta_rules::Registry,
             reporter: r,
-            cancel: &CANCEL,
+            cancel,
             known_fresh: None,
         })
     };
@@ -172,7 +172,9 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
         .junit
         .as_deref()
         .is_none_or(|p| write_junit(&m, g, &summary, p));
-    if summary.failed > 0 || summary.cancelled || !junit_ok {
+    if summary.cancelled {
+        Exit::Interrupted
+    } else if summary.failed > 0 || !junit_ok {
         Exit::Failed
     } else {
         Exit::Success
@@ -335,6 +337,9 @@ pub fn andon(ui: &Ui, id: &str, phase_title: &str, f: &Failure) -> String {
     s.push_str(&format!("Error: {id}: {}\n", f.message));
     for line in tail(&f.detail, 20) {
         s.push_str(&format!("  {line}\n"));
+    }
+    if let Kind::Command { log: Some(log), .. } = &*f.kind {
+        s.push_str(&format!("  (its whole output is in {log})\n"));
     }
     s.push_str(&format!("  [{}] {}\n", f.code.code, f.code.meaning));
     s.push_str("💡 Troubleshooting:\n");

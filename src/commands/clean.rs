@@ -36,6 +36,9 @@ pub fn clean(ui: &Ui, manifest: &ManifestArg, cache: bool) -> Exit {
         }
     }
     let _ = remove_file_if_exists(&journal::path(root));
+    // A killed build's temporary files, the staging folders, the failure logs.
+    let swept = batuta_engine::exec::sweep_leftovers(root, &g, &super::build::cache_dir(&m));
+    tracing::debug!(swept, "removed what builds left behind");
     println!(
         "removed {removed} output{}",
         if removed == 1 { "" } else { "s" }

@@ -23,8 +23,8 @@ use crate::report::{JsonReporter, TextReporter};
 
 use super::build::{options, print_text_summary, summary_line, write_junit};
 
-/// Set by Ctrl-C: the running build is cancelled and watching ends.
-static STOP: AtomicBool = AtomicBool::new(false);
+/// Set by Ctrl-C (or SIGTERM, SIGHUP): the running build is cancelled and watching ends.
+use crate::signals::CANCELLED as STOP;
 
 /// How often the loop looks at Ctrl-C while nothing happens: rare enough to cost nothing.
 const IDLE_POLL: Duration = Duration::from_millis(200);
@@ -46,7 +46,7 @@ pub fn run(ui: &Ui, args: &WatchArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
+    crate::signals::cancel_on_signals();
     let out = Out {
         ui: *ui,
         format: args.build.format,

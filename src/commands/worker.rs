@@ -2,8 +2,6 @@
 //! `batuta_remote::worker`), until Ctrl-C or SIGTERM.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 
@@ -84,9 +82,7 @@ pub fn run(args: &WorkerArgs) -> Exit {
             usize::from,
         ),
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let on_signal = stop.clone();
-    let _ = ctrlc::set_handler(move || on_signal.store(true, Ordering::SeqCst));
+    let stop = crate::signals::cancel_on_signals();
     match batuta_remote::worker::run(cfg, stop) {
         Ok(()) => Exit::Success,
         Err(e) => {

@@ -93,9 +93,6 @@ pub struct Cache {
     damaged: Mutex<HashSet<Digest>>,
 }
 
-/// A pack still being written younger than this is a running build's (gc leaves it).
-const ONE_DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-
 /// Past this many unflushed entries one `syncfs` beats an fsync each.
 const FSYNC_EACH_MAX: usize = 256;
 
@@ -327,17 +324,32 @@ impl Cache {
 
     /// Make everything written so far durable: the blobs (an fsync each, in parallel, for a
     /// few; one `syncfs` for many), then this build's pack, sealed and renamed into place.
+    /// The unsealed packs of killed builds go at the same time.
     pub fn flush(&self) -> io::Result<()> {
         let blobs = self.flush_blobs();
         let records = match self.writer.lock().expect("writer lock").take() {
             Some(w) => {
                 *self.packs.lock().expect("packs lock") = None;
+                pack::sweep_unsealed(&self.packs_dir());
                 w.finish(&self.packs_dir())
                     .and_then(|()| pack::merge_if_many(&self.packs_dir()))
             }
             None => Ok(()),
         };
         blobs.and(records)
+    }
+
+    /// What a killed build left in the cache: its unsealed pack, and temporary files in
+    /// `cas/` (see `fsutil::TEMP_PREFIX`). Returns how many went.
+    pub fn sweep(&self) -> usize {
+        let shards = fs::read_dir(self.dir.join("cas"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect::<Vec<_>>();
+        pack::sweep_unsealed(&self.packs_dir())
+            + fsutil::sweep_temporaries(shards.iter().map(PathBuf::as_path))
     }
 
     fn flush_blobs(&self) -> io::Result<()> {
@@ -382,9 +394,9 @@ impl Cache {
                         && meta.is_file()
                     {
                         let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-                        // The pack a running build is writing; a day old, a crashed one's.
+                        // The pack a running build is writing (a killed one's is not).
                         let writing = f.file_name().to_string_lossy().starts_with(".tmp-")
-                            && used.elapsed().unwrap_or_default() < ONE_DAY;
+                            && pack::being_written(&f.path());
                         if !writing {
                             entries.push((used, meta.len(), f.path()));
                         }
@@ -445,7 +457,7 @@ fn temp_beside(to: &Path) -> io::Result<tempfile::NamedTempFile> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
-    tempfile::NamedTempFile::new_in(dir)
+    fsutil::temp_in(dir)
 }
 
 /// Whether a file is executable by its owner.

@@ -160,10 +160,18 @@ pub struct Writer {
     index: HashMap<Digest, (u64, u32)>,
 }
 
+/// How a pack being written is named until it is sealed.
+const TEMP_PREFIX: &str = ".tmp-";
+
 impl Writer {
     pub fn new(dir: &Path) -> io::Result<Writer> {
         fs::create_dir_all(dir)?;
-        let mut file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+        let mut file = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(dir)?;
+        // Held while the pack is written: a temporary pack no one holds is a killed
+        // build's, and goes (see `sweep_unsealed`).
+        file.as_file().lock()?;
         file.write_all(MAGIC)?;
         Ok(Writer {
             file,
@@ -212,6 +220,29 @@ impl Writer {
         self.file.write_all(&footer)?;
         fsutil::persist(self.file, &dir.join(new_name()), Durability::Now)
     }
+}
+
+/// Whether the temporary pack at `path` is still being written (its writer holds its
+/// lock); a killed build's is not.
+pub fn being_written(path: &Path) -> bool {
+    match File::open(path) {
+        Ok(f) => matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
+}
+
+/// Remove the temporary packs of `dir` that no build is writing: a killed build's records,
+/// never sealed. (Its outputs are still found up to date through the journal, which kept
+/// each finished action as it ended.) Returns how many went.
+pub fn sweep_unsealed(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
+        .filter(|e| !being_written(&e.path()) && fs::remove_file(e.path()).is_ok())
+        .count()
 }
 
 /// A name that sorts by time: `<nanoseconds since 1970>-<pid>-<n>.pack`.
@@ -302,6 +333,20 @@ mod tests {
         assert_eq!(Packs::load(dir.path()).damaged[0].1, "footer damaged");
         assert!(Packs::load(dir.path()).damaged.is_empty(), "reported once");
         drop(unfinished);
+    }
+
+    #[test]
+    fn an_unsealed_pack_goes_once_its_writer_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::new(dir.path()).unwrap();
+        w.append(key(1), b"one").unwrap();
+        assert_eq!(sweep_unsealed(dir.path()), 0, "still being written");
+        // A killed build: the file stays, its lock goes with the process.
+        let (file, path) = w.file.keep().unwrap();
+        drop(file);
+        assert!(path.exists());
+        assert_eq!(sweep_unsealed(dir.path()), 1);
+        assert!(!path.exists());
     }
 
     #[test]

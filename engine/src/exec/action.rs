@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::recorder::Recorder;
 use super::runner::{Ran, Runner};
 use super::{Event, Outcome, Reporter};
+use crate::beneath::Beneath;
 use crate::cache::{INLINE_MAX, is_executable};
 use crate::codes::{self, ErrorCode};
 use crate::db::ToolDown;
 use crate::digest::{Digest, hash_file};
-use crate::fsutil::remove_file_if_exists;
 use crate::graph::{Action, ActionGraph};
 use crate::key;
 use crate::manifest::{Manifest, Phase};
@@ -123,10 +123,11 @@ impl Build<'_> {
     }
 
     fn bring_up_to_date(&self, a: &Action, key: &Digest) -> Outcome {
+        if a.cache && self.recorder.up_to_date(a, key) {
+            return Outcome::UpToDate;
+        }
+        self.recorder.begin();
         if a.cache {
-            if self.recorder.up_to_date(a, key) {
-                return Outcome::UpToDate;
-            }
             match self.recorder.restore(a, key) {
                 Ok(true) => return Outcome::Cached,
                 Ok(false) => {}
@@ -143,11 +144,18 @@ impl Build<'_> {
         self.reporter.event(Event::Warning(&w));
     }
 
-    /// Stale outputs must not pass for fresh ones, and their folders must exist.
+    /// Stale outputs must not pass for fresh ones, and their folders must exist (made
+    /// without following a link an earlier action may have planted, see `beneath`).
     fn make_room(&self, a: &Action) -> Result<(), Failure> {
         for out in &a.outputs {
-            let p = self.m.root.join(out);
-            if let Err(e) = remove_file_if_exists(&p) {
+            let place = Beneath::open(&self.m.root, out, true).map_err(|e| {
+                contract(
+                    vec![out.clone()],
+                    Vec::new(),
+                    format!("cannot make the folder of '{out}': {e}"),
+                )
+            })?;
+            if let Err(e) = place.remove() {
                 return Err(contract(
                     vec![out.clone()],
                     Vec::new(),
@@ -155,15 +163,6 @@ impl Build<'_> {
                 ));
             }
             self.recorder.stat.write().expect("stat lock").forget(out);
-            if let Some(parent) = p.parent()
-                && let Err(e) = std::fs::create_dir_all(parent)
-            {
-                return Err(contract(
-                    vec![out.clone()],
-                    Vec::new(),
-                    format!("cannot create the folder of '{out}': {e}"),
-                ));
-            }
         }
         Ok(())
     }
@@ -214,12 +213,32 @@ impl Build<'_> {
         a: &Action,
         ran: Ran,
     ) -> Result<(Ran, Vec<(String, Digest, bool, Option<Vec<u8>>)>), Failure> {
-        let missing: Vec<String> = a
-            .outputs
-            .iter()
-            .filter(|o| !std::fs::metadata(self.m.root.join(o)).is_ok_and(|m| m.is_file()))
-            .cloned()
-            .collect();
+        // Each output as written, reached without following a link: a link is no output.
+        let mut places = Vec::with_capacity(a.outputs.len());
+        let (mut missing, mut strange) = (Vec::new(), Vec::new());
+        for o in &a.outputs {
+            let found = Beneath::open(&self.m.root, o, false)
+                .and_then(|place| Ok((place.metadata()?, place)));
+            match found {
+                Ok((Some(meta), place)) if meta.is_file() => places.push((place, meta)),
+                Ok((None, _)) => missing.push(o.clone()),
+                Ok((Some(_), _)) => strange.push((
+                    o.clone(),
+                    "is a symbolic link or a folder, not a file".to_owned(),
+                )),
+                Err(e) => strange.push((o.clone(), format!("cannot be reached: {e}"))),
+            }
+        }
+        if !strange.is_empty() {
+            let why: Vec<String> = strange.iter().map(|(o, w)| format!("'{o}' {w}")).collect();
+            missing.extend(strange.into_iter().map(|(o, _)| o));
+            return Err(contract(
+                missing,
+                Vec::new(),
+                format!("{} succeeded but {}", ran.program, why.join("; ")),
+            )
+            .hint("an output is a file the command writes in place; batuta never follows a link out of the workspace"));
+        }
         if !missing.is_empty() {
             let list = missing
                 .iter()
@@ -239,8 +258,8 @@ impl Build<'_> {
             .hint("make the command write every file listed in `out`/`outputs`, or remove it from the list"));
         }
         let mut outputs = Vec::with_capacity(a.outputs.len());
-        for out in &a.outputs {
-            let p = self.m.root.join(out);
+        for (out, (place, meta)) in a.outputs.iter().zip(places) {
+            let p = place.path();
             let unreadable = |e: std::io::Error| {
                 contract(
                     vec![out.clone()],
@@ -248,7 +267,6 @@ impl Build<'_> {
                     format!("cannot read output '{out}': {e}"),
                 )
             };
-            let meta = std::fs::metadata(&p).map_err(unreadable)?;
             let (digest, bytes) = if a.cache && meta.len() <= INLINE_MAX {
                 std::fs::read(&p).map(|b| (Digest::of(&b), Some(b)))
             } else {

@@ -202,6 +202,14 @@ pub fn build(
     })
 }
 
+/// Remove what builds leave besides their outputs and records: batuta's temporary files
+/// (a killed build's), the staging folders, the failure logs, and the cache's unsealed
+/// packs. `batuta clean` calls it; a build that follows a killed one sweeps the same.
+pub fn sweep_leftovers(root: &Path, g: &ActionGraph, cache_dir: &Path) -> usize {
+    let _ = std::fs::remove_dir_all(root.join(recorder::LOGS_DIR));
+    recorder::sweep(root, g, &crate::cache::Cache::new(cache_dir))
+}
+
 /// One build's inputs.
 pub struct Job<'a> {
     pub manifest: &'a Manifest,
@@ -286,6 +294,11 @@ impl Session {
             .as_deref()
             .map(|r| remote_link::RemoteLink::new(r, reporter));
         let unfinished = self.journal.unfinished;
+        if unfinished {
+            let cache = crate::cache::Cache::new(&opts.cache_dir);
+            let swept = recorder::sweep(root, g, &cache);
+            tracing::info!(swept, "the last build was killed: swept what it left");
+        }
         let recorder = recorder::Recorder::new(
             root,
             &opts.cache_dir,

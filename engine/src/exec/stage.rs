@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::beneath::Beneath;
 use crate::codes;
 use crate::graph::{Action, Sidecar};
 use crate::rule::Failure;
@@ -31,7 +32,7 @@ fn contract(undeclared: Vec<String>, message: String) -> Failure {
 }
 
 /// Where the staging folders live, relative to the workspace.
-const STAGE_DIR: &str = ".batuta/stage";
+pub(crate) const STAGE_DIR: &str = ".batuta/stage";
 
 /// The staging folders of one build, reused from action to action: a folder made and
 /// removed per action would leave ext4 thousands of recently deleted inodes to step over
@@ -161,27 +162,20 @@ impl<'p> Stage<'p> {
                     undeclared.push(beside);
                     continue;
                 };
-                let to = root.join(dest);
-                if let Some(p) = to.parent() {
-                    std::fs::create_dir_all(p)
-                        .map_err(|e| fail(format!("cannot create the folder of '{dest}': {e}")))?;
-                }
-                std::fs::rename(sub.join(&rel), &to)
+                // Moved without following a link an action may have planted on the way.
+                let to = Beneath::open(root, dest, true)
+                    .map_err(|e| fail(format!("cannot move '{dest}' into place: {e}")))?;
+                to.rename_from(&sub.join(&rel))
                     .map_err(|e| fail(format!("cannot move '{dest}' into place: {e}")))?;
             }
         }
         // A sidecar is what the tool had to say beside its output; saying nothing (an older
         // or newer tool) is an empty file, so the action's outputs are always complete.
         for Sidecar { output, .. } in &a.sidecars {
-            let to = root.join(output);
-            if !to.exists() {
-                if let Some(p) = to.parent() {
-                    std::fs::create_dir_all(p).map_err(|e| {
-                        fail(format!("cannot create the folder of '{output}': {e}"))
-                    })?;
-                }
-                std::fs::write(&to, b"")
-                    .map_err(|e| fail(format!("cannot write '{output}': {e}")))?;
+            let cannot = |e: std::io::Error| fail(format!("cannot write '{output}': {e}"));
+            let to = Beneath::open(root, output, true).map_err(cannot)?;
+            if to.metadata().map_err(cannot)?.is_none() {
+                std::fs::File::create_new(to.path()).map_err(cannot)?;
             }
         }
         if undeclared.is_empty() {

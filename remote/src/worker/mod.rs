@@ -10,7 +10,6 @@ mod lease;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -39,7 +38,7 @@ const POLL: Duration = Duration::from_secs(5);
 
 /// Run until `stop` is set. An unreachable server is retried; a server that refuses the
 /// worker (bad credentials, no Bots service) ends it with the reason.
-pub fn run(cfg: WorkerConfig, stop: Arc<AtomicBool>) -> Result<(), String> {
+pub fn run(cfg: WorkerConfig, stop: &AtomicBool) -> Result<(), String> {
     std::fs::create_dir_all(&cfg.work_dir).map_err(|e| {
         format!(
             "cannot create the work folder {}: {e}",
@@ -52,7 +51,7 @@ pub fn run(cfg: WorkerConfig, stop: Arc<AtomicBool>) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the worker: {e}"))?;
-    runtime.block_on(serve(&cfg, &stop))
+    runtime.block_on(serve(&cfg, stop))
 }
 
 /// A lease that finished, ready to report.

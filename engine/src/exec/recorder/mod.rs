@@ -14,6 +14,7 @@ use std::sync::{Mutex, RwLock};
 use super::remote_link::{Doing, RemoteLink};
 use super::runner::Ran;
 use super::{Event, Reporter, Summary};
+use crate::beneath::Beneath;
 use crate::cache::{ActionResult, Cache, CacheError, INLINE_MAX};
 use crate::digest::{Digest, Stamp, StatCache};
 use crate::graph::Action;
@@ -34,6 +35,8 @@ pub(crate) struct Recorder<'a> {
     journal_path: PathBuf,
     /// Opened at the first entry: a no-op build writes nothing.
     appender: Mutex<Option<Appender>>,
+    /// Whether this build said it began writing (see [`Recorder::begin`]).
+    began: AtomicBool,
     /// Whether the logs folder existed when the build started (so that a success need not
     /// look for a stale log when there can be none).
     logs: AtomicBool,
@@ -58,6 +61,7 @@ impl<'a> Recorder<'a> {
             changed: AtomicBool::new(false),
             journal_path,
             appender: Mutex::new(None),
+            began: AtomicBool::new(false),
             logs: AtomicBool::new(root.join(LOGS_DIR).is_dir()),
             remote,
             reporter,
@@ -71,6 +75,14 @@ impl<'a> Recorder<'a> {
     /// The digest of a workspace file through the stat cache (`Ok(None)`: no such file).
     pub fn digest(&self, rel: &str) -> io::Result<Option<Digest>> {
         crate::digest::digest(&self.stat, self.root, rel)
+    }
+
+    /// The build is about to write in the workspace for the first time: the journal says
+    /// so first, so that if it is killed the next build knows to sweep what it left.
+    pub fn begin(&self) {
+        if !self.began.swap(true, Ordering::Relaxed) {
+            self.append(Entry::Began);
+        }
     }
 
     /// Whether the action has a record of a last run.
@@ -96,10 +108,12 @@ impl<'a> Recorder<'a> {
             return Ok(false);
         };
         for (path, digest, exec) in &result.outputs {
-            let dest = self.root.join(path);
             let current = self.digest(path).ok().flatten();
             if current != Some(*digest) {
-                self.cache.restore_output(&result, digest, &dest, *exec)?;
+                // Put in place without following a link an action may have planted.
+                let place = Beneath::open(self.root, path, true)?;
+                self.cache
+                    .restore_output(&result, digest, &place.path(), *exec)?;
                 self.stat
                     .write()
                     .expect("stat lock")
@@ -276,7 +290,9 @@ impl<'a> Recorder<'a> {
     /// Nothing half-written stays behind as an output, and the action's record goes.
     pub fn discard(&self, a: &Action) {
         for out in &a.outputs {
-            let _ = crate::fsutil::remove_file_if_exists(&self.root.join(out));
+            if let Ok(place) = Beneath::open(self.root, out, false) {
+                let _ = place.remove();
+            }
             self.stat.write().expect("stat lock").forget(out);
         }
         let removed = self
@@ -378,6 +394,22 @@ impl<'a> Recorder<'a> {
         };
         (journal, changed)
     }
+}
+
+/// Remove what a killed build left: batuta's temporary files beside the outputs, in the
+/// workspace and in `.batuta/`, the staging folders, and in the cache its unsealed pack and
+/// temporary blobs. Returns how many files went.
+pub(crate) fn sweep(root: &Path, g: &crate::graph::ActionGraph, cache: &Cache) -> usize {
+    let mut dirs: std::collections::BTreeSet<PathBuf> = g
+        .actions
+        .iter()
+        .flat_map(|a| &a.outputs)
+        .filter_map(|o| root.join(o).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.insert(root.to_path_buf());
+    dirs.insert(root.join(".batuta"));
+    let _ = std::fs::remove_dir_all(root.join(super::stage::STAGE_DIR));
+    crate::fsutil::sweep_temporaries(dirs.iter().map(PathBuf::as_path)) + cache.sweep()
 }
 
 /// Add a build that did something to `.batuta/history.jsonl`.

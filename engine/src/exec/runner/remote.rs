@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::process::command_failed;
 use super::{Ran, Runner};
+use crate::beneath::Beneath;
 use crate::codes;
 use crate::exec::recorder::Recorder;
 use crate::exec::remote_link::{Doing, RemoteLink};
@@ -89,11 +90,11 @@ impl Runner for Remote<'_> {
             if !a.outputs.contains(path) {
                 continue;
             }
-            if let Err(e) = self
-                .recorder
-                .cache
-                .restore(digest, &self.root.join(path), *exec)
-            {
+            // Put in place without following a link an action may have planted.
+            let placed = Beneath::open(self.root, path, true)
+                .map_err(crate::cache::CacheError::Io)
+                .and_then(|place| self.recorder.cache.restore(digest, &place.path(), *exec));
+            if let Err(e) = placed {
                 return Some(Err(Failure::of_kind(
                     codes::E002,
                     Kind::Contract {
