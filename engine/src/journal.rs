@@ -40,18 +40,27 @@ pub struct ActionRecord {
 pub struct Journal {
     pub stat: StatCache,
     pub actions: HashMap<String, ActionRecord>,
-    /// Entries were appended after the snapshot: the build that wrote them did not end
-    /// (killed), and may have left temporary files.
+    /// A build began and did not end (killed), and may have left temporary files.
     #[serde(skip)]
     pub unfinished: bool,
+    /// How many bytes of entries follow the snapshot on disk, to tell when rewriting the
+    /// snapshot is worth it.
+    #[serde(skip)]
+    pub appended: usize,
+    /// The snapshot's size on disk.
+    #[serde(skip)]
+    pub snapshot: usize,
 }
 
 /// What one finished action changed, appended as it happens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Entry {
     /// A build began writing in the workspace (appended before its first write): if no
-    /// snapshot follows, it was killed, and may have left temporary files.
+    /// snapshot or [`Entry::Ended`] follows, it was killed, and may have left temporary
+    /// files.
     Began,
+    /// The build that began ended (its entries are all there).
+    Ended,
     /// It succeeded: its record, and the stamp and digest of each output as written.
     Ran {
         id: String,
@@ -94,7 +103,8 @@ impl Journal {
         let Ok(mut journal) = postcard::from_bytes::<Journal>(snapshot) else {
             return (Journal::default(), damaged());
         };
-        journal.unfinished = !rest.is_empty();
+        journal.snapshot = snapshot.len();
+        journal.appended = rest.len();
         while let Some((payload, next)) = frame(rest) {
             rest = next;
             // An entry sealed right and not readable is from a newer format: stop there.
@@ -106,9 +116,16 @@ impl Journal {
         (journal, None)
     }
 
+    /// Whether the entries appended since the snapshot weigh enough that the next build
+    /// should start from a new snapshot (a quarter of it, or any after a killed build).
+    pub fn worth_compacting(&self) -> bool {
+        self.unfinished || self.appended * 4 > self.snapshot.max(4096)
+    }
+
     pub fn apply(&mut self, entry: Entry) {
         match entry {
-            Entry::Began => {}
+            Entry::Began => self.unfinished = true,
+            Entry::Ended => self.unfinished = false,
             Entry::Ran { id, record, stats } => {
                 for (path, stamp, digest) in stats {
                     self.stat.insert_stamp(&path, stamp, digest);
@@ -125,12 +142,16 @@ impl Journal {
     }
 
     /// Write the journal as one snapshot, in place of what the file held.
-    pub fn save(&self, path: &Path) -> io::Result<()> {
+    pub fn save(&mut self, path: &Path) -> io::Result<()> {
         let payload = postcard::to_stdvec(self).map_err(io::Error::other)?;
         let mut bytes = Vec::with_capacity(MAGIC.len() + HEADER + payload.len());
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&framed(&payload));
-        fsutil::write_atomic(path, &bytes)
+        fsutil::write_atomic(path, &bytes)?;
+        self.snapshot = payload.len();
+        self.appended = 0;
+        self.unfinished = false;
+        Ok(())
     }
 }
 
@@ -162,13 +183,19 @@ pub struct Appender {
 }
 
 impl Appender {
-    /// Open the journal at `path` for appending. A missing or unreadable file is first
-    /// written as the snapshot `journal` gives, so appended entries always follow one.
-    pub fn open(path: &Path, journal: impl FnOnce() -> Journal) -> io::Result<Appender> {
-        let sound = std::fs::read(path)
-            .ok()
-            .and_then(|b| b.strip_prefix(MAGIC.as_slice()).and_then(frame).map(|_| ()))
-            .is_some();
+    /// Open the journal at `path` for appending. Unless the file is known `sound` (it was
+    /// just loaded whole), a missing or damaged one is first written as the snapshot
+    /// `journal` gives, so appended entries always follow one.
+    pub fn open(
+        path: &Path,
+        sound: bool,
+        journal: impl FnOnce() -> Journal,
+    ) -> io::Result<Appender> {
+        let sound = sound
+            || std::fs::read(path)
+                .ok()
+                .and_then(|b| b.strip_prefix(MAGIC.as_slice()).and_then(frame).map(|_| ()))
+                .is_some();
         if !sound {
             journal().save(path)?;
         }
@@ -176,10 +203,13 @@ impl Appender {
         Ok(Appender { file })
     }
 
-    pub fn append(&mut self, entry: &Entry) -> io::Result<()> {
+    /// Append `entry`; returns how many bytes it took.
+    pub fn append(&mut self, entry: &Entry) -> io::Result<usize> {
         let payload = postcard::to_stdvec(entry).map_err(io::Error::other)?;
+        let bytes = framed(&payload);
         // One write: entries never interleave, and a kill tears at most this one.
-        self.file.write_all(&framed(&payload))
+        self.file.write_all(&bytes)?;
+        Ok(bytes.len())
     }
 }
 
@@ -218,7 +248,7 @@ mod tests {
         let mut j = Journal::default();
         j.actions.insert("old".into(), record(b"old"));
         j.actions.insert("gone".into(), record(b"gone"));
-        let mut w = Appender::open(&p, || j).unwrap();
+        let mut w = Appender::open(&p, false, || j).unwrap();
         let ran = |id: &str| Entry::Ran {
             id: id.into(),
             record: record(id.as_bytes()),
@@ -233,7 +263,7 @@ mod tests {
         w.append(&ran("b")).unwrap();
         drop(w);
         let (loaded, warning) = Journal::load(&p);
-        assert!(warning.is_none() && loaded.unfinished);
+        assert!(warning.is_none());
         let mut ids: Vec<&str> = loaded.actions.keys().map(String::as_str).collect();
         ids.sort_unstable();
         assert_eq!(ids, ["a", "b", "old"]);
@@ -259,7 +289,20 @@ mod tests {
         assert!(!loaded.actions.contains_key("b"));
 
         // The end of a build: one snapshot again, nothing appended after it.
+        let mut loaded = loaded;
         loaded.save(&p).unwrap();
-        assert!(!Journal::load(&p).0.unfinished);
+        assert_eq!(Journal::load(&p).0.appended, 0);
+    }
+
+    #[test]
+    fn a_build_that_began_and_did_not_end_was_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(dir.path());
+        let mut w = Appender::open(&p, false, Journal::default).unwrap();
+        w.append(&Entry::Began).unwrap();
+        assert!(Journal::load(&p).0.unfinished);
+        w.append(&Entry::Ended).unwrap();
+        let (j, _) = Journal::load(&p);
+        assert!(!j.unfinished && j.appended > 0);
     }
 }

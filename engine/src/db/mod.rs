@@ -189,7 +189,7 @@ impl Eq for Expanded {}
 impl Serialize for Expanded {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match &self.0 {
-            Ok(e) => e.serialize(s),
+            Ok(e) => blob::serialize(&**e, s),
             Err(_) => Err(serde::ser::Error::custom(
                 "a failed expansion is not stored",
             )),
@@ -199,7 +199,37 @@ impl Serialize for Expanded {
 
 impl<'de> Deserialize<'de> for Expanded {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Expanded(Ok(Arc::new(Expansion::deserialize(d)?))))
+        Ok(Expanded(Ok(Arc::new(blob::deserialize(d)?))))
+    }
+}
+
+/// A large value stored as one run of bytes (postcard) inside salsa's serialization.
+/// Salsa writes each stored value through `erased_serde`, which pays a virtual call and a
+/// small allocation per field: 46 ms to read a 10,000-action graph field by field, against
+/// 3 ms for the same bytes read at once.
+mod blob {
+    use serde::de::DeserializeOwned;
+    use serde::{Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        let bytes = postcard::to_stdvec(v).map_err(serde::ser::Error::custom)?;
+        s.serialize_bytes(&bytes)
+    }
+
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<T, D::Error> {
+        struct Bytes<T>(std::marker::PhantomData<T>);
+        impl<T: DeserializeOwned> serde::de::Visitor<'_> for Bytes<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a stored value's bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<T, E> {
+                postcard::from_bytes(b).map_err(E::custom)
+            }
+        }
+        d.deserialize_bytes(Bytes(std::marker::PhantomData))
     }
 }
 
@@ -260,8 +290,20 @@ pub fn action_graph(db: &dyn Db) -> Expanded {
 }
 
 /// Each action's fingerprint, or the tool it needs that cannot run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprints(pub Arc<Vec<Result<Digest, ToolDown>>>);
+
+impl Serialize for Fingerprints {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        blob::serialize(&*self.0, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fingerprints {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Fingerprints(Arc::new(blob::deserialize(d)?)))
+    }
+}
 
 #[salsa::tracked(returns(ref), persist)]
 pub fn fingerprints(db: &dyn Db) -> Fingerprints {

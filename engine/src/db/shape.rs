@@ -160,8 +160,19 @@ impl Shape {
             .iter()
             .flat_map(|a| a.outputs.iter().map(String::as_str))
             .collect();
+        let walked_set: std::collections::HashSet<&Path> =
+            walked.iter().map(PathBuf::as_path).collect();
         for a in &g.actions {
             for i in &a.inputs {
+                // A file in a folder that was listed is covered by that folder's stamp: it
+                // cannot turn into a link without an entry of the folder changing.
+                let listed = root
+                    .join(i)
+                    .parent()
+                    .is_some_and(|p| walked_set.contains(p));
+                if listed {
+                    continue;
+                }
                 let generated = written.contains(i.as_str());
                 ancestors(root, i, usize::from(generated), &mut kinds);
             }

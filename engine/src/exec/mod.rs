@@ -344,15 +344,19 @@ impl Session {
         drop(runners);
         let (journal, changed) = recorder.finish();
         self.journal = journal;
-        if changed || self.journal.stat.changed() || unfinished {
+        // What the build did is in the journal already, appended as it went; a new
+        // snapshot is written when the appended part has grown, or the stat cache learnt
+        // digests worth keeping (hashed inputs), not after every small build.
+        let learnt = self.journal.stat.changed() && !changed;
+        if self.journal.worth_compacting() || learnt {
             tracing::debug!(elapsed = ?started.elapsed(), "saving journal");
             self.journal.stat.mark_saved();
             if let Err(e) = self.journal.save(&self.journal_path) {
                 let w = format!("could not save {}: {e}", self.journal_path.display());
                 reporter.event(Event::Warning(&w));
             }
-            self.stamp = stamp_of(&self.journal_path);
         }
+        self.stamp = stamp_of(&self.journal_path);
         summary.duration = started.elapsed();
         recorder::history(root, &g.target, &summary, reporter);
         summary

@@ -37,6 +37,11 @@ pub(crate) struct Recorder<'a> {
     appender: Mutex<Option<Appender>>,
     /// Whether this build said it began writing (see [`Recorder::begin`]).
     began: AtomicBool,
+    /// Bytes appended to the journal by this build, and by builds before it since the
+    /// snapshot, and the snapshot's size (see `Journal::worth_compacting`).
+    appended: std::sync::atomic::AtomicUsize,
+    journal_appended: usize,
+    journal_snapshot: usize,
     /// Whether the logs folder existed when the build started (so that a success need not
     /// look for a stale log when there can be none).
     logs: AtomicBool,
@@ -53,7 +58,10 @@ impl<'a> Recorder<'a> {
         remote: Option<&'a RemoteLink<'a>>,
         reporter: &'a dyn Reporter,
     ) -> Recorder<'a> {
+        let (journal_appended, journal_snapshot) = (journal.appended, journal.snapshot);
         Recorder {
+            journal_appended,
+            journal_snapshot,
             root,
             cache: Cache::new(cache_dir),
             stat: RwLock::new(journal.stat),
@@ -62,6 +70,7 @@ impl<'a> Recorder<'a> {
             journal_path,
             appender: Mutex::new(None),
             began: AtomicBool::new(false),
+            appended: std::sync::atomic::AtomicUsize::new(0),
             logs: AtomicBool::new(root.join(LOGS_DIR).is_dir()),
             remote,
             reporter,
@@ -92,9 +101,9 @@ impl<'a> Recorder<'a> {
 
     /// Whether the action's last run had this key and left the outputs that are there now.
     pub fn up_to_date(&self, a: &Action, key: &Digest) -> bool {
-        let record = match self.records.read().expect("records lock").get(&a.id) {
-            Some(r) if r.key == *key => r.clone(),
-            _ => return false,
+        let records = self.records.read().expect("records lock");
+        let Some(record) = records.get(&a.id).filter(|r| r.key == *key) else {
+            return false;
         };
         record
             .outputs
@@ -313,7 +322,9 @@ impl<'a> Recorder<'a> {
     fn append(&self, entry: Entry) {
         let mut appender = self.appender.lock().expect("appender lock");
         if appender.is_none() {
-            match Appender::open(&self.journal_path, || self.snapshot()) {
+            // A snapshot was read whole from the file at the start: it is sound.
+            let sound = self.journal_snapshot > 0;
+            match Appender::open(&self.journal_path, sound, || self.snapshot()) {
                 Ok(a) => *appender = Some(a),
                 Err(e) => {
                     // Said once: without it the journal is still saved at the end.
@@ -325,14 +336,19 @@ impl<'a> Recorder<'a> {
                 }
             }
         }
-        if let Some(w) = appender.as_mut()
-            && let Err(e) = w.append(&entry)
-        {
-            self.warn(format!(
-                "cannot append to {}: {e}",
-                self.journal_path.display()
-            ));
-            *appender = None;
+        if let Some(w) = appender.as_mut() {
+            match w.append(&entry) {
+                Ok(n) => {
+                    self.appended.fetch_add(n, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    self.warn(format!(
+                        "cannot append to {}: {e}",
+                        self.journal_path.display()
+                    ));
+                    *appender = None;
+                }
+            }
         }
     }
 
@@ -341,7 +357,7 @@ impl<'a> Recorder<'a> {
         Journal {
             stat: self.stat.read().expect("stat lock").clone(),
             actions: self.records.read().expect("records lock").clone(),
-            unfinished: false,
+            ..Journal::default()
         }
     }
 
@@ -377,9 +393,13 @@ impl<'a> Recorder<'a> {
         f
     }
 
-    /// The end of the build: the cache made durable, the remote's uploads finished, and
-    /// the journal as it now stands (`None` when nothing changed).
+    /// The end of the build: the cache made durable, the remote's uploads finished, the
+    /// journal told the build ended, and the journal as it now stands, with whether this
+    /// build changed it.
     pub fn finish(self) -> (Journal, bool) {
+        if self.began.load(Ordering::Relaxed) {
+            self.append(Entry::Ended);
+        }
         if let Some(link) = self.remote {
             link.finish();
         }
@@ -391,6 +411,8 @@ impl<'a> Recorder<'a> {
             stat: self.stat.into_inner().expect("stat lock"),
             actions: self.records.into_inner().expect("records lock"),
             unfinished: false,
+            appended: self.journal_appended + self.appended.load(Ordering::Relaxed),
+            snapshot: self.journal_snapshot,
         };
         (journal, changed)
     }
