@@ -18,7 +18,7 @@ impl Reporter for Quiet {
 fn main() {
     let path = std::path::PathBuf::from(std::env::args().nth(1).expect("a manifest"));
     let t = Instant::now();
-    let mut lap = |what: &str| eprintln!("{:>8.2} ms  {what}", t.elapsed().as_secs_f64() * 1e3);
+    let lap = |what: &str| eprintln!("{:>8.2} ms  {what}", t.elapsed().as_secs_f64() * 1e3);
     let mut ws = Workspace::open(&path, Selection::Target(None), Catalog::EMPTY).unwrap();
     lap("database opened (file read, inputs set, tree checked)");
     let m = ws.manifest().unwrap();

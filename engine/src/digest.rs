@@ -104,6 +104,19 @@ impl Stamp {
     }
 }
 
+impl Stamp {
+    /// The stamp of what `fstatat` found.
+    #[cfg(unix)]
+    pub fn of_stat(st: &libc::stat) -> Stamp {
+        Stamp {
+            size: st.st_size as u64,
+            mtime_ns: i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
+            ctime_ns: i128::from(st.st_ctime) * 1_000_000_000 + i128::from(st.st_ctime_nsec),
+            inode: st.st_ino,
+        }
+    }
+}
+
 /// Path (relative to the workspace) → the stamp and digest last seen.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct StatCache {
@@ -123,7 +136,11 @@ const RACY_WINDOW_NS: i128 = 50_000_000;
 impl StatCache {
     /// The recorded digest, if the file's current metadata says it is still right.
     pub fn trusted(&self, rel: &str, meta: &std::fs::Metadata) -> Option<Digest> {
-        let stamp = Stamp::of(meta);
+        self.trusted_stamp(rel, Stamp::of(meta))
+    }
+
+    /// The recorded digest, if the file's current stamp says it is still right.
+    pub fn trusted_stamp(&self, rel: &str, stamp: Stamp) -> Option<Digest> {
         match self.entries.get(rel) {
             Some((seen, digest))
                 if *seen == stamp && stamp.mtime_ns < self.saved_at_ns - RACY_WINDOW_NS =>

@@ -9,6 +9,8 @@ pub mod codes;
 pub mod db;
 pub mod digest;
 pub mod exec;
+#[cfg(unix)]
+pub mod folders;
 pub mod fsutil;
 pub mod graph;
 pub mod history;

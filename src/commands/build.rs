@@ -42,12 +42,13 @@ pub fn transpile(ui: &Ui, args: &TranspileArgs) -> Exit {
     run_loaded(ui, &args, loaded)
 }
 
-/// A workspace's database (see `batuta_engine::db`), its manifest (checked by `check`)
-/// and its graph for `selection`.
+/// A workspace's database (see `batuta_engine::db`), its manifest (checked by `check`),
+/// its graph for `selection`, and its journal, read beside them.
 type Opened = (
     db::Workspace,
     std::sync::Arc<Manifest>,
     std::sync::Arc<db::Expansion>,
+    std::thread::JoinHandle<exec::Session>,
 );
 
 fn open(
@@ -57,12 +58,17 @@ fn open(
 ) -> Result<Opened, Diagnostics> {
     let path = super::find_manifest(arg)?;
     let started = std::time::Instant::now();
+    // The journal is read on another core while the database loads: a no-op build is
+    // mostly these two reads and the stats that follow. (Read again under the lock if
+    // another build changed it meanwhile.)
+    let root = batuta_engine::manifest::workspace_of(&path);
+    let journal = std::thread::spawn(move || exec::Session::open(&root));
     let mut ws = db::Workspace::open(&path, selection, batuta_rules::CATALOG).map_err(unshare)?;
     let m = ws.manifest().map_err(unshare)?;
     check(&m)?;
     let e = ws.expansion().map_err(unshare)?;
     tracing::debug!(path = %path.display(), elapsed = ?started.elapsed(), "loaded manifest and graph");
-    Ok((ws, m, e))
+    Ok((ws, m, e, journal))
 }
 
 /// The database shares its diagnostics; reporting wants them whole.
@@ -81,7 +87,7 @@ fn no_transpile_stage(m: &Manifest) -> Diagnostics {
 }
 
 fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) -> Exit {
-    let (mut ws, m, e) = match loaded {
+    let (mut ws, m, e, journal) = match loaded {
         Ok(x) => x,
         Err(d) => {
             ui.report(&d);
@@ -137,7 +143,8 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
         if let Some(w) = &db_warning {
             r.event(exec::Event::Warning(w));
         }
-        exec::Session::open(&m.root).build(&exec::Job {
+        let mut session = journal.join().expect("the journal reader does not panic");
+        session.build(&exec::Job {
             manifest: &m,
             graph: g,
             fingerprints: &fingerprints.0,

@@ -47,6 +47,8 @@ pub(crate) struct Recorder<'a> {
     logs: AtomicBool,
     pub remote: Option<&'a RemoteLink<'a>>,
     reporter: &'a dyn Reporter,
+    /// Files are stat-ed relative to their folder, opened once (see `crate::folders`).
+    folders: crate::folders::Folders,
 }
 
 impl<'a> Recorder<'a> {
@@ -74,6 +76,7 @@ impl<'a> Recorder<'a> {
             logs: AtomicBool::new(root.join(LOGS_DIR).is_dir()),
             remote,
             reporter,
+            folders: crate::folders::Folders::new(root),
         }
     }
 
@@ -83,7 +86,7 @@ impl<'a> Recorder<'a> {
 
     /// The digest of a workspace file through the stat cache (`Ok(None)`: no such file).
     pub fn digest(&self, rel: &str) -> io::Result<Option<Digest>> {
-        crate::digest::digest(&self.stat, self.root, rel)
+        self.folders.digest(&self.stat, rel)
     }
 
     /// The build is about to write in the workspace for the first time: the journal says
