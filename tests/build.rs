@@ -487,8 +487,8 @@ stages:
     assert!(!ws.path("out/b.o").exists() && !ws.path("out/b.o.d").exists());
     assert_eq!(ws.read("out/a.o.d"), "deps\n");
     assert!(
-        !ws.path(".batuta/stage").exists()
-            || std::fs::read_dir(ws.path(".batuta/stage"))
+        !ws.path(".batuta/staging").exists()
+            || std::fs::read_dir(ws.path(".batuta/staging"))
                 .unwrap()
                 .next()
                 .is_none(),

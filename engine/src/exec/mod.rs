@@ -14,7 +14,7 @@ pub mod plan;
 pub(crate) mod recorder;
 mod remote_link;
 pub(crate) mod runner;
-mod stage;
+mod staging;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;

@@ -433,7 +433,7 @@ pub(crate) fn sweep(root: &Path, g: &crate::graph::ActionGraph, cache: &Cache) -
         .collect();
     dirs.insert(root.to_path_buf());
     dirs.insert(root.join(".batuta"));
-    let _ = std::fs::remove_dir_all(root.join(super::stage::STAGE_DIR));
+    let _ = std::fs::remove_dir_all(root.join(super::staging::STAGING_DIR));
     crate::fsutil::sweep_temporaries(dirs.iter().map(PathBuf::as_path)) + cache.sweep()
 }
 

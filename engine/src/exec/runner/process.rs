@@ -15,7 +15,7 @@ use super::wait::{Exited, Status, kill_group, wait};
 use super::{Ran, Runner, Slots};
 use crate::cache::is_executable;
 use crate::codes;
-use crate::exec::stage::{Stage, StagePool};
+use crate::exec::staging::{Staging, StagingPool};
 use crate::graph::{Action, ActionKind};
 use crate::manifest::{Manifest, Phase};
 use crate::rule::Failure;
@@ -25,8 +25,8 @@ pub(crate) struct Process<'a> {
     pub m: &'a Manifest,
     pub root: &'a Path,
     pub cancel: &'a AtomicBool,
-    /// Where commands told where to write do their writing (see `exec::stage`).
-    pub stage: StagePool,
+    /// Where commands told where to write do their writing (see `exec::staging`).
+    pub staging: StagingPool,
     /// When the remote executes, `-j` counts remote runs; commands here take one of these.
     pub local_slots: Option<&'a Slots>,
     /// The process group of each running command, with its action's id.
@@ -45,7 +45,7 @@ impl<'a> Process<'a> {
             m,
             root: &m.root,
             cancel,
-            stage: StagePool::new(&m.root),
+            staging: StagingPool::new(&m.root),
             local_slots,
             running: Mutex::new(HashMap::new()),
             programs: Mutex::new(HashMap::new()),
@@ -136,7 +136,7 @@ impl Runner for Process<'_> {
         };
         let _slot = self.local_slots.map(Slots::take);
         Some((|| {
-            let staged = Stage::prepare(&self.stage, a, argv)?;
+            let staged = Staging::prepare(&self.staging, a, argv)?;
             let exited = match &staged {
                 Some((_, staged_argv)) => self.spawn_wait(a, staged_argv)?,
                 None => self.spawn_wait(a, argv)?,
@@ -167,8 +167,8 @@ impl Runner for Process<'_> {
                     &exited.stderr,
                 ));
             }
-            if let Some((stage, _)) = &staged {
-                stage.finish(self.root, a, &argv[0])?;
+            if let Some((staging, _)) = &staged {
+                staging.finish(self.root, a, &argv[0])?;
             }
             Ok(Ran {
                 program: argv[0].clone(),

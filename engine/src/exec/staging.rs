@@ -32,21 +32,21 @@ fn contract(undeclared: Vec<String>, message: String) -> Failure {
 }
 
 /// Where the staging folders live, relative to the workspace.
-pub(crate) const STAGE_DIR: &str = ".batuta/stage";
+pub(crate) const STAGING_DIR: &str = ".batuta/staging";
 
 /// The staging folders of one build, reused from action to action: a folder made and
 /// removed per action would leave ext4 thousands of recently deleted inodes to step over
 /// on every file it creates next, which made a cold build of 10 000 actions no faster at
 /// `-j 2` than at `-j 1`. A folder is empty whenever it is back in the pool.
-pub(crate) struct StagePool {
+pub(crate) struct StagingPool {
     root: PathBuf,
     free: Mutex<Vec<usize>>,
     made: AtomicUsize,
 }
 
-impl StagePool {
-    pub(crate) fn new(root: &Path) -> StagePool {
-        StagePool {
+impl StagingPool {
+    pub(crate) fn new(root: &Path) -> StagingPool {
+        StagingPool {
             root: root.to_path_buf(),
             free: Mutex::new(Vec::new()),
             made: AtomicUsize::new(0),
@@ -56,11 +56,11 @@ impl StagePool {
     /// A free folder's number; a new one is emptied first (a killed build may have left
     /// files in it).
     fn take(&self) -> std::io::Result<usize> {
-        if let Some(n) = self.free.lock().expect("stage pool lock").pop() {
+        if let Some(n) = self.free.lock().expect("staging pool lock").pop() {
             return Ok(n);
         }
         let n = self.made.fetch_add(1, Ordering::Relaxed);
-        let dir = self.root.join(STAGE_DIR).join(n.to_string());
+        let dir = self.root.join(STAGING_DIR).join(n.to_string());
         match std::fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
             _ => {}
@@ -70,34 +70,34 @@ impl StagePool {
     }
 
     fn give(&self, n: usize) {
-        self.free.lock().expect("stage pool lock").push(n);
+        self.free.lock().expect("staging pool lock").push(n);
     }
 }
 
-impl Drop for StagePool {
+impl Drop for StagingPool {
     fn drop(&mut self) {
         if *self.made.get_mut() > 0 {
-            let _ = std::fs::remove_dir_all(self.root.join(STAGE_DIR));
+            let _ = std::fs::remove_dir_all(self.root.join(STAGING_DIR));
         }
     }
 }
 
 /// The staging folder of one running command; emptied and given back when dropped.
-pub(crate) struct Stage<'p> {
-    pool: &'p StagePool,
+pub(crate) struct Staging<'p> {
+    pool: &'p StagingPool,
     n: usize,
     /// Each staged output (workspace-relative) with its folder inside the staging folder.
     staged: Vec<(String, PathBuf)>,
 }
 
-impl<'p> Stage<'p> {
+impl<'p> Staging<'p> {
     /// Stages the outputs `argv` names word for word. `None` when it names none: the
     /// command then runs as written.
     pub(crate) fn prepare(
-        pool: &'p StagePool,
+        pool: &'p StagingPool,
         a: &Action,
         argv: &[String],
-    ) -> Result<Option<(Stage<'p>, Vec<String>)>, Failure> {
+    ) -> Result<Option<(Staging<'p>, Vec<String>)>, Failure> {
         let named: Vec<&String> = a
             .outputs
             .iter()
@@ -113,13 +113,13 @@ impl<'p> Stage<'p> {
             )
         };
         let n = pool.take().map_err(fail)?;
-        // From here on, dropping the stage gives the folder back.
-        let mut stage = Stage {
+        // From here on, dropping the staging gives the folder back.
+        let mut staging = Staging {
             pool,
             n,
             staged: Vec::with_capacity(named.len()),
         };
-        let rel_dir = format!("{STAGE_DIR}/{n}");
+        let rel_dir = format!("{STAGING_DIR}/{n}");
         let mut argv = argv.to_vec();
         for (i, out) in named.into_iter().enumerate() {
             let sub = pool.root.join(&rel_dir).join(i.to_string());
@@ -129,9 +129,9 @@ impl<'p> Stage<'p> {
             for arg in argv.iter_mut().skip(1).filter(|arg| *arg == out) {
                 arg.clone_from(&rel);
             }
-            stage.staged.push((out.clone(), sub));
+            staging.staged.push((out.clone(), sub));
         }
-        Ok(Some((stage, argv)))
+        Ok(Some((staging, argv)))
     }
 
     /// Moves what the command wrote into the workspace: each staged output, and what it wrote
@@ -194,7 +194,7 @@ impl<'p> Stage<'p> {
     }
 }
 
-impl Drop for Stage<'_> {
+impl Drop for Staging<'_> {
     /// What a failed or cancelled command left is removed; the folders themselves stay for
     /// the next action. One that cannot be emptied is not given back.
     fn drop(&mut self) {
