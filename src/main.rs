@@ -4,7 +4,7 @@ mod cli;
 mod commands;
 mod output;
 mod profile;
-mod report;
+mod progress;
 mod signals;
 
 use std::io::IsTerminal;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use batuta_engine::exec::{Event, Outcome, Reporter};
+use batuta_engine::exec::{Event, Outcome, Progress};
 use serde_json::{Value, json};
 
 /// The lane of actions the scheduler found up to date without a worker.
@@ -14,14 +14,14 @@ const SCHEDULER_LANE: usize = 0;
 
 /// Passes events on and keeps each finished action as a trace event.
 pub struct Profile<'a> {
-    inner: &'a dyn Reporter,
+    inner: &'a dyn Progress,
     started: Instant,
     events: Mutex<Vec<Value>>,
     workers: Mutex<usize>,
 }
 
 impl<'a> Profile<'a> {
-    pub fn new(inner: &'a dyn Reporter) -> Self {
+    pub fn new(inner: &'a dyn Progress) -> Self {
         Self {
             inner,
             started: Instant::now(),
@@ -48,7 +48,7 @@ fn lane_name(tid: usize, name: String) -> Value {
     json!({ "ph": "M", "name": "thread_name", "pid": 1, "tid": tid, "args": { "name": name } })
 }
 
-impl Reporter for Profile<'_> {
+impl Progress for Profile<'_> {
     fn event(&self, e: Event<'_>) {
         if let Event::ActionFinished {
             action,

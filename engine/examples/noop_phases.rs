@@ -6,12 +6,12 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use batuta_engine::db::{Selection, Workspace};
-use batuta_engine::exec::{self, Event, Job, Reporter};
+use batuta_engine::exec::{self, Event, Job, Progress};
 use batuta_engine::manifest::Catalog;
 use batuta_engine::rule::NoRules;
 
 struct Quiet;
-impl Reporter for Quiet {
+impl Progress for Quiet {
     fn event(&self, _: Event<'_>) {}
 }
 
@@ -44,7 +44,7 @@ fn main() {
         fingerprints: &fp.0,
         options: &opts,
         rules: &NoRules,
-        reporter: &Quiet,
+        progress: &Quiet,
         cancel: &cancel,
         known_fresh: None,
     });

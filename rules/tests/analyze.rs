@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use batuta_engine::exec::{self, Event, Reporter, Summary};
+use batuta_engine::exec::{self, Event, Progress, Summary};
 use batuta_engine::graph;
 use batuta_engine::manifest;
 use batuta_rules::analyze::report::{Analysis, aggregate};
@@ -226,7 +226,7 @@ fn bad_input_is_reported_and_never_stops_the_analysis() {
 // ---- the builtin, run by the engine ----------------------------------------------------
 
 struct Quiet;
-impl Reporter for Quiet {
+impl Progress for Quiet {
     fn event(&self, _: Event<'_>) {}
 }
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use batuta_engine::exec::{self, Event, Reporter};
+use batuta_engine::exec::{self, Event, Progress};
 use batuta_engine::graph;
 use batuta_engine::manifest::{self, Diagnostics, Manifest, Phase, TaskKind};
 use batuta_rules::analyze::recommend;
@@ -46,7 +46,7 @@ pub enum AnalyzeFormat {
 /// Warnings only: the analysis is what this command prints.
 struct Quiet;
 
-impl Reporter for Quiet {
+impl Progress for Quiet {
     fn event(&self, e: Event<'_>) {
         if let Event::Warning(w) = e {
             tracing::warn!("{w}");

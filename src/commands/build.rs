@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use batuta_engine::db::{self, Selection};
-use batuta_engine::exec::{self, Failure, Reporter, Summary};
+use batuta_engine::exec::{self, Failure, Progress, Summary};
 use batuta_engine::graph;
 use batuta_engine::manifest::{Code, Diagnostic, Diagnostics, Manifest, Phase};
 use batuta_engine::rule::failure::Kind;
@@ -14,7 +14,7 @@ use crate::Exit;
 use crate::cli::{BuildArgs, CheckFormat, TranspileArgs};
 use crate::output::Ui;
 use crate::profile::Profile;
-use crate::report::{JsonReporter, TextReporter};
+use crate::progress::{JsonProgress, TextProgress};
 
 /// The cache folder: `BATUTA_CACHE_DIR`, or `.batuta/cache` beside the manifest.
 pub fn cache_dir(m: &Manifest) -> PathBuf {
@@ -139,7 +139,7 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
     }
     let fingerprints = ws.fingerprints(&m, g, &batuta_rules::Registry);
     let db_warning = ws.take_warning();
-    let build = |r: &dyn Reporter| {
+    let build = |r: &dyn Progress| {
         if let Some(w) = &db_warning {
             r.event(exec::Event::Warning(w));
         }
@@ -150,24 +150,24 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
             fingerprints: &fingerprints.0,
             options: &opts,
             rules: &batuta_rules::Registry,
-            reporter: r,
+            progress: r,
             cancel,
             known_fresh: None,
         })
     };
     let summary = match args.format {
         CheckFormat::Text => {
-            let reporter = TextReporter::new(g.actions.len(), ui.color);
-            let s = profiled(args.profile.as_deref(), &reporter, build);
-            reporter.finish();
+            let progress = TextProgress::new(g.actions.len(), ui.color);
+            let s = profiled(args.profile.as_deref(), &progress, build);
+            progress.finish();
             print_text_summary(ui, &s);
             print_missing_tools(&m, g, &opts, &s);
             s
         }
         CheckFormat::Json => {
-            let reporter = JsonReporter::default();
-            let s = profiled(args.profile.as_deref(), &reporter, build);
-            reporter.line(&summary_line(&s));
+            let progress = JsonProgress::default();
+            let s = profiled(args.profile.as_deref(), &progress, build);
+            progress.line(&summary_line(&s));
             s
         }
     };
@@ -188,16 +188,16 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
     }
 }
 
-/// Run `build` with `reporter`, recording a trace into `profile` when one is asked for.
+/// Run `build` with `progress`, recording a trace into `profile` when one is asked for.
 pub fn profiled(
     profile: Option<&std::path::Path>,
-    reporter: &dyn Reporter,
-    build: impl FnOnce(&dyn Reporter) -> Summary,
+    progress: &dyn Progress,
+    build: impl FnOnce(&dyn Progress) -> Summary,
 ) -> Summary {
     let Some(path) = profile else {
-        return build(reporter);
+        return build(progress);
     };
-    let recorder = Profile::new(reporter);
+    let recorder = Profile::new(progress);
     let s = build(&recorder);
     if let Err(e) = recorder.write(path) {
         eprintln!("warning: cannot write the profile {}: {e}", path.display());

@@ -12,14 +12,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use batuta_engine::exec::{Event, Job, Reporter, Summary};
+use batuta_engine::exec::{Event, Job, Progress, Summary};
 use batuta_engine::watch::{Changes, Incremental, Round as Planned, WatchError, Watcher};
 
 use crate::Exit;
 use crate::cli::{CheckFormat, WatchArgs};
 use crate::output::{self, Ui};
 use crate::profile::Profile;
-use crate::report::{JsonReporter, TextReporter};
+use crate::progress::{JsonProgress, TextProgress};
 
 use super::build::{options, print_text_summary, summary_line, write_junit};
 
@@ -205,24 +205,24 @@ fn build(
         .collect();
     let cancel = AtomicBool::new(false);
     let text =
-        (out.format == CheckFormat::Text).then(|| TextReporter::new(g.actions.len(), out.ui.color));
-    let json = JsonReporter::default();
-    let inner: &dyn Reporter = match &text {
+        (out.format == CheckFormat::Text).then(|| TextProgress::new(g.actions.len(), out.ui.color));
+    let json = JsonProgress::default();
+    let inner: &dyn Progress = match &text {
         Some(t) => t,
         None => &json,
     };
     let profile = args.build.profile.as_ref().map(|_| Profile::new(inner));
-    let inner: &dyn Reporter = match &profile {
+    let inner: &dyn Progress = match &profile {
         Some(p) => p,
         None => inner,
     };
-    let reporter = Tracking {
+    let progress = Tracking {
         inner,
         running: Mutex::default(),
     };
     let db_warning = inc.take_warning();
     if let Some(w) = &db_warning {
-        reporter.event(Event::Warning(w));
+        progress.event(Event::Warning(w));
     }
     let job = Job {
         manifest: m,
@@ -230,7 +230,7 @@ fn build(
         fingerprints: &plan.fingerprints.0,
         options: &opts,
         rules: &batuta_rules::Registry,
-        reporter: &reporter,
+        progress: &progress,
         cancel: &cancel,
         known_fresh: Some(&plan.known_fresh),
     };
@@ -244,7 +244,7 @@ fn build(
             match watcher.next(BUSY_POLL) {
                 Ok(Some(c)) => {
                     if round.restart.is_none()
-                        && let Some(why) = reporter.reads(&root_abs, &written, &c)
+                        && let Some(why) = progress.reads(&root_abs, &written, &c)
                     {
                         round.restart = Some(why);
                         cancel.store(true, Ordering::SeqCst);
@@ -280,7 +280,7 @@ fn build(
 
 /// Passes events on, and keeps what each running action reads.
 struct Tracking<'a> {
-    inner: &'a dyn Reporter,
+    inner: &'a dyn Progress,
     running: Mutex<HashMap<String, Vec<String>>>,
 }
 
@@ -305,7 +305,7 @@ impl Tracking<'_> {
     }
 }
 
-impl Reporter for Tracking<'_> {
+impl Progress for Tracking<'_> {
     fn event(&self, e: Event<'_>) {
         match &e {
             Event::ActionStarted(a) => {

@@ -238,11 +238,11 @@ mod agreement {
 
     use super::super::*;
     use super::CATALOG;
-    use crate::exec::{self, Event, Job, Reporter};
+    use crate::exec::{self, Event, Job, Progress};
     use crate::rule::NoRules;
 
     struct Quiet;
-    impl Reporter for Quiet {
+    impl Progress for Quiet {
         fn event(&self, _: Event<'_>) {}
     }
 
@@ -317,7 +317,7 @@ mod agreement {
                 fingerprints: &fp.0,
                 options: &opts,
                 rules: &NoRules,
-                reporter: &Quiet,
+                progress: &Quiet,
                 cancel: &AtomicBool::new(false),
                 known_fresh: None,
             });

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::recorder::Recorder;
 use super::runner::{Ran, Runner};
-use super::{Event, Outcome, Reporter};
+use super::{Event, Outcome, Progress};
 use crate::beneath::Beneath;
 use crate::cache::{INLINE_MAX, is_executable};
 use crate::codes::{self, ErrorCode};
@@ -39,7 +39,7 @@ pub(super) struct Build<'a> {
     /// Each action's fingerprint (see `crate::key`), from the database.
     pub fingerprints: &'a [Result<Digest, ToolDown>],
     pub cancel: &'a AtomicBool,
-    pub reporter: &'a dyn Reporter,
+    pub progress: &'a dyn Progress,
 }
 
 /// An output that could not be put in place, or was not written: the action broke its
@@ -141,7 +141,7 @@ impl Build<'_> {
     }
 
     fn warn(&self, w: String) {
-        self.reporter.event(Event::Warning(&w));
+        self.progress.event(Event::Warning(&w));
     }
 
     /// Stale outputs must not pass for fresh ones, and their folders must exist (made
@@ -192,7 +192,7 @@ impl Build<'_> {
         };
         let (ran, outputs) = ran;
         if !ran.report.is_empty() {
-            self.reporter.event(Event::ActionReport {
+            self.progress.event(Event::ActionReport {
                 action: a,
                 text: &ran.report,
             });

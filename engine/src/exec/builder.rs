@@ -15,7 +15,7 @@ use super::{Event, Job, Outcome, Summary};
 
 /// Run the plan to its end.
 pub(super) fn run(b: &Build<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -> Summary {
-    let (g, opts, reporter, cancel) = (job.graph, job.options, job.reporter, job.cancel);
+    let (g, opts, progress, cancel) = (job.graph, job.options, job.progress, job.cancel);
     let wanted: Vec<bool> = g
         .actions
         .iter()
@@ -94,7 +94,7 @@ pub(super) fn run(b: &Build<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -
                         let a = &g.actions[index];
                         if fresh[index] && !inputs_rewritten {
                             phases.action_started(a.phase, false);
-                            reporter.event(Event::ActionFinished {
+                            progress.event(Event::ActionFinished {
                                 action: a,
                                 outcome: &Outcome::UpToDate,
                                 duration: Duration::ZERO,
@@ -105,7 +105,7 @@ pub(super) fn run(b: &Build<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -
                             continue;
                         }
                         phases.action_started(a.phase, true);
-                        reporter.event(Event::ActionStarted(a));
+                        progress.event(Event::ActionStarted(a));
                         job_tx.send(index).expect("workers alive");
                     }
                 }
@@ -123,7 +123,7 @@ pub(super) fn run(b: &Build<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -
                 continue;
             };
             let a = &g.actions[i];
-            reporter.event(Event::ActionFinished {
+            progress.event(Event::ActionFinished {
                 action: a,
                 outcome: &outcome,
                 duration,

@@ -75,7 +75,7 @@ pub enum Event<'a> {
     Warning(&'a str),
 }
 
-pub trait Reporter: Sync {
+pub trait Progress: Sync {
     fn event(&self, e: Event<'_>);
 }
 
@@ -176,7 +176,7 @@ pub fn build(
     g: &ActionGraph,
     opts: &Options,
     rules: &dyn Rules,
-    reporter: &dyn Reporter,
+    progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> Summary {
     let mut memo = crate::probe::Memo::default();
@@ -196,7 +196,7 @@ pub fn build(
         fingerprints: &fingerprints,
         options: opts,
         rules,
-        reporter,
+        progress,
         cancel,
         known_fresh: None,
     })
@@ -218,7 +218,7 @@ pub struct Job<'a> {
     pub fingerprints: &'a [Result<Digest, ToolDown>],
     pub options: &'a Options,
     pub rules: &'a dyn Rules,
-    pub reporter: &'a dyn Reporter,
+    pub progress: &'a dyn Progress,
     pub cancel: &'a AtomicBool,
     /// Per action, whether the caller already knows it is up to date (`Some(true)`) or out
     /// of date (`Some(false)`); `None` asks the disk. `batuta watch` knows most answers from
@@ -284,15 +284,15 @@ impl Session {
     pub fn build(&mut self, job: &Job<'_>) -> Summary {
         let started = Instant::now();
         self.refresh();
-        let (m, g, opts, reporter) = (job.manifest, job.graph, job.options, job.reporter);
+        let (m, g, opts, progress) = (job.manifest, job.graph, job.options, job.progress);
         let root: &Path = &m.root;
         if let Some(w) = self.warning.take() {
-            reporter.event(Event::Warning(&w));
+            progress.event(Event::Warning(&w));
         }
         let link = opts
             .remote
             .as_deref()
-            .map(|r| remote_link::RemoteLink::new(r, reporter));
+            .map(|r| remote_link::RemoteLink::new(r, progress));
         let unfinished = self.journal.unfinished;
         if unfinished {
             let cache = crate::cache::Cache::new(&opts.cache_dir);
@@ -305,7 +305,7 @@ impl Session {
             std::mem::take(&mut self.journal),
             self.journal_path.clone(),
             link.as_ref(),
-            reporter,
+            progress,
         );
         let local_slots = opts.remote.as_ref().filter(|r| r.executes()).map(|_| {
             runner::Slots::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -335,9 +335,9 @@ impl Session {
             rules: job.rules,
             fingerprints: job.fingerprints,
             cancel: job.cancel,
-            reporter,
+            progress,
         };
-        let mut phases = recorder::phases::PhaseTracker::new(root, g, reporter);
+        let mut phases = recorder::phases::PhaseTracker::new(root, g, progress);
         let mut summary = builder::run(&b, job, &mut phases);
         tracing::debug!(elapsed = ?started.elapsed(), "scheduled");
         phases.close(summary.cancelled);
@@ -353,12 +353,12 @@ impl Session {
             self.journal.stat.mark_saved();
             if let Err(e) = self.journal.save(&self.journal_path) {
                 let w = format!("could not save {}: {e}", self.journal_path.display());
-                reporter.event(Event::Warning(&w));
+                progress.event(Event::Warning(&w));
             }
         }
         self.stamp = stamp_of(&self.journal_path);
         summary.duration = started.elapsed();
-        recorder::history(root, &g.target, &summary, reporter);
+        recorder::history(root, &g.target, &summary, progress);
         summary
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Event, Reporter};
+use super::{Event, Progress};
 use crate::graph::Action;
 use crate::remote::{RemoteCache, RemoteError};
 
@@ -12,7 +12,7 @@ pub(crate) struct RemoteLink<'a> {
     pub remote: &'a dyn RemoteCache,
     /// Set when it failed to answer: it is not asked again in this build.
     down: AtomicBool,
-    reporter: &'a dyn Reporter,
+    progress: &'a dyn Progress,
 }
 
 /// What was asked of the remote when it failed, for the warning.
@@ -24,16 +24,16 @@ pub(crate) enum Doing {
 }
 
 impl<'a> RemoteLink<'a> {
-    pub fn new(remote: &'a dyn RemoteCache, reporter: &'a dyn Reporter) -> RemoteLink<'a> {
+    pub fn new(remote: &'a dyn RemoteCache, progress: &'a dyn Progress) -> RemoteLink<'a> {
         RemoteLink {
             remote,
             down: AtomicBool::new(false),
-            reporter,
+            progress,
         }
     }
 
     fn warn(&self, w: String) {
-        self.reporter.event(Event::Warning(&w));
+        self.progress.event(Event::Warning(&w));
     }
 
     /// The remote, unless it stopped answering.

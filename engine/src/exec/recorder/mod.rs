@@ -13,7 +13,7 @@ use std::sync::{Mutex, RwLock};
 
 use super::remote_link::{Doing, RemoteLink};
 use super::runner::Ran;
-use super::{Event, Reporter, Summary};
+use super::{Event, Progress, Summary};
 use crate::beneath::Beneath;
 use crate::cache::{ActionResult, Cache, CacheError, INLINE_MAX};
 use crate::digest::{Digest, Stamp, StatCache};
@@ -46,7 +46,7 @@ pub(crate) struct Recorder<'a> {
     /// look for a stale log when there can be none).
     logs: AtomicBool,
     pub remote: Option<&'a RemoteLink<'a>>,
-    reporter: &'a dyn Reporter,
+    progress: &'a dyn Progress,
     /// Files are stat-ed relative to their folder, opened once (see `crate::folders`).
     folders: crate::folders::Folders,
 }
@@ -58,7 +58,7 @@ impl<'a> Recorder<'a> {
         journal: Journal,
         journal_path: PathBuf,
         remote: Option<&'a RemoteLink<'a>>,
-        reporter: &'a dyn Reporter,
+        progress: &'a dyn Progress,
     ) -> Recorder<'a> {
         let (journal_appended, journal_snapshot) = (journal.appended, journal.snapshot);
         Recorder {
@@ -75,13 +75,13 @@ impl<'a> Recorder<'a> {
             appended: std::sync::atomic::AtomicUsize::new(0),
             logs: AtomicBool::new(root.join(LOGS_DIR).is_dir()),
             remote,
-            reporter,
+            progress,
             folders: crate::folders::Folders::new(root),
         }
     }
 
     fn warn(&self, w: String) {
-        self.reporter.event(Event::Warning(&w));
+        self.progress.event(Event::Warning(&w));
     }
 
     /// The digest of a workspace file through the stat cache (`Ok(None)`: no such file).
@@ -438,7 +438,7 @@ pub(crate) fn sweep(root: &Path, g: &crate::graph::ActionGraph, cache: &Cache) -
 }
 
 /// Add a build that did something to `.batuta/history.jsonl`.
-pub(crate) fn history(root: &Path, target: &str, s: &Summary, reporter: &dyn Reporter) {
+pub(crate) fn history(root: &Path, target: &str, s: &Summary, progress: &dyn Progress) {
     if s.executed + s.cached + s.failed == 0 && !s.cancelled {
         return;
     }
@@ -454,6 +454,6 @@ pub(crate) fn history(root: &Path, target: &str, s: &Summary, reporter: &dyn Rep
     };
     if let Err(e) = crate::history::append(root, &entry) {
         let w = format!("could not add the build to its history: {e}");
-        reporter.event(Event::Warning(&w));
+        progress.event(Event::Warning(&w));
     }
 }

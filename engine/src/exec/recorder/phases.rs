@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::exec::{Event, Reporter};
+use crate::exec::{Event, Progress};
 use crate::graph::ActionGraph;
 use crate::manifest::Phase;
 use crate::rule::Failure;
@@ -21,17 +21,17 @@ pub(crate) struct PhaseTracker<'a> {
     worked: HashSet<Phase>,
     failed: HashMap<Phase, Vec<Recorded>>,
     done: Vec<Phase>,
-    reporter: &'a dyn Reporter,
+    progress: &'a dyn Progress,
     /// Phases the graph holds, so empty stages still complete.
     phases: Vec<Phase>,
 }
 
 impl<'a> PhaseTracker<'a> {
-    pub fn new(root: &Path, g: &ActionGraph, reporter: &'a dyn Reporter) -> Self {
+    pub fn new(root: &Path, g: &ActionGraph, progress: &'a dyn Progress) -> Self {
         let path = state::path(root);
         let state = State::load(&path).unwrap_or_else(|e| {
             let w = format!("{e}; starting a new state file");
-            reporter.event(Event::Warning(&w));
+            progress.event(Event::Warning(&w));
             State::default()
         });
         Self {
@@ -41,7 +41,7 @@ impl<'a> PhaseTracker<'a> {
             worked: HashSet::new(),
             failed: HashMap::new(),
             done: Vec::new(),
-            reporter,
+            progress,
             phases: g.stages.iter().map(|(p, _)| *p).collect(),
         }
     }
@@ -49,7 +49,7 @@ impl<'a> PhaseTracker<'a> {
     fn save(&self) {
         if let Err(e) = self.state.save(&self.path) {
             let w = format!("could not save {}: {e}", self.path.display());
-            self.reporter.event(Event::Warning(&w));
+            self.progress.event(Event::Warning(&w));
         }
     }
 
@@ -58,7 +58,7 @@ impl<'a> PhaseTracker<'a> {
     pub fn action_started(&mut self, p: Phase, work: bool) {
         if let std::collections::hash_map::Entry::Vacant(e) = self.started.entry(p) {
             e.insert(Instant::now());
-            self.reporter.event(Event::PhaseStarted(p));
+            self.progress.event(Event::PhaseStarted(p));
         }
         if work && self.worked.insert(p) {
             self.state.start(p, &state::now_rfc3339());
@@ -81,7 +81,7 @@ impl<'a> PhaseTracker<'a> {
             self.state.finish(p, &state::now_rfc3339(), secs, None);
             self.save();
         }
-        self.reporter
+        self.progress
             .event(Event::PhaseFinished { phase: p, ok: true });
     }
 
@@ -116,7 +116,7 @@ impl<'a> PhaseTracker<'a> {
             let secs = self.started[&p].elapsed().as_secs_f64();
             self.state.finish(p, &state::now_rfc3339(), secs, Some(why));
             self.state.set_failures(p, failures);
-            self.reporter.event(Event::PhaseFinished {
+            self.progress.event(Event::PhaseFinished {
                 phase: p,
                 ok: false,
             });

@@ -1,4 +1,4 @@
-//! Reporters of a running build: for people (a live progress bar on a terminal, one line
+//! The progress of a running build, shown: for people (a live progress bar on a terminal, one line
 //! per action elsewhere) and for machines (one JSON event per line).
 
 use std::collections::BTreeSet;
@@ -7,13 +7,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use batuta_engine::exec::{Event, Outcome, Reporter};
+use batuta_engine::exec::{Event, Outcome, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 /// Progress for people. On a terminal a bar shows done/total, the running actions and the
 /// time left, and finished actions scroll above it; elsewhere each finished action is a line.
-pub struct TextReporter {
+pub struct TextProgress {
     total: usize,
     done: AtomicUsize,
     bar: Option<ProgressBar>,
@@ -21,7 +21,7 @@ pub struct TextReporter {
     out: Mutex<std::io::Stdout>,
 }
 
-impl TextReporter {
+impl TextProgress {
     pub fn new(total: usize, color: bool) -> Self {
         let bar = std::io::stdout().is_terminal().then(|| {
             let bar =
@@ -78,7 +78,7 @@ impl TextReporter {
     }
 }
 
-impl Reporter for TextReporter {
+impl Progress for TextProgress {
     fn event(&self, e: Event<'_>) {
         match e {
             Event::ActionStarted(a) => {
@@ -138,11 +138,11 @@ impl Reporter for TextReporter {
 /// Lines are buffered: a no-op build of 10,000 actions would otherwise make 10,000 write
 /// calls. Whatever a follower waits for (an action that ran or failed, a phase, a warning)
 /// is flushed at once; up-to-date actions wait for the next of those or for `line`.
-pub struct JsonReporter {
+pub struct JsonProgress {
     out: Mutex<std::io::BufWriter<std::io::Stdout>>,
 }
 
-impl Default for JsonReporter {
+impl Default for JsonProgress {
     fn default() -> Self {
         Self {
             out: Mutex::new(std::io::BufWriter::with_capacity(
@@ -153,7 +153,7 @@ impl Default for JsonReporter {
     }
 }
 
-impl JsonReporter {
+impl JsonProgress {
     /// Write a line of the caller's (the summary) and flush everything.
     pub fn line(&self, line: &str) {
         let mut out = self.out.lock().expect("stdout lock");
@@ -162,13 +162,13 @@ impl JsonReporter {
     }
 }
 
-impl Drop for JsonReporter {
+impl Drop for JsonProgress {
     fn drop(&mut self) {
         let _ = self.out.get_mut().map(|o| o.flush());
     }
 }
 
-impl Reporter for JsonReporter {
+impl Progress for JsonProgress {
     fn event(&self, e: Event<'_>) {
         let quiet = matches!(
             e,
