@@ -3,8 +3,9 @@
 //! quality gate).
 
 use batuta_engine::codes;
-use batuta_engine::exec::{Failure, phase_code};
+use batuta_engine::exec::phase_code;
 use batuta_engine::manifest::WithProblem;
+use batuta_engine::rule::Failure;
 use batuta_engine::rule::{Call, Report, Rule};
 
 use crate::ANALYSIS_DIR;

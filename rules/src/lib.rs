@@ -9,9 +9,9 @@ pub mod kernels;
 pub mod last_run;
 pub mod optimize;
 
-use batuta_engine::exec::Failure;
 use batuta_engine::graph::Action;
 use batuta_engine::manifest::{BuiltinFiles, Catalog, FanOut};
+use batuta_engine::rule::Failure;
 use batuta_engine::rule::{Rule, Rules};
 
 pub mod transpile;

@@ -38,7 +38,7 @@ impl Ws {
         kernel: &str,
         inputs: &[&str],
         with: Value,
-    ) -> (Result<String, batuta_engine::exec::Failure>, Option<Value>) {
+    ) -> (Result<String, batuta_engine::rule::Failure>, Option<Value>) {
         self.run_out(kernel, inputs, with, &["out/result.json"])
     }
 
@@ -48,7 +48,7 @@ impl Ws {
         inputs: &[&str],
         with: Value,
         outputs: &[&str],
-    ) -> (Result<String, batuta_engine::exec::Failure>, Option<Value>) {
+    ) -> (Result<String, batuta_engine::rule::Failure>, Option<Value>) {
         let inputs: Vec<String> = inputs.iter().map(|s| s.to_string()).collect();
         let outputs: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
         let cancel = AtomicBool::new(false);

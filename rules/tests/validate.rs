@@ -5,8 +5,8 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use batuta_engine::exec::Failure;
 use batuta_engine::manifest::Phase;
+use batuta_engine::rule::Failure;
 use batuta_engine::rule::{Call, Report, Rules};
 use serde_json::{Value, json};
 

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use batuta_engine::db::{self, Selection};
-use batuta_engine::exec::{self, Failure, Progress, Summary};
+use batuta_engine::exec::{self, Progress, Summary};
 use batuta_engine::graph;
 use batuta_engine::manifest::{Code, Diagnostic, Diagnostics, Manifest, Phase};
+use batuta_engine::rule::Failure;
 use batuta_engine::rule::failure::Kind;
 
 use crate::Exit;

@@ -25,9 +25,8 @@ use crate::digest::Digest;
 use crate::graph::{Action, ActionGraph};
 use crate::journal::{self, Journal};
 use crate::manifest::{Manifest, Phase};
-use crate::rule::Rules;
+use crate::rule::{Failure, Rules};
 
-pub use crate::rule::Failure;
 pub use action::phase_code;
 pub use recorder::LOGS_DIR;
 pub use runner::Runner;

@@ -3,8 +3,8 @@
 //! (B-003), and outputs that do not match what cargo built.
 
 use batuta_engine::codes;
-use batuta_engine::exec::Failure;
 use batuta_engine::rule::Call;
+use batuta_engine::rule::Failure;
 
 use super::messages::Messages;
 use super::{DETAIL_LINES, NAME, dist, rel};

@@ -18,8 +18,8 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use batuta_engine::codes;
-use batuta_engine::exec::Failure;
 use batuta_engine::manifest::BuiltinFiles;
+use batuta_engine::rule::Failure;
 use batuta_engine::rule::{Call, Report, Rule};
 use serde::Deserialize;
 

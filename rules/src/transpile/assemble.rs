@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use batuta_engine::codes;
-use batuta_engine::exec::Failure;
+use batuta_engine::rule::Failure;
 use batuta_engine::rule::{Call, Report, Rule};
 
 pub struct Assemble;

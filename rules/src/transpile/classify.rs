@@ -10,9 +10,9 @@
 use std::sync::OnceLock;
 
 use batuta_engine::codes::{self, ErrorCode};
-use batuta_engine::exec::Failure;
 use batuta_engine::graph::{Action, ActionKind};
 use batuta_engine::manifest::Phase;
+use batuta_engine::rule::Failure;
 use batuta_engine::rule::failure::Kind;
 use regex::Regex;
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use batuta_engine::codes;
-use batuta_engine::exec::Failure;
+use batuta_engine::rule::Failure;
 use batuta_engine::rule::{Call, Report, Rule};
 use serde::Deserialize;
 use serde_json::json;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use batuta_engine::codes::ErrorCode;
-use batuta_engine::exec::Failure;
+use batuta_engine::rule::Failure;
 
 /// The task's `with:` does not say what the rule needs. Found at run time, because the
 /// engine hands `with` through unread.

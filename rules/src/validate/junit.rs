@@ -289,7 +289,7 @@ pub fn merge_build(
     root: &Path,
     name: &str,
     actions: &[batuta_engine::graph::Action],
-    failed: &[(String, batuta_engine::exec::Failure)],
+    failed: &[(String, batuta_engine::rule::Failure)],
 ) -> Result<(Vec<u8>, usize), MergeError> {
     let mut reports = Vec::new();
     for a in actions {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use batuta_engine::codes;
-use batuta_engine::exec::Failure;
+use batuta_engine::rule::Failure;
 use batuta_engine::rule::failure::Kind;
 use batuta_engine::rule::{Call, Report, Rule};
 use serde::Deserialize;
@@ -164,8 +164,8 @@ mod linux {
     use std::path::Path;
 
     use batuta_engine::codes;
-    use batuta_engine::exec::Failure;
     use batuta_engine::rule::Call;
+    use batuta_engine::rule::Failure;
 
     use super::super::behaviour::{self, Context, Op};
     use super::super::run::{self, Output, exit_text};
