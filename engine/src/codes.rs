@@ -66,6 +66,19 @@ codes! {
     E004 = "BATUTA-E-004", "the command failed, and no phase rule recognised why", "read its output (kept in the log the message names)";
 }
 
+/// The code a failure of an action in phase `p` carries when its rule knows no more
+/// precise one.
+pub fn phase_code(p: crate::manifest::Phase) -> ErrorCode {
+    use crate::manifest::Phase;
+    match p {
+        Phase::Analyze => A001,
+        Phase::Transpile => T002,
+        Phase::Optimize => O003,
+        Phase::Validate => V001,
+        Phase::Build => B001,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

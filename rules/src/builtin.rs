@@ -3,7 +3,7 @@
 //! quality gate).
 
 use batuta_engine::codes;
-use batuta_engine::exec::phase_code;
+use batuta_engine::codes::phase_code;
 use batuta_engine::manifest::WithProblem;
 use batuta_engine::rule::Failure;
 use batuta_engine::rule::{Call, Report, Rule};

@@ -9,25 +9,14 @@ use super::runner::{Ran, Runner};
 use super::{Event, Outcome, Progress};
 use crate::beneath::Beneath;
 use crate::cache::{INLINE_MAX, is_executable};
-use crate::codes::{self, ErrorCode};
+use crate::codes;
 use crate::db::ToolDown;
 use crate::digest::{Digest, hash_file};
 use crate::graph::{Action, ActionGraph};
 use crate::key;
-use crate::manifest::{Manifest, Phase};
+use crate::manifest::Manifest;
 use crate::rule::failure::Kind;
 use crate::rule::{Failure, Rules};
-
-/// The code a failure of an action in this phase carries when nothing more precise is known.
-pub fn phase_code(p: Phase) -> ErrorCode {
-    match p {
-        Phase::Analyze => codes::A001,
-        Phase::Transpile => codes::T002,
-        Phase::Optimize => codes::O003,
-        Phase::Validate => codes::V001,
-        Phase::Build => codes::B001,
-    }
-}
 
 /// What every action of one build shares.
 pub(super) struct Build<'a> {

@@ -27,7 +27,6 @@ use crate::journal::{self, Journal};
 use crate::manifest::{Manifest, Phase};
 use crate::rule::{Failure, Rules};
 
-pub use action::phase_code;
 pub use recorder::LOGS_DIR;
 pub use runner::Runner;
 

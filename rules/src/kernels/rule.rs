@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use batuta_engine::codes;
-use batuta_engine::exec::phase_code;
+use batuta_engine::codes::phase_code;
 use batuta_engine::rule::Failure;
 use batuta_engine::rule::{Call, Report, Rule};
 use serde_json::{Map, Value, json};

@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use batuta_engine::exec::phase_code;
+use batuta_engine::codes::phase_code;
 use batuta_engine::rule::Failure;
 use batuta_engine::rule::{Call, Report, Rule};
 use serde::{Deserialize, Serialize};

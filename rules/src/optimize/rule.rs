@@ -7,7 +7,7 @@
 //! (elements, default 1 000 000) and `dtype` (`f32 | f64`, default `f32`).
 
 use batuta_engine::codes;
-use batuta_engine::exec::phase_code;
+use batuta_engine::codes::phase_code;
 use batuta_engine::fsutil::write_atomic;
 use batuta_engine::rule::Failure;
 use batuta_engine::rule::{Call, Report, Rule};
