@@ -95,6 +95,16 @@ fn a_killed_build_keeps_its_progress_and_leaves_nothing_behind() {
             .unwrap_or(0)
     };
     assert_eq!(unsealed(), 1, "the killed build's pack was never sealed");
+    // A pack seconds old may be a writer's that has not locked it yet; this one is made
+    // old, as it would be by the time a developer builds again.
+    for e in std::fs::read_dir(&packs).unwrap().flatten() {
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let f = std::fs::File::options()
+            .append(true)
+            .open(e.path())
+            .unwrap();
+        f.set_modified(old).unwrap();
+    }
 
     ws.write("go", "");
     let (code, ev) = build(&ws);

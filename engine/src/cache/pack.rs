@@ -222,13 +222,21 @@ impl Writer {
     }
 }
 
-/// Whether the temporary pack at `path` is still being written (its writer holds its
-/// lock); a killed build's is not.
+/// A writer locks its pack within microseconds of making it: one younger than this may be
+/// a writer's that has not locked it yet.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether the temporary pack at `path` is still being written: its writer holds its lock,
+/// or it is too new to tell. A killed build's is not.
 pub fn being_written(path: &Path) -> bool {
-    match File::open(path) {
-        Ok(f) => matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock)),
-        Err(_) => false,
-    }
+    let Ok(f) = File::open(path) else {
+        return false;
+    };
+    let young = f
+        .metadata()
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t.elapsed().unwrap_or_default() < LOCK_GRACE);
+    young || matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock))
 }
 
 /// Remove the temporary packs of `dir` that no build is writing: a killed build's records,
@@ -345,6 +353,14 @@ mod tests {
         let (file, path) = w.file.keep().unwrap();
         drop(file);
         assert!(path.exists());
+        assert_eq!(sweep_unsealed(dir.path()), 0, "too new to tell");
+        let old = std::time::SystemTime::now() - 2 * LOCK_GRACE;
+        File::options()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         assert_eq!(sweep_unsealed(dir.path()), 1);
         assert!(!path.exists());
     }

@@ -113,8 +113,9 @@ pub(super) fn run(b: &Build<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -
             if plan.is_over() {
                 break;
             }
+            phases.tick();
             let Ok((i, outcome, duration, worker)) =
-                done_rx.recv_timeout(Duration::from_millis(100))
+                done_rx.recv_timeout(Duration::from_millis(50))
             else {
                 continue;
             };

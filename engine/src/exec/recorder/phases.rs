@@ -24,7 +24,13 @@ pub(crate) struct PhaseTracker<'a> {
     progress: &'a dyn Progress,
     /// Phases the graph holds, so empty stages still complete.
     phases: Vec<Phase>,
+    /// Since when a phase's InProgress waits to be written (see [`PhaseTracker::tick`]).
+    unsaved_since: Option<Instant>,
 }
+
+/// How long a phase may be InProgress before the state file says so: a phase that ends
+/// sooner (most of an incremental build's) is written once, Completed, not twice.
+const SAVE_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl<'a> PhaseTracker<'a> {
     pub fn new(root: &Path, g: &ActionGraph, progress: &'a dyn Progress) -> Self {
@@ -43,10 +49,12 @@ impl<'a> PhaseTracker<'a> {
             done: Vec::new(),
             progress,
             phases: g.stages.iter().map(|(p, _)| *p).collect(),
+            unsaved_since: None,
         }
     }
 
-    fn save(&self) {
+    fn save(&mut self) {
+        self.unsaved_since = None;
         if let Err(e) = self.state.save(&self.path) {
             let w = format!("could not save {}: {e}", self.path.display());
             self.progress.event(Event::Warning(&w));
@@ -62,6 +70,17 @@ impl<'a> PhaseTracker<'a> {
         }
         if work && self.worked.insert(p) {
             self.state.start(p, &state::now_rfc3339());
+            self.unsaved_since.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// Write a phase's InProgress once it has lasted [`SAVE_AFTER`], so `batuta status`
+    /// shows a long build under way. The builder calls this as it waits.
+    pub fn tick(&mut self) {
+        if self
+            .unsaved_since
+            .is_some_and(|t| t.elapsed() >= SAVE_AFTER)
+        {
             self.save();
         }
     }
