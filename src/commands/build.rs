@@ -65,6 +65,15 @@ fn run_loaded(
             return Exit::Usage;
         }
     };
+    match args.format {
+        CheckFormat::Text => ui.warnings(&m, false),
+        CheckFormat::Json => {
+            crate::output::print_json_lines(crate::output::diagnostics_json(&Diagnostics {
+                source: m.source.clone(),
+                items: crate::output::notes(&m, false),
+            }))
+        }
+    }
     tracing::debug!(actions = g.actions.len(), "expanded graph");
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
     let _lock = match super::lock(&m.root, args.no_wait, &CANCEL) {

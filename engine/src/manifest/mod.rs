@@ -4,6 +4,7 @@
 //! tree (`yaml`), the tree to the typed model (`lower`), and checks across the model
 //! (`validate`). A manifest with any problem never reaches the engine.
 
+mod command;
 mod diagnostic;
 mod lower;
 mod model;
@@ -14,12 +15,15 @@ mod yaml;
 use std::io::Read;
 use std::path::Path;
 
-pub use diagnostic::{Code, Diagnostic, Diagnostics, Located, Source, Span, did_you_mean};
+pub use command::{Script, Unquotable, expand_command, script_of};
+pub use diagnostic::{
+    Code, Diagnostic, Diagnostics, Located, Severity, Source, Span, did_you_mean,
+};
 pub use lower::{VERSION, check_remote_url, keys};
 pub use model::{
     Manifest, Phase, Project, Remote, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
 };
-pub use template::{Placeholder, Template};
+pub use template::{Placeholder, Segment, Template};
 pub(crate) use validate::normalize;
 pub use yaml::{Key, Node, NodeKind};
 
@@ -388,8 +392,12 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
         m.companions = catalog.companions;
         m
     });
+    let errors = diags.iter().any(|d| d.severity == Severity::Error);
     match manifest {
-        Some(m) if diags.is_empty() => Ok(m),
+        Some(mut m) if !errors => {
+            m.warnings = diags;
+            Ok(m)
+        }
         _ => {
             diags.sort_by_key(|d| d.span.map_or(0, |s| s.offset));
             Err(fail(diags))

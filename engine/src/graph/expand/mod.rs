@@ -20,7 +20,7 @@ use super::walk::{self, glob_set};
 use super::{Action, ActionGraph, ActionKind, Edge, Node, Sidecar};
 use crate::manifest::{
     Code, Diagnostic, Diagnostics, FanOut, Manifest, Phase, Placeholder, Sp, Span, Task, TaskKind,
-    did_you_mean, normalize,
+    Template, did_you_mean, expand_command, normalize,
 };
 
 /// Expand `target` (the `default` target, or every stage, when `None`).
@@ -288,10 +288,10 @@ impl<'m> Expander<'m> {
                 .clone()
         });
         let Some(each) = &task.each else {
-            let argv = run
-                .iter()
-                .map(|a| a.value.expand(|_| tool_cmd.clone().unwrap_or_default()))
-                .collect();
+            let Some(argv) = self.command(task, run, |_| tool_cmd.clone().unwrap_or_default())
+            else {
+                return;
+            };
             let id = format!("{}/{}", task.phase, task.name);
             let kind = ActionKind::Command {
                 argv,
@@ -359,17 +359,14 @@ impl<'m> Expander<'m> {
                 self.hand_port(task, &file.rel, input, out);
                 continue;
             }
-            let argv = run
-                .iter()
-                .map(|a| {
-                    a.value.expand(|p| match p {
-                        Placeholder::In => input.clone(),
-                        Placeholder::Out => out.clone().unwrap_or_default(),
-                        Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
-                        other => var(other),
-                    })
-                })
-                .collect();
+            let Some(argv) = self.command(task, run, |p| match p {
+                Placeholder::In => input.clone(),
+                Placeholder::Out => out.clone().unwrap_or_default(),
+                Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
+                other => var(other),
+            }) else {
+                continue;
+            };
             let id = format!("{}/{}:{}", task.phase, task.name, file.rel);
             let kind = ActionKind::Command {
                 argv,
@@ -383,22 +380,47 @@ impl<'m> Expander<'m> {
             // A gate checks the output, as an action of its own that reads it: the stage
             // is not done, and nothing after it runs, until every gate passes.
             if let (false, Some(out)) = (gate.is_empty(), out) {
-                let argv = gate
-                    .iter()
-                    .map(|a| {
-                        a.value.expand(|p| match p {
-                            Placeholder::In | Placeholder::Out => out.clone(),
-                            Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
-                            other => var(other),
-                        })
-                    })
-                    .collect();
+                let Some(argv) = self.command(task, gate, |p| match p {
+                    Placeholder::In | Placeholder::Out => out.clone(),
+                    Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
+                    other => var(other),
+                }) else {
+                    continue;
+                };
                 let id = format!("{}/{}#gate:{}", task.phase, task.name, file.rel);
                 let kind = ActionKind::Command {
                     argv,
                     tool: tool.map(str::to_owned),
                 };
                 self.push_action(task, id, kind, Some(out), None);
+            }
+        }
+    }
+
+    /// A command's arguments, each value made safe where it stands (see
+    /// `manifest::expand_command`). Loading refuses what cannot be quoted, so `None` (with
+    /// a diagnostic) is only for a template that skipped the check.
+    fn command(
+        &mut self,
+        task: &Task,
+        run: &[Sp<Template>],
+        value: impl FnMut(Placeholder) -> String,
+    ) -> Option<Vec<String>> {
+        let templates: Vec<&Template> = run.iter().map(|a| &a.value).collect();
+        match expand_command(&templates, value) {
+            Ok(argv) => Some(argv),
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::Placeholder,
+                        format!(
+                            "task '{}.{}': {} stands {} in a shell script, where no quoting keeps a value one value",
+                            task.phase, task.name, e.placeholder, e.place
+                        ),
+                    )
+                    .at(run[e.arg].span),
+                );
+                None
             }
         }
     }
