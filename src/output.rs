@@ -13,10 +13,12 @@ use crate::cli::ColorChoice;
 #[derive(Debug, Clone, Copy)]
 pub struct Ui {
     pub color: bool,
+    /// `-q`: print only errors (and warnings), no progress, reports or summary of success.
+    pub quiet: bool,
 }
 
 impl Ui {
-    pub fn new(choice: ColorChoice) -> Self {
+    pub fn new(choice: ColorChoice, quiet: bool) -> Self {
         let color = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -25,7 +27,7 @@ impl Ui {
                     && std::io::stderr().is_terminal()
             }
         };
-        Self { color }
+        Self { color, quiet }
     }
 
     /// Render every diagnostic, then a one-line summary, on stderr.
@@ -60,10 +62,11 @@ impl Ui {
         self.render(diags, &summary, colour);
     }
 
-    /// What the manifest's loading found that stops nothing: warnings, and with `advice`
-    /// the advice too (`check` shows it, a build does not).
-    pub fn warnings(&self, m: &Manifest, advice: bool) {
-        let items = notes(m, advice);
+    /// What the manifest's loading and the graph's expansion (`found`) found that stops
+    /// nothing: warnings, and with `advice` the advice too (`check` shows it, a build does
+    /// not).
+    pub fn warnings(&self, m: &Manifest, found: &[Diagnostic], advice: bool) {
+        let items = notes(m, found, advice);
         if !items.is_empty() {
             self.report(&Diagnostics {
                 source: m.source.clone(),
@@ -97,13 +100,18 @@ impl Ui {
     }
 }
 
-/// The manifest's warnings, and with `advice` its advice too.
-pub fn notes(m: &Manifest, advice: bool) -> Vec<Diagnostic> {
-    m.warnings
+/// The manifest's warnings and those of its graph (`found`), in the order of the text;
+/// with `advice` its advice too.
+pub fn notes(m: &Manifest, found: &[Diagnostic], advice: bool) -> Vec<Diagnostic> {
+    let mut all: Vec<Diagnostic> = m
+        .warnings
         .iter()
+        .chain(found)
         .filter(|d| advice || d.severity != Severity::Advice)
         .cloned()
-        .collect()
+        .collect();
+    all.sort_by_key(|d| d.span.map_or(0, |s| s.offset));
+    all
 }
 
 /// One JSON object per problem, on stdout, for editors and scripts.

@@ -40,6 +40,7 @@ const CATALOG: Catalog = Catalog {
         builtin: "cargo-build",
         inputs: &["{output}/Cargo.toml", "{output}/src/**/*.rs"],
         outputs: &["dist/{name}", "dist/manifest.json"],
+        records: &[],
     }],
     ..Catalog::EMPTY
 };

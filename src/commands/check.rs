@@ -17,7 +17,7 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
     });
     match (result, format) {
         (Ok((m, g)), CheckFormat::Text) => {
-            ui.warnings(&m, true);
+            ui.warnings(&m, &g.warnings, true);
             let tasks: usize = m.stages.iter().map(|s| s.tasks.len()).sum();
             println!(
                 "ok: {} is valid: {} stage{}, {} task{}, {} action{}, {} target{}",
@@ -36,7 +36,7 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
         (Ok((m, g)), CheckFormat::Json) => {
             let mut events = diagnostics_json(&Diagnostics {
                 source: m.source.clone(),
-                items: notes(&m, true),
+                items: notes(&m, &g.warnings, true),
             });
             events.push(json!({
                 "event": "check",
@@ -45,7 +45,7 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
                 "stages": m.stages.len(),
                 "actions": g.actions.len(),
                 "problems": 0,
-                "warnings": m.warnings.iter().filter(|d| d.severity == Severity::Warning).count(),
+                "warnings": notes(&m, &g.warnings, true).iter().filter(|d| d.severity == Severity::Warning).count(),
                 "advice": m.warnings.iter().filter(|d| d.severity == Severity::Advice).count(),
             }));
             print_json_lines(events);

@@ -103,6 +103,9 @@ pub struct BuiltinFiles {
     pub builtin: &'static str,
     pub inputs: &'static [&'static str],
     pub outputs: &'static [&'static str],
+    /// Outputs the builtin writes whatever its task declares (a record of what it did,
+    /// which must be cached and restored with the rest); added to every such task.
+    pub records: &'static [&'static str],
 }
 
 /// A builtin that expands into one `per_file` action for every file under
@@ -174,18 +177,17 @@ impl Catalog {
 /// Fills in the [`BuiltinFiles`] of every builtin task that names no files of its own.
 fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
     let expand = |path: &str, p: &Project| -> String {
-        let joined = |base: &str, rest: &str| match base.trim_end_matches('/') {
-            "" | "." => rest.trim_start_matches('/').to_owned(),
-            b => format!("{b}{rest}"),
+        // `{output}` and `{source}` may stand anywhere; `.` for the workspace drops out.
+        let folder = |f: &str| match f.trim_end_matches('/') {
+            "" | "." => String::new(),
+            f => f.to_owned(),
         };
-        let path = path.replace("{name}", &p.name.value);
-        if let Some(rest) = path.strip_prefix("{output}") {
-            joined(&p.output.value, rest)
-        } else if let Some(rest) = path.strip_prefix("{source}") {
-            joined(&p.source.value, rest)
-        } else {
-            path
-        }
+        let path = path
+            .replace("{name}", &p.name.value)
+            .replace("{output}", &folder(&p.output.value))
+            .replace("{source}", &folder(&p.source.value));
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        parts.join("/")
     };
     let project = m.project.clone();
     for task in m.stages.iter_mut().flat_map(|s| &mut s.tasks) {
@@ -207,6 +209,11 @@ fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
         }
         if task.outputs.is_empty() {
             task.outputs = fill(files.outputs);
+        }
+        for record in fill(files.records) {
+            if !task.outputs.iter().any(|o| o.value == record.value) {
+                task.outputs.push(record);
+            }
         }
     }
 }
@@ -304,7 +311,7 @@ pub fn read(path: &Path) -> Result<String, Diagnostics> {
     };
     let file = std::fs::File::open(path).map_err(|e| {
         let help = if e.kind() == std::io::ErrorKind::NotFound {
-            "run batuta in the folder that holds batuta.yaml, or name the manifest with -f"
+            "run batuta in the folder that holds batuta.yaml, name the manifest with -f, or write one with `batuta init`"
         } else {
             "check the file's permissions"
         };

@@ -80,13 +80,18 @@ fn build(
         .collect();
     x.resolve_input_globs();
     let (graph, action_nodes) = x.link(&stages);
-    if !x.diags.is_empty() {
+    let (warnings, errors): (Vec<Diagnostic>, Vec<Diagnostic>) = x
+        .diags
+        .into_iter()
+        .partition(|d| d.severity != crate::manifest::Severity::Error);
+    if !errors.is_empty() {
         return Err(Diagnostics {
             source: m.source.clone(),
-            items: x.diags,
+            items: errors,
         });
     }
     Ok(ActionGraph {
+        warnings,
         target,
         keep_going,
         stages,
@@ -308,6 +313,21 @@ impl<'m> Expander<'m> {
             .cloned()
             .collect();
         self.unmatched_hand_ports(task, &matches);
+        if matches.is_empty() && task.hand_ported.is_empty() {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Missing,
+                    format!(
+                        "task '{}.{}' matches no file: `each: \"{}\"` finds nothing under {}",
+                        task.phase, task.name, each.value, self.m.project.source.value
+                    ),
+                )
+                .warning()
+                .at(each.span)
+                .label("matches nothing")
+                .help("check the glob against the files (`batuta analyze` lists them); a script without an extension needs its path, or a list of globs such as \"{**/*.sh,bin/tool}\""),
+            );
+        }
         for file in matches {
             let input = join(&self.source, &file.rel);
             if file.symlink && !self.file_inside(&input) {
@@ -474,6 +494,7 @@ impl<'m> Expander<'m> {
             task: task.name.value.clone(),
             kind,
             inputs,
+            matched: Vec::new(),
             outputs,
             env: task.env.iter().map(|e| e.value.clone()).collect(),
             cache: task.cache,
