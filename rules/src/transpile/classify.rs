@@ -24,8 +24,8 @@ use batuta_engine::exec::Failure;
 use batuta_engine::graph::{Action, ActionKind};
 use batuta_engine::manifest::Phase;
 
-use super::diagnose::checks::{self, Verdict};
 use super::diagnose::cflags::{self, CFlags};
+use super::diagnose::checks::{self, Verdict};
 use super::diagnose::output::strip_ansi;
 use super::diagnose::{self, Found, Input, Kind, Place, Tool, ToolError, locate};
 
@@ -127,7 +127,10 @@ fn local_headers(root: &Path, path: &str, text: &str) -> Vec<(String, String)> {
             let Some(rest) = line.trim_start().strip_prefix("#include") else {
                 continue;
             };
-            let Some(name) = rest.trim().strip_prefix('"').and_then(|r| r.split('"').next())
+            let Some(name) = rest
+                .trim()
+                .strip_prefix('"')
+                .and_then(|r| r.split('"').next())
             else {
                 continue;
             };
@@ -227,7 +230,10 @@ fn judged(
     let tool_place = err.place.clone().filter(|p| p.line.is_some());
     let checker_place = match &verdict {
         Verdict::Rejects {
-            by, line: Some(l), column, ..
+            by,
+            line: Some(l),
+            column,
+            ..
         } => Some(Place {
             file: path.to_owned(),
             line: Some(*l),
@@ -240,12 +246,18 @@ fn judged(
     // The tool's own line first; then the language's (for a syntax error, where to fix
     // it); then the construct batuta found; else the file alone, with no line.
     let place = tool_place
-        .or(if code == codes::T002 { checker_place } else { None })
+        .or(if code == codes::T002 {
+            checker_place
+        } else {
+            None
+        })
         .or(found)
         .or(err.place.clone());
     let mut notes = Vec::new();
     match &verdict {
-        Verdict::Rejects { by, message, line, .. } => notes.push(match line {
+        Verdict::Rejects {
+            by, message, line, ..
+        } => notes.push(match line {
             Some(l) => format!("{by} rejects it too, at line {l}: {message}"),
             None => format!("{by} rejects it too: {message}"),
         }),
@@ -255,8 +267,12 @@ fn judged(
     if let Err(e) = &source.cflags {
         notes.push(e.clone());
     }
-    let mut out = Failure::new(code, headline(&f, &err, place.as_ref()))
-        .detail(detail(&err, place.as_ref(), &notes, log));
+    let mut out = Failure::new(code, headline(&f, &err, place.as_ref())).detail(detail(
+        &err,
+        place.as_ref(),
+        &notes,
+        log,
+    ));
     for h in hints(tool, &err, code, &verdict, place.as_ref(), path, source) {
         out = out.hint(h);
     }
@@ -292,7 +308,12 @@ fn headline(f: &Failure, err: &ToolError, place: Option<&Place>) -> String {
 
 /// The error's own lines of the output, how its place was found when not by the tool,
 /// what the language said, and where the whole output is.
-fn detail(err: &ToolError, place: Option<&Place>, notes: &[String], log: &Result<String, String>) -> String {
+fn detail(
+    err: &ToolError,
+    place: Option<&Place>,
+    notes: &[String],
+    log: &Result<String, String>,
+) -> String {
     let mut lines: Vec<String> = err.excerpt.clone();
     match place.map(|p| &p.found) {
         Some(Found::Batuta(what)) => lines.push(format!(
@@ -374,10 +395,12 @@ fn hints(
                 system.join(", ")
             ));
         }
-        if !source.has_database && err.message.contains("undeclared identifier") {
-            out.push(format!(
-                "If the project's build defines it (-D…), list its compile_commands.json (`bear -- make` writes one) in the task's `inputs`: batuta then gives decy and the C compiler the same macros"
-            ));
+        // The C compiler rejecting it too, without the project's flags, is most often a
+        // macro the build defines (`-DVER_REVISION=…`).
+        if code == codes::T002 && !source.has_database {
+            out.push(
+                "The C compiler was given no flags: if the project's build defines what it lacks (-D…, -I…), list its compile_commands.json (`bear -- make` writes one) in the task's `inputs`, and batuta gives decy and the compiler the same flags".to_owned(),
+            );
         }
     }
     out
@@ -398,7 +421,9 @@ mod tests {
 
     #[test]
     fn codes_by_category_and_verdict() {
-        let accepts = Verdict::Accepts { by: "python3".into() };
+        let accepts = Verdict::Accepts {
+            by: "python3".into(),
+        };
         let rejects = Verdict::Rejects {
             by: "python3".into(),
             line: Some(1),
@@ -412,7 +437,10 @@ mod tests {
         assert_eq!(code_for(&Kind::TypeInference, &accepts), codes::T003);
         assert_eq!(code_for(&Kind::Crash, &accepts), codes::T004);
         assert_eq!(code_for(&Kind::Unsupported, &unknown), codes::T004);
-        assert_eq!(code_for(&Kind::Lint("SEC001".into()), &accepts), codes::Q003);
+        assert_eq!(
+            code_for(&Kind::Lint("SEC001".into()), &accepts),
+            codes::Q003
+        );
     }
 
     #[test]
@@ -440,9 +468,17 @@ mod tests {
     fn headers_are_found_beside_the_file_once() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("src")).unwrap();
-        std::fs::write(d.path().join("src/a.h"), "#include \"b.h\"\n#include \"a.h\"\n").unwrap();
+        std::fs::write(
+            d.path().join("src/a.h"),
+            "#include \"b.h\"\n#include \"a.h\"\n",
+        )
+        .unwrap();
         std::fs::write(d.path().join("src/b.h"), "int b;\n").unwrap();
-        let h = local_headers(d.path(), "src/m.c", "#include <stdio.h>\n#include \"a.h\"\n");
+        let h = local_headers(
+            d.path(),
+            "src/m.c",
+            "#include <stdio.h>\n#include \"a.h\"\n",
+        );
         let names: Vec<&str> = h.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(names, ["src/a.h", "src/b.h"]);
     }

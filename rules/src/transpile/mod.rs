@@ -10,6 +10,7 @@
 pub mod assemble;
 pub mod classify;
 pub mod diagnose;
+pub mod stubs;
 
 /// The compilation database among a C task's inputs (`inputs: [compile_commands.json]`):
 /// the flags the project compiles each file with, which decy and the C compiler get too.

@@ -64,7 +64,11 @@ mod tests {
     fn purify_names_line_and_column() {
         // gzexe from gzip (every Debian machine), under bashrs 7.4.2.
         let out = "error[syntax]: Unexpected character '`' at line 94, column 10\n --> /usr/bin/gzexe:94:10\n93 |   if test $decomp -eq 0; then\n94 |     case `LC_ALL=C sed` in\n   |          ^\n95 |     skip=[0-9])\n  help: '`' is not valid in this context\n\n";
-        let input = Input { path: "/usr/bin/gzexe", text: None, headers: &[] };
+        let input = Input {
+            path: "/usr/bin/gzexe",
+            text: None,
+            headers: &[],
+        };
         let e = first_error(out, &input).unwrap();
         assert_eq!(e.kind, Kind::Syntax);
         assert_eq!(e.place.unwrap().to_string(), "/usr/bin/gzexe:94:10");

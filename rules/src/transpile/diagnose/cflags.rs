@@ -78,13 +78,19 @@ fn parse(directory: &Path, argv: &[String]) -> CFlags {
     let mut words = argv.iter().skip(1);
     while let Some(w) = words.next() {
         // `-D NAME` and `-DNAME` alike (the joined form only for the one-letter options).
-        let (opt, value) = match ["-D", "-U", "-I", "-isystem", "-iquote", "-idirafter", "-include"]
-            .iter()
-            .find(|o| w.starts_with(**o))
+        let (opt, value) = match [
+            "-D",
+            "-U",
+            "-I",
+            "-isystem",
+            "-iquote",
+            "-idirafter",
+            "-include",
+        ]
+        .iter()
+        .find(|o| w.starts_with(**o))
         {
-            Some(o) if o.len() == 2 && w.len() > 2 => {
-                (*o, Some(w[o.len()..].to_owned()))
-            }
+            Some(o) if o.len() == 2 && w.len() > 2 => (*o, Some(w[o.len()..].to_owned())),
             Some(o) if w == o => (*o, words.next().cloned()),
             _ => {
                 if w.starts_with("-std=") {
@@ -120,8 +126,22 @@ mod tests {
     #[test]
     fn macros_and_paths_are_kept_and_the_rest_is_not() {
         let argv: Vec<String> = [
-            "cc", "-O2", "-Wall", "-DVER_REVISION=\"7.4.3\"", "-D", "DEBUG=0", "-DD2U_UNICODE",
-            "-UNDEBUG", "-Iinc", "-isystem", "/opt/x", "-std=c99", "-c", "common.c", "-o", "common.o",
+            "cc",
+            "-O2",
+            "-Wall",
+            "-DVER_REVISION=\"7.4.3\"",
+            "-D",
+            "DEBUG=0",
+            "-DD2U_UNICODE",
+            "-UNDEBUG",
+            "-Iinc",
+            "-isystem",
+            "/opt/x",
+            "-std=c99",
+            "-c",
+            "common.c",
+            "-o",
+            "common.o",
         ]
         .map(String::from)
         .to_vec();
@@ -138,8 +158,19 @@ mod tests {
         assert_eq!(
             f.args,
             [
-                "-D", "VER_REVISION=\"7.4.3\"", "-D", "DEBUG=0", "-D", "D2U_UNICODE", "-U", "NDEBUG",
-                "-I", "/p/inc", "-isystem", "/opt/x", "-std=c99"
+                "-D",
+                "VER_REVISION=\"7.4.3\"",
+                "-D",
+                "DEBUG=0",
+                "-D",
+                "D2U_UNICODE",
+                "-U",
+                "NDEBUG",
+                "-I",
+                "/p/inc",
+                "-isystem",
+                "/opt/x",
+                "-std=c99"
             ]
         );
     }
@@ -154,9 +185,14 @@ mod tests {
              "command": "gcc -DNAME='\"x y\"' -c a.c"},
         ]);
         std::fs::write(d.path().join("compile_commands.json"), db.to_string()).unwrap();
-        let f = from_database(d.path(), "compile_commands.json", "src/a.c").unwrap().unwrap();
+        let f = from_database(d.path(), "compile_commands.json", "src/a.c")
+            .unwrap()
+            .unwrap();
         assert_eq!(f.macros, [("NAME".to_owned(), Some("\"x y\"".to_owned()))]);
-        assert_eq!(from_database(d.path(), "compile_commands.json", "src/b.c").unwrap(), None);
+        assert_eq!(
+            from_database(d.path(), "compile_commands.json", "src/b.c").unwrap(),
+            None
+        );
         std::fs::write(d.path().join("compile_commands.json"), "{").unwrap();
         assert!(matches!(
             from_database(d.path(), "compile_commands.json", "src/a.c"),

@@ -65,7 +65,12 @@ pub fn python(root: &Path, input: &str, query: Option<&Value>) -> PythonFacts {
     };
     let out = match run(cmd) {
         Ok(o) if o.ok => o.stdout,
-        Ok(o) => return unknown(format!("python3 could not read it: {}", first_line(&o.stderr))),
+        Ok(o) => {
+            return unknown(format!(
+                "python3 could not read it: {}",
+                first_line(&o.stderr)
+            ));
+        }
         Err(e) => return unknown(format!("python3 cannot run: {e}")),
     };
     let Ok(v) = serde_json::from_str::<Value>(&out) else {
@@ -95,7 +100,11 @@ pub fn python(root: &Path, input: &str, query: Option<&Value>) -> PythonFacts {
 fn shell(root: &Path, input: &str) -> Verdict {
     let first = std::fs::read(root.join(input))
         .ok()
-        .and_then(|b| b.split(|c| *c == b'\n').next().map(|l| String::from_utf8_lossy(l).into_owned()))
+        .and_then(|b| {
+            b.split(|c| *c == b'\n')
+                .next()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+        })
         .unwrap_or_default();
     let shell = if !first.starts_with("#!") {
         "sh"
@@ -185,7 +194,8 @@ fn ruchy(root: &Path, input: &str) -> Verdict {
         Err(e) => return Verdict::Unknown(format!("ruchy cannot run: {e}")),
     };
     static BAD: OnceLock<Regex> = OnceLock::new();
-    let re = BAD.get_or_init(|| Regex::new(r"✗ .*?:(\d+): (?:Syntax error: )?(.*)$").expect("valid"));
+    let re =
+        BAD.get_or_init(|| Regex::new(r"✗ .*?:(\d+): (?:Syntax error: )?(.*)$").expect("valid"));
     let text = format!("{}\n{}", out.stdout, out.stderr);
     if let Some(c) = text.lines().find_map(|l| re.captures(l)) {
         return Verdict::Rejects {
@@ -202,7 +212,11 @@ fn ruchy(root: &Path, input: &str) -> Verdict {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim().to_owned()
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 struct Ran {
@@ -264,8 +278,16 @@ mod tests {
         ]);
         let q = serde_json::json!({"kind": "call", "name": "sum", "not_in": [1]});
         let facts = python(d.path(), "ok.py", Some(&q));
-        assert_eq!(facts.verdict, Verdict::Accepts { by: "python3".into() });
-        assert_eq!(facts.found, Some((2, 5, "sum() call with 2 arguments".into())));
+        assert_eq!(
+            facts.verdict,
+            Verdict::Accepts {
+                by: "python3".into()
+            }
+        );
+        assert_eq!(
+            facts.found,
+            Some((2, 5, "sum() call with 2 arguments".into()))
+        );
         match python(d.path(), "bad.py", None).verdict {
             Verdict::Rejects { line, .. } => assert_eq!(line, Some(1)),
             v => panic!("{v:?}"),
@@ -279,7 +301,10 @@ mod tests {
             ("b.sh", "#!/bin/bash\nif then\n"),
             ("c.sh", "#!/bin/sh\nx=$((1 +\n"),
         ]);
-        assert_eq!(shell(d.path(), "a.sh"), Verdict::Accepts { by: "sh -n".into() });
+        assert_eq!(
+            shell(d.path(), "a.sh"),
+            Verdict::Accepts { by: "sh -n".into() }
+        );
         match shell(d.path(), "b.sh") {
             Verdict::Rejects { by, line, .. } => {
                 assert_eq!(by, "bash -n");
@@ -299,7 +324,9 @@ mod tests {
         ]);
         assert!(matches!(c(d.path(), "ok.c", None), Verdict::Accepts { .. }));
         match c(d.path(), "bad.c", None) {
-            Verdict::Rejects { line, column, .. } => assert_eq!((line, column.is_some()), (Some(1), true)),
+            Verdict::Rejects { line, column, .. } => {
+                assert_eq!((line, column.is_some()), (Some(1), true))
+            }
             v => panic!("{v:?}"),
         }
         assert!(matches!(c(d.path(), "hdr.c", None), Verdict::Unknown(_)));

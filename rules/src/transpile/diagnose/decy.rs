@@ -24,7 +24,10 @@ pub fn first_error(out: &str, input: &Input<'_>) -> Option<ToolError> {
     {
         return Some(error(b, Some(place)));
     }
-    if let Some(b) = errors.iter().find(|b| b.location.as_ref().is_some_and(|l| l.line.is_some())) {
+    if let Some(b) = errors
+        .iter()
+        .find(|b| b.location.as_ref().is_some_and(|l| l.line.is_some()))
+    {
         return Some(error(b, None));
     }
     if let Some(p) = output::panic(out) {
@@ -101,7 +104,10 @@ fn map_back(b: &Block, input: &Input<'_>) -> Option<Place> {
 /// clang counts columns in bytes; people count characters.
 fn char_column(line: &str, byte_column: u32) -> u32 {
     let upto = (byte_column as usize).saturating_sub(1).min(line.len());
-    let upto = (0..=upto).rev().find(|&i| line.is_char_boundary(i)).unwrap_or(0);
+    let upto = (0..=upto)
+        .rev()
+        .find(|&i| line.is_char_boundary(i))
+        .unwrap_or(0);
     line[..upto].chars().count() as u32 + 1
 }
 
@@ -114,19 +120,33 @@ mod tests {
     #[test]
     fn the_first_error_is_mapped_back_past_decys_prototypes() {
         let text = "int a;\nint f(char *str, int x)\n{\n    for ( ; x < 0; ++x, ++str)\n        if (*str == '\\0')  return ERR;\n    for ( ; *str != '\\0'; ++str, ++x)\n}\n";
-        let input = Input { path: "legacy/sl.c", text: Some(text), headers: &[] };
+        let input = Input {
+            path: "legacy/sl.c",
+            text: Some(text),
+            headers: &[],
+        };
         let out = "warning[parse]: 'EOF' macro redefined\n --> input.c:138:9\n 137|    extern FILE* stderr;\n 138|    #define EOF (-1)\n    |            ^\n 139|    #define SEEK_SET 0\n\nerror[semantic]: use of undeclared identifier 'ERR'\n --> input.c:252:35\n 251|        for ( ; x < 0; ++x, ++str)\n 252|            if (*str == '\\0')  return ERR;\n    |                                      ^\n 253|        for ( ; *str != '\\0'; ++str, ++x)\n  note: n\n";
         let e = first_error(out, &input).unwrap();
         assert_eq!(e.kind, Kind::Semantic);
         let p = e.place.unwrap();
         assert_eq!(p.to_string(), "legacy/sl.c:5:35");
-        assert_eq!(p.found, Found::Mapped { tool_file: "input.c".into(), tool_line: 252 });
+        assert_eq!(
+            p.found,
+            Found::Mapped {
+                tool_file: "input.c".into(),
+                tool_line: 252
+            }
+        );
         assert_eq!(e.excerpt.len(), 7);
     }
 
     #[test]
     fn an_error_in_no_file_has_no_place() {
-        let input = Input { path: "legacy/x.c", text: Some("int x;\n"), headers: &[] };
+        let input = Input {
+            path: "legacy/x.c",
+            text: Some("int x;\n"),
+            headers: &[],
+        };
         let out = "error[parse]: conflicting types for 'getline'\n --> input.c:40:7\n 40|    ssize_t getline(char **l);\n\n";
         let e = first_error(out, &input).unwrap();
         assert_eq!(e.place, None);
@@ -136,7 +156,11 @@ mod tests {
     #[test]
     fn a_missing_include_is_io() {
         let out = "Error: Failed to transpile legacy/a.c\n\nTry: Check\n\nCaused by:\n    Failed to find include file: legacy/missing.h\n\nStack backtrace:\n";
-        let input = Input { path: "legacy/a.c", text: None, headers: &[] };
+        let input = Input {
+            path: "legacy/a.c",
+            text: None,
+            headers: &[],
+        };
         let e = first_error(out, &input).unwrap();
         assert_eq!(e.kind, Kind::Io);
         assert_eq!(e.message, "Failed to find include file: legacy/missing.h");
@@ -149,7 +173,11 @@ mod tests {
             "/../tests/corpus/sl-5.02/sl.c"
         ))
         .unwrap();
-        let input = Input { path: "sl.c", text: Some(&text), headers: &[] };
+        let input = Input {
+            path: "sl.c",
+            text: Some(&text),
+            headers: &[],
+        };
         let e = first_error(SL, &input).unwrap();
         assert_eq!(e.place.unwrap().to_string(), "sl.c:60:35");
         assert_eq!(e.message, "use of undeclared identifier 'ERR'");

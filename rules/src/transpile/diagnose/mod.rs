@@ -7,9 +7,9 @@
 //! fault is asked of the language's own interpreter or compiler (`checks`), and where the
 //! tool names no line, `locate` finds the construct its message names, saying so.
 
+mod bashrs;
 pub mod cflags;
 pub mod checks;
-mod bashrs;
 mod decy;
 mod depyler;
 pub mod locate;

@@ -217,15 +217,27 @@ mod tests {
     fn locations_keep_colons_in_names() {
         assert_eq!(
             Location::parse("a/b.py"),
-            Location { file: "a/b.py".into(), line: None, column: None }
+            Location {
+                file: "a/b.py".into(),
+                line: None,
+                column: None
+            }
         );
         assert_eq!(
             Location::parse("input.c:252:35"),
-            Location { file: "input.c".into(), line: Some(252), column: Some(35) }
+            Location {
+                file: "input.c".into(),
+                line: Some(252),
+                column: Some(35)
+            }
         );
         assert_eq!(
             Location::parse("/usr/sbin/addgnupghome:5"),
-            Location { file: "/usr/sbin/addgnupghome".into(), line: Some(5), column: None }
+            Location {
+                file: "/usr/sbin/addgnupghome".into(),
+                line: Some(5),
+                column: None
+            }
         );
         assert_eq!(Location::parse("c:weird:name.py:3").file, "c:weird:name.py");
     }
@@ -238,7 +250,13 @@ mod tests {
         assert!(!b[0].is_error());
         assert_eq!(b[1].message, "e");
         assert_eq!(b[1].snippet.len(), 2);
-        assert_eq!(b[1].snippet[1], SnippetLine { number: 3, text: "b".into() });
+        assert_eq!(
+            b[1].snippet[1],
+            SnippetLine {
+                number: 3,
+                text: "b".into()
+            }
+        );
         assert_eq!(b[1].lines.len(), 7, "{:?}", b[1].lines);
     }
 

@@ -40,7 +40,11 @@ mod tests {
     #[test]
     fn a_parse_failure_is_syntax_with_its_cause() {
         let out = "Error: Failed to parse input\n\nCaused by:\n    Expected RightBrace, found EOF\n\nStack backtrace:\n   0: anyhow";
-        let input = Input { path: "src/a.ruchy", text: None, headers: &[] };
+        let input = Input {
+            path: "src/a.ruchy",
+            text: None,
+            headers: &[],
+        };
         let e = first_error(out, &input).unwrap();
         assert_eq!(e.kind, Kind::Syntax);
         assert_eq!(e.message, "Expected RightBrace, found EOF");
