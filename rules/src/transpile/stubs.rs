@@ -90,6 +90,18 @@ pub struct Found {
     pub unread: Vec<usize>,
 }
 
+/// The stubs in the generated Rust file `rust`, transpiled from `source` (both relative
+/// to the workspace `root`): what `batuta status --files` and the report show. A source
+/// that cannot be read only costs the source lines.
+pub fn in_files(root: &std::path::Path, source: &str, rust: &str) -> std::io::Result<Found> {
+    let generated = std::fs::read_to_string(root.join(rust))?;
+    let text = std::fs::read_to_string(root.join(source)).ok();
+    Ok(find(
+        &generated,
+        text.as_deref().map(|t| (t, Language::of_path(source))),
+    ))
+}
+
 /// The stubs in `rust`, given the source it was generated from (its text and language)
 /// when known. Without the source, only `todo!()`/`unimplemented!()` and constant
 /// functions with parameters are found, with no source line.
