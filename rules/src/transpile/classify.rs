@@ -395,6 +395,23 @@ fn hints(
                 system.join(", ")
             ));
         }
+        // decy takes no -D or -I: a macro the project defines stays undeclared to it.
+        if let Ok(Some(flags)) = &source.cflags {
+            let defined: Vec<&str> = flags
+                .macros
+                .iter()
+                .filter(|(name, value)| {
+                    value.is_some() && err.message.contains(&format!("'{name}'"))
+                })
+                .map(|(name, _)| name.as_str())
+                .collect();
+            if !defined.is_empty() {
+                out.push(format!(
+                    "The project defines {} (compile_commands.json), but decy accepts no -D or -I flags and batuta does not yet hand it the project's macros: the C compiler got them, decy did not",
+                    defined.join(", ")
+                ));
+            }
+        }
         // The C compiler rejecting it too, without the project's flags, is most often a
         // macro the build defines (`-DVER_REVISION=…`).
         if code == codes::T002 && !source.has_database {

@@ -9,10 +9,13 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::{Value, json};
 
+/// A message pattern and the query its captures make.
+type Pattern = (Regex, fn(&regex::Captures<'_>) -> Value);
+
 /// The query for depyler's message, or `None` when it names no findable construct
 /// ("Complex tuple unpacking not yet supported").
 pub fn query(message: &str) -> Option<Value> {
-    static PATTERNS: OnceLock<Vec<(Regex, fn(&regex::Captures<'_>) -> Value)>> = OnceLock::new();
+    static PATTERNS: OnceLock<Vec<Pattern>> = OnceLock::new();
     let patterns = PATTERNS.get_or_init(|| {
         let p = |re: &str| Regex::new(re).expect("valid pattern");
         vec![
