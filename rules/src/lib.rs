@@ -105,8 +105,8 @@ impl Rules for Registry {
         kernels::rule::find(name).map(|r| r as &dyn Rule)
     }
 
-    fn explain(&self, action: &Action, failure: Failure) -> Failure {
-        transpile::classify::explain(action, failure)
+    fn explain(&self, root: &std::path::Path, action: &Action, failure: Failure) -> Failure {
+        transpile::classify::explain(root, action, failure)
     }
 }
 

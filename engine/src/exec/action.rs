@@ -149,7 +149,7 @@ impl Ctx<'_> {
     pub fn process(&self, a: &Action) -> Outcome {
         let key = match self.current_key(a) {
             Ok(k) => k,
-            Err(f) => return Outcome::Failed(self.rules.explain(a, f)),
+            Err(f) => return Outcome::Failed(self.rules.explain(self.root, a, f)),
         };
         if a.cache {
             if self.up_to_date(a, &key) {
@@ -165,7 +165,7 @@ impl Ctx<'_> {
             }
         }
         match self.execute(a, &key) {
-            Outcome::Failed(f) => Outcome::Failed(self.rules.explain(a, f)),
+            Outcome::Failed(f) => Outcome::Failed(self.rules.explain(self.root, a, f)),
             other => other,
         }
     }

@@ -51,6 +51,9 @@ pub struct FileStatus {
     /// Its place on the to-do list (1 is next), when it needs work.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<usize>,
+    /// Stubs found in its generated Rust (functions that ignore their parameters and return
+    /// a constant, the tool's stand-ins for library calls, `todo!()`, emptied tables).
+    pub stubs: usize,
     /// How many other source files use it.
     pub dependents: usize,
     /// The source's lines.
@@ -240,6 +243,17 @@ pub fn table(
         let module = r.module.clone().unwrap_or_default();
         r.compile = compile_of(&module, &assemblies, &builds, &r.transpile);
     }
+    // What the tools stood in for: only generated Rust that was written.
+    for r in rows
+        .iter_mut()
+        .filter(|r| r.origin == "generated" && r.kind == Kind::Module && r.transpile == Step::Ok)
+    {
+        if let (Some(src), Some(module)) = (&r.source, &r.module)
+            && let Ok(found) = batuta_rules::transpile::stubs::in_files(root, src, module)
+        {
+            r.stubs = found.stubs.len();
+        }
+    }
     for r in &mut rows {
         let output = r.module.clone().unwrap_or_default();
         let path = (r.kind == Kind::Module)
@@ -293,6 +307,7 @@ fn row(
         validate: Validation::None,
         status: String::new(),
         next: None,
+        stubs: 0,
         dependents: 0,
         lines: 0,
     }
@@ -500,7 +515,24 @@ fn order(rows: &mut [FileStatus]) {
     }
 }
 
+/// The status in words, with the stubs found when the file got that far.
 fn summary(r: &FileStatus) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let status = furthest(r);
+    let failed = matches!(r.transpile, Step::Failed(_))
+        || matches!(
+            r.compile,
+            Compile::Quarantined { .. } | Compile::Errors { .. }
+        );
+    if r.stubs > 0 && !failed {
+        format!("{status}, {}", plural(r.stubs, "stub"))
+    } else {
+        status
+    }
+}
+
+/// How far the file got, in words.
+fn furthest(r: &FileStatus) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     let checked = match &r.validate {
         Validation::Ok(_) => Some("validated"),
@@ -596,6 +628,20 @@ mod tests {
         );
         s.compile = Compile::Lints;
         assert_eq!(summary(&s), "purified");
+        r.transpile = Step::Ok;
+        r.validate = Validation::None;
+        r.compile = Compile::NotBuilt;
+        r.stubs = 2;
+        assert_eq!(summary(&r), "transpiled, 2 stubs");
+        r.compile = Compile::Quarantined {
+            count: 1,
+            first: "x".into(),
+        };
+        assert_eq!(
+            summary(&r),
+            "quarantined (1 error)",
+            "a failure says only that"
+        );
     }
 
     #[test]

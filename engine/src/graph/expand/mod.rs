@@ -241,12 +241,31 @@ impl<'m> Expander<'m> {
                 return;
             }
         };
-        // Never treat batuta's own files or generated output as legacy source.
-        let skip = [
+        // Never treat batuta's own files or generated output as legacy source: the manifest,
+        // the output folder, what any task declares it writes (a release in dist/, when the source is
+        // the workspace itself), the cache wherever it is kept.
+        let mut skip = vec![
             self.abs(&self.output),
             self.abs(".batuta"),
             self.abs(".git"),
         ];
+        if let Some(name) = self.m.path.file_name().and_then(|n| n.to_str()) {
+            skip.push(self.abs(name));
+        }
+        let written = self
+            .m
+            .stages
+            .iter()
+            .flat_map(|s| &s.tasks)
+            .flat_map(|t| &t.outputs);
+        skip.extend(
+            written
+                .filter_map(|o| normalize("", &o.value))
+                .map(|o| self.abs(&o)),
+        );
+        if let Some(cache) = std::env::var_os("BATUTA_CACHE_DIR").filter(|c| !c.is_empty()) {
+            skip.push(std::path::PathBuf::from(cache));
+        }
         self.files = walk::walk(&dir, &exclude, &skip);
     }
 
