@@ -178,7 +178,10 @@ pub fn analyze_bytes(rel: &str, bytes: &[u8]) -> FileReport {
     };
     if is_deps {
         match deps::parse(rel, text) {
-            Ok(d) => r.dependencies = d,
+            Ok(p) => {
+                r.dependencies = p.dependencies;
+                r.problems.extend(p.notes);
+            }
             Err(e) => r.problems.push(format!("dependencies not read: {e}")),
         }
     }
