@@ -33,6 +33,50 @@ pub struct MlCall {
     /// The Rust call it becomes, when the mapping table has one.
     pub target: Option<String>,
     pub backend: Option<String>,
+    /// How the code writes it: a function (the default), a method on a value known or taken
+    /// to be an array or a model, or an operator (`@`).
+    #[serde(default, skip_serializing_if = "Via::is_function")]
+    pub via: Via,
+    /// Its operands (the receiver first for a method), as far as the code states them; the
+    /// shape tracer looks the named ones up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operands: Vec<Operand>,
+    /// `axis=` was given: a reduction along an axis, not over everything.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub axis: bool,
+}
+
+/// How a call is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    #[default]
+    Function,
+    /// `a.dot(b)`; `known` says whether `a` is known to be an array (assigned from a NumPy
+    /// result in the function) or only taken to be one by the method's name.
+    Method {
+        known: bool,
+    },
+    Operator,
+}
+
+impl Via {
+    fn is_function(&self) -> bool {
+        *self == Via::Function
+    }
+}
+
+/// One operand of a call as the code writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operand {
+    /// A plain name or attribute chain (`a`, `self.F`, `x.T`): the tracer reads it at the
+    /// call's line. `None` for anything else (a call, an expression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The shape the code states: `[]` for a number literal, `[3, 3]` for a name assigned
+    /// `np.zeros((3, 3))` earlier in the function.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Vec<u64>>,
 }
 
 /// The mapping table of REFERENCE.md: operation → (Rust target, backend).
@@ -269,6 +313,9 @@ impl MlCall {
             line,
             target,
             backend,
+            via: Via::Function,
+            operands: Vec::new(),
+            axis: false,
         }
     }
 }

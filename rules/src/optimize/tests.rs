@@ -3,19 +3,11 @@
 
 use super::calibrate::{Calibration, GpuAdapter};
 use super::plan::{Mode, Options, PlanError, Size, plan};
-use crate::analyze::ml::mapping;
 use crate::analyze::{FileReport, MlCall};
 use crate::kernels::{Choice, CostModel, Rates};
 
 fn call(operation: &str, line: usize) -> MlCall {
-    let m = mapping(operation);
-    MlCall {
-        framework: operation.split('.').next().unwrap().to_owned(),
-        operation: operation.to_owned(),
-        line,
-        target: m.map(|(t, _)| t.to_owned()),
-        backend: m.map(|(_, b)| b.to_owned()),
-    }
+    MlCall::new(operation.to_owned(), line)
 }
 
 /// `main.py`: a small element-wise add, a dot product, a sum, a large matmul, a KMeans fit,

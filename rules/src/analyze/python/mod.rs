@@ -16,6 +16,7 @@
 
 mod calls;
 mod expr;
+mod numeric;
 mod tokens;
 
 use std::rc::Rc;

@@ -195,14 +195,15 @@ fn ml_by_tree(src: &str) -> Option<(Vec<String>, Vec<MlCall>)> {
         .then(|| crate::analyze::ml::scan(&tree, src))
 }
 
+/// The import-resolved calls from tokens, checked against tree-sitter's (what only tokens
+/// add, method calls and operands, is `numeric.rs`'s and tested there).
 fn ml_agrees(src: &str) -> Vec<(String, usize)> {
-    let fast = facts(src, true).unwrap_or_else(|_| panic!("unsupported:\n{src}"));
+    let lexed = tokens::lex(src).unwrap_or_else(|_| panic!("unsupported:\n{src}"));
+    let (imports, found) = calls::Scan::new(src, &lexed).found();
+    let fast: Vec<MlCall> = found.into_iter().map(|(c, _)| c).collect();
     let tree = ml_by_tree(src).expect("tree-sitter parses it");
-    assert_eq!((fast.ml_imports, fast.ml_calls.clone()), tree, "\n{src}");
-    fast.ml_calls
-        .into_iter()
-        .map(|c| (c.operation, c.line))
-        .collect()
+    assert_eq!((imports, fast.clone()), tree, "\n{src}");
+    fast.into_iter().map(|c| (c.operation, c.line)).collect()
 }
 
 #[test]
