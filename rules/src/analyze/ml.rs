@@ -1,6 +1,6 @@
 //! ML frameworks in Python: imports and calls of NumPy, scikit-learn, PyTorch, pandas and
-//! SciPy, each call mapped to its Sovereign-stack target (REFERENCE.md, "Library mappings")
-//! or left unmapped and listed.
+//! SciPy, each call mapped to its Sovereign-stack target (`targets.rs`, items of pinned
+//! trueno, aprender and realizar versions) or left unmapped and listed.
 //!
 //! [`scan`] finds them on tree-sitter's tree; `python/calls.rs` finds the same ones from
 //! tokens (the fast path analyze takes), and both resolve names through [`Aliases`].
@@ -77,27 +77,6 @@ pub struct Operand {
     /// `np.zeros((3, 3))` earlier in the function.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape: Option<Vec<u64>>,
-}
-
-/// The mapping table of REFERENCE.md: operation → (Rust target, backend).
-pub fn mapping(operation: &str) -> Option<(&'static str, &'static str)> {
-    let last = operation.rsplit('.').next().unwrap_or(operation);
-    let fw = operation.split('.').next().unwrap_or("");
-    Some(match (fw, operation, last) {
-        ("numpy", "numpy.add", _) => ("trueno::add", "SIMD/GPU"),
-        ("numpy", "numpy.dot", _) => ("trueno::dot", "SIMD/GPU"),
-        ("numpy", "numpy.matmul", _) => ("trueno::matmul", "GPU"),
-        ("numpy", "numpy.sum", _) => ("trueno::sum", "SIMD"),
-        ("numpy", "numpy.mean", _) => ("trueno::mean", "SIMD"),
-        ("sklearn", _, "LinearRegression") => ("aprender::LinearRegression::new", "CPU"),
-        ("sklearn", _, "LogisticRegression") => ("aprender::LogisticRegression::new", "CPU"),
-        ("sklearn", _, "KMeans") => ("aprender::KMeans::new", "CPU"),
-        ("sklearn", _, "StandardScaler") => ("aprender::StandardScaler::new", "CPU"),
-        ("torch", "torch.load", _) => ("realizar::load_model", "GPU"),
-        ("torch", "torch.nn.Module.forward", _) => ("realizar::forward", "GPU"),
-        ("torch", "torch.nn.Module.generate", _) => ("realizar::generate_text", "GPU"),
-        _ => return None,
-    })
 }
 
 /// Frameworks imported (top-level modules, sorted) and every framework call, in order.
@@ -303,8 +282,8 @@ impl MlCall {
     /// A call of `operation` (resolved through imports) at `line`, with its mapping.
     pub fn new(operation: String, line: usize) -> MlCall {
         let framework = operation.split('.').next().unwrap_or("").to_owned();
-        let (target, backend) = match mapping(&operation) {
-            Some((t, b)) => (Some(t.to_owned()), Some(b.to_owned())),
+        let (target, backend) = match super::targets::mapping(&operation) {
+            Some((t, b)) => (Some(t), Some(b.to_owned())),
             None => (None, None),
         };
         MlCall {
@@ -379,17 +358,29 @@ a = np.dot(x, y)\nb = x @ y\nc = np.zeros(3)\nk = KM(n_clusters=3)\nr = LinearRe
         assert_eq!(
             calls,
             [
-                ("numpy.dot".into(), t("trueno::dot")),
-                ("numpy.matmul".into(), t("trueno::matmul")),
+                ("numpy.dot".into(), t("trueno::Vector::<f32>::dot")),
+                ("numpy.matmul".into(), t("trueno::Matrix::<f32>::matmul")),
                 ("numpy.zeros".into(), None),
-                ("sklearn.cluster.KMeans".into(), t("aprender::KMeans::new")),
+                (
+                    "sklearn.cluster.KMeans".into(),
+                    t("aprender::cluster::KMeans::new")
+                ),
                 (
                     "sklearn.linear_model.LinearRegression".into(),
-                    t("aprender::LinearRegression::new")
+                    t("aprender::linear_model::LinearRegression::new")
                 ),
-                ("torch.load".into(), t("realizar::load_model")),
-                ("torch.nn.Module.forward".into(), t("realizar::forward")),
-                ("numpy.linalg.norm".into(), None),
+                (
+                    "torch.load".into(),
+                    t("realizar::apr_transformer::AprTransformer::from_apr_file::<&str>")
+                ),
+                (
+                    "torch.nn.Module.forward".into(),
+                    t("realizar::apr_transformer::AprTransformer::forward")
+                ),
+                (
+                    "numpy.linalg.norm".into(),
+                    t("trueno::Vector::<f32>::norm_l2")
+                ),
             ]
         );
     }

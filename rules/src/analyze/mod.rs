@@ -14,6 +14,7 @@ pub mod python;
 pub mod recommend;
 pub mod report;
 pub mod syntax;
+pub mod targets;
 pub mod tdg;
 
 use std::io::Read;
@@ -333,7 +334,10 @@ mod tests {
         // tokei counts a shebang as code and a docstring as a comment.
         assert_eq!((r.code, r.comments, r.blanks), (4, 2, 1));
         assert_eq!(r.functions.len(), 1);
-        assert_eq!(r.ml_calls[0].target.as_deref(), Some("trueno::sum"));
+        assert_eq!(
+            r.ml_calls[0].target.as_deref(),
+            Some("trueno::Vector::<f32>::sum")
+        );
     }
 
     #[test]
