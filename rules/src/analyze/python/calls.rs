@@ -21,6 +21,7 @@ pub(super) struct Located {
     pub end: usize,
     pub at: usize,
     pub call: MlCall,
+    #[cfg_attr(not(test), allow(dead_code))]
     pub unpacked: bool,
 }
 
@@ -95,6 +96,7 @@ impl<'s> Scan<'s> {
     /// (`*np.split(a)`): tree-sitter-python sometimes parses that as a call of `*np.split`
     /// or `(*np).split`, naming nothing, and misses it; Python calls `np.split`, and so does
     /// this.
+    #[cfg(test)]
     pub(super) fn found(&self) -> (Vec<String>, Vec<(MlCall, bool)>) {
         let (imported, located) = self.located(&self.aliases());
         (
