@@ -82,13 +82,20 @@ impl Rule for TraceShapes {
         let code = phase_code(call.phase);
         let fail = |m: String| Failure::new(code, m);
         let cases = validation_cases(NAME, call.with).map_err(|e| {
-            e.failure(code, "compare-outputs' keys: original, cases or stdin, timeout")
+            e.failure(
+                code,
+                "compare-outputs' keys: original, cases or stdin, timeout",
+            )
         })?;
         let out = call
             .outputs
             .iter()
             .find(|o| o.ends_with(".json"))
-            .ok_or_else(|| fail(format!("{NAME} writes one .json file; its outputs have none")))?;
+            .ok_or_else(|| {
+                fail(format!(
+                    "{NAME} writes one .json file; its outputs have none"
+                ))
+            })?;
         let sites = sites(call)?;
         let n_sites: usize = sites.values().map(Vec::len).sum();
         let scratch = tempfile::Builder::new()
@@ -132,7 +139,10 @@ fn sites(call: &Call<'_>) -> Result<std::collections::BTreeMap<String, Vec<Value
     let mut out = std::collections::BTreeMap::new();
     for input in call.inputs.iter().filter(|i| i.ends_with(".py")) {
         let text = std::fs::read_to_string(call.path(input)).map_err(|e| {
-            Failure::new(phase_code(call.phase), format!("cannot read '{input}': {e}"))
+            Failure::new(
+                phase_code(call.phase),
+                format!("cannot read '{input}': {e}"),
+            )
         })?;
         let Ok(facts) = crate::analyze::python::facts(&text, true) else {
             continue;
@@ -194,7 +204,10 @@ fn run_case(
         pythonpath.push(p);
     }
     env.push(("PYTHONPATH".into(), pythonpath));
-    env.push(("BATUTA_TRACE_SITES".into(), scratch.join("sites.json").into()));
+    env.push((
+        "BATUTA_TRACE_SITES".into(),
+        scratch.join("sites.json").into(),
+    ));
     env.push((
         "BATUTA_TRACE_ROOT".into(),
         wc.path().join(call.source).into(),
