@@ -281,8 +281,8 @@ fn size_of(kind: Kind, operands: &[Seen], eb: usize) -> Result<Option<Sized>, &'
     }))
 }
 
-/// The work of a declared size.
-fn declared_size(kind: Kind, size: Size, eb: usize) -> Sized {
+/// The work of a declared size; an element count for `dot` is of two vectors.
+fn declared_size(kind: Kind, size: Size, eb: usize, vector_dot: bool) -> Sized {
     let plain = |work, elements| Sized {
         work,
         elements,
@@ -298,6 +298,9 @@ fn declared_size(kind: Kind, size: Size, eb: usize) -> Sized {
             operands: Vec::new(),
             matrix: true,
         },
+        (Kind::Product, Size::Elements(e)) if vector_dot => {
+            plain(Work::elementwise(e as usize, 2, eb, 2.0), e)
+        }
         (Kind::Product, Size::Elements(e)) => {
             // Square matrices of `e` elements each.
             let side = (e as f64).sqrt().round().max(1.0) as u64;
@@ -428,6 +431,8 @@ impl Ctx<'_> {
     ) -> Result<Entry, &'static str> {
         let k = kind(&call.operation)?;
         let eb = self.opts.element_bytes;
+        let last = call.operation.rsplit('.').next().unwrap_or("");
+        let vector_dot = matches!(last, "dot" | "vdot" | "inner");
         let gpu_capable = call
             .backend
             .as_deref()
@@ -442,7 +447,7 @@ impl Ctx<'_> {
             }
         };
         if let Some(size) = declared {
-            let s = declared_size(k, size, eb);
+            let s = declared_size(k, size, eb, vector_dot);
             let (call_target, gpu) = (target(s.matrix), gpu_capable || s.matrix);
             return Ok(self.place(site, s, "declared", None, None, gpu, call_target));
         }
@@ -488,14 +493,17 @@ impl Ctx<'_> {
             }
         }
         if let Some(e) = self.opts.default_elements {
-            let s = declared_size(k, Size::Elements(e), eb);
+            let s = declared_size(k, Size::Elements(e), eb, vector_dot);
             let (call_target, gpu) = (target(s.matrix), gpu_capable || s.matrix);
             return Ok(self.place(site, s, "declared", None, None, gpu, call_target));
         }
         // Nothing tells the size: planned scalar, and said to be a guess.
-        let s = declared_size(k, Size::Elements(1), eb);
+        let s = declared_size(k, Size::Elements(1), eb, true);
         let mut e = self.place(site, s, "guess", None, None, false, target(false));
         e.backend = Choice::Scalar;
+        (e.elements, e.shape, e.bytes, e.flops) = (0, None, 0.0, 0.0);
+        // No time for an unknown size (written as null, shown as —).
+        (e.estimate.scalar_s, e.estimate.simd_s) = (f64::NAN, f64::NAN);
         e.reason = "size unknown: no trace reached it and the code states none; declare it in `with: sizes`".to_owned();
         Ok(e)
     }
