@@ -483,14 +483,11 @@ impl Ctx<'_> {
                 return Err(e);
             }
         }
-        if let Some(operands) = stated(call) {
-            match size_of(k, &operands, eb)? {
-                Some(s) => {
-                    let (call_target, gpu) = (target(s.matrix), gpu_capable || s.matrix);
-                    return Ok(self.place(site, s, "stated", None, None, gpu, call_target));
-                }
-                None => {}
-            }
+        if let Some(operands) = stated(call)
+            && let Some(s) = size_of(k, &operands, eb)?
+        {
+            let (call_target, gpu) = (target(s.matrix), gpu_capable || s.matrix);
+            return Ok(self.place(site, s, "stated", None, None, gpu, call_target));
         }
         if let Some(e) = self.opts.default_elements {
             let s = declared_size(k, Size::Elements(e), eb, vector_dot);

@@ -149,7 +149,7 @@ impl Walk<'_, '_> {
         let method = s.text(name);
         let receiver_end = name - 2;
         let start = s.primary_start(receiver_end);
-        let receiver = self.receiver(start, receiver_end);
+        let receiver = self.receiver(receiver_end);
         let line = s.lexed.tokens[start].line as usize;
         let (operation, via, returns) = match receiver {
             Some(Value::Model(class)) if MODEL_METHODS.contains(&method) => (
@@ -195,16 +195,16 @@ impl Walk<'_, '_> {
         Some((start, call))
     }
 
-    /// What the expression `start..=end` (a receiver) is: a known name, `.T` of one, or the
+    /// What the receiver expression ending at `end` is: a known name, `.T` of one, or the
     /// result of a call found before.
-    fn receiver(&self, start: usize, end: usize) -> Option<Value> {
+    fn receiver(&self, end: usize) -> Option<Value> {
         let s = self.scan;
         if s.kind(end) == Some(Kind::Close) {
             let open = s.lexed.tokens[end].pair as usize;
             return self.returns.get(&open).cloned();
         }
         if s.is(end, Kind::Name, "T") && end >= 2 && s.is(end - 1, Kind::Op, ".") {
-            return match self.receiver(start, end - 2)? {
+            return match self.receiver(end - 2)? {
                 Value::Array(shape) => Some(Value::Array(shape.map(reversed))),
                 other => Some(other),
             };
