@@ -88,6 +88,18 @@ fn batuta(ws: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Builds the workspace, which must succeed, and reads the plan it wrote.
+fn build_plan(ws: &Path) -> Value {
+    let out = batuta(ws, &["build", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(ws.join("rust/batuta-plan.json")).unwrap()).unwrap()
+}
+
 fn entries<'a>(plan: &'a Value, file: &str, line: u64) -> Vec<&'a Value> {
     plan["operations"]
         .as_array()
@@ -100,16 +112,7 @@ fn entries<'a>(plan: &'a Value, file: &str, line: u64) -> Vec<&'a Value> {
 #[test]
 fn traced_shapes_size_the_plan_and_recall_numpy_operations() {
     let ws = workspace();
-    let out = batuta(ws.path(), &["build", "--format", "json"]);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let plan: Value =
-        serde_json::from_slice(&std::fs::read(ws.path().join("rust/batuta-plan.json")).unwrap())
-            .unwrap();
+    let plan = build_plan(ws.path());
 
     // K = PHT·SI in the update (kalman_filter.py:544): measured 6×3 by 3×3, 200 calls, a
     // matrix product planned scalar with trueno's Matrix::matmul.
@@ -198,6 +201,89 @@ fn traced_shapes_size_the_plan_and_recall_numpy_operations() {
     let again = batuta(ws.path(), &["build", "--format", "json"]);
     let summary = String::from_utf8_lossy(&again.stdout);
     assert!(summary.contains("\"executed\":0"), "{summary}");
+}
+
+/// A program whose calls only the rewriting tracer tells apart: two `np.dot`s and a chained
+/// `.dot` on one line, a receiver that is a call's result (`m.weights().T`), and sites in
+/// an imported module as well as in the main script.
+const CHAINS_MAIN: &str = "import numpy as np\nfrom chains_lib import Model, spread\n\n\ndef main():\n    a, b, c = np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 5))\n    m = Model()\n    for _ in range(3):\n        r = np.dot(a, b).dot(c) + np.dot(a, np.dot(b, c))\n        s = m.weights().T.dot(np.ones(4))\n    print(r.sum(), s.sum(), spread(np.ones((7, 2))))\n\n\nmain()\n";
+const CHAINS_LIB: &str = "import numpy as np\n\n\nclass Model:\n    def __init__(self):\n        self.w = np.ones((4, 2))\n\n    def weights(self):\n        return self.w\n\n\ndef spread(x):\n    return float(np.dot(x.T, x).sum() + (x.T @ x @ np.ones(2)).sum())\n";
+
+#[test]
+fn calls_on_one_line_and_chained_receivers_are_measured_apart() {
+    let python = env_path(
+        "BATUTA_TEST_NUMERIC_PYTHON",
+        "a python with numpy and scipy",
+    );
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(ws.path().join("legacy")).unwrap();
+    std::fs::write(ws.path().join("legacy/chains.py"), CHAINS_MAIN).unwrap();
+    std::fs::write(ws.path().join("legacy/chains_lib.py"), CHAINS_LIB).unwrap();
+    let manifest = format!(
+        r#"version: 1
+project: {{ name: chains, source: legacy, output: rust }}
+stages:
+  analyze:
+    builtin: analyze
+  optimize:
+    needs: [analyze]
+    tasks:
+      shapes:
+        builtin: trace-shapes
+        inputs: ["legacy/**/*.py"]
+        with: {{ original: ["{python}", "legacy/chains.py"] }}
+      plan:
+        builtin: optimize
+targets:
+  default: [optimize]
+"#,
+        python = python.display()
+    );
+    std::fs::write(ws.path().join("batuta.yaml"), manifest).unwrap();
+    let plan = build_plan(ws.path());
+    // "operation @column operands shape" of each call measured on a line, left to right.
+    let measured = |file: &str, line: u64| -> Vec<String> {
+        let mut v: Vec<(u64, String)> = entries(&plan, file, line)
+            .into_iter()
+            .map(|e| {
+                assert_eq!(e["size"], "measured", "{e}");
+                assert_eq!(e["spread"]["count"], 3, "{e}");
+                let column = e["column"].as_u64().unwrap();
+                let op = e["operation"].as_str().unwrap();
+                (
+                    column,
+                    format!("{op} @{column} {} {}", e["operands"], e["shape"]),
+                )
+            })
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, s)| s).collect()
+    };
+    // `r = np.dot(a, b).dot(c) + np.dot(a, np.dot(b, c))`: four products, four shapes.
+    assert_eq!(
+        measured("chains.py", 9),
+        [
+            "numpy.dot @18 [[2,3],[3,4]] [2,3,4]",
+            "numpy.ndarray.dot @28 [[2,4],[4,5]] [2,4,5]",
+            "numpy.dot @40 [[2,3],[3,5]] [2,3,5]",
+            "numpy.dot @50 [[3,4],[4,5]] [3,4,5]",
+        ]
+    );
+    // `m.weights().T.dot(np.ones(4))`: the receiver is a call's result, transposed.
+    let s = measured("chains.py", 10);
+    assert!(
+        s.iter()
+            .any(|e| e.starts_with("numpy.ndarray.dot @29 [[2,4],[4]]")),
+        "{s:?}"
+    );
+    // In the imported module: `np.dot(x.T, x)` and both `@`s, each with its own operands.
+    let lib = entries(&plan, "chains_lib.py", 13);
+    let ops: std::collections::BTreeSet<String> = lib
+        .iter()
+        .map(|e| format!("{} {}", e["operation"].as_str().unwrap(), e["operands"]))
+        .collect();
+    assert!(ops.contains("numpy.dot [[2,7],[7,2]]"), "{ops:?}");
+    assert!(ops.contains("numpy.matmul [[2,7],[7,2]]"), "{ops:?}");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -44,6 +44,12 @@ pub struct MlCall {
     /// `axis=` was given: a reduction along an axis, not over everything.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub axis: bool,
+    /// Where the call's `(` (or the `@`) stands: its line and 0-based byte column, as
+    /// Python's `ast` counts them. It tells apart calls on one line (`np.dot(a, b).dot(c)`),
+    /// and the shape tracer finds the call in the parsed program by it. `None` from the
+    /// tree-sitter fallback, whose calls are not traced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<[usize; 2]>,
 }
 
 /// How a call is written.
@@ -295,6 +301,7 @@ impl MlCall {
             via: Via::Function,
             operands: Vec::new(),
             axis: false,
+            anchor: None,
         }
     }
 }

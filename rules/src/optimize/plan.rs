@@ -94,6 +94,10 @@ pub struct Entry {
     /// Relative to `project.source`.
     pub file: String,
     pub line: usize,
+    /// The byte column of the call's `(` or `@` on its line, which tells apart two calls
+    /// of one operation on one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
     /// Elements per input.
     pub elements: u64,
     /// `[m, k, n]` for a matrix product.
@@ -360,7 +364,10 @@ pub fn plan(
                 used.insert(key);
             }
             match ctx.entry(site, call, declared, trace) {
-                Ok(entry) => plan.operations.push(entry),
+                Ok(entry) => plan.operations.push(Entry {
+                    column: call.anchor.map(|[_, column]| column),
+                    ..entry
+                }),
                 Err(reason) => plan.unplanned.push(Unplanned {
                     operation: call.operation.clone(),
                     file: report.path.clone(),
@@ -451,7 +458,7 @@ impl Ctx<'_> {
             let (call_target, gpu) = (target(s.matrix), gpu_capable || s.matrix);
             return Ok(self.place(site, s, "declared", None, None, gpu, call_target));
         }
-        if let Some(traced) = trace.and_then(|t| t.site(site.0, site.1, site.2)) {
+        if let Some(traced) = trace.and_then(|t| t.site(site.0, call.anchor, site.2)) {
             let mut sample = Vec::new();
             let mut why_not = None;
             for o in &traced.observed {
@@ -547,6 +554,7 @@ impl Ctx<'_> {
         };
         Entry {
             operation: op.to_owned(),
+            column: None,
             file: file.to_owned(),
             line,
             elements,

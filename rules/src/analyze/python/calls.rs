@@ -55,6 +55,14 @@ impl<'s> Scan<'s> {
         &self.src[t.start as usize..t.end as usize]
     }
 
+    /// Token `i`'s line and 0-based byte column: where Python's `ast` places it.
+    pub(super) fn anchor(&self, i: usize) -> [usize; 2] {
+        let t = self.lexed.tokens[i];
+        let start = t.start as usize;
+        let line_start = self.src[..start].rfind('\n').map_or(0, |n| n + 1);
+        [t.line as usize, start - line_start]
+    }
+
     pub(super) fn kind(&self, i: usize) -> Option<Kind> {
         self.lexed.tokens.get(i).map(|t| t.kind)
     }

@@ -114,6 +114,7 @@ impl Walk<'_, '_> {
     /// Operands, `axis=` and (for `@`) what its left operand is, of an import-resolved call.
     fn annotate(&mut self, mut call: MlCall, at: usize) -> MlCall {
         let s = self.scan;
+        call.anchor = Some(s.anchor(at));
         if s.text(at) == "@" {
             call.via = Via::Operator;
             let left = self.operand_before(at);
@@ -189,6 +190,7 @@ impl Walk<'_, '_> {
         let recv = self.operand_at(start, receiver_end);
         call.operands = std::iter::once(recv).chain(args).collect();
         call.axis = axis;
+        call.anchor = Some(s.anchor(open));
         if let Some(v) = returns {
             self.returns.insert(open, v);
         }
@@ -353,6 +355,7 @@ fn relabel(call: MlCall, operation: &str) -> MlCall {
         operands: call.operands,
         axis: call.axis,
         via: call.via,
+        anchor: call.anchor,
         ..MlCall::new(operation.to_owned(), call.line)
     }
 }
@@ -454,6 +457,24 @@ mod tests {
         assert_eq!(c[5].via, Via::Method { known: false });
         assert_eq!(c[6].via, Via::Operator);
         assert_eq!(c[7].operands[0].shape, Some(vec![4, 3]));
+    }
+
+    #[test]
+    fn anchors_tell_calls_on_one_line_apart() {
+        // Columns are bytes, as Python's ast counts them: `é` is two.
+        let src = "import numpy as np\ndef f(a, b, c):\n    é = np.dot(a, b).dot(c) + np.dot(\n        b, c) @ a\n";
+        let c = calls(src);
+        let at: Vec<(&str, Option<[usize; 2]>)> =
+            c.iter().map(|c| (c.operation.as_str(), c.anchor)).collect();
+        assert_eq!(
+            at,
+            [
+                ("numpy.ndarray.dot", Some([3, 25])),
+                ("numpy.dot", Some([3, 15])),
+                ("numpy.matmul", Some([4, 14])),
+                ("numpy.dot", Some([3, 37])),
+            ]
+        );
     }
 
     #[test]

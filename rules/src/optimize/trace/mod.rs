@@ -28,7 +28,7 @@ use crate::validate::workcopy::WorkCopy;
 use shapes::{ProcessTrace, Shapes};
 
 pub const NAME: &str = "trace-shapes";
-const VERSION: &str = concat!("trace-shapes-", env!("CARGO_PKG_VERSION"), "-1");
+const VERSION: &str = concat!("trace-shapes-", env!("CARGO_PKG_VERSION"), "-2");
 const SHIM: &str = include_str!("shim.py");
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -134,7 +134,9 @@ impl Rule for TraceShapes {
 }
 
 /// The call sites to trace, by file relative to `project.source`: every NumPy, SciPy and
-/// model call the analysis finds in the `.py` inputs, with the operand names to look up.
+/// model call the analysis finds in the `.py` inputs, by its anchor (the `(` or `@` the
+/// shim finds in Python's own parse of the file). Calls without one (files only the
+/// tree-sitter fallback reads) are not traced.
 fn sites(call: &Call<'_>) -> Result<std::collections::BTreeMap<String, Vec<Value>>, Failure> {
     let mut out = std::collections::BTreeMap::new();
     for input in call.inputs.iter().filter(|i| i.ends_with(".py")) {
@@ -147,22 +149,21 @@ fn sites(call: &Call<'_>) -> Result<std::collections::BTreeMap<String, Vec<Value
         let Ok(facts) = crate::analyze::python::facts(&text, true) else {
             continue;
         };
-        let rel = source_relative(call.source, input);
         let list: Vec<Value> = facts
             .ml_calls
             .iter()
-            .map(|c| {
-                json!({
+            .filter_map(|c| {
+                Some(json!({
                     "line": c.line,
+                    "anchor": c.anchor?,
                     "operation": c.operation,
                     "via": match c.via { Via::Function => "function", Via::Method { .. } => "method", Via::Operator => "operator" },
-                    "names": c.operands.iter().map(|o| o.name.clone()).collect::<Vec<_>>(),
                     "axis": c.axis,
-                })
+                }))
             })
             .collect();
         if !list.is_empty() {
-            out.insert(rel, list);
+            out.insert(source_relative(call.source, input), list);
         }
     }
     Ok(out)
@@ -265,10 +266,15 @@ fn read_traces(dir: &Path) -> Result<Vec<ProcessTrace>, Failure> {
         let t: ProcessTrace = serde_json::from_slice(&bytes).map_err(|e| {
             Failure::new(code, format!("the tracer wrote {} badly: {e}", p.display()))
         })?;
-        if t.format != 1 {
+        if t.format != shapes::FORMAT {
             return Err(Failure::new(
                 code,
-                format!("{}: trace format {}, expected 1", p.display(), t.format),
+                format!(
+                    "{}: trace format {}, expected {}",
+                    p.display(),
+                    t.format,
+                    shapes::FORMAT
+                ),
             ));
         }
         out.push(t);

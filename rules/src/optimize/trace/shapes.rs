@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The format of the shim's `trace-PID.json` and of `shapes.json`: 2 since calls carry
+/// their anchor.
+pub const FORMAT: u32 = 2;
+
 /// One operand as the shim describes it: `array`, `sparse`, `scalar`, `list` or `other`,
 /// its shape (`[]` for a scalar, `[len]` for a list) and dtype (or type name).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -36,6 +40,9 @@ pub struct Site {
     /// Relative to `project.source`.
     pub file: String,
     pub line: usize,
+    /// The call's `(` or `@` ([`crate::analyze::ml::MlCall::anchor`]): one site per call,
+    /// even with several of one operation on a line.
+    pub anchor: [usize; 2],
     pub operation: String,
     pub count: u64,
     pub observed: Vec<Observed>,
@@ -59,6 +66,7 @@ pub struct ProcessTrace {
 pub struct ProcessCall {
     pub file: String,
     pub line: usize,
+    pub anchor: [usize; 2],
     pub operation: String,
     pub operands: Vec<Seen>,
     pub axis: bool,
@@ -66,28 +74,29 @@ pub struct ProcessCall {
 }
 
 impl Shapes {
-    /// Every process's calls, merged: one site per (file, line, operation), one observation
-    /// per distinct operand description.
+    /// Every process's calls, merged: one site per call (file, line, anchor, operation), one
+    /// observation per distinct operand description.
     pub fn merge(cases: usize, traces: impl IntoIterator<Item = ProcessTrace>) -> Shapes {
-        type Key = (String, usize, String);
+        type Key = (String, usize, [usize; 2], String);
         let mut sites: BTreeMap<Key, BTreeMap<(Vec<Seen>, bool), u64>> = BTreeMap::new();
         for t in traces {
             for c in t.calls {
                 *sites
-                    .entry((c.file, c.line, c.operation))
+                    .entry((c.file, c.line, c.anchor, c.operation))
                     .or_default()
                     .entry((c.operands, c.axis))
                     .or_default() += c.count;
             }
         }
         Shapes {
-            format: 1,
+            format: FORMAT,
             cases,
             sites: sites
                 .into_iter()
-                .map(|((file, line, operation), seen)| Site {
+                .map(|((file, line, anchor, operation), seen)| Site {
                     file,
                     line,
+                    anchor,
                     operation,
                     count: seen.values().sum(),
                     observed: seen
@@ -103,10 +112,12 @@ impl Shapes {
         }
     }
 
-    pub fn site(&self, file: &str, line: usize, operation: &str) -> Option<&Site> {
+    /// The site of the call at `anchor` (a call the analysis anchored; others are not traced).
+    pub fn site(&self, file: &str, anchor: Option<[usize; 2]>, operation: &str) -> Option<&Site> {
+        let anchor = anchor?;
         self.sites
             .iter()
-            .find(|s| s.file == file && s.line == line && s.operation == operation)
+            .find(|s| s.anchor == anchor && s.file == file && s.operation == operation)
     }
 }
 
@@ -138,6 +149,7 @@ mod tests {
         let call = |line, shape: &[u64], count| ProcessCall {
             file: "k.py".into(),
             line,
+            anchor: [line, 8],
             operation: "numpy.dot".into(),
             operands: vec![arr(shape), arr(shape)],
             axis: false,
@@ -147,20 +159,31 @@ mod tests {
             2,
             [
                 ProcessTrace {
-                    format: 1,
+                    format: FORMAT,
                     calls: vec![call(3, &[2, 2], 5), call(4, &[3], 1)],
                 },
                 ProcessTrace {
-                    format: 1,
-                    calls: vec![call(3, &[2, 2], 2), call(3, &[6, 6], 1)],
+                    format: FORMAT,
+                    calls: vec![
+                        call(3, &[2, 2], 2),
+                        call(3, &[6, 6], 1),
+                        ProcessCall {
+                            anchor: [3, 20],
+                            ..call(3, &[4], 9)
+                        },
+                    ],
                 },
             ],
         );
-        assert_eq!(s.sites.len(), 2);
-        let k3 = s.site("k.py", 3, "numpy.dot").unwrap();
+        assert_eq!(s.sites.len(), 3);
+        let k3 = s.site("k.py", Some([3, 8]), "numpy.dot").unwrap();
         assert_eq!(k3.count, 8);
         assert_eq!(k3.observed.len(), 2);
         assert_eq!(k3.observed[0].count, 7);
+        // A second dot on line 3 is a site of its own.
+        let second = s.site("k.py", Some([3, 20]), "numpy.dot").unwrap();
+        assert_eq!((second.count, second.observed.len()), (9, 1));
+        assert!(s.site("k.py", None, "numpy.dot").is_none());
     }
 
     #[test]
