@@ -9,6 +9,7 @@
 pub mod complexity;
 pub mod deps;
 pub mod language;
+pub mod left_out;
 pub mod ml;
 pub mod python;
 pub mod recommend;

@@ -401,3 +401,14 @@ fn agrees_with_tree_sitter_on_the_standard_library() {
         unsupported[..unsupported.len().min(20)].join("\n")
     );
 }
+
+#[test]
+fn docstring_lines_are_counted_apart_from_the_body() {
+    let src = "def f(x):\n    \"\"\"Three\n    lines\n    of docs.\"\"\"\n    return x\n\ndef g(): 'one'\n\ndef h():\n    x = 1\n    'not a docstring'\n";
+    let fs = agrees(src);
+    let doc: Vec<(&str, usize, usize)> = fs
+        .iter()
+        .map(|f| (f.name.as_str(), f.lines, f.docstring))
+        .collect();
+    assert_eq!(doc, [("f", 5, 3), ("g", 1, 1), ("h", 3, 0)]);
+}
