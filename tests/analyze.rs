@@ -77,6 +77,12 @@ fn analyze_without_a_manifest_prints_the_report() {
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join(file), "x = 1\n").unwrap();
     }
+    // Cython, which no transpiler reads: reported, with what to do instead.
+    std::fs::write(
+        ws.root().join("legacy/kernels.pyx"),
+        "# cython: boundscheck=False\ncpdef double total(double[:] xs):\n    cdef double s = 0\n    for x in xs:\n        s += x\n    return s\n",
+    )
+    .unwrap();
     let (code, out, err) = ws.run(&["analyze", "legacy"]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!(out);
