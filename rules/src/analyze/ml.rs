@@ -37,8 +37,8 @@ pub struct MlCall {
     /// to be an array or a model, or an operator (`@`).
     #[serde(default, skip_serializing_if = "Via::is_function")]
     pub via: Via,
-    /// Its operands (the receiver first for a method), as far as the code states them; the
-    /// shape tracer looks the named ones up.
+    /// Its operands (the receiver first for a method), as the code writes them and with the
+    /// shapes it states; the shape tracer measures them at the call instead.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operands: Vec<Operand>,
     /// `axis=` was given: a reduction along an axis, not over everything.
@@ -75,8 +75,9 @@ impl Via {
 /// One operand of a call as the code writes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operand {
-    /// A plain name or attribute chain (`a`, `self.F`, `x.T`): the tracer reads it at the
-    /// call's line. `None` for anything else (a call, an expression).
+    /// A plain name or attribute chain (`a`, `self.F`, `x.T`), which tells what the analysis
+    /// knows of it (an array, a sparse matrix). `None` for anything else (a call, an
+    /// expression).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The shape the code states: `[]` for a number literal, `[3, 3]` for a name assigned

@@ -1,7 +1,7 @@
 //! What a numeric plan needs beyond the import-resolved calls: method calls on arrays and
 //! models (`a.dot(b)`, `x.T.dot(w)`, `np.dot(a, b).dot(c)`, `model.fit(X)`), each call's
-//! operands as written (so the shape tracer can look them up), `axis=`, and the shapes the
-//! code states (`np.zeros((3, 3))`, a number literal).
+//! operands as written, `axis=`, the shapes the code states (`np.zeros((3, 3))`, a number
+//! literal), and its anchor, by which the shape tracer finds it.
 //!
 //! What is an array is followed through assignments, line by line: a name (or `self.x`)
 //! assigned a NumPy result, another array, or an array method's result is an array until it
