@@ -68,6 +68,7 @@ pub const CATALOG: Catalog = Catalog {
     files: FILES,
     check_with: Some(check_with),
     companions: optimize::COMPANIONS,
+    migration_map: &[transpile::assemble::NAME],
 };
 
 /// The files builtins read and write when their tasks name none.

@@ -21,7 +21,8 @@ pub use diagnostic::{
 };
 pub use lower::{VERSION, check_remote_url, keys};
 pub use model::{
-    Manifest, Phase, Project, Remote, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
+    Fallback, Manifest, Phase, Project, Remote, Resources, Rule, Sp, Stage, Target, Task, TaskKind,
+    Tool,
 };
 pub use template::{Placeholder, Segment, Template};
 pub(crate) use validate::normalize;
@@ -45,7 +46,15 @@ pub struct Catalog {
     pub check_with: Option<CheckWith>,
     /// Actions a builtin needs that no manifest spells out; see [`Companion`].
     pub companions: &'static [Companion],
+    /// Builtins that are told how each source file of the transpile stage is migrated:
+    /// expansion puts the plan in their `with` under [`MIGRATION_KEY`] (so it is part of
+    /// their key) and makes the sources of bridged files their inputs.
+    pub migration_map: &'static [&'static str],
 }
+
+/// The `with` key under which a builtin of [`Catalog::migration_map`] gets the plan: a list
+/// of `graph::FilePlan` as JSON. A manifest cannot write it (no rule accepts it from users).
+pub const MIGRATION_KEY: &str = "@migration";
 
 /// `(kind, name, with)` → what is wrong with `with`; kind is `"builtin"` or `"kernel"`.
 pub type CheckWith = fn(&str, &str, &serde_json::Value) -> Result<(), WithProblem>;
@@ -164,6 +173,7 @@ impl Catalog {
         files: &[],
         check_with: None,
         companions: &[],
+        migration_map: &[],
     };
 
     pub fn template(&self, name: &str) -> Option<&'static BuiltinTemplate> {
@@ -397,6 +407,7 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
     let manifest = manifest.map(|mut m| {
         m.fan_out = catalog.fan_out;
         m.companions = catalog.companions;
+        m.migration_map = catalog.migration_map;
         m
     });
     let errors = diags.iter().any(|d| d.severity == Severity::Error);
