@@ -46,6 +46,9 @@ pub struct Catalog {
     pub check_with: Option<CheckWith>,
     /// Actions a builtin needs that no manifest spells out; see [`Companion`].
     pub companions: &'static [Companion],
+    /// The name of the crate's binary, as cargo will name it, for `{crate}` in a builtin's
+    /// default files (cargo-build's `dist/{crate}`); `None` falls back to `project.name`.
+    pub crate_name: Option<fn(&Manifest) -> Option<String>>,
     /// Builtins that are told how each source file of the transpile stage is migrated:
     /// expansion puts the plan in their `with` under [`MIGRATION_KEY`] (so it is part of
     /// their key) and makes the sources of bridged files their inputs.
@@ -173,6 +176,7 @@ impl Catalog {
         files: &[],
         check_with: None,
         companions: &[],
+        crate_name: None,
         migration_map: &[],
     };
 
@@ -186,6 +190,10 @@ impl Catalog {
 /// that names the template, so errors about it point somewhere useful.
 /// Fills in the [`BuiltinFiles`] of every builtin task that names no files of its own.
 fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
+    let krate = catalog
+        .crate_name
+        .and_then(|f| f(m))
+        .unwrap_or_else(|| m.project.name.value.clone());
     let expand = |path: &str, p: &Project| -> String {
         // `{output}` and `{source}` may stand anywhere; `.` for the workspace drops out.
         let folder = |f: &str| match f.trim_end_matches('/') {
@@ -194,6 +202,7 @@ fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
         };
         let path = path
             .replace("{name}", &p.name.value)
+            .replace("{crate}", &krate)
             .replace("{output}", &folder(&p.output.value))
             .replace("{source}", &folder(&p.source.value));
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();

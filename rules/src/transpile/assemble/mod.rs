@@ -132,6 +132,41 @@ impl Layout {
     }
 }
 
+/// The binary cargo builds from the manifest's crate, as cargo names it: the package an
+/// assemble task names (or, naming none, the workspace folder's name, as it writes it);
+/// without an assemble task, the first `[[bin]]` or the package of the crate's Cargo.toml.
+pub fn crate_name(m: &batuta_engine::manifest::Manifest) -> Option<String> {
+    use batuta_engine::manifest::TaskKind;
+    let assemble = m
+        .stages
+        .iter()
+        .flat_map(|s| &s.tasks)
+        .find(|t| matches!(&t.kind, TaskKind::Builtin(n) if n.value == NAME));
+    if let Some(task) = assemble {
+        let named = task
+            .with
+            .as_ref()
+            .map(batuta_engine::manifest::Node::to_json)
+            .and_then(|w| w.get("name")?.as_str().map(package_name));
+        return named.or_else(|| {
+            let dir = std::fs::canonicalize(&m.root).ok()?;
+            Some(package_name(&dir.file_name()?.to_string_lossy()))
+        });
+    }
+    let output = match m.project.output.value.trim_matches('/') {
+        "" | "." => String::new(),
+        o => format!("{o}/"),
+    };
+    let text = std::fs::read_to_string(m.root.join(format!("{output}Cargo.toml"))).ok()?;
+    let doc: toml_edit::DocumentMut = text.parse().ok()?;
+    let bin = doc
+        .get("bin")
+        .and_then(|b| b.as_array_of_tables())
+        .and_then(|b| b.iter().next())
+        .and_then(|b| b.get("name")?.as_str().map(str::to_owned));
+    bin.or_else(|| Some(doc.get("package")?.get("name")?.as_str()?.to_owned()))
+}
+
 /// What `src/main.rs`'s `main` calls.
 enum Main {
     /// A module's `main()`, by its Rust path.
@@ -775,6 +810,40 @@ mod tests {
             main.ends_with("fn main() -> impl std::process::Termination {\n    app::main()\n}\n"),
             "{main}"
         );
+    }
+
+    #[test]
+    fn the_binary_is_named_as_cargo_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |text: &str| {
+            let p = dir.path().join("batuta.yaml");
+            std::fs::write(&p, text).unwrap();
+            batuta_engine::manifest::load(&p, &crate::CATALOG).unwrap()
+        };
+        let head = "version: 1\nproject: { name: My Tool, output: out }\nstages:\n";
+        let m = load(&format!(
+            "{head}  transpile:\n    tasks:\n      crate: {{ builtin: assemble, with: {{ name: Legacy Mixed }} }}\n  build: {{ builtin: cargo-build }}\n"
+        ));
+        assert_eq!(crate_name(&m).as_deref(), Some("legacy-mixed"));
+        let build = m
+            .stages
+            .iter()
+            .flat_map(|s| &s.tasks)
+            .find(|t| t.name.value == "build")
+            .unwrap();
+        assert_eq!(
+            build.outputs[0].value, "dist/legacy-mixed",
+            "cargo-build's default artifact"
+        );
+        // No assemble: the crate's own Cargo.toml says.
+        std::fs::create_dir_all(dir.path().join("out")).unwrap();
+        std::fs::write(
+            dir.path().join("out/Cargo.toml"),
+            "[package]\nname = \"pkg\"\n\n[[bin]]\nname = \"tool\"\npath = \"src/main.rs\"\n",
+        )
+        .unwrap();
+        let m = load(&format!("{head}  build: {{ builtin: cargo-build }}\n"));
+        assert_eq!(crate_name(&m).as_deref(), Some("tool"));
     }
 
     #[test]
