@@ -209,16 +209,17 @@ fn write_crate(
     deps: &BTreeMap<String, (toml_edit::Item, String)>,
     bridged: &BTreeMap<String, &'static str>,
     c_main: Option<&str>,
+    bindings: Option<&bridge::Bindings>,
 ) -> Result<(), Failure> {
     let sources: std::collections::BTreeSet<String> = bridged.keys().cloned().collect();
     if call.outputs.contains(&layout.cargo) {
-        let text = cargo_toml(call, w, deps, !sources.is_empty());
+        let text = cargo_toml(call, w, deps, !sources.is_empty(), bindings.is_some());
         write_output(call, &layout.cargo, &text)?;
     }
     if call.outputs.contains(&layout.build_rs) {
         let main = c_main.filter(|m| sources.contains(*m));
         let files = bridge::compiled(call.root, &sources, call.inputs, &w.bridge, main);
-        let text = bridge::build_rs(&files, &w.bridge.link, &layout.up);
+        let text = bridge::build_rs(&files, &w.bridge.link, bindings, &layout.up);
         write_output(call, &layout.build_rs, &text)?;
     } else if !sources.is_empty() {
         return Err(fail(format!(
@@ -473,7 +474,23 @@ impl Rule for Assemble {
                 .filter(|m| !out_of_tree.contains(m.as_str()))
                 .cloned()
                 .collect();
-            write_crate(call, &w, &layout, &deps, &bridged, c_main.as_deref())?;
+            let sources: std::collections::BTreeSet<String> = bridged.keys().cloned().collect();
+            let headers: Vec<String> = call
+                .inputs
+                .iter()
+                .filter(|i| i.ends_with(".h"))
+                .cloned()
+                .collect();
+            let bindings = bridge::Bindings::for_bridge(call.root, &c_files, &sources, &headers);
+            write_crate(
+                call,
+                &w,
+                &layout,
+                &deps,
+                &bridged,
+                c_main.as_deref(),
+                bindings.as_ref(),
+            )?;
             let write_root = |left: &Left| -> Result<(), Failure> {
                 let Some(root) = root_rs else { return Ok(()) };
                 let mut tree = Dir::default();
@@ -481,7 +498,10 @@ impl Rule for Assemble {
                     let rel = m.strip_prefix(&layout.src).unwrap_or(m);
                     tree.insert(&rel.split('/').collect::<Vec<_>>(), left.tests.contains(m));
                 }
-                let text = root_text(&tree, left, &bridged, &layout, main.as_ref());
+                let mut text = root_text(&tree, left, &bridged, &layout, main.as_ref());
+                if bindings.is_some() {
+                    text.push_str(bridge::C_BRIDGE_MOD);
+                }
                 write_output(call, root, &text)
             };
             if !checked {
@@ -534,6 +554,7 @@ fn cargo_toml(
     w: &With,
     deps: &BTreeMap<String, (toml_edit::Item, String)>,
     bridged: bool,
+    bindings: bool,
 ) -> String {
     let name = match &w.name {
         Some(n) => package_name(n),
@@ -555,6 +576,9 @@ fn cargo_toml(
     }
     if bridged {
         s.push_str("\n# build.rs compiles the C that stays C.\n[build-dependencies]\ncc = \"1\"\n");
+        if bindings {
+            s.push_str("bindgen = \"0.72\"\n");
+        }
     }
     s
 }
