@@ -150,6 +150,18 @@ fn generated_cases() -> Vec<Case> {
         "batuta.yaml",
         &[("batuta.yaml", deep_flow.as_bytes())],
     ));
+    // A key past column 65,535, where miette cannot draw a label: the snippet shows a
+    // window of the line around it.
+    let long_line = format!(
+        "version: 1\nproject: {{ name: \"{}\", nope: 1 }}\nstages:\n  analyze:\n    builtin: analyze\n",
+        "a".repeat(65_600)
+    );
+    cases.push(generated(
+        "long-line",
+        "BATUTA-M-002",
+        "batuta.yaml",
+        &[("batuta.yaml", long_line.as_bytes())],
+    ));
     // 1,000 nested block mappings.
     let mut deep_block = String::from("version: 1\nproject:\n");
     for level in 1..=1000 {
@@ -476,4 +488,42 @@ fn many_problems_as_json() {
     );
     assert_eq!(events.last().unwrap()["problems"], diagnostics);
     insta::assert_snapshot!("58-many-problems-json", stdout);
+}
+
+/// Text mode draws a snippet in `check` and in `build`; a line too long to draw whole is
+/// shown in part, with the file's own line and column, and never panics.
+#[test]
+fn long_lines_are_shown_in_part_by_check_and_build() {
+    let text = format!(
+        "version: 1\nproject: {{ name: \"{}\", nope: 1 }}\n",
+        "é".repeat(70_000)
+    );
+    let case = generated(
+        "long-line-build",
+        "BATUTA-M-002",
+        "batuta.yaml",
+        &[("batuta.yaml", text.as_bytes())],
+    );
+    for command in ["check", "build"] {
+        let output = cargo_bin_cmd!("batuta")
+            .current_dir(&case.dir)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .args([command, "-f", &case.file])
+            .output()
+            .expect("batuta runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{command}: {stderr}");
+        // `nope` starts after `project: { name: "`, 70,000 two-byte characters and `", `:
+        // miette's columns count bytes.
+        let column = 18 + 2 * 70_000 + 3 + 1;
+        assert!(
+            stderr.contains(&format!("[batuta.yaml:2:{column}]")),
+            "{command}: {stderr}"
+        );
+        let longest = stderr.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(longest < 300, "{command}: a line of {longest} characters");
+        assert!(stderr.contains("…ééé"), "{command}: {stderr}");
+    }
 }

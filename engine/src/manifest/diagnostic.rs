@@ -6,7 +6,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{LabeledSpan, NamedSource, SourceCode};
+use miette::{LabeledSpan, SourceCode};
+
+use super::excerpt::{Excerpt, Lines};
 
 /// A byte range in the manifest source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -178,11 +180,28 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
-    /// Each problem as a miette diagnostic that carries the source, ready to render.
+    /// Each problem as a miette diagnostic that carries its excerpt of the source, ready
+    /// to render.
     pub fn reports(&self) -> impl Iterator<Item = Located<'_>> {
-        self.items.iter().map(|d| Located {
-            diagnostic: d,
-            source: NamedSource::new(self.source.name.clone(), self.source.text.clone()),
+        let lines = self
+            .items
+            .iter()
+            .any(|d| d.span.is_some())
+            .then(|| Lines::of(&self.source.text));
+        self.items.iter().map(move |d| {
+            let excerpt = match (d.span, &lines) {
+                (Some(span), Some(lines)) => Some(Excerpt::around(
+                    &self.source.name,
+                    &self.source.text,
+                    lines,
+                    span,
+                )),
+                _ => None,
+            };
+            Located {
+                diagnostic: d,
+                excerpt,
+            }
         })
     }
 }
@@ -202,11 +221,12 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
-/// A diagnostic joined to its source so miette can draw the snippet.
+/// A diagnostic joined to the excerpt of its source miette draws the snippet from, and its
+/// span in that excerpt.
 #[derive(Debug)]
 pub struct Located<'a> {
     pub diagnostic: &'a Diagnostic,
-    source: NamedSource<Arc<str>>,
+    excerpt: Option<(Excerpt, Span)>,
 }
 
 impl fmt::Display for Located<'_> {
@@ -230,14 +250,14 @@ impl miette::Diagnostic for Located<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.diagnostic
-            .span
-            .map(|_| &self.source as &dyn SourceCode)
+        self.excerpt
+            .as_ref()
+            .map(|(excerpt, _)| excerpt as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.diagnostic.span?;
-        let label = LabeledSpan::new_with_span(self.diagnostic.label.clone(), span);
+        let (_, span) = self.excerpt.as_ref()?;
+        let label = LabeledSpan::new_with_span(self.diagnostic.label.clone(), *span);
         Some(Box::new(std::iter::once(label)))
     }
 }

@@ -5,6 +5,7 @@
 //! (`validate`). A manifest with any problem never reaches the engine.
 
 mod diagnostic;
+mod excerpt;
 mod lower;
 mod model;
 mod template;
