@@ -265,7 +265,25 @@ fn generated_cases() -> Vec<Case> {
     ));
     #[cfg(unix)]
     cases.extend(symlink_cases());
+    #[cfg(unix)]
+    cases.push(fifo_manifest());
     cases
+}
+
+/// A FIFO given as the manifest: opening it for reading would wait for a writer forever.
+#[cfg(unix)]
+fn fifo_manifest() -> Case {
+    let case = generated("manifest-is-a-fifo", "BATUTA-M-011", "batuta.yaml", &[]);
+    let path = std::ffi::CString::new(
+        case.dir
+            .join("batuta.yaml")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .expect("no NUL in a temporary path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0, "mkfifo");
+    case
 }
 
 /// Symbolic links that point out of the workspace: a matched input, the output folder, and
@@ -340,6 +358,8 @@ fn check(case: &Case, args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .args(["check", "-f", &case.file])
         .args(args)
+        // A case that makes batuta hang fails instead of stopping the tests.
+        .timeout(std::time::Duration::from_secs(60))
         .output()
         .expect("batuta runs")
 }

@@ -61,29 +61,9 @@ pub struct ChangedWhileHashed {
 /// read is an error ([`ChangedWhileHashed`], inside the `io::Error`). Reading, unlike a
 /// memory map, cannot be killed by SIGBUS when another process truncates the file.
 pub fn hash_file(path: &Path) -> io::Result<Digest> {
-    let file = open_regular(path)?;
+    let file = crate::fsutil::open_regular(path)?;
     let before = file.metadata()?;
     hash_stream(&file, &before, || file.metadata())
-}
-
-/// Open `path` for reading if it is a regular file. Opening does not wait for a writer
-/// when the path is a FIFO (on Unix); it is then an error, as a folder or a device is.
-pub fn open_regular(path: &Path) -> io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::other(format!(
-            "{} is not a regular file",
-            path.display()
-        )));
-    }
-    Ok(file)
 }
 
 /// Hash what `reader` yields: the content of a file whose metadata was `before` when it was
@@ -385,7 +365,7 @@ mod tests {
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
         let e = hash_file(&p).expect_err("not a regular file");
-        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert_eq!(e.to_string(), "it is a FIFO (named pipe), not a file");
     }
 
     #[test]

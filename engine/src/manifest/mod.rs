@@ -299,11 +299,13 @@ pub fn read(path: &Path) -> Result<String, Diagnostics> {
         source: Source::new(name.clone(), ""),
         items: vec![Diagnostic::new(Code::Unreadable, message).help(help.to_owned())],
     };
-    let file = std::fs::File::open(path).map_err(|e| {
-        let help = if e.kind() == std::io::ErrorKind::NotFound {
-            "run batuta in the folder that holds batuta.yaml, or name the manifest with -f"
-        } else {
-            "check the file's permissions"
+    let file = crate::fsutil::open_regular(path).map_err(|e| {
+        let help = match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "run batuta in the folder that holds batuta.yaml, or name the manifest with -f"
+            }
+            std::io::ErrorKind::InvalidInput => "check that the path is a regular file",
+            _ => "check the file's permissions",
         };
         unreadable(format!("cannot read {name}: {}", io_reason(&e)), help)
     })?;
