@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::RwLock;
@@ -238,6 +237,7 @@ pub fn digest(cache: &RwLock<StatCache>, root: &Path, rel: &str) -> io::Result<O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
 
     #[test]
     fn hex_round_trip_and_known_value() {
