@@ -4,7 +4,7 @@
 //! manifest in one round trip. Rendering is miette's: the CLI picks the theme.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use miette::{LabeledSpan, SourceCode};
 
@@ -148,6 +148,8 @@ impl Diagnostic {
 pub struct Source {
     pub name: String,
     pub text: Arc<str>,
+    /// Built at the first question about lines, shared by clones.
+    lines: Arc<OnceLock<Lines>>,
 }
 
 impl Source {
@@ -155,7 +157,12 @@ impl Source {
         Self {
             name: name.into(),
             text: text.into(),
+            lines: Arc::default(),
         }
+    }
+
+    fn lines(&self) -> &Lines {
+        self.lines.get_or_init(|| Lines::of(&self.text))
     }
 
     /// 1-based line and column (in characters) of a byte offset, clamped to the text.
@@ -164,11 +171,7 @@ impl Source {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = &self.text[..offset];
-        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        (line, column)
+        self.lines().line_col(&self.text, offset)
     }
 }
 
@@ -183,21 +186,15 @@ impl Diagnostics {
     /// Each problem as a miette diagnostic that carries its excerpt of the source, ready
     /// to render.
     pub fn reports(&self) -> impl Iterator<Item = Located<'_>> {
-        let lines = self
-            .items
-            .iter()
-            .any(|d| d.span.is_some())
-            .then(|| Lines::of(&self.source.text));
         self.items.iter().map(move |d| {
-            let excerpt = match (d.span, &lines) {
-                (Some(span), Some(lines)) => Some(Excerpt::around(
+            let excerpt = d.span.map(|span| {
+                Excerpt::around(
                     &self.source.name,
                     &self.source.text,
-                    lines,
+                    self.source.lines(),
                     span,
-                )),
-                _ => None,
-            };
+                )
+            });
             Located {
                 diagnostic: d,
                 excerpt,
@@ -294,5 +291,20 @@ mod tests {
         assert_eq!(s.line_col(3), (2, 1));
         assert_eq!(s.line_col(5), (2, 2));
         assert_eq!(s.line_col(999), (3, 1));
+        let s = Source::new("x", "a\r\nb\rç\nd");
+        assert_eq!(
+            s.line_col(5),
+            (3, 1),
+            "a lone CR ends a line, as miette counts"
+        );
+        assert_eq!(s.line_col(8), (4, 1));
+    }
+
+    #[test]
+    fn line_col_is_right_past_many_strides_of_multibyte_text() {
+        let text = format!("{}\n{}x", "é".repeat(5000), "ü".repeat(9000));
+        let s = Source::new("x", text.as_str());
+        assert_eq!(s.line_col(text.len() - 1), (2, 9001));
+        assert_eq!(s.line_col(2 * 4000), (1, 4001));
     }
 }

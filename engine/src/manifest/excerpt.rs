@@ -21,12 +21,17 @@ const AFTER: usize = 100;
 const CONTEXT: usize = 2;
 const ELLIPSIS: &str = "…";
 
-/// Where each line of a text starts, with miette's line breaks (`\n`, `\r\n`, a lone `\r`).
+/// Where each line of a text starts, with miette's line breaks (`\n`, `\r\n`, a lone `\r`),
+/// and how many characters come before every [`STRIDE`]th byte: a line and column in
+/// O(log n + STRIDE), however many diagnostics ask.
 #[derive(Debug)]
 pub struct Lines {
     starts: Vec<usize>,
+    chars_before: Vec<usize>,
     len: usize,
 }
+
+const STRIDE: usize = 512;
 
 impl Lines {
     pub fn of(text: &str) -> Lines {
@@ -45,8 +50,16 @@ impl Lines {
             i += 1;
             starts.push(i);
         }
+        let mut chars_before = Vec::with_capacity(bytes.len() / STRIDE + 1);
+        let mut count = 0;
+        for chunk in bytes.chunks(STRIDE) {
+            chars_before.push(count);
+            count += char_starts(chunk);
+        }
+        chars_before.push(count);
         Lines {
             starts,
+            chars_before,
             len: text.len(),
         }
     }
@@ -63,6 +76,26 @@ impl Lines {
         let end = self.starts.get(n + 1).copied().unwrap_or(self.len);
         (self.starts[n], end)
     }
+
+    /// 1-based line and column (in characters) of byte `offset` of `text`, the text this
+    /// index was made of.
+    pub fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.len);
+        let line = self.line_of(offset);
+        let chars_upto = |x: usize| {
+            let k = x / STRIDE;
+            self.chars_before[k] + char_starts(&text.as_bytes()[k * STRIDE..x])
+        };
+        (
+            line + 1,
+            chars_upto(offset) - chars_upto(self.starts[line]) + 1,
+        )
+    }
+}
+
+/// How many characters start in `bytes` (UTF-8 continuation bytes start none).
+fn char_starts(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xc0 != 0x80).count()
 }
 
 /// One line as the excerpt shows it. File offsets: the line starts at `line_start`, its
@@ -133,7 +166,7 @@ impl Excerpt {
         let line = &text[line_start..line_end];
         let content_end = line_start + line.trim_end_matches(['\r', '\n']).len();
         let content = &text[line_start..content_end];
-        let (from, to) = if content.len() > LONG_LINE && content.chars().count() > LONG_LINE {
+        let (from, to) = if content.len() > LONG_LINE && content.chars().nth(LONG_LINE).is_some() {
             window(content, focus.map_or(0, |f| f - line_start))
         } else {
             (0, content.len())
