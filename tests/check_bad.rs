@@ -290,6 +290,7 @@ fn fifo_manifest() -> Case {
 /// the source folder itself. Each needs a real folder outside the workspace.
 #[cfg(unix)]
 fn symlink_cases() -> Vec<Case> {
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::symlink;
 
     let transpile = format!(
@@ -337,6 +338,30 @@ fn symlink_cases() -> Vec<Case> {
     );
     let o = outside(&mut case);
     symlink(&o, case.dir.join("rust")).expect("symlink");
+    cases.push(case);
+
+    // Matched files that cannot be read: a dangling link, a name that is not UTF-8, a FIFO.
+    let case = generated(
+        "matched-files-unreadable",
+        "BATUTA-M-013",
+        "batuta.yaml",
+        &[
+            ("batuta.yaml", transpile.as_bytes()),
+            ("legacy/main.py", b"print('hi')\n"),
+        ],
+    );
+    symlink("gone.py", case.dir.join("legacy/dangling.py")).expect("symlink");
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"legacy/caf\xe9.py");
+    fs::write(case.dir.join(not_utf8), "x = 1\n").expect("a file with a Latin-1 name");
+    let fifo = std::ffi::CString::new(
+        case.dir
+            .join("legacy/pipe.py")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .expect("no NUL in a temporary path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0, "mkfifo");
     cases.push(case);
 
     let mut case = generated(
@@ -546,4 +571,47 @@ fn long_lines_are_shown_in_part_by_check_and_build() {
         assert!(longest < 300, "{command}: a line of {longest} characters");
         assert!(stderr.contains("…ééé"), "{command}: {stderr}");
     }
+}
+
+/// With `BATUTA_CACHE_DIR` inside the workspace, an output in it is batuta's own.
+#[test]
+fn an_output_in_the_cache_folder_is_refused() {
+    let case = generated(
+        "output-in-the-cache",
+        "BATUTA-M-009",
+        "batuta.yaml",
+        &[(
+            "batuta.yaml",
+            b"version: 1\nproject: { name: t }\nstages:\n  build:\n    run: [touch, shared-cache/ac/x]\n    outputs: [shared-cache/ac/x]\n",
+        )],
+    );
+    let output = cargo_bin_cmd!("batuta")
+        .current_dir(&case.dir)
+        .env("NO_COLOR", "1")
+        .env("BATUTA_CACHE_DIR", "shared-cache")
+        .args(["check", "-f", "batuta.yaml", "--format", "json"])
+        .output()
+        .expect("batuta runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let first: serde_json::Value =
+        serde_json::from_str(stdout.lines().next().unwrap_or_default()).expect("JSON");
+    assert_eq!(first["code"], "BATUTA-M-009", "{stdout}");
+    assert_eq!(
+        first["message"],
+        "task 'build.build': output 'shared-cache/ac/x' is batuta's own: it is in the cache folder (BATUTA_CACHE_DIR)"
+    );
+    // Elsewhere, the same manifest is fine.
+    let output = cargo_bin_cmd!("batuta")
+        .current_dir(&case.dir)
+        .env("BATUTA_CACHE_DIR", case.dir.join(".batuta/cache"))
+        .args(["check", "-f", "batuta.yaml"])
+        .output()
+        .expect("batuta runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -29,6 +29,15 @@ const ACTION_MAGIC: &[u8; 8] = b"BTAC0002";
 /// Records of an older batuta: a miss (replaced by the next run), not damage to report.
 const OLD_ACTION_MAGICS: &[&[u8; 8]] = &[b"BTAC0001"];
 
+/// The cache folder of the workspace at `root`: `BATUTA_CACHE_DIR`, or `.batuta/cache`
+/// beside the manifest.
+pub fn dir_for(root: &Path) -> PathBuf {
+    match std::env::var_os("BATUTA_CACHE_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => root.join(".batuta").join("cache"),
+    }
+}
+
 /// Blobs up to this size are stored in the action record itself (see the module doc).
 pub const INLINE_MAX: u64 = 64 * 1024;
 
