@@ -111,10 +111,17 @@ pub struct Cache {
     writer: Mutex<Option<pack::Writer>>,
     /// The packs on disk, read at the first lookup.
     packs: Mutex<Option<Arc<pack::Packs>>>,
+    /// A restored record is noted as used again (a copy in this build's pack) when its
+    /// last use is older than this: often enough for gc to tell old from recent, rarely
+    /// enough that builds restoring everything do not copy every record each time.
+    refresh_after_ns: u64,
     /// Keys whose packed record turned out damaged: reported once, then a miss (a pack
     /// cannot lose one record; the next run's record, in a newer pack, replaces it).
     damaged: Mutex<HashSet<Digest>>,
 }
+
+/// See `Cache::refresh_after_ns`: an hour.
+const REFRESH_AFTER_NS: u64 = 3600 * 1_000_000_000;
 
 /// Past this many unflushed entries one `syncfs` beats an fsync each.
 const FSYNC_EACH_MAX: usize = 256;
@@ -126,6 +133,7 @@ impl Cache {
             unflushed: Mutex::new(Vec::new()),
             writer: Mutex::new(None),
             packs: Mutex::new(None),
+            refresh_after_ns: REFRESH_AFTER_NS,
             damaged: Mutex::new(HashSet::new()),
         }
     }
@@ -302,9 +310,9 @@ impl Cache {
             return self.packed(key, &bytes);
         }
         let packs = self.packs()?;
-        if let Some((bytes, _)) = packs.get(key)? {
+        if let Some((bytes, used)) = packs.get(key)? {
             let r = self.packed(key, &bytes)?;
-            if r.is_some() {
+            if r.is_some() && pack::now_ns().saturating_sub(used) > self.refresh_after_ns {
                 // Used now: this build's pack carries the record again with the time of
                 // this use (gc evicts the least recently used records first).
                 if let Err(e) = self
@@ -675,6 +683,34 @@ mod tests {
             cache.get_action(&key),
             Err(CacheError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn a_restore_notes_a_use_only_of_a_record_not_used_lately() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Digest::of(b"key");
+        let cache = Cache::new(dir.path());
+        cache
+            .put_action(&key, &inline_result_without_cas())
+            .unwrap();
+        cache.flush().unwrap();
+        let packs = || fs::read_dir(dir.path().join("ac/packs")).unwrap().count();
+        let restore = |refresh_after_ns| {
+            let mut cache = Cache::new(dir.path());
+            cache.refresh_after_ns = refresh_after_ns;
+            assert!(cache.get_action(&key).unwrap().is_some());
+            cache.flush().unwrap();
+        };
+        restore(REFRESH_AFTER_NS);
+        assert_eq!(packs(), 1, "used a moment ago: no copy");
+        restore(0);
+        assert_eq!(packs(), 2, "the use is noted in this build's pack");
+    }
+
+    fn inline_result_without_cas() -> ActionResult {
+        let mut r = inline_result();
+        r.outputs.pop();
+        r
     }
 
     #[test]

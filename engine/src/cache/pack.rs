@@ -9,9 +9,9 @@
 //! into one; `cache gc` rewrites a pack without the records it evicts, under its own name.
 //!
 //! Each index entry says when its record was last used: when it was written, or when a
-//! build last restored from it (a hit appends the record again to that build's pack, so
-//! packs stay write-once). Merges and gc keep these times, so least-recently-used eviction
-//! is per record, not per pack.
+//! build last restored from it (a hit on a record not used for a while appends it again to
+//! that build's pack, so packs stay write-once). Merges and gc keep these times, so
+//! least-recently-used eviction is per record, not per pack.
 //!
 //! Layout: `BTPK0002`, then the sealed records back to back, then the index (per record: key,
 //! offset, length, last use), then the footer: the index's offset, its count, its BLAKE3,
@@ -109,15 +109,14 @@ impl Packs {
         packs
     }
 
-    /// The sealed record of `key` and the pack it is in, if a pack has it.
-    pub fn get(&self, key: &Digest) -> io::Result<Option<(Vec<u8>, &Path)>> {
+    /// The sealed record of `key` and when it was last used, if a pack has it.
+    pub fn get(&self, key: &Digest) -> io::Result<Option<(Vec<u8>, u64)>> {
         let Some(at) = self.index.get(key) else {
             return Ok(None);
         };
-        let (path, file) = &self.files[at.file];
         let mut bytes = vec![0; at.len as usize];
-        file.read_exact_at(&mut bytes, at.offset)?;
-        Ok(Some((bytes, path)))
+        self.files[at.file].1.read_exact_at(&mut bytes, at.offset)?;
+        Ok(Some((bytes, at.used)))
     }
 
     pub fn len(&self) -> usize {
