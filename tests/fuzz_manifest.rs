@@ -7,7 +7,8 @@
 //!
 //! 3,000 cases per property, which CI runs in well under a minute in a debug build;
 //! `PROPTEST_CASES=100000 cargo test --release --test fuzz_manifest -- --nocapture` hunts
-//! longer. Each property prints its figures: cases run, the slowest case and what it was.
+//! longer. Each property prints its figures: cases run, the slowest case and what it was
+//! (`FUZZ_SLOWEST=DIR` keeps that input in DIR).
 //! A case that runs over [`HANG`] is a hang: the watchdog names it and fails the run.
 
 use std::collections::HashMap;
@@ -567,7 +568,7 @@ fn fuzz_here<S: Strategy>(
     S::Value: std::fmt::Debug,
 {
     let mut runner = TestRunner::new(config());
-    let slowest = Mutex::new((Duration::ZERO, String::new()));
+    let slowest = Mutex::new((Duration::ZERO, String::new(), Vec::new()));
     let cases = std::sync::atomic::AtomicUsize::new(0);
     let result = runner.run(&strategy, |value| {
         let bytes = input(&value);
@@ -583,15 +584,19 @@ fn fuzz_here<S: Strategy>(
         cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut s = slowest.lock().unwrap();
         if took > s.0 {
-            *s = (took, describe(&bytes));
+            *s = (took, describe(&bytes), bytes);
         }
         Ok(())
     });
-    let (took, what) = slowest.into_inner().unwrap();
+    let (took, what, bytes) = slowest.into_inner().unwrap();
     eprintln!(
         "fuzz {name}: {} cases, slowest {took:.1?} ({what})",
         cases.into_inner()
     );
+    // FUZZ_SLOWEST=DIR keeps each property's slowest input there, to look into.
+    if let Some(dir) = std::env::var_os("FUZZ_SLOWEST") {
+        let _ = fs::write(Path::new(&dir).join(name.replace(' ', "-")), bytes);
+    }
     if let Err(e) = result {
         panic!("fuzz {name}: {e}");
     }
