@@ -54,6 +54,31 @@ pub enum Exit {
     Usage = 2,
 }
 
+/// Commands whose output is read through a pipe (`batuta explain | head`) and that open no
+/// socket of their own.
+fn prints_for_a_pipe(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::Explain { .. }
+            | Command::Graph { .. }
+            | Command::Status { .. }
+            | Command::Check { .. }
+            | Command::Completions { .. }
+            | Command::Analyze(_)
+            | Command::Report { .. }
+    )
+}
+
+/// Rust ignores SIGPIPE, so writing to a pipe whose reader left (`| head -3`) panics in
+/// `println!`. A program that only prints should end as `cat` does: quietly, by the signal.
+fn stop_quietly_on_a_closed_pipe() {
+    // SAFETY: sets this process's disposition of one signal before any thread starts.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     quiet_vulkan_device_select();
     // SAFETY: before any parser exists and before any other thread.
@@ -66,8 +91,11 @@ fn main() -> ExitCode {
         })
     };
     let cli = Cli::parse();
+    if prints_for_a_pipe(&cli.command) {
+        stop_quietly_on_a_closed_pipe();
+    }
     init_tracing(&cli.global);
-    let ui = Ui::new(cli.global.color);
+    let ui = Ui::new(cli.global.color, cli.global.quiet);
     let exit = match &cli.command {
         Command::Check { manifest, format } => commands::check::run(&ui, manifest, *format),
         Command::Graph {

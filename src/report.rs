@@ -8,12 +8,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use batuta_engine::exec::{Event, Outcome, Reporter};
+use batuta_engine::stale::Swept;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 /// Progress for people. On a terminal a bar shows done/total, the running actions and the
 /// time left, and finished actions scroll above it; elsewhere each finished action is a line.
 pub struct TextReporter {
+    /// `-q`: only warnings are printed (failures are told after the build).
+    quiet: bool,
     total: usize,
     done: AtomicUsize,
     bar: Option<ProgressBar>,
@@ -22,8 +25,9 @@ pub struct TextReporter {
 }
 
 impl TextReporter {
-    pub fn new(total: usize, color: bool) -> Self {
-        let bar = std::io::stdout().is_terminal().then(|| {
+    pub fn new(total: usize, ui: &crate::output::Ui) -> Self {
+        let color = ui.color;
+        let bar = (!ui.quiet && std::io::stdout().is_terminal()).then(|| {
             let bar =
                 ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stdout());
             let template = if color {
@@ -40,6 +44,7 @@ impl TextReporter {
             bar
         });
         Self {
+            quiet: ui.quiet,
             total,
             done: AtomicUsize::new(0),
             bar,
@@ -56,6 +61,9 @@ impl TextReporter {
     }
 
     fn print(&self, line: &str) {
+        if self.quiet {
+            return;
+        }
         match &self.bar {
             Some(bar) => bar.println(line),
             None => {
@@ -127,7 +135,14 @@ impl Reporter for TextReporter {
                     self.print(&format!("  {}: {line}", action.id));
                 }
             }
-            Event::Warning(w) => self.print(&format!("warning: {w}")),
+            Event::Warning(w) => {
+                if self.quiet {
+                    eprintln!("warning: {w}");
+                } else {
+                    self.print(&format!("warning: {w}"));
+                }
+            }
+            Event::Swept(s) => self.print(&swept_text(s)),
             Event::PhaseStarted(_) | Event::PhaseFinished { .. } => {}
         }
     }
@@ -228,11 +243,35 @@ impl Reporter for JsonReporter {
                 json!({ "event": "report", "id": action.id, "text": text })
             }
             Event::Warning(w) => json!({ "event": "warning", "message": w }),
+            Event::Swept(s) => match s {
+                Swept::Removed(p) => json!({ "event": "removed", "path": p }),
+                Swept::Kept(p) => {
+                    json!({ "event": "kept", "path": p, "why": "changed since batuta wrote it" })
+                }
+                Swept::Failed(p, e) => {
+                    json!({ "event": "warning", "message": swept_text(&Swept::Failed(p.clone(), e.clone())) })
+                }
+            },
         };
         let mut out = self.out.lock().expect("stdout lock");
         let _ = writeln!(out, "{v}");
         if !quiet {
             let _ = out.flush();
+        }
+    }
+}
+
+/// What the sweep of stale files did, in words (see `batuta_engine::stale`).
+fn swept_text(s: &Swept) -> String {
+    match s {
+        Swept::Removed(p) => {
+            format!("removed {p}: an earlier build wrote it, and no action writes it any more")
+        }
+        Swept::Kept(p) => {
+            format!("kept {p}: an earlier build wrote it, but it changed since, so it is yours now")
+        }
+        Swept::Failed(p, e) => {
+            format!("warning: could not remove {p}, which no action writes any more: {e}")
         }
     }
 }

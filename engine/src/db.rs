@@ -131,6 +131,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         task,
         kind,
         inputs,
+        matched,
         outputs,
         env,
         cache,
@@ -144,6 +145,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         && *task == b.task
         && *kind == b.kind
         && *inputs == b.inputs
+        && *matched == b.matched
         && *outputs == b.outputs
         && *env == b.env
         && *cache == b.cache

@@ -32,16 +32,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 pub fn write_replace(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
     let dir = folder_of(path);
     fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = temp_in(dir)?;
     tmp.write_all(bytes)?;
     persist(tmp, path, durability)
+}
+
+/// A temporary file in `dir` created as an ordinary file is (0666 less the umask), not
+/// tempfile's private 0600: what batuta writes (a report, a release manifest) is read by
+/// other people and programs, like the files a compiler writes.
+pub fn temp_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    #[cfg(unix)]
+    b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    b.tempfile_in(dir)
 }
 
 /// Copy `from` to `to` through a temporary file and a rename.
 pub fn copy_replace(from: &Path, to: &Path, durability: Durability) -> io::Result<()> {
     let dir = folder_of(to);
     fs::create_dir_all(dir)?;
-    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let tmp = temp_in(dir)?;
     io::copy(&mut File::open(from)?, &mut tmp.as_file())?;
     persist(tmp, to, durability)
 }
@@ -192,5 +202,22 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_readable_by_others_as_the_umask_allows() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("report.html");
+        write_atomic(&p, b"<html>").unwrap();
+        // SAFETY: umask only reads and sets this process's mask; set it back at once.
+        let umask = unsafe {
+            let m = libc::umask(0);
+            libc::umask(m);
+            m
+        };
+        let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !(umask as u32), "{mode:o}");
     }
 }

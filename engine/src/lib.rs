@@ -16,5 +16,6 @@ pub mod lock;
 pub mod manifest;
 pub mod remote;
 pub mod rule;
+pub mod stale;
 pub mod state;
 pub mod watch;

@@ -70,7 +70,7 @@ pub const CATALOG: Catalog = Catalog {
 };
 
 /// The files builtins read and write when their tasks name none.
-pub const FILES: &[BuiltinFiles] = &[build::FILES, optimize::FILES];
+pub const FILES: &[BuiltinFiles] = &[build::FILES, optimize::FILES, transpile::assemble::FILES];
 
 /// The catalog's load-time check of `with:`: the rule of that name judges it.
 fn check_with(
@@ -93,7 +93,7 @@ impl Rules for Registry {
         match name {
             "analyze" => Some(&builtin::Analyze),
             "analyze-file" => Some(&builtin::AnalyzeFile),
-            "assemble" => Some(&transpile::assemble::Assemble),
+            transpile::assemble::NAME => Some(&transpile::assemble::Assemble),
             build::NAME => Some(&build::CargoBuild),
             "optimize" => Some(&optimize::rule::Optimize),
             "calibrate" => Some(&optimize::calibrate::Calibrate),
@@ -105,8 +105,8 @@ impl Rules for Registry {
         kernels::rule::find(name).map(|r| r as &dyn Rule)
     }
 
-    fn explain(&self, action: &Action, failure: Failure) -> Failure {
-        transpile::classify::explain(action, failure)
+    fn explain(&self, root: &std::path::Path, action: &Action, failure: Failure) -> Failure {
+        transpile::classify::explain(root, action, failure)
     }
 }
 

@@ -240,6 +240,7 @@ fn build(root: &Path) -> Summary {
         modules: Vec::new(),
         only: None,
         remote: None,
+        writes: None,
     };
     exec::build(
         &m,

@@ -99,6 +99,7 @@ pub fn run(ui: &Ui, args: &AnalyzeArgs) -> Exit {
         modules: Vec::new(),
         only: None,
         remote: None,
+        writes: None,
     };
     let cancel = AtomicBool::new(false);
     let _lock = match super::lock(&m.root, false, &cancel) {

@@ -62,6 +62,15 @@ fn run_loaded(
             return Exit::Usage;
         }
     };
+    match args.format {
+        CheckFormat::Text => ui.warnings(&m, &g.warnings, false),
+        CheckFormat::Json => {
+            crate::output::print_json_lines(crate::output::diagnostics_json(&Diagnostics {
+                source: m.source.clone(),
+                items: crate::output::notes(&m, &g.warnings, false),
+            }))
+        }
+    }
     tracing::debug!(actions = g.actions.len(), "expanded graph");
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
     let _lock = match super::lock(&m.root, args.no_wait, &CANCEL) {
@@ -103,7 +112,7 @@ fn run_loaded(
     }
     let summary = match args.format {
         CheckFormat::Text => {
-            let reporter = TextReporter::new(g.actions.len(), ui.color);
+            let reporter = TextReporter::new(g.actions.len(), ui);
             let s = profiled(args.profile.as_deref(), &reporter, |r| {
                 exec::build(&m, &g, &opts, &batuta_rules::Registry, r, &CANCEL)
             });
@@ -173,7 +182,26 @@ pub fn options(args: &BuildArgs, m: &Manifest, g: &graph::ActionGraph) -> exec::
         modules: args.modules.clone(),
         only: None,
         remote: None,
+        writes: writes(m, g),
     }
+}
+
+/// Every file the manifest's actions write, in all its stages, for the sweep of files an
+/// earlier build wrote that nothing writes any more. The target's graph serves when it is
+/// every stage; a manifest whose other stages do not expand sweeps nothing.
+fn writes(
+    m: &Manifest,
+    g: &graph::ActionGraph,
+) -> Option<std::sync::Arc<std::collections::HashSet<String>>> {
+    let all;
+    let g = if g.stages.len() == m.stages.len() {
+        g
+    } else {
+        all = graph::expand_all(m).ok()?;
+        &all
+    };
+    let outputs = g.actions.iter().flat_map(|a| a.outputs.iter().cloned());
+    Some(std::sync::Arc::new(outputs.collect()))
 }
 
 /// The JSON summary line. The contract (ARCHITECTURE.md): exactly these keys, in this
@@ -347,6 +375,8 @@ pub fn print_text_summary(ui: &Ui, s: &Summary) {
             if s.failed == 1 { "" } else { "s" },
             s.skipped
         );
+    } else if ui.quiet {
+        // -q: nothing to say about success.
     } else if s.executed + s.cached == 0 {
         println!(
             "ok: nothing to do, {} up to date ({secs:.2}s)",

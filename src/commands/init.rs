@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
-use batuta_rules::analyze::report::Analysis;
-use batuta_rules::analyze::{analyze_tree, recommend};
+use batuta_rules::analyze::report::{self, Analysis};
+use batuta_rules::analyze::{FileReport, recommend, scan_tree};
 use clap::Args;
 
 use crate::Exit;
@@ -51,12 +51,14 @@ pub fn run(_ui: &Ui, args: &InitArgs) -> Exit {
         return Exit::Usage;
     }
     let source = slash(&args.source);
-    let a = analyze_tree(&args.source, EXCLUDE);
+    let files = scan_tree(&args.source, EXCLUDE);
+    let scripts = scripts(&files);
+    let a = report::aggregate(files, &[]);
     let name = std::env::current_dir()
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "migration".to_owned());
-    let text = manifest_text(&name, &source, &a);
+    let text = manifest_text(&name, &source, &a, &scripts);
     if let Err(e) = std::fs::write(&target, text) {
         eprintln!("error: cannot write {}: {e}", target.display());
         return Exit::Failed;
@@ -94,6 +96,50 @@ fn slash(p: &Path) -> String {
     }
 }
 
+/// The shell scripts the analysis found (by extension or by shebang), as `each` globs:
+/// `**/*.sh` for those it matches, and each script it does not match by its path.
+fn scripts(files: &[FileReport]) -> Vec<String> {
+    let mut globs = Vec::new();
+    let mut by_path = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| f.language.as_deref() == Some("Shell"))
+    {
+        if f.path.ends_with(".sh") {
+            if globs.is_empty() {
+                globs.push("**/*.sh".to_owned());
+            }
+        } else {
+            by_path.push(glob_escape(&f.path));
+        }
+    }
+    globs.extend(by_path);
+    globs
+}
+
+/// A path as a glob that matches only it.
+fn glob_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | ',' | '\\') {
+            out.push('[');
+            out.push(c);
+            out.push(']');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One `each` glob for several: `{a,b}` when there are more than one.
+fn one_glob(globs: &[String]) -> String {
+    match globs {
+        [one] => one.clone(),
+        many => format!("{{{}}}", many.join(",")),
+    }
+}
+
 /// For a language family found: the built-in transpiler rule (named after the tool it
 /// runs) and its tasks as (name, `each` glob).
 type Transpile = (
@@ -106,15 +152,15 @@ const TRANSPILE: &[Transpile] = &[
     ("Python", "depyler", &[("python", "**/*.py")]),
     ("C", "decy", &[("c", "**/*.c")]),
     ("C++", "decy", &[("cpp", "**/*.cpp"), ("cc", "**/*.cc")]),
-    ("Shell", "bashrs", &[("shell", "**/*.sh")]),
 ];
 
 fn yaml_str(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
 }
 
-/// The manifest, every choice commented.
-pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
+/// The manifest, every choice commented. `scripts` are the `each` globs of the shell
+/// scripts found (see [`scripts`]).
+pub fn manifest_text(name: &str, source: &str, a: &Analysis, scripts: &[String]) -> String {
     let mut o = String::new();
     let found: Vec<&str> = a.languages.iter().map(|l| l.name.as_str()).collect();
     let _ = writeln!(
@@ -157,7 +203,9 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
     );
     let _ = writeln!(
         o,
-        "  exclude: [{}]\n",
+        "  # Out of the migration entirely (not analysed, transpiled or reported). To leave a\n\
+         \x20 # file to a hand port instead, name it in its task's `hand_ported: [...]`.\n\
+         \x20 exclude: [{}]\n",
         EXCLUDE
             .iter()
             .map(|e| yaml_str(e))
@@ -170,6 +218,9 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
         .filter(|(fam, ..)| found.contains(fam))
         .collect();
     let mut tools: Vec<&str> = used.iter().map(|(_, rule, _)| *rule).collect();
+    if !scripts.is_empty() {
+        tools.push("bashrs");
+    }
     tools.dedup();
     if !tools.is_empty() {
         let _ = writeln!(
@@ -193,7 +244,9 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
         o.push('\n');
     }
 
-    let _ = writeln!(o, "# The five phases, each after the one before.");
+    // A crate comes from the languages transpiled to Rust modules; scripts stay scripts.
+    let crate_ = !used.is_empty();
+    let _ = writeln!(o, "# The phases, each after the one before.");
     let _ = writeln!(o, "stages:");
     let _ = writeln!(o, "  analyze:");
     let _ = writeln!(
@@ -204,14 +257,11 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
         o,
         "    with: {{ min_grade: F }}   # raise it to stop the line below a grade (BATUTA-Q-001)"
     );
-    let mut prev = "analyze";
-    if !used.is_empty() {
+    if crate_ || !scripts.is_empty() {
         let _ = writeln!(o, "  transpile:\n    needs: [analyze]\n    tasks:");
         for (_, rule, tasks) in &used {
             for (task, each) in tasks.iter() {
-                let out = if *rule == "bashrs" {
-                    "scripts/{path}".to_owned()
-                } else if *task == "python" {
+                let out = if *task == "python" {
                     "src/{dir}/{stem}.rs".to_owned()
                 } else {
                     format!("src/{{dir}}/{{stem}}_{task}.rs")
@@ -224,12 +274,23 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
                 );
             }
         }
-        if used.iter().any(|(_, rule, ..)| *rule != "bashrs") {
+        if !scripts.is_empty() {
             let _ = writeln!(
                 o,
-                "      # The Rust files as one Cargo package: Cargo.toml (with the crates depyler asked\n\
-                 \x20     # for) and src/lib.rs declaring the modules. To port a file by hand, write its .rs\n\
-                 \x20     # under rust/src and name the source in the task's `hand_ported: [...]`.\n\
+                "      # The shell scripts, by extension and by shebang: each purified into a POSIX\n\
+                 \x20     # script of the same name under rust/scripts, which must lint clean.\n\
+                 \x20     shell: {{ rule: bashrs, each: {}, out: \"scripts/{{path}}\" }}",
+                yaml_str(&one_glob(scripts))
+            );
+        }
+        if crate_ {
+            let _ = writeln!(
+                o,
+                "      # The Rust files as one Cargo package: Cargo.toml (with the crates the tools\n\
+                 \x20     # asked for) and src/lib.rs declaring the modules that compile. A module that\n\
+                 \x20     # does not is quarantined: left out of the crate and listed, with its errors, by\n\
+                 \x20     # `batuta status --files`. To port a file by hand, write its .rs under rust/src\n\
+                 \x20     # and name the source in its task's `hand_ported: [...]`.\n\
                  \x20     crate:\n\
                  \x20       builtin: assemble\n\
                  \x20       inputs: [\"rust/src/**/*.rs\", \".batuta/transpile/**/*.toml\"]\n\
@@ -238,21 +299,30 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
                 yaml_str(name)
             );
         }
-        prev = "transpile";
     }
-    let _ = writeln!(
-        o,
-        "  optimize:\n    needs: [{prev}]\n    builtin: optimize\n    with: {{ profile: balanced, gpu: auto }}   # SIMD/GPU by the cost model"
-    );
-    let _ = writeln!(
-        o,
-        "  validate:\n    needs: [optimize]\n    builtin: cargo-test      # the migrated tests must pass\n    inputs: [rust/Cargo.toml, \"rust/src/**/*.rs\"]"
-    );
-    let _ = writeln!(
-        o,
-        "  build:\n    needs: [validate]\n    builtin: cargo-build\n    with: {{ profile: release }}"
-    );
+    let mut targets = vec!["analyze"];
+    if crate_ {
+        let _ = writeln!(
+            o,
+            "  optimize:\n    needs: [transpile]\n    builtin: optimize\n    with: {{ profile: balanced, gpu: auto }}   # SIMD/GPU by the cost model"
+        );
+        let _ = writeln!(
+            o,
+            "  validate:\n    needs: [optimize]\n    builtin: cargo-test      # the migrated tests must pass\n    inputs: [rust/Cargo.toml, \"rust/src/**/*.rs\"]"
+        );
+        let _ = writeln!(
+            o,
+            "  build:\n    needs: [validate]\n    builtin: cargo-build\n    with: {{ profile: release }}\n    # A library: its release build ships no binary, only the manifest of what it built.\n    outputs: [dist/manifest.json]"
+        );
+        targets.push("build");
+    } else if !scripts.is_empty() {
+        targets.push("transpile");
+    }
     let _ = writeln!(o, "\n# What `batuta build TARGET` runs.");
-    let _ = writeln!(o, "targets:\n  default: [build]\n  analysis: [analyze]");
+    let _ = writeln!(
+        o,
+        "targets:\n  default: [{}]\n  analysis: [analyze]",
+        targets.last().expect("analyze at least")
+    );
     o
 }

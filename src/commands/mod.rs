@@ -56,7 +56,7 @@ pub fn find_manifest(arg: &ManifestArg) -> Result<PathBuf, Diagnostics> {
                     cwd.display()
                 ),
             )
-            .help("name the manifest with -f FILE, or start from batuta.yaml.example"),
+            .help("run `batuta init` here to write one for the code in this folder, or name the manifest with -f FILE"),
         ],
     })
 }

@@ -196,7 +196,7 @@ fn build(
         .collect();
     let cancel = AtomicBool::new(false);
     let text =
-        (out.format == CheckFormat::Text).then(|| TextReporter::new(g.actions.len(), out.ui.color));
+        (out.format == CheckFormat::Text).then(|| TextReporter::new(g.actions.len(), &out.ui));
     let json = JsonReporter::default();
     let inner: &dyn Reporter = match &text {
         Some(t) => t,

@@ -34,6 +34,17 @@ impl Files {
         std::fs::write(p, content).unwrap();
     }
 
+    /// `batuta` in this workspace, with its own cache, no colour and no outside config.
+    pub fn batuta(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("batuta").unwrap();
+        c.current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("BATUTA_CACHE_DIR", self.path("cache"))
+            .env_remove("BATUTA_CONFIG")
+            .env_remove("RUST_LOG");
+        c
+    }
+
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }

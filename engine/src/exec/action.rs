@@ -125,6 +125,8 @@ impl Ctx<'_> {
         for rel in &a.inputs {
             match self.digest(rel) {
                 Ok(Some(d)) => inputs.push((rel.as_str(), d)),
+                // A glob's match that is gone is simply not matched (see `Action::matched`).
+                Ok(None) if a.is_matched(rel) => {}
                 Ok(None) => {
                     return Err(Failure::new(
                         phase_code(a.phase),
@@ -147,7 +149,7 @@ impl Ctx<'_> {
     pub fn process(&self, a: &Action) -> Outcome {
         let key = match self.current_key(a) {
             Ok(k) => k,
-            Err(f) => return Outcome::Failed(self.rules.explain(a, f)),
+            Err(f) => return Outcome::Failed(self.rules.explain(self.root, a, f)),
         };
         if a.cache {
             if self.up_to_date(a, &key) {
@@ -163,7 +165,7 @@ impl Ctx<'_> {
             }
         }
         match self.execute(a, &key) {
-            Outcome::Failed(f) => Outcome::Failed(self.rules.explain(a, f)),
+            Outcome::Failed(f) => Outcome::Failed(self.rules.explain(self.root, a, f)),
             other => other,
         }
     }
@@ -371,15 +373,29 @@ impl Ctx<'_> {
         })
     }
 
+    /// The inputs a rule reads: all of them but a glob's match that is gone.
+    fn present_inputs(&self, a: &Action) -> Vec<String> {
+        a.inputs
+            .iter()
+            .filter(|i| !a.is_matched(i) || !matches!(self.digest(i), Ok(None)))
+            .cloned()
+            .collect()
+    }
+
     /// What a rule sees of the action it runs (or is asked about before the run).
-    fn call<'c>(&'c self, a: &'c Action, with: &'c serde_json::Value) -> Call<'c> {
+    fn call<'c>(
+        &'c self,
+        a: &'c Action,
+        inputs: &'c [String],
+        with: &'c serde_json::Value,
+    ) -> Call<'c> {
         Call {
             action: &a.id,
             phase: a.phase,
             root: self.root,
             source: &self.source,
             output: &self.output,
-            inputs: &a.inputs,
+            inputs,
             outputs: &a.outputs,
             with,
             env: child_env(a),
@@ -399,7 +415,8 @@ impl Ctx<'_> {
             return Ok(());
         };
         let null = serde_json::Value::Null;
-        rule.before_run(&self.call(a, with.as_ref().unwrap_or(&null)))
+        let inputs = self.present_inputs(a);
+        rule.before_run(&self.call(a, &inputs, with.as_ref().unwrap_or(&null)))
     }
 
     /// Run a built-in rule or kernel in this process.
@@ -425,7 +442,8 @@ impl Ctx<'_> {
         };
         let null = serde_json::Value::Null;
         let _slot = self.local_slots.as_ref().map(super::shared::Slots::take);
-        let report = rule.run(&self.call(a, with.unwrap_or(&null)))?;
+        let inputs = self.present_inputs(a);
+        let report = rule.run(&self.call(a, &inputs, with.unwrap_or(&null)))?;
         Ok(Ran {
             program: format!("{what} '{name}'"),
             stdout: report.text.clone().into_bytes(),

@@ -101,6 +101,8 @@ pub enum Event<'a> {
         text: &'a str,
     },
     Warning(&'a str),
+    /// A file an earlier build wrote that no action writes any more, and what was done.
+    Swept(&'a crate::stale::Swept),
 }
 
 pub trait Reporter: Sync {
@@ -119,6 +121,9 @@ pub struct Options {
     /// A shared cache asked after a local miss (`remote:` or `--remote-cache`); `None`
     /// opens no connection.
     pub remote: Option<std::sync::Arc<dyn crate::remote::RemoteCache>>,
+    /// Every file the manifest's actions write, in all its stages: a file an earlier build
+    /// wrote that is not among them is swept (see `crate::stale`). `None` sweeps nothing.
+    pub writes: Option<std::sync::Arc<std::collections::HashSet<String>>>,
 }
 
 impl Options {
@@ -297,6 +302,18 @@ impl Session {
                 shared::Slots::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
             }),
         };
+        if let Some(writes) = &opts.writes {
+            let swept = {
+                let mut records = ctx.records.write().expect("records lock");
+                crate::stale::sweep(root, &mut records, writes, &ctx.stat)
+            };
+            if !swept.is_empty() {
+                ctx.records_changed.store(true, Ordering::Relaxed);
+            }
+            for s in &swept {
+                reporter.event(Event::Swept(s));
+            }
+        }
         let mut phases = PhaseTracker::new(root, g, reporter);
         let mut summary = schedule(&ctx, job, &mut phases);
         ctx.finish_remote();
@@ -521,7 +538,12 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
                     summary.failed += 1;
                     phases.action_failed(a.phase, &a.id, &f);
                     summary.failures.push((a.id.clone(), f));
-                    if !opts.keep_going {
+                    if opts.keep_going {
+                        for j in fail_downstream(g, g.action_nodes[i], &mut waiting, &mut ready) {
+                            let b = &g.actions[j];
+                            phases.action_blocked(b.phase, &b.id, &a.id);
+                        }
+                    } else {
                         stopping = true;
                         halt.store(true, Ordering::SeqCst);
                     }
@@ -542,6 +564,47 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
     summary
 }
 
+/// After `failed` failed, with keep-going: what reads one of its outputs never runs, nor
+/// what reads theirs; everything else goes on. Its stage barrier counts it as finished, so
+/// later stages run what does not depend on it, and an action that reads its output only
+/// through an input glob runs without it (see `Action::matched`). Returns the actions that
+/// will not run because of it.
+fn fail_downstream(
+    g: &ActionGraph,
+    failed: NodeIndex,
+    waiting: &mut [usize],
+    ready: &mut VecDeque<NodeIndex>,
+) -> Vec<usize> {
+    use petgraph::visit::EdgeRef;
+    let graph = &g.graph;
+    let mut blocked = Vec::new();
+    let mut stack = vec![failed];
+    while let Some(n) = stack.pop() {
+        for e in graph.edges_directed(n, Outgoing) {
+            let next = e.target();
+            if let (crate::graph::Edge::File(f), Node::Action(j)) = (e.weight(), graph[next])
+                && !g.actions[j].is_matched(f)
+            {
+                // Each node is blocked once: its waiting count is spent so it never runs.
+                if waiting[next.index()] != usize::MAX {
+                    waiting[next.index()] = usize::MAX;
+                    blocked.push(j);
+                    stack.push(next);
+                }
+                continue;
+            }
+            if waiting[next.index()] == usize::MAX {
+                continue;
+            }
+            waiting[next.index()] -= 1;
+            if waiting[next.index()] == 0 {
+                ready.push_back(next);
+            }
+        }
+    }
+    blocked
+}
+
 /// Mark a node done and release what waited only for it.
 fn complete(
     graph: &petgraph::graph::DiGraph<Node, crate::graph::Edge>,
@@ -550,6 +613,10 @@ fn complete(
     ready: &mut VecDeque<NodeIndex>,
 ) {
     for next in graph.neighbors_directed(n, Outgoing) {
+        // A node blocked by a failure (keep-going) never becomes ready.
+        if waiting[next.index()] == usize::MAX {
+            continue;
+        }
         waiting[next.index()] -= 1;
         if waiting[next.index()] == 0 {
             ready.push_back(next);
@@ -634,6 +701,21 @@ impl<'a> PhaseTracker<'a> {
     fn stage_done(&mut self, p: Phase) {
         self.action_started(p, false);
         self.done.push(p);
+        // With keep-going a stage is passed with failures in it: it is still failed.
+        if let Some(errors) = self.failed.get(&p) {
+            let why = errors.join("; ");
+            if !self.worked.contains(&p) {
+                self.state.start(p, &state::now_rfc3339());
+            }
+            let secs = self.started[&p].elapsed().as_secs_f64();
+            self.state.finish(p, &state::now_rfc3339(), secs, Some(why));
+            self.save();
+            self.reporter.event(Event::PhaseFinished {
+                phase: p,
+                ok: false,
+            });
+            return;
+        }
         // A phase that was complete and had nothing to do stays as it was recorded: a no-op
         // build writes nothing.
         let unchanged = !self.worked.contains(&p)
@@ -655,6 +737,13 @@ impl<'a> PhaseTracker<'a> {
             .entry(p)
             .or_default()
             .push(format!("{id}: {} [{}]", f.message, f.code));
+    }
+
+    /// An action of phase `p` will not run because `cause` failed (keep-going).
+    fn action_blocked(&mut self, p: Phase, id: &str, cause: &str) {
+        self.failed.entry(p).or_default().push(format!(
+            "{id}: not run, it reads what {cause} did not write"
+        ));
     }
 
     /// At the end: phases that started but did not complete have failed.

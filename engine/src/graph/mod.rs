@@ -47,6 +47,11 @@ pub struct Action {
     pub task: String,
     pub kind: ActionKind,
     pub inputs: Vec<String>,
+    /// The inputs an input glob matched (sorted; also in `inputs`). The glob means the files
+    /// that match, so one that is absent when the action runs (its writer failed, or it was
+    /// deleted) is left out of the key and of what the action reads, never an error. A
+    /// failed writer therefore does not stop an action that reads it only through a glob.
+    pub matched: Vec<String>,
     pub outputs: Vec<String>,
     pub env: Vec<String>,
     pub cache: bool,
@@ -102,6 +107,9 @@ pub struct ActionGraph {
     pub action_nodes: Vec<NodeIndex>,
     /// The files the manifest says are ported by hand, which have no action.
     pub hand_ported: Vec<HandPort>,
+    /// What expansion found worth a look that stops nothing (an `each` that matches no
+    /// file), pointing into the manifest.
+    pub warnings: Vec<crate::manifest::Diagnostic>,
 }
 
 /// A source file whose module is written by hand instead of generated (`hand_ported:`).
@@ -113,6 +121,15 @@ pub struct HandPort {
     pub source: String,
     /// The hand-written module, at the task's `out` for the file.
     pub module: String,
+}
+
+impl Action {
+    /// Whether `input` came from an input glob, so it may be absent (see `matched`).
+    pub fn is_matched(&self, input: &str) -> bool {
+        self.matched
+            .binary_search_by(|m| m.as_str().cmp(input))
+            .is_ok()
+    }
 }
 
 impl ActionGraph {

@@ -106,10 +106,32 @@ impl fmt::Display for Code {
     }
 }
 
+/// Whether a problem stops the manifest from loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    #[default]
+    Error,
+    /// Worth a look, but the manifest loads and builds; `check` and `build` show it.
+    Warning,
+    /// A better way to say something that works as it is; only `check` shows it.
+    Advice,
+}
+
+impl Severity {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Advice => "advice",
+        }
+    }
+}
+
 /// One problem: what is wrong, where, and how to fix it when we can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub code: Code,
+    pub severity: Severity,
     pub message: String,
     pub span: Option<Span>,
     pub label: Option<String>,
@@ -120,11 +142,24 @@ impl Diagnostic {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
+            severity: Severity::Error,
             message: message.into(),
             span: None,
             label: None,
             help: None,
         }
+    }
+
+    /// Make this a warning: reported, but it stops nothing.
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    /// Make this advice: `check` shows it, a build does not.
+    pub fn advice(mut self) -> Self {
+        self.severity = Severity::Advice;
+        self
     }
 
     pub fn at(mut self, span: Span) -> Self {
@@ -237,6 +272,14 @@ impl std::error::Error for Located<'_> {}
 impl miette::Diagnostic for Located<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(self.diagnostic.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diagnostic.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Advice => miette::Severity::Advice,
+        })
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

@@ -449,6 +449,7 @@ impl<'s> Lower<'s> {
             stages,
             targets,
             remote,
+            warnings: Vec::new(),
             fan_out: &[],
             companions: &[],
         })

@@ -4,6 +4,7 @@
 //! tree (`yaml`), the tree to the typed model (`lower`), and checks across the model
 //! (`validate`). A manifest with any problem never reaches the engine.
 
+mod command;
 mod diagnostic;
 mod excerpt;
 mod lower;
@@ -15,12 +16,15 @@ mod yaml;
 use std::io::Read;
 use std::path::Path;
 
-pub use diagnostic::{Code, Diagnostic, Diagnostics, Located, Source, Span, did_you_mean};
+pub use command::{Script, Unquotable, expand_command, script_of};
+pub use diagnostic::{
+    Code, Diagnostic, Diagnostics, Located, Severity, Source, Span, did_you_mean,
+};
 pub use lower::{VERSION, check_remote_url, keys};
 pub use model::{
     Manifest, Phase, Project, Remote, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
 };
-pub use template::{Placeholder, Template};
+pub use template::{Placeholder, Segment, Template};
 pub(crate) use validate::normalize;
 pub use yaml::{Key, Node, NodeKind};
 
@@ -100,6 +104,9 @@ pub struct BuiltinFiles {
     pub builtin: &'static str,
     pub inputs: &'static [&'static str],
     pub outputs: &'static [&'static str],
+    /// Outputs the builtin writes whatever its task declares (a record of what it did,
+    /// which must be cached and restored with the rest); added to every such task.
+    pub records: &'static [&'static str],
 }
 
 /// A builtin that expands into one `per_file` action for every file under
@@ -171,18 +178,17 @@ impl Catalog {
 /// Fills in the [`BuiltinFiles`] of every builtin task that names no files of its own.
 fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
     let expand = |path: &str, p: &Project| -> String {
-        let joined = |base: &str, rest: &str| match base.trim_end_matches('/') {
-            "" | "." => rest.trim_start_matches('/').to_owned(),
-            b => format!("{b}{rest}"),
+        // `{output}` and `{source}` may stand anywhere; `.` for the workspace drops out.
+        let folder = |f: &str| match f.trim_end_matches('/') {
+            "" | "." => String::new(),
+            f => f.to_owned(),
         };
-        let path = path.replace("{name}", &p.name.value);
-        if let Some(rest) = path.strip_prefix("{output}") {
-            joined(&p.output.value, rest)
-        } else if let Some(rest) = path.strip_prefix("{source}") {
-            joined(&p.source.value, rest)
-        } else {
-            path
-        }
+        let path = path
+            .replace("{name}", &p.name.value)
+            .replace("{output}", &folder(&p.output.value))
+            .replace("{source}", &folder(&p.source.value));
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        parts.join("/")
     };
     let project = m.project.clone();
     for task in m.stages.iter_mut().flat_map(|s| &mut s.tasks) {
@@ -204,6 +210,11 @@ fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
         }
         if task.outputs.is_empty() {
             task.outputs = fill(files.outputs);
+        }
+        for record in fill(files.records) {
+            if !task.outputs.iter().any(|o| o.value == record.value) {
+                task.outputs.push(record);
+            }
         }
     }
 }
@@ -302,7 +313,7 @@ pub fn read(path: &Path) -> Result<String, Diagnostics> {
     let file = crate::fsutil::open_regular(path).map_err(|e| {
         let help = match e.kind() {
             std::io::ErrorKind::NotFound => {
-                "run batuta in the folder that holds batuta.yaml, or name the manifest with -f"
+                "run batuta in the folder that holds batuta.yaml, name the manifest with -f, or write one with `batuta init`"
             }
             std::io::ErrorKind::InvalidInput => "check that the path is a regular file",
             _ => "check the file's permissions",
@@ -391,8 +402,12 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
         m.companions = catalog.companions;
         m
     });
+    let errors = diags.iter().any(|d| d.severity == Severity::Error);
     match manifest {
-        Some(m) if diags.is_empty() => Ok(m),
+        Some(mut m) if !errors => {
+            m.warnings = diags;
+            Ok(m)
+        }
         _ => {
             diags.sort_by_key(|d| d.span.map_or(0, |s| s.offset));
             Err(fail(diags))

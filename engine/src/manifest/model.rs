@@ -45,6 +45,8 @@ pub struct Manifest {
     pub targets: Vec<Target>,
     /// A shared remote cache (`remote:`); `None` opens no connection.
     pub remote: Option<Remote>,
+    /// What loading found that stops nothing (warnings and advice), in the order of the text.
+    pub warnings: Vec<super::Diagnostic>,
     /// The catalog's file-by-file builtins (set when loaded).
     pub fan_out: &'static [super::FanOut],
     /// The catalog's companion actions (set when loaded).

@@ -253,16 +253,21 @@ fn syntax_facts(r: &mut FileReport, g: syntax::Grammar, text: &str) {
 /// Analyse a whole folder in this process, without the engine or its cache (`batuta init`
 /// uses it): the same walk as `each` (.gitignore honoured, `exclude` globs skipped).
 pub fn analyze_tree(dir: &Path, exclude: &[&str]) -> Analysis {
+    report::aggregate(scan_tree(dir, exclude), &[])
+}
+
+/// Each file's report, for a caller that needs to know which file is in which language
+/// (`batuta init` matches scripts by their shebang, as the analysis found them).
+pub fn scan_tree(dir: &Path, exclude: &[&str]) -> Vec<FileReport> {
     use rayon::prelude::*;
     let exclude = batuta_engine::graph::walk::glob_set(exclude.iter().copied())
         .unwrap_or_else(|_| globset::GlobSet::empty());
     let skip = [dir.join(".batuta"), dir.join(".git")];
     let files = batuta_engine::graph::walk::walk(dir, &exclude, &skip);
-    let reports: Vec<FileReport> = files
+    files
         .par_iter()
         .map(|f| analyze_path(&dir.join(&f.rel), &f.rel))
-        .collect();
-    report::aggregate(reports, &[])
+        .collect()
 }
 
 /// Test code by the usual conventions of the languages batuta migrates.

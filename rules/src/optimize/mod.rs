@@ -34,6 +34,7 @@ pub const FILES: BuiltinFiles = BuiltinFiles {
         "{output}/batuta-plan.txt",
         "{output}/.cargo/config.toml",
     ],
+    records: &[],
 };
 
 /// `optimize` reads the calibration, which one `calibrate` action writes.

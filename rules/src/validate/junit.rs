@@ -138,6 +138,72 @@ fn xml_chars(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// One test case of a JUnit report, as [`read`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// The test binary it ran in (`classname`: `unittests src/lib.rs`, `tests/mean.rs`).
+    pub suite: String,
+    /// Its path in that binary: `stats::tests::mean_of_three`.
+    pub name: String,
+    pub outcome: Outcome,
+}
+
+/// The test cases of a JUnit report, in order; `None` when it is not JUnit XML.
+pub fn read(xml: &str) -> Option<Vec<Case>> {
+    let mut r = quick_xml::Reader::from_str(xml);
+    let mut cases = Vec::new();
+    let mut open: Option<Case> = None;
+    let attr = |e: &BytesStart<'_>, key: &str| -> String {
+        e.try_get_attribute(key)
+            .ok()
+            .flatten()
+            .and_then(|a| {
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .ok()
+                    .map(|v| v.into_owned())
+            })
+            .unwrap_or_default()
+    };
+    loop {
+        let (e, empty) = match r.read_event().ok()? {
+            Event::Eof => break,
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(e) if e.name().as_ref() == "testcase" => {
+                cases.extend(open.take());
+                continue;
+            }
+            _ => continue,
+        };
+        match e.name().as_ref() {
+            "testcase" => {
+                let case = Case {
+                    suite: attr(&e, "classname"),
+                    name: attr(&e, "name"),
+                    outcome: Outcome::Passed,
+                };
+                if empty {
+                    cases.push(case);
+                } else {
+                    open = Some(case);
+                }
+            }
+            "failure" | "error" => {
+                if let Some(c) = &mut open {
+                    c.outcome = Outcome::Failed;
+                }
+            }
+            "skipped" => {
+                if let Some(c) = open.as_mut().filter(|c| c.outcome != Outcome::Failed) {
+                    c.outcome = Outcome::Ignored;
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(cases)
+}
+
 /// Why reports could not be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {

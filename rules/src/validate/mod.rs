@@ -14,7 +14,7 @@ mod compare_outputs;
 mod diff;
 pub(crate) mod error;
 pub mod junit;
-mod libtest;
+pub mod libtest;
 mod normalize;
 mod numbers;
 mod report;

@@ -113,7 +113,7 @@ pub fn collect(m: &Manifest, g: &ActionGraph) -> Result<Report, String> {
     });
     let outcomes = outcome::Outcomes::new(&state, &journal);
     let optimization = plan::collect(root, g, &mut notes);
-    let files = crate::commands::files::table(g, &journal, &state, root);
+    let files = crate::commands::files::table(g, &journal, &state, root, &m.project.source.value);
     Ok(Report {
         project: m.project.name.value.clone(),
         generated: state::now_rfc3339(),

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use batuta_engine::graph::{Action, ActionGraph, ActionKind};
 use batuta_engine::manifest::Phase;
-use quick_xml::events::Event;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -111,60 +110,18 @@ fn divergence(message: &str) -> Option<Divergence> {
     Some(Divergence { missing, extra })
 }
 
-/// The test cases of a JUnit report; `None` when it is not JUnit XML.
+/// The counts of a JUnit report; `None` when it is not JUnit XML.
 fn junit(xml: &str) -> Option<Tests> {
-    let mut r = quick_xml::Reader::from_str(xml);
+    use batuta_rules::validate::libtest::Outcome;
     let mut t = Tests::default();
-    // The case being read: its name, and what its children said.
-    let mut case: Option<(String, bool, bool)> = None;
-    let finish = |t: &mut Tests, case: Option<(String, bool, bool)>| match case {
-        Some((name, true, _)) => {
-            t.failed += 1;
-            t.failing.push(name);
-        }
-        Some((_, false, true)) => t.skipped += 1,
-        Some(_) => t.passed += 1,
-        None => {}
-    };
-    loop {
-        let (e, empty) = match r.read_event().ok()? {
-            Event::Eof => break,
-            Event::Start(e) => (e, false),
-            Event::Empty(e) => (e, true),
-            Event::End(e) if e.name().as_ref() == "testcase" => {
-                finish(&mut t, case.take());
-                continue;
+    for case in batuta_rules::validate::junit::read(xml)? {
+        match case.outcome {
+            Outcome::Failed => {
+                t.failed += 1;
+                t.failing.push(case.name);
             }
-            _ => continue,
-        };
-        match e.name().as_ref() {
-            "testcase" => {
-                let name = e
-                    .try_get_attribute("name")
-                    .ok()
-                    .flatten()
-                    .and_then(|a| {
-                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                            .ok()
-                            .map(|v| v.into_owned())
-                    })
-                    .unwrap_or_default();
-                case = Some((name, false, false));
-                if empty {
-                    finish(&mut t, case.take());
-                }
-            }
-            "failure" | "error" => {
-                if let Some(c) = &mut case {
-                    c.1 = true;
-                }
-            }
-            "skipped" => {
-                if let Some(c) = &mut case {
-                    c.2 = true;
-                }
-            }
-            _ => {}
+            Outcome::Ignored => t.skipped += 1,
+            Outcome::Passed => t.passed += 1,
         }
     }
     Some(t)

@@ -58,6 +58,7 @@ impl<'m> Expander<'m> {
                 with: None,
             },
             inputs: Vec::new(),
+            matched: Vec::new(),
             outputs,
             env: Vec::new(),
             // Whatever the task says: the companion's result is what makes it worth having.
@@ -91,6 +92,7 @@ impl<'m> Expander<'m> {
                     with: None,
                 },
                 inputs: vec![input],
+                matched: Vec::new(),
                 outputs: vec![out.clone()],
                 env: task.env.iter().map(|e| e.value.clone()).collect(),
                 cache: task.cache,

@@ -20,7 +20,7 @@ use super::walk::{self, glob_set};
 use super::{Action, ActionGraph, ActionKind, Edge, Node, Sidecar};
 use crate::manifest::{
     Code, Diagnostic, Diagnostics, FanOut, Manifest, Phase, Placeholder, Sp, Span, Task, TaskKind,
-    did_you_mean, normalize,
+    Template, did_you_mean, expand_command, normalize,
 };
 
 /// Expand `target` (the `default` target, or every stage, when `None`).
@@ -80,13 +80,18 @@ fn build(
         .collect();
     x.resolve_input_globs();
     let (graph, action_nodes) = x.link(&stages);
-    if !x.diags.is_empty() {
+    let (warnings, errors): (Vec<Diagnostic>, Vec<Diagnostic>) = x
+        .diags
+        .into_iter()
+        .partition(|d| d.severity != crate::manifest::Severity::Error);
+    if !errors.is_empty() {
         return Err(Diagnostics {
             source: m.source.clone(),
-            items: x.diags,
+            items: errors,
         });
     }
     Ok(ActionGraph {
+        warnings,
         target,
         keep_going,
         stages,
@@ -254,12 +259,31 @@ impl<'m> Expander<'m> {
                 return;
             }
         };
-        // Never treat batuta's own files or generated output as legacy source.
-        let skip = [
+        // Never treat batuta's own files or generated output as legacy source: the manifest,
+        // the output folder, what any task declares it writes (a release in dist/, when the source is
+        // the workspace itself), the cache wherever it is kept.
+        let mut skip = vec![
             self.abs(&self.output),
             self.abs(".batuta"),
             self.abs(".git"),
         ];
+        if let Some(name) = self.m.path.file_name().and_then(|n| n.to_str()) {
+            skip.push(self.abs(name));
+        }
+        let written = self
+            .m
+            .stages
+            .iter()
+            .flat_map(|s| &s.tasks)
+            .flat_map(|t| &t.outputs);
+        skip.extend(
+            written
+                .filter_map(|o| normalize("", &o.value))
+                .map(|o| self.abs(&o)),
+        );
+        if let Some(cache) = std::env::var_os("BATUTA_CACHE_DIR").filter(|c| !c.is_empty()) {
+            skip.push(std::path::PathBuf::from(cache));
+        }
         self.files = walk::walk(&dir, &exclude, &skip);
     }
 
@@ -306,10 +330,10 @@ impl<'m> Expander<'m> {
                 .clone()
         });
         let Some(each) = &task.each else {
-            let argv = run
-                .iter()
-                .map(|a| a.value.expand(|_| tool_cmd.clone().unwrap_or_default()))
-                .collect();
+            let Some(argv) = self.command(task, run, |_| tool_cmd.clone().unwrap_or_default())
+            else {
+                return;
+            };
             let id = format!("{}/{}", task.phase, task.name);
             let kind = ActionKind::Command {
                 argv,
@@ -326,6 +350,21 @@ impl<'m> Expander<'m> {
             .cloned()
             .collect();
         self.unmatched_hand_ports(task, &matches);
+        if matches.is_empty() && task.hand_ported.is_empty() {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Missing,
+                    format!(
+                        "task '{}.{}' matches no file: `each: \"{}\"` finds nothing under {}",
+                        task.phase, task.name, each.value, self.m.project.source.value
+                    ),
+                )
+                .warning()
+                .at(each.span)
+                .label("matches nothing")
+                .help("check the glob against the files (`batuta analyze` lists them); a script without an extension needs its path, or a list of globs such as \"{**/*.sh,bin/tool}\""),
+            );
+        }
         for file in matches {
             let input = join(&self.source, &file.rel);
             if file.symlink && !self.file_inside(&input) {
@@ -387,17 +426,14 @@ impl<'m> Expander<'m> {
                 );
                 continue;
             }
-            let argv = run
-                .iter()
-                .map(|a| {
-                    a.value.expand(|p| match p {
-                        Placeholder::In => input.clone(),
-                        Placeholder::Out => out.clone().unwrap_or_default(),
-                        Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
-                        other => var(other),
-                    })
-                })
-                .collect();
+            let Some(argv) = self.command(task, run, |p| match p {
+                Placeholder::In => input.clone(),
+                Placeholder::Out => out.clone().unwrap_or_default(),
+                Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
+                other => var(other),
+            }) else {
+                continue;
+            };
             let id = format!("{}/{}:{}", task.phase, task.name, file.rel);
             let kind = ActionKind::Command {
                 argv,
@@ -411,22 +447,47 @@ impl<'m> Expander<'m> {
             // A gate checks the output, as an action of its own that reads it: the stage
             // is not done, and nothing after it runs, until every gate passes.
             if let (false, Some(out)) = (gate.is_empty(), out) {
-                let argv = gate
-                    .iter()
-                    .map(|a| {
-                        a.value.expand(|p| match p {
-                            Placeholder::In | Placeholder::Out => out.clone(),
-                            Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
-                            other => var(other),
-                        })
-                    })
-                    .collect();
+                let Some(argv) = self.command(task, gate, |p| match p {
+                    Placeholder::In | Placeholder::Out => out.clone(),
+                    Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
+                    other => var(other),
+                }) else {
+                    continue;
+                };
                 let id = format!("{}/{}#gate:{}", task.phase, task.name, file.rel);
                 let kind = ActionKind::Command {
                     argv,
                     tool: tool.map(str::to_owned),
                 };
                 self.push_action(task, id, kind, Some(out), None);
+            }
+        }
+    }
+
+    /// A command's arguments, each value made safe where it stands (see
+    /// `manifest::expand_command`). Loading refuses what cannot be quoted, so `None` (with
+    /// a diagnostic) is only for a template that skipped the check.
+    fn command(
+        &mut self,
+        task: &Task,
+        run: &[Sp<Template>],
+        value: impl FnMut(Placeholder) -> String,
+    ) -> Option<Vec<String>> {
+        let templates: Vec<&Template> = run.iter().map(|a| &a.value).collect();
+        match expand_command(&templates, value) {
+            Ok(argv) => Some(argv),
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::Placeholder,
+                        format!(
+                            "task '{}.{}': {} stands {} in a shell script, where no quoting keeps a value one value",
+                            task.phase, task.name, e.placeholder, e.place
+                        ),
+                    )
+                    .at(run[e.arg].span),
+                );
+                None
             }
         }
     }
@@ -489,6 +550,7 @@ impl<'m> Expander<'m> {
             task: task.name.value.clone(),
             kind,
             inputs,
+            matched: Vec::new(),
             outputs,
             env: task.env.iter().map(|e| e.value.clone()).collect(),
             cache: task.cache,
