@@ -835,6 +835,7 @@ impl<'s> Lower<'s> {
             out,
             inputs,
             outputs,
+            catalog_outputs: Vec::new(),
             env,
             cache,
             local,

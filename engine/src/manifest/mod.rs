@@ -210,9 +210,11 @@ fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
         }
         if task.outputs.is_empty() {
             task.outputs = fill(files.outputs);
+            task.catalog_outputs = task.outputs.iter().map(|o| o.value.clone()).collect();
         }
         for record in fill(files.records) {
             if !task.outputs.iter().any(|o| o.value == record.value) {
+                task.catalog_outputs.push(record.value.clone());
                 task.outputs.push(record);
             }
         }

@@ -527,9 +527,10 @@ impl<'m> Expander<'m> {
             );
         for (raw, norm, span) in written {
             let what = format!("task '{}.{}': output", task.phase, task.name);
+            let catalogs = task.catalog_outputs.contains(&raw);
             match norm {
                 Some(p) if !p.is_empty() && self.parent_inside(&p) => match self.reserved(&p) {
-                    Some(why) => self.diags.push(
+                    Some(why) if !catalogs => self.diags.push(
                         Diagnostic::new(
                             Code::PathEscapes,
                             format!("{what} '{p}' is batuta's own: {why}"),
@@ -538,7 +539,7 @@ impl<'m> Expander<'m> {
                         .label("no task may write this")
                         .help("write outputs elsewhere in the workspace; batuta alone writes .batuta/, the state file, the cache folder, and reads the manifest"),
                     ),
-                    None => outputs.push(p),
+                    _ => outputs.push(p),
                 },
                 _ => self.diags.push(escapes(&Sp::new(raw, span), &what)),
             }
