@@ -96,7 +96,7 @@ pub(super) fn collect(cache: &Cache, max_bytes: u64) -> io::Result<GcReport> {
     for (d, blob) in &mut inv.blobs {
         if !refs.contains_key(d) && !blob.young {
             blob.remove = true;
-            projected -= blob.size;
+            projected = projected.saturating_sub(blob.size);
         }
     }
     let live_copies: HashSet<(usize, u64)> = inv
@@ -110,7 +110,7 @@ pub(super) fn collect(cache: &Cache, max_bytes: u64) -> io::Result<GcReport> {
     for (i, p) in inv.packs.iter().enumerate() {
         for e in &p.entries {
             if !live_copies.contains(&(i, e.offset)) {
-                projected -= u64::from(e.len) + pack::ENTRY as u64;
+                projected = projected.saturating_sub(u64::from(e.len) + pack::ENTRY as u64);
             }
         }
     }
