@@ -235,9 +235,15 @@ fn json_report_has_the_analysis_and_each_file_transpiled() {
             .find(|o| o["operation"] == op)
             .map(|o| o["target"].clone())
     };
-    assert_eq!(target("numpy.dot"), Some(Value::from("trueno::dot")));
+    assert_eq!(
+        target("numpy.dot"),
+        Some(Value::from("trueno::Vector::<f32>::dot"))
+    );
     assert_eq!(target("numpy.zeros"), Some(Value::Null));
-    assert_eq!(a["unmapped"], 2);
+    assert_eq!(
+        a["unmapped"], 1,
+        "numpy.zeros; np.linalg.norm is trueno's norm_l2"
+    );
 
     let files = r["transpile"].as_array().unwrap();
     assert_eq!(files.len(), 2, "{files:#?}");
@@ -457,7 +463,7 @@ stages:
     assert_eq!(op["location"], "m.py:5");
     assert_eq!(op["size"], "500");
     assert_eq!(op["backend"], "scalar", "below 1 000 elements: {op:#}");
-    assert_eq!(op["call"], "trueno::dot");
+    assert_eq!(op["call"], "trueno::Vector::<f32>::dot");
     let md = String::from_utf8(batuta(&ws, &["report"]).stdout).unwrap();
     assert!(md.contains("## Optimization plan"), "{md}");
     assert!(md.contains("| numpy.dot | m.py:5 | 500 | scalar |"), "{md}");

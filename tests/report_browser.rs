@@ -47,7 +47,7 @@ stages:
 "#;
 
 const MODEL_PY: &str = "import numpy as np\n\n\
-def score(a, b):\n    \"\"\"Dot product plus a norm.\"\"\"\n    return np.dot(a, b) + np.linalg.norm(a)\n";
+def score(a, b):\n    \"\"\"Dot product plus a determinant.\"\"\"\n    return np.dot(a, b) + np.linalg.det(a)\n";
 
 /// The charts the page draws for this workspace, by their SVG ids.
 const CHARTS: [&str; 6] = [
@@ -218,7 +218,7 @@ fn the_page_renders_the_board_and_the_charts_offline() {
     assert!(rows[2].starts_with(" class=\"not-started\""), "{}", rows[2]);
     assert!(
         element(&dom, "<table id=\"ml-operations\">", "table").contains("unmapped"),
-        "numpy.linalg.norm has no mapping"
+        "numpy.linalg.det has no mapping"
     );
     // Every chart is there with bars of a real size.
     let mut painted: Vec<(String, f64)> = Vec::new();

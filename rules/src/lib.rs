@@ -24,6 +24,7 @@ pub const BUILTINS: &[&str] = &[
     "analyze-file",
     // optimize
     "optimize",
+    "trace-shapes",
     // validate
     "compare-outputs",
     "syscalls",
@@ -67,10 +68,17 @@ pub const CATALOG: Catalog = Catalog {
     files: FILES,
     check_with: Some(check_with),
     companions: optimize::COMPANIONS,
+    crate_name: Some(transpile::assemble::crate_name),
+    migration_map: &[transpile::assemble::NAME],
 };
 
 /// The files builtins read and write when their tasks name none.
-pub const FILES: &[BuiltinFiles] = &[build::FILES, optimize::FILES, transpile::assemble::FILES];
+pub const FILES: &[BuiltinFiles] = &[
+    build::FILES,
+    optimize::FILES,
+    optimize::trace::FILES,
+    transpile::assemble::FILES,
+];
 
 /// The catalog's load-time check of `with:`: the rule of that name judges it.
 fn check_with(
@@ -97,6 +105,7 @@ impl Rules for Registry {
             build::NAME => Some(&build::CargoBuild),
             "optimize" => Some(&optimize::rule::Optimize),
             "calibrate" => Some(&optimize::calibrate::Calibrate),
+            optimize::trace::NAME => Some(&optimize::trace::TraceShapes),
             _ => validate::builtin(name),
         }
     }

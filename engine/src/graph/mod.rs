@@ -107,9 +107,42 @@ pub struct ActionGraph {
     pub action_nodes: Vec<NodeIndex>,
     /// The files the manifest says are ported by hand, which have no action.
     pub hand_ported: Vec<HandPort>,
+    /// How each file of the `each` tasks with an `out` is to be migrated.
+    pub plan: Vec<FilePlan>,
     /// What expansion found worth a look that stops nothing (an `each` that matches no
     /// file), pointing into the manifest.
     pub warnings: Vec<crate::manifest::Diagnostic>,
+}
+
+/// How the manifest plans to migrate one source file of an `each` task with an `out`
+/// (what actually became of it is for the build to say). Builtins named in
+/// `Catalog::migration_map` get the whole plan in their `with`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FilePlan {
+    /// The task, `stage/task`.
+    pub task: String,
+    /// The source file, relative to the workspace.
+    pub source: String,
+    /// The Rust module the task's `out` names for it.
+    pub module: String,
+    /// The tool of the task's rule, when it names one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tool: Option<String>,
+    pub how: How,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum How {
+    /// The tool transpiles it; its module stands for it.
+    Generated,
+    /// The tool transpiles it; if its module fails, the original file is linked in
+    /// (`fallback: bridge`).
+    GeneratedOrBridged,
+    /// Its module is written by hand (`hand_ported:`).
+    HandPorted,
+    /// Its original code is linked in (`bridged:`).
+    Bridged,
 }
 
 /// A source file whose module is written by hand instead of generated (`hand_ported:`).

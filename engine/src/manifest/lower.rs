@@ -5,7 +5,7 @@
 
 use super::diagnostic::{Code, Diagnostic, Span, did_you_mean};
 use super::model::{
-    Manifest, Phase, Project, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
+    Fallback, Manifest, Phase, Project, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
 };
 use super::template::{Template, TemplateErrorKind};
 use super::yaml::{Key, Node, NodeKind};
@@ -40,6 +40,8 @@ pub mod keys {
         "resources",
         "with",
         "hand_ported",
+        "bridged",
+        "fallback",
     ];
     /// A stage has `needs` and `tasks`, or is itself a single task (`builtin: analyze`).
     pub const STAGE_OWN: &[&str] = &["needs", "tasks"];
@@ -452,6 +454,7 @@ impl<'s> Lower<'s> {
             warnings: Vec::new(),
             fan_out: &[],
             companions: &[],
+            migration_map: &[],
         })
     }
 
@@ -779,6 +782,25 @@ impl<'s> Lower<'s> {
         let outputs = list(self, "outputs");
         let env = list(self, "env");
         let hand_ported = list(self, "hand_ported");
+        let bridged = list(self, "bridged");
+        let fallback = f.get("fallback").and_then(|n| {
+            let s = self.string(n, &format!("{what}: fallback"))?;
+            match s.value.as_str() {
+                "bridge" => Some(Sp::new(Fallback::Bridge, s.span)),
+                other => {
+                    self.push(
+                        Diagnostic::new(
+                            Code::UnknownName,
+                            format!("{what}: unknown fallback '{other}'"),
+                        )
+                        .at(s.span)
+                        .label("not a fallback")
+                        .help("`fallback: bridge` links a file's original code into the program when its generated module fails"),
+                    );
+                    None
+                }
+            }
+        });
         for name in &env {
             let valid =
                 name.value.chars().enumerate().all(|(i, c)| {
@@ -842,6 +864,8 @@ impl<'s> Lower<'s> {
             resources,
             with,
             hand_ported,
+            bridged,
+            fallback,
         })
     }
 

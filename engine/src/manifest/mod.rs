@@ -22,7 +22,8 @@ pub use diagnostic::{
 };
 pub use lower::{VERSION, check_remote_url, keys};
 pub use model::{
-    Manifest, Phase, Project, Remote, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
+    Fallback, Manifest, Phase, Project, Remote, Resources, Rule, Sp, Stage, Target, Task, TaskKind,
+    Tool,
 };
 pub use template::{Placeholder, Segment, Template};
 pub(crate) use validate::normalize;
@@ -46,7 +47,18 @@ pub struct Catalog {
     pub check_with: Option<CheckWith>,
     /// Actions a builtin needs that no manifest spells out; see [`Companion`].
     pub companions: &'static [Companion],
+    /// The name of the crate's binary, as cargo will name it, for `{crate}` in a builtin's
+    /// default files (cargo-build's `dist/{crate}`); `None` falls back to `project.name`.
+    pub crate_name: Option<fn(&Manifest) -> Option<String>>,
+    /// Builtins that are told how each source file of the transpile stage is migrated:
+    /// expansion puts the plan in their `with` under [`MIGRATION_KEY`] (so it is part of
+    /// their key) and makes the sources of bridged files their inputs.
+    pub migration_map: &'static [&'static str],
 }
+
+/// The `with` key under which a builtin of [`Catalog::migration_map`] gets the plan: a list
+/// of `graph::FilePlan` as JSON. A manifest cannot write it (no rule accepts it from users).
+pub const MIGRATION_KEY: &str = "@migration";
 
 /// `(kind, name, with)` → what is wrong with `with`; kind is `"builtin"` or `"kernel"`.
 pub type CheckWith = fn(&str, &str, &serde_json::Value) -> Result<(), WithProblem>;
@@ -165,6 +177,8 @@ impl Catalog {
         files: &[],
         check_with: None,
         companions: &[],
+        crate_name: None,
+        migration_map: &[],
     };
 
     pub fn template(&self, name: &str) -> Option<&'static BuiltinTemplate> {
@@ -177,6 +191,10 @@ impl Catalog {
 /// that names the template, so errors about it point somewhere useful.
 /// Fills in the [`BuiltinFiles`] of every builtin task that names no files of its own.
 fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
+    let krate = catalog
+        .crate_name
+        .and_then(|f| f(m))
+        .unwrap_or_else(|| m.project.name.value.clone());
     let expand = |path: &str, p: &Project| -> String {
         // `{output}` and `{source}` may stand anywhere; `.` for the workspace drops out.
         let folder = |f: &str| match f.trim_end_matches('/') {
@@ -185,6 +203,7 @@ fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
         };
         let path = path
             .replace("{name}", &p.name.value)
+            .replace("{crate}", &krate)
             .replace("{output}", &folder(&p.output.value))
             .replace("{source}", &folder(&p.source.value));
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -402,6 +421,7 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
     let manifest = manifest.map(|mut m| {
         m.fan_out = catalog.fan_out;
         m.companions = catalog.companions;
+        m.migration_map = catalog.migration_map;
         m
     });
     let errors = diags.iter().any(|d| d.severity == Severity::Error);

@@ -51,6 +51,8 @@ pub struct Manifest {
     pub fan_out: &'static [super::FanOut],
     /// The catalog's companion actions (set when loaded).
     pub companions: &'static [super::Companion],
+    /// The builtins told the migration plan (set when loaded); see `Catalog::migration_map`.
+    pub migration_map: &'static [&'static str],
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +196,18 @@ pub struct Task {
     /// module is ported by hand: no action is made for them, and the file at their `out`
     /// is the user's own, which later tasks (assemble) read like any hand-written file.
     pub hand_ported: Vec<Sp<String>>,
+    /// Files matched by `each` whose original code is linked into the program instead of a
+    /// module (C through the C ABI): no action is made for them.
+    pub bridged: Vec<Sp<String>>,
+    /// What stands in for a file whose generated module fails (`fallback: bridge`).
+    pub fallback: Option<Sp<Fallback>>,
+}
+
+/// What stands in for a file whose generated module fails to transpile or compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// The original file, linked in (C through the C ABI).
+    Bridge,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -211,6 +211,29 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
             "`hand_ported` lists files an `each` task leaves alone because their module, at the task's `out`, is written by hand",
         ));
     }
+    let bridge_span = task
+        .bridged
+        .first()
+        .map(|b| b.span)
+        .or(task.fallback.as_ref().map(|f| f.span));
+    if let Some(span) = bridge_span
+        && (task.each.is_none() || task.out.is_none())
+    {
+        diags.push(conflict(
+            span,
+            format!("{what}: 'bridged' and 'fallback' need 'each' and 'out'"),
+            "they say, per file an `each` task transpiles to its `out`, when the original file is linked in instead of the module",
+        ));
+    }
+    for b in &task.bridged {
+        if task.hand_ported.iter().any(|h| h.value == b.value) {
+            diags.push(conflict(
+                b.span,
+                format!("{what}: '{}' is both hand-ported and bridged", b.value),
+                "a file is ported by hand (its Rust module is yours) or bridged (its original code is linked in), not both",
+            ));
+        }
+    }
     if let (Some(out), None) = (&task.out, &task.each) {
         diags.push(conflict(
             out.span,

@@ -9,11 +9,13 @@
 pub mod complexity;
 pub mod deps;
 pub mod language;
+pub mod left_out;
 pub mod ml;
 pub mod python;
 pub mod recommend;
 pub mod report;
 pub mod syntax;
+pub mod targets;
 pub mod tdg;
 
 use std::io::Read;
@@ -178,7 +180,10 @@ pub fn analyze_bytes(rel: &str, bytes: &[u8]) -> FileReport {
     };
     if is_deps {
         match deps::parse(rel, text) {
-            Ok(d) => r.dependencies = d,
+            Ok(p) => {
+                r.dependencies = p.dependencies;
+                r.problems.extend(p.notes);
+            }
             Err(e) => r.problems.push(format!("dependencies not read: {e}")),
         }
     }
@@ -335,7 +340,10 @@ mod tests {
         // tokei counts a shebang as code and a docstring as a comment.
         assert_eq!((r.code, r.comments, r.blanks), (4, 2, 1));
         assert_eq!(r.functions.len(), 1);
-        assert_eq!(r.ml_calls[0].target.as_deref(), Some("trueno::sum"));
+        assert_eq!(
+            r.ml_calls[0].target.as_deref(),
+            Some("trueno::Vector::<f32>::sum")
+        );
     }
 
     #[test]

@@ -45,20 +45,7 @@ struct With {
     /// Several runs of the two programs, each compared and reported on its own; none is
     /// one run with no more arguments.
     #[serde(default)]
-    cases: Vec<CaseWith>,
-}
-
-/// One case: arguments added to both command lines, its own standard input, more files to
-/// compare.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CaseWith {
-    name: Option<String>,
-    #[serde(default)]
-    args: Vec<String>,
-    stdin: Option<String>,
-    #[serde(default)]
-    files: Vec<String>,
+    cases: Vec<super::cases::Case>,
 }
 
 /// A case as it runs: its name, both command lines, its input and the files it compares.

@@ -104,6 +104,11 @@ pub enum Compile {
     /// The crate failed, but not in this file.
     NoErrors,
     NotBuilt,
+    /// Its original code is linked into the program instead of a module (C through the C
+    /// ABI), and why.
+    Bridged {
+        why: String,
+    },
     /// A script: the purified script lints clean.
     Lints,
     /// A script: its lint failed, with the code.
@@ -197,6 +202,22 @@ pub fn table(
             Step::None,
         ));
     }
+    // Files the manifest keeps in their own language (`bridged:`): no action of theirs.
+    for p in g
+        .plan
+        .iter()
+        .filter(|p| p.how == batuta_engine::graph::How::Bridged)
+    {
+        let mut r = row(
+            Some(&p.source),
+            &p.module,
+            Kind::Module,
+            "bridged",
+            Step::None,
+        );
+        r.tool = p.tool.clone();
+        rows.push(r);
+    }
     // Modules assemble takes in that no action writes: the user's own Rust.
     let known: BTreeSet<String> = rows.iter().filter_map(|r| r.module.clone()).collect();
     let assembles: Vec<_> = g
@@ -260,8 +281,10 @@ pub fn table(
             .then(|| module_path(&output, &assemblies))
             .flatten();
         // What did not become part of the program cannot be validated in it.
-        let absent = matches!(r.transpile, Step::Failed(_) | Step::NotRun)
-            || matches!(r.compile, Compile::Quarantined { .. });
+        let bridged = matches!(r.compile, Compile::Bridged { .. });
+        let absent = !bridged
+            && (matches!(r.transpile, Step::Failed(_) | Step::NotRun)
+                || matches!(r.compile, Compile::Quarantined { .. }));
         r.validate = if absent {
             Validation::None
         } else {
@@ -328,6 +351,17 @@ fn compile_of(
     builds: &[Build<'_>],
     transpile: &Step,
 ) -> Compile {
+    for (_, rec) in assemblies {
+        if let Some(why) = rec
+            .as_ref()
+            .and_then(|r| r.module(module))
+            .and_then(|m| m.bridged.as_ref())
+        {
+            return Compile::Bridged {
+                why: why.trim_start_matches("bridged: ").to_owned(),
+            };
+        }
+    }
     if matches!(transpile, Step::Failed(_) | Step::NotRun) {
         return Compile::NotBuilt;
     }
@@ -485,7 +519,10 @@ fn needs_work(r: &FileStatus) -> bool {
     matches!(r.transpile, Step::Failed(_))
         || matches!(
             r.compile,
-            Compile::Quarantined { .. } | Compile::Errors { .. } | Compile::LintFailed { .. }
+            Compile::Quarantined { .. }
+                | Compile::Errors { .. }
+                | Compile::LintFailed { .. }
+                | Compile::Bridged { .. }
         )
         || matches!(r.validate, Validation::Failed(_))
 }
@@ -539,6 +576,12 @@ fn furthest(r: &FileStatus) -> String {
         Validation::LinkedNotExercised(_) => Some("linked, not exercised"),
         _ => None,
     };
+    if let Compile::Bridged { .. } = &r.compile {
+        return match checked {
+            Some(c) => format!("bridged ({c})"),
+            None => "bridged".to_owned(),
+        };
+    }
     match (&r.transpile, &r.compile, &r.validate) {
         (Step::Failed(Some(c)), _, _) => format!("transpile failed ({c})"),
         (Step::Failed(None), _, _) => "transpile failed".to_owned(),

@@ -32,6 +32,7 @@ fn compile_text(c: &Compile, kind: Kind) -> String {
         Compile::NoErrors => "no errors here".to_owned(),
         Compile::NotBuilt if kind == Kind::Script => "not linted".to_owned(),
         Compile::NotBuilt => "not built".to_owned(),
+        Compile::Bridged { .. } => "still C (bridged)".to_owned(),
         Compile::Lints => "lints clean".to_owned(),
         Compile::LintFailed { code: Some(c) } => format!("lint failed ({c})"),
         Compile::LintFailed { code: None } => "lint failed".to_owned(),

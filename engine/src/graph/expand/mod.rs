@@ -17,7 +17,7 @@ use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::walk::{self, glob_set};
-use super::{Action, ActionGraph, ActionKind, Edge, Node, Sidecar};
+use super::{Action, ActionGraph, ActionKind, Edge, FilePlan, How, Node, Sidecar};
 use crate::manifest::{
     Code, Diagnostic, Diagnostics, FanOut, Manifest, Phase, Placeholder, Sp, Span, Task, TaskKind,
     Template, did_you_mean, expand_command, normalize,
@@ -78,6 +78,7 @@ fn build(
             (s.phase, needs)
         })
         .collect();
+    x.tell_the_plan();
     x.resolve_input_globs();
     let (graph, action_nodes) = x.link(&stages);
     let (warnings, errors): (Vec<Diagnostic>, Vec<Diagnostic>) = x
@@ -99,6 +100,7 @@ fn build(
         graph,
         action_nodes,
         hand_ported: x.hand_ported,
+        plan: x.plan,
     })
 }
 
@@ -178,6 +180,7 @@ struct Expander<'m> {
     /// `inputs` written as globs: the action, the pattern, where it is written.
     input_globs: Vec<(usize, String, Span)>,
     hand_ported: Vec<super::HandPort>,
+    plan: Vec<FilePlan>,
     /// Companion builtins already in the graph ([`crate::manifest::Companion`]): each is added once.
     companions: HashSet<&'static str>,
     /// The manifest and the cache folder relative to the workspace (the cache when it is
@@ -213,6 +216,7 @@ impl<'m> Expander<'m> {
             confined: HashMap::new(),
             input_globs: Vec::new(),
             hand_ported: Vec::new(),
+            plan: Vec::new(),
             companions: HashSet::new(),
             manifest_rel,
             cache_rel,
@@ -350,7 +354,7 @@ impl<'m> Expander<'m> {
             .cloned()
             .collect();
         self.unmatched_hand_ports(task, &matches);
-        if matches.is_empty() && task.hand_ported.is_empty() {
+        if matches.is_empty() && task.hand_ported.is_empty() && task.bridged.is_empty() {
             self.diags.push(
                 Diagnostic::new(
                     Code::Missing,
@@ -412,9 +416,32 @@ impl<'m> Expander<'m> {
                 }
                 None => None,
             };
-            if task.hand_ported.iter().any(|h| h.value == file.rel) {
-                self.hand_port(task, &file.rel, input, out);
-                continue;
+            let how = if task.hand_ported.iter().any(|h| h.value == file.rel) {
+                How::HandPorted
+            } else if task.bridged.iter().any(|b| b.value == file.rel) {
+                How::Bridged
+            } else if task.fallback.is_some() {
+                How::GeneratedOrBridged
+            } else {
+                How::Generated
+            };
+            if let Some(module) = &out {
+                self.plan.push(FilePlan {
+                    task: format!("{}/{}", task.phase, task.name),
+                    source: input.clone(),
+                    module: module.clone(),
+                    tool: tool.map(str::to_owned),
+                    how,
+                });
+            }
+            match how {
+                How::HandPorted => {
+                    self.hand_port(task, &file.rel, input, out);
+                    continue;
+                }
+                // The original code is linked in: nothing to transpile.
+                How::Bridged => continue,
+                How::Generated | How::GeneratedOrBridged => {}
             }
             // Found now, not as a "syntax error" from the transpiler at build time.
             if let Some(reason) = self.unreadable(&file, &input) {

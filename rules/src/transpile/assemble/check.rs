@@ -117,11 +117,11 @@ pub(super) fn quarantine(
         .map(|file| {
             let w = why.remove(file).unwrap_or_default();
             Module {
-                file: file.clone(),
                 quarantined: left.program.contains(file),
                 tests_quarantined: left.tests.contains(file),
                 errors: w.errors,
                 after: w.after,
+                ..Module::in_crate(file)
             }
         })
         .collect();

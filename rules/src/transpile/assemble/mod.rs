@@ -11,6 +11,7 @@
 //! modules that do not compile ([`check`]): they leave the module tree, so the rest of the
 //! crate builds and is validated, and the record ([`record`]) lists them with their errors.
 
+pub mod bridge;
 mod check;
 pub mod record;
 mod tree;
@@ -45,7 +46,7 @@ pub const FILES: BuiltinFiles = BuiltinFiles {
     outputs: &["{output}/Cargo.toml", "{output}/src/lib.rs"],
     records: &[record::RECORD],
 };
-const KEYS: &str = "name (the package's), edition, main (the module whose main() the program runs, a Rust path such as app or cli::main), check (false: put every module in without compiling), timeout (seconds, for the compile check)";
+const KEYS: &str = "name (the package's), edition, main (the module whose main() the program runs, a Rust path such as app or cli::main), check (false: put every module in without compiling), timeout (seconds, for the compile check), bridge ({defines, include_dirs, link} for bridged C)";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Marks the files batuta wrote, so a reader knows not to edit them.
@@ -67,6 +68,13 @@ struct With {
     #[serde(default = "yes")]
     check: bool,
     timeout: Option<f64>,
+    /// How bridged C is compiled and linked (see [`bridge`]).
+    #[serde(default)]
+    bridge: bridge::BridgeWith,
+    /// How each source file is migrated: the engine puts the plan here
+    /// (`Catalog::migration_map`).
+    #[serde(rename = "@migration", default)]
+    migration: Vec<batuta_engine::graph::FilePlan>,
 }
 
 fn edition() -> String {
@@ -93,6 +101,9 @@ struct Layout {
     cargo: String,
     main_rs: String,
     lib_rs: String,
+    build_rs: String,
+    /// From the crate's folder back to the workspace (`..`).
+    up: String,
 }
 
 impl Layout {
@@ -102,13 +113,127 @@ impl Layout {
         } else {
             format!("{output}/")
         };
+        let depth = output
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .count();
         Layout {
             src: format!("{dir}src/"),
             cargo: format!("{dir}Cargo.toml"),
             main_rs: format!("{dir}src/main.rs"),
             lib_rs: format!("{dir}src/lib.rs"),
+            build_rs: format!("{dir}build.rs"),
+            up: if depth == 0 {
+                ".".to_owned()
+            } else {
+                vec![".."; depth].join("/")
+            },
         }
     }
+}
+
+/// The binary cargo builds from the manifest's crate, as cargo names it: the package an
+/// assemble task names (or, naming none, the workspace folder's name, as it writes it);
+/// without an assemble task, the first `[[bin]]` or the package of the crate's Cargo.toml.
+pub fn crate_name(m: &batuta_engine::manifest::Manifest) -> Option<String> {
+    use batuta_engine::manifest::TaskKind;
+    let assemble = m
+        .stages
+        .iter()
+        .flat_map(|s| &s.tasks)
+        .find(|t| matches!(&t.kind, TaskKind::Builtin(n) if n.value == NAME));
+    if let Some(task) = assemble {
+        let named = task
+            .with
+            .as_ref()
+            .map(batuta_engine::manifest::Node::to_json)
+            .and_then(|w| w.get("name")?.as_str().map(package_name));
+        return named.or_else(|| {
+            let dir = std::fs::canonicalize(&m.root).ok()?;
+            Some(package_name(&dir.file_name()?.to_string_lossy()))
+        });
+    }
+    let output = match m.project.output.value.trim_matches('/') {
+        "" | "." => String::new(),
+        o => format!("{o}/"),
+    };
+    let text = std::fs::read_to_string(m.root.join(format!("{output}Cargo.toml"))).ok()?;
+    let doc: toml_edit::DocumentMut = text.parse().ok()?;
+    let bin = doc
+        .get("bin")
+        .and_then(|b| b.as_array_of_tables())
+        .and_then(|b| b.iter().next())
+        .and_then(|b| b.get("name")?.as_str().map(str::to_owned));
+    bin.or_else(|| Some(doc.get("package")?.get("name")?.as_str()?.to_owned()))
+}
+
+/// What `src/main.rs`'s `main` calls.
+enum Main {
+    /// A module's `main()`, by its Rust path.
+    Module(Vec<String>),
+    /// The `main` of a bridged C file.
+    C,
+}
+
+/// Every module in, unchecked (`with: { check: false }`).
+fn unchecked_states(modules: &[String]) -> Vec<Module> {
+    modules.iter().map(|f| Module::in_crate(f)).collect()
+}
+
+/// The record's modules with the bridged C files among them: a bridged file's module (when
+/// the tool wrote one) is not in the crate; its C is.
+fn with_bridged(
+    mut states: Vec<Module>,
+    c_files: &[bridge::CFile],
+    bridged: &BTreeMap<String, &'static str>,
+) -> Vec<Module> {
+    for f in c_files {
+        let Some(why) = bridged.get(&f.source) else {
+            continue;
+        };
+        states.retain(|m| m.file != f.module);
+        let mut m = Module::in_crate(&f.module);
+        m.bridged = Some((*why).to_owned());
+        m.source = Some(f.source.clone());
+        states.push(m);
+    }
+    states.sort_by(|a, b| a.file.cmp(&b.file));
+    states
+}
+
+/// Cargo.toml, and build.rs when the task writes one: what compiles the bridged C.
+fn write_crate(
+    call: &Call<'_>,
+    w: &With,
+    layout: &Layout,
+    deps: &BTreeMap<String, (toml_edit::Item, String)>,
+    bridged: &BTreeMap<String, &'static str>,
+    c_main: Option<&str>,
+) -> Result<(), Failure> {
+    let sources: std::collections::BTreeSet<String> = bridged.keys().cloned().collect();
+    if call.outputs.contains(&layout.cargo) {
+        let text = cargo_toml(call, w, deps, !sources.is_empty());
+        write_output(call, &layout.cargo, &text)?;
+    }
+    if call.outputs.contains(&layout.build_rs) {
+        let main = c_main.filter(|m| sources.contains(*m));
+        let files = bridge::compiled(call.root, &sources, call.inputs, &w.bridge, main);
+        let text = bridge::build_rs(&files, &w.bridge.link, &layout.up);
+        write_output(call, &layout.build_rs, &text)?;
+    } else if !sources.is_empty() {
+        return Err(fail(format!(
+            "{} C file{} stay{} C (bridged), but the task does not write {}",
+            sources.len(),
+            if sources.len() == 1 { "" } else { "s" },
+            if sources.len() == 1 { "s" } else { "" },
+            layout.build_rs
+        ))
+        .hint(format!(
+            "add {} to the assemble task's outputs: it compiles the bridged C",
+            layout.build_rs
+        )));
+    }
+    Ok(())
 }
 
 /// Merge the `[dependencies]` of a TOML file into `deps`; a crate asked for twice with
@@ -146,7 +271,7 @@ fn merge_deps(
 }
 
 /// A package name from free text: lowercase, `-` between words.
-fn package_name(s: &str) -> String {
+pub fn package_name(s: &str) -> String {
     let n: String = s
         .chars()
         .map(|c| {
@@ -191,10 +316,17 @@ impl Rule for Assemble {
         for o in call.outputs {
             if record::is_record(o) {
                 record_out = Some(o.as_str());
-            } else if *o != layout.cargo && *o != layout.main_rs && *o != layout.lib_rs {
+            } else if ![
+                &layout.cargo,
+                &layout.main_rs,
+                &layout.lib_rs,
+                &layout.build_rs,
+            ]
+            .contains(&o)
+            {
                 return Err(fail(format!(
-                    "assemble writes {}, {} or {}, not '{o}'",
-                    layout.cargo, layout.main_rs, layout.lib_rs
+                    "assemble writes {}, {}, {} or {}, not '{o}'",
+                    layout.cargo, layout.main_rs, layout.lib_rs, layout.build_rs
                 ))
                 .hint("list only those in the task's `outputs`"));
             }
@@ -215,9 +347,30 @@ impl Rule for Assemble {
                 .hint("write lib.rs for the modules, and keep a hand-written main.rs, or the other way round"));
         }
         let root_rs = roots.first().map(|r| r.as_str());
-        let main = match (root_rs, &w.main) {
-            (Some(r), Some(m)) if r == layout.main_rs => Some(main_path(m)),
-            (Some(r), None) if r == layout.main_rs => {
+        let c_files = bridge::c_files(&w.migration);
+        // Where the program's main is when no module is named: in a C file, which then
+        // stays C (bridged), so main stays where it is.
+        let c_mains: Vec<String> = c_files
+            .iter()
+            .filter(|f| {
+                std::fs::read_to_string(call.path(&f.source))
+                    .is_ok_and(|t| bridge::defines_main(&t))
+            })
+            .map(|f| f.source.clone())
+            .collect();
+        if c_mains.len() > 1 {
+            return Err(fail(format!(
+                "{} C files define main(): {}; a program has one",
+                c_mains.len(),
+                c_mains.join(", ")
+            ))
+            .hint("match only one program's files with the C task's `each` (each other program is a migration of its own)"));
+        }
+        let c_main = c_mains.into_iter().next();
+        let main = match (root_rs, &w.main, &c_main) {
+            (Some(r), Some(m), _) if r == layout.main_rs => Some(Main::Module(main_path(m))),
+            (Some(r), None, Some(_)) if r == layout.main_rs => Some(Main::C),
+            (Some(r), None, None) if r == layout.main_rs => {
                 return Err(
                     fail("assemble writes src/main.rs but has no `with.main`").hint(
                         "name the module whose main() starts the program: with: { main: main }",
@@ -270,10 +423,15 @@ impl Rule for Assemble {
             rel.split('/').map(ident).collect()
         };
         // The file of the module main() is in, which must stay in the crate.
+        let main_path_of = |m: &Main| match m {
+            Main::Module(p) => Some(p.clone()),
+            Main::C => None,
+        };
         let main_file = main
             .as_ref()
-            .and_then(|path| modules.iter().find(|m| module_of(m) == *path).cloned());
-        if let (Some(path), None) = (&main, &main_file) {
+            .and_then(main_path_of)
+            .and_then(|path| modules.iter().find(|m| module_of(m) == path).cloned());
+        if let (Some(path), None) = (main.as_ref().and_then(main_path_of), &main_file) {
             return Err(fail(format!(
                 "with.main names module {}, which no input of the task is",
                 path.join("::")
@@ -285,23 +443,6 @@ impl Rule for Assemble {
             )));
         }
 
-        if call.outputs.contains(&layout.cargo) {
-            let text = cargo_toml(call, &w, &deps);
-            write_output(call, &layout.cargo, &text)?;
-        }
-        let write_root = |left: &Left| -> Result<(), Failure> {
-            let Some(root) = root_rs else { return Ok(()) };
-            let mut tree = Dir::default();
-            for m in modules.iter().filter(|m| !left.program.contains(*m)) {
-                let rel = m.strip_prefix(&layout.src).unwrap_or(m);
-                tree.insert(&rel.split('/').collect::<Vec<_>>(), left.tests.contains(m));
-            }
-            write_output(
-                call,
-                root,
-                &root_text(&tree, left, &layout, main.as_deref()),
-            )
-        };
         let unchecked = if !w.check {
             Some("with.check is false")
         } else if root_rs.is_none() || !call.outputs.contains(&layout.cargo) {
@@ -310,23 +451,66 @@ impl Rule for Assemble {
             None
         };
         let checked = unchecked.is_none();
-        let (states, rounds) = if checked {
-            let c = check::quarantine(call, &modules, main_file.as_deref(), timeout, write_root)?;
-            (c.modules, c.rounds)
-        } else {
-            write_root(&Left::default())?;
-            let all = modules
+
+        // Which C files stay C: decided before the check (what the manifest or the tool
+        // decided), then after each check (what does not compile, what C still calls).
+        let present: std::collections::BTreeSet<String> = modules.iter().cloned().collect();
+        let mut bridged = bridge::first_bridged(&c_files, &present);
+        if let (Some(Main::C), Some(src)) = (&main, &c_main) {
+            bridged
+                .entry(src.clone())
+                .or_insert("bridged: the program's main() is in it, and stays there");
+        }
+        let mut rounds = 0;
+        let states = loop {
+            let out_of_tree: std::collections::BTreeSet<&str> = c_files
                 .iter()
-                .map(|file| Module {
-                    file: file.clone(),
-                    quarantined: false,
-                    tests_quarantined: false,
-                    errors: Vec::new(),
-                    after: Vec::new(),
-                })
+                .filter(|f| bridged.contains_key(&f.source))
+                .map(|f| f.module.as_str())
                 .collect();
-            (all, 0)
+            let in_tree: Vec<String> = modules
+                .iter()
+                .filter(|m| !out_of_tree.contains(m.as_str()))
+                .cloned()
+                .collect();
+            write_crate(call, &w, &layout, &deps, &bridged, c_main.as_deref())?;
+            let write_root = |left: &Left| -> Result<(), Failure> {
+                let Some(root) = root_rs else { return Ok(()) };
+                let mut tree = Dir::default();
+                for m in in_tree.iter().filter(|m| !left.program.contains(*m)) {
+                    let rel = m.strip_prefix(&layout.src).unwrap_or(m);
+                    tree.insert(&rel.split('/').collect::<Vec<_>>(), left.tests.contains(m));
+                }
+                let text = root_text(&tree, left, &bridged, &layout, main.as_ref());
+                write_output(call, root, &text)
+            };
+            if !checked {
+                write_root(&Left::default())?;
+                break unchecked_states(&in_tree);
+            }
+            let c = check::quarantine(call, &in_tree, main_file.as_deref(), timeout, write_root)?;
+            rounds += c.rounds;
+            let left = Left {
+                program: c
+                    .modules
+                    .iter()
+                    .filter(|m| m.quarantined)
+                    .map(|m| m.file.clone())
+                    .collect(),
+                tests: c
+                    .modules
+                    .iter()
+                    .filter(|m| m.tests_quarantined)
+                    .map(|m| m.file.clone())
+                    .collect(),
+            };
+            let more = bridge::more_to_bridge(call.root, &c_files, &bridged, &left.program);
+            if more.is_empty() {
+                break c.modules;
+            }
+            bridged.extend(more);
         };
+        let states = with_bridged(states, &c_files, &bridged);
         let assembly = Assembly {
             crate_dir: call.output.to_owned(),
             checked,
@@ -349,6 +533,7 @@ fn cargo_toml(
     call: &Call<'_>,
     w: &With,
     deps: &BTreeMap<String, (toml_edit::Item, String)>,
+    bridged: bool,
 ) -> String {
     let name = match &w.name {
         Some(n) => package_name(n),
@@ -368,12 +553,21 @@ fn cargo_toml(
     for (dep, (item, _)) in deps {
         let _ = writeln!(s, "{dep} = {}", item.to_string().trim());
     }
+    if bridged {
+        s.push_str("\n# build.rs compiles the C that stays C.\n[build-dependencies]\ncc = \"1\"\n");
+    }
     s
 }
 
 /// `src/lib.rs` or `src/main.rs`: the module tree, the quarantined modules named in a
 /// comment, and for a program the `main` that calls the main module's.
-fn root_text(tree: &Dir, left: &Left, layout: &Layout, main: Option<&[String]>) -> String {
+fn root_text(
+    tree: &Dir,
+    left: &Left,
+    bridged: &BTreeMap<String, &'static str>,
+    layout: &Layout,
+    main: Option<&Main>,
+) -> String {
     let mut s = format!(
         "// {GENERATED}\n// The module tree mirrors the source tree.\n#![allow(dead_code, unused_imports, unused_variables, unused_mut, non_snake_case, non_camel_case_types)]\n\n"
     );
@@ -391,13 +585,24 @@ fn root_text(tree: &Dir, left: &Left, layout: &Layout, main: Option<&[String]>) 
         }
         s.push('\n');
     }
+    if !bridged.is_empty() {
+        s.push_str("// Still C, linked in by build.rs (bridged):\n");
+        for (src, why) in bridged {
+            let _ = writeln!(s, "//   {src} ({})", why.trim_start_matches("bridged: "));
+        }
+        s.push('\n');
+    }
     tree.render(&mut s, 0);
-    if let Some(path) = main {
-        let _ = write!(
-            s,
-            "\nfn main() -> impl std::process::Termination {{\n    {}::main()\n}}\n",
-            path.join("::")
-        );
+    match main {
+        Some(Main::Module(path)) => {
+            let _ = write!(
+                s,
+                "\nfn main() -> impl std::process::Termination {{\n    {}::main()\n}}\n",
+                path.join("::")
+            );
+        }
+        Some(Main::C) => s.push_str(bridge::C_MAIN_CALL),
+        None => {}
     }
     s
 }
@@ -420,7 +625,7 @@ fn summary(
     call: &Call<'_>,
     notes: &[String],
 ) -> String {
-    let n = a.modules.len();
+    let n = a.modules.iter().filter(|m| m.bridged.is_none()).count();
     let out: Vec<&str> = a
         .quarantined()
         .map(|m| m.file.rsplit('/').next().unwrap_or(&m.file))
@@ -442,6 +647,19 @@ fn summary(
             out.join(", ")
         ),
     };
+    let bridged: Vec<&str> = a
+        .modules
+        .iter()
+        .filter_map(|m| m.bridged.as_ref().and(m.source.as_deref()))
+        .map(|s| s.rsplit('/').next().unwrap_or(s))
+        .collect();
+    if !bridged.is_empty() {
+        quarantine.push_str(&format!(
+            "; {} still C (bridged): {}",
+            bridged.len(),
+            bridged.join(", ")
+        ));
+    }
     if !untested.is_empty() {
         quarantine.push_str(&format!(
             "; {} out of test builds (their tests do not compile): {}",
@@ -592,6 +810,40 @@ mod tests {
             main.ends_with("fn main() -> impl std::process::Termination {\n    app::main()\n}\n"),
             "{main}"
         );
+    }
+
+    #[test]
+    fn the_binary_is_named_as_cargo_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |text: &str| {
+            let p = dir.path().join("batuta.yaml");
+            std::fs::write(&p, text).unwrap();
+            batuta_engine::manifest::load(&p, &crate::CATALOG).unwrap()
+        };
+        let head = "version: 1\nproject: { name: My Tool, output: out }\nstages:\n";
+        let m = load(&format!(
+            "{head}  transpile:\n    tasks:\n      crate: {{ builtin: assemble, with: {{ name: Legacy Mixed }} }}\n  build: {{ builtin: cargo-build }}\n"
+        ));
+        assert_eq!(crate_name(&m).as_deref(), Some("legacy-mixed"));
+        let build = m
+            .stages
+            .iter()
+            .flat_map(|s| &s.tasks)
+            .find(|t| t.name.value == "build")
+            .unwrap();
+        assert_eq!(
+            build.outputs[0].value, "dist/legacy-mixed",
+            "cargo-build's default artifact"
+        );
+        // No assemble: the crate's own Cargo.toml says.
+        std::fs::create_dir_all(dir.path().join("out")).unwrap();
+        std::fs::write(
+            dir.path().join("out/Cargo.toml"),
+            "[package]\nname = \"pkg\"\n\n[[bin]]\nname = \"tool\"\npath = \"src/main.rs\"\n",
+        )
+        .unwrap();
+        let m = load(&format!("{head}  build: {{ builtin: cargo-build }}\n"));
+        assert_eq!(crate_name(&m).as_deref(), Some("tool"));
     }
 
     #[test]

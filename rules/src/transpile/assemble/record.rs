@@ -39,6 +39,27 @@ pub struct Module {
     /// The modules quarantined before it, when it compiled until they left (it used them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
+    /// Its source stays in its own language, linked in (C through the C ABI), and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridged: Option<String>,
+    /// The source file, for a bridged one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl Module {
+    /// A module in the crate, with nothing to say about it.
+    pub fn in_crate(file: &str) -> Module {
+        Module {
+            file: file.to_owned(),
+            quarantined: false,
+            tests_quarantined: false,
+            errors: Vec::new(),
+            after: Vec::new(),
+            bridged: None,
+            source: None,
+        }
+    }
 }
 
 impl Assembly {
