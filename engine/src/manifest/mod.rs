@@ -6,6 +6,7 @@
 
 mod command;
 mod diagnostic;
+mod excerpt;
 mod lower;
 mod model;
 mod template;
@@ -228,9 +229,11 @@ fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
         }
         if task.outputs.is_empty() {
             task.outputs = fill(files.outputs);
+            task.catalog_outputs = task.outputs.iter().map(|o| o.value.clone()).collect();
         }
         for record in fill(files.records) {
             if !task.outputs.iter().any(|o| o.value == record.value) {
+                task.catalog_outputs.push(record.value.clone());
                 task.outputs.push(record);
             }
         }
@@ -328,11 +331,13 @@ pub fn read(path: &Path) -> Result<String, Diagnostics> {
         source: Source::new(name.clone(), ""),
         items: vec![Diagnostic::new(Code::Unreadable, message).help(help.to_owned())],
     };
-    let file = std::fs::File::open(path).map_err(|e| {
-        let help = if e.kind() == std::io::ErrorKind::NotFound {
-            "run batuta in the folder that holds batuta.yaml, name the manifest with -f, or write one with `batuta init`"
-        } else {
-            "check the file's permissions"
+    let file = crate::fsutil::open_regular(path).map_err(|e| {
+        let help = match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "run batuta in the folder that holds batuta.yaml, name the manifest with -f, or write one with `batuta init`"
+            }
+            std::io::ErrorKind::InvalidInput => "check that the path is a regular file",
+            _ => "check the file's permissions",
         };
         unreadable(format!("cannot read {name}: {}", io_reason(&e)), help)
     })?;
