@@ -15,8 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "book/links.rs"]
 mod links;
+#[path = "book/reference.rs"]
 mod reference;
+#[path = "book/runnable.rs"]
 mod runnable;
 
 fn repo() -> PathBuf {

@@ -126,6 +126,16 @@ fn a_machine_with_what_the_manifest_needs_passes_and_opens_no_socket() {
     assert_eq!(cache["outcome"], "ok");
 
     // Under strace: no internet socket is ever made (unix ones, the C library's, may be).
+    for l in traced_sockets(&ws).lines() {
+        assert!(
+            !l.contains("AF_INET"),
+            "doctor opened an internet socket: {l}"
+        );
+    }
+}
+
+/// The socket and connect calls of `batuta doctor` in `ws`, as strace writes them.
+fn traced_sockets(ws: &Files) -> String {
     let log = ws.path("trace.log");
     let traced = std::process::Command::new("strace")
         .args(["-f", "-qq", "-e", "trace=socket,connect", "-o"])
@@ -139,13 +149,7 @@ fn a_machine_with_what_the_manifest_needs_passes_and_opens_no_socket() {
         .output()
         .expect("strace is installed (apt-get install strace)");
     assert_eq!(traced.status.code(), Some(0), "{traced:?}");
-    let calls = std::fs::read_to_string(&log).unwrap();
-    for l in calls.lines() {
-        assert!(
-            !l.contains("AF_INET") && !l.contains("AF_INET6"),
-            "doctor opened an internet socket: {l}"
-        );
-    }
+    std::fs::read_to_string(&log).unwrap()
 }
 
 #[test]
@@ -172,6 +176,16 @@ fn a_remote_that_does_not_answer_is_a_warning_not_a_failure() {
             .unwrap()
             .ends_with("a build would run everything here"),
         "{remote:#}"
+    );
+    // With a remote, doctor does connect: the trace that shows none above can see one.
+    let calls = traced_sockets(&ws);
+    assert!(
+        calls
+            .lines()
+            .any(|l| l.starts_with(|c: char| c.is_ascii_digit())
+                && l.contains("connect(")
+                && l.contains(&format!("htons({port})"))),
+        "no connect to port {port} in:\n{calls}"
     );
 }
 

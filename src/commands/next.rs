@@ -32,11 +32,34 @@ pub struct Next {
     pub command: String,
 }
 
-/// The first of the to-do list, or `None` when no file needs work.
-pub fn next(rows: &[FileStatus]) -> Option<Next> {
+/// A failed action of the last build and its message, as the state keeps them.
+pub type Failure = (String, String);
+
+/// The failed actions of the last build, with their messages (`id: message [CODE]` in the
+/// state's phase errors); what did not run because of them is not among them.
+pub fn failures(state: &batuta_engine::state::State) -> Vec<Failure> {
+    batuta_engine::manifest::Phase::ALL
+        .into_iter()
+        .filter_map(|p| state.phase(p).error)
+        .flat_map(|e| {
+            e.split("; ")
+                .filter_map(|part| part.split_once(": "))
+                .filter(|(_, m)| !m.starts_with("not run, "))
+                .map(|(id, m)| (id.to_owned(), m.to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The first of the to-do list; when the list is empty but an action of the last build
+/// failed in a file's Rust (a crate that does not compile in its `main.rs`), that file.
+/// `None` when no file needs work.
+pub fn next(rows: &[FileStatus], failed: &[Failure]) -> Option<Next> {
     let mut list: Vec<&FileStatus> = rows.iter().filter(|r| r.next.is_some()).collect();
     list.sort_by_key(|r| r.next);
-    let first = *list.first()?;
+    let Some(&first) = list.first() else {
+        return failed_in(rows, failed);
+    };
     let name = first
         .source
         .clone()
@@ -53,6 +76,32 @@ pub fn next(rows: &[FileStatus]) -> Option<Next> {
         lines: first.lines,
         of: list.len(),
         command: format!("batuta port {name}"),
+    })
+}
+
+/// The file whose Rust a failed action names (`rust/src/main.rs:12:5: …`).
+fn failed_in(rows: &[FileStatus], failed: &[Failure]) -> Option<Next> {
+    failed.iter().find_map(|(id, message)| {
+        let r = rows.iter().find(|r| {
+            r.module
+                .as_deref()
+                .is_some_and(|m| message.contains(&format!("{m}:")))
+        })?;
+        let name = r.source.clone().or_else(|| r.module.clone())?;
+        Some(Next {
+            source: r.source.clone(),
+            module: r.module.clone(),
+            status: r.status.clone(),
+            problem: format!("{id} failed in its Rust: {message}"),
+            why: format!(
+                "no file is on the to-do list, but the last build's {id} failed in this file's Rust."
+            ),
+            dependents: r.dependents,
+            errors: 1,
+            lines: r.lines,
+            of: 0,
+            command: format!("batuta port {name}"),
+        })
     })
 }
 
@@ -130,9 +179,17 @@ fn why(first: &FileStatus, second: Option<&FileStatus>, of: usize) -> String {
     format!("first of {of} files that need work: {reason}.")
 }
 
-/// The answer for people.
-pub fn text(n: Option<&Next>) -> String {
+/// The answer for people; `failed` says what failed when no file is to blame.
+pub fn text(n: Option<&Next>, failed: &[Failure]) -> String {
     let Some(n) = n else {
+        if !failed.is_empty() {
+            let ids: Vec<&str> = failed.iter().map(|(id, _)| id.as_str()).collect();
+            return format!(
+                "No source file is on the to-do list, but the last build failed: {}.\n\
+                 `batuta status` shows why.\n",
+                ids.join(", ")
+            );
+        }
         return "Nothing to port next: no file failed to transpile, compile, lint or pass a check.\n\
                 `batuta status --files` shows where each file stands.\n"
             .to_owned();
@@ -185,6 +242,30 @@ mod tests {
         }
     }
 
+    fn next_of(rows: &[FileStatus]) -> Option<Next> {
+        next(rows, &[])
+    }
+
+    #[test]
+    fn a_crate_that_fails_in_a_files_rust_names_that_file() {
+        let mut r = row("main.py", 0, 1, 10);
+        r.compile = Compile::NotBuilt;
+        r.status = "transpiled".into();
+        let failed = vec![(
+            "transpile/crate".to_owned(),
+            "the crate rust does not compile (8 errors in 1 file): rust/src/main.rs:3413:1: error[E0580]: `main` function has wrong type [BATUTA-B-001]".to_owned(),
+        )];
+        let n = next(&[r], &failed).unwrap();
+        assert_eq!(n.source.as_deref(), Some("main.py"));
+        assert!(
+            n.problem
+                .starts_with("transpile/crate failed in its Rust: the crate"),
+            "{}",
+            n.problem
+        );
+        assert_eq!(n.command, "batuta port main.py");
+    }
+
     fn ranked(mut rows: Vec<FileStatus>) -> Vec<FileStatus> {
         for (i, r) in rows.iter_mut().enumerate() {
             r.next = Some(i + 1);
@@ -194,27 +275,27 @@ mod tests {
 
     #[test]
     fn the_reason_is_the_key_that_decided() {
-        let n = next(&ranked(vec![row("a.py", 2, 9, 100), row("b.py", 1, 1, 5)])).unwrap();
+        let n = next_of(&ranked(vec![row("a.py", 2, 9, 100), row("b.py", 1, 1, 5)])).unwrap();
         assert_eq!(n.source.as_deref(), Some("a.py"));
         assert!(
             n.why.contains("2 other files use it, more than any other"),
             "{}",
             n.why
         );
-        let n = next(&ranked(vec![row("a.py", 1, 2, 100), row("b.py", 1, 5, 5)])).unwrap();
+        let n = next_of(&ranked(vec![row("a.py", 1, 2, 100), row("b.py", 1, 5, 5)])).unwrap();
         assert!(
             n.why.contains("fewest errors (2 errors, the next has 5)"),
             "{}",
             n.why
         );
-        let n = next(&ranked(vec![row("a.py", 0, 1, 10), row("b.py", 0, 1, 50)])).unwrap();
+        let n = next_of(&ranked(vec![row("a.py", 0, 1, 10), row("b.py", 0, 1, 50)])).unwrap();
         assert!(n.why.contains("no other file uses it"), "{}", n.why);
         assert!(
             n.why.contains("smallest (10 lines, the next has 50)"),
             "{}",
             n.why
         );
-        let n = next(&ranked(vec![row("a.py", 0, 1, 10)])).unwrap();
+        let n = next_of(&ranked(vec![row("a.py", 0, 1, 10)])).unwrap();
         assert!(n.why.starts_with("it is the only file"), "{}", n.why);
         assert_eq!(n.command, "batuta port a.py");
         assert!(
@@ -228,8 +309,10 @@ mod tests {
     fn nothing_to_do_says_so() {
         let mut done = row("a.py", 0, 1, 10);
         done.compile = Compile::Ok;
-        assert_eq!(next(&[done]), None);
-        assert!(text(None).starts_with("Nothing to port next"));
+        assert_eq!(next(&[done], &[]), None);
+        assert!(text(None, &[]).starts_with("Nothing to port next"));
+        let failed = vec![("build/build".to_owned(), "linker `cc` not found".to_owned())];
+        assert!(text(None, &failed).contains("the last build failed: build/build."));
     }
 
     #[test]
@@ -237,7 +320,7 @@ mod tests {
         let mut r = row("a.py", 0, 1, 10);
         r.transpile = Step::Failed(Some("BATUTA-T-004".into()));
         r.compile = Compile::NotBuilt;
-        let n = next(&ranked(vec![r])).unwrap();
+        let n = next_of(&ranked(vec![r])).unwrap();
         assert_eq!(
             n.problem,
             "depyler failed on it (BATUTA-T-004; `batuta explain BATUTA-T-004`)"

@@ -95,9 +95,15 @@ fn run_files(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, next: bool) -
         Err(exit) => return exit,
     };
     if next {
-        let n = super::next::next(&rows);
+        let state = super::find_manifest(manifest)
+            .ok()
+            .map(|p| state::path(&batuta_engine::manifest::workspace_of(&p)))
+            .and_then(|p| State::load(&p).ok())
+            .unwrap_or_default();
+        let failed = super::next::failures(&state);
+        let n = super::next::next(&rows, &failed);
         match format {
-            CheckFormat::Text => print!("{}", super::next::text(n.as_ref())),
+            CheckFormat::Text => print!("{}", super::next::text(n.as_ref(), &failed)),
             CheckFormat::Json => println!("{}", serde_json::json!({ "next": n })),
         }
         return Exit::Success;
