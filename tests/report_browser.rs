@@ -7,8 +7,7 @@
 //! Chromium is required: without it the test fails and says how to install it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 mod common;
 

@@ -423,7 +423,7 @@ mod tests {
             column: Some(5),
             rendered: "error[E0308]: mismatched <types>".into(),
         };
-        let errs = vec![(d, "assemble's check")];
+        let errs = [(d, "assemble's check")];
         let refs: Vec<&(Diagnostic, &str)> = errs.iter().collect();
         let mut s = String::new();
         pane(
