@@ -68,11 +68,7 @@ fn a_missing_tool_is_named_with_its_install_command_and_fails_the_doctor() {
         "{text}"
     );
     // What a user reads of it, without the lines that describe this machine.
-    let tools: String = text
-        .split("\nThis machine\n")
-        .next()
-        .unwrap()
-        .to_owned()
+    let tools: String = text.split("\nThis machine\n").next().unwrap().to_owned()
         + "\n[this machine]\n"
         + text.rsplit("\n\n").next().unwrap();
     insta::assert_snapshot!("missing_tool", tools);
