@@ -34,6 +34,17 @@ stages:
     with: { original: [sh, src/a.sh], migrated: [sh, out/a.sh] }
 "#;
 
+/// `batuta doctor --format json` in `ws`, which must exit with `code`.
+fn doctor_json(ws: &Files, code: i32) -> Value {
+    let out = ws
+        .batuta()
+        .args(["doctor", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(code), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["checks"]
         .as_array()
@@ -73,13 +84,7 @@ fn a_missing_tool_is_named_with_its_install_command_and_fails_the_doctor() {
         + text.rsplit("\n\n").next().unwrap();
     insta::assert_snapshot!("missing_tool", tools);
 
-    let out = ws
-        .batuta()
-        .args(["doctor", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = doctor_json(&ws, 1);
     assert_eq!(report["ok"], false);
     let ghost = check(&report, "ghost");
     assert_eq!(ghost["outcome"], "missing");
@@ -100,13 +105,7 @@ fn a_missing_tool_is_named_with_its_install_command_and_fails_the_doctor() {
 #[test]
 fn a_machine_with_what_the_manifest_needs_passes_and_opens_no_socket() {
     let ws = Files::new(ALL_THERE, &[("src/a.sh", "echo a\n")]);
-    let out = ws
-        .batuta()
-        .args(["doctor", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = doctor_json(&ws, 0);
     assert_eq!(report["ok"], true);
     let shell = check(&report, "shell");
     assert_eq!(shell["outcome"], "ok");
@@ -166,13 +165,7 @@ fn a_remote_that_does_not_answer_is_a_warning_not_a_failure() {
         .port();
     let manifest = format!("{ALL_THERE}remote: {{ cache: \"grpc://127.0.0.1:{port}\" }}\n");
     let ws = Files::new(&manifest, &[("src/a.sh", "echo a\n")]);
-    let out = ws
-        .batuta()
-        .args(["doctor", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = doctor_json(&ws, 0);
     let remote = check(&report, &format!("grpc://127.0.0.1:{port}"));
     assert_eq!(remote["outcome"], "warning", "{remote:#}");
     assert!(
