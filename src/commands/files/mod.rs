@@ -10,7 +10,7 @@
 //!   assemble did not check;
 //! - the checks that cover each file ([`coverage`]), and who uses whom ([`rank`]).
 
-mod coverage;
+pub mod coverage;
 mod rank;
 mod text;
 
@@ -483,7 +483,7 @@ fn validation(
 /// The failed actions of the last build, by id, with their codes: the state keeps them as
 /// `id: message [BATUTA-X-NNN]; …` per phase. An action that did not run because what it
 /// reads failed is not among them.
-fn failures(state: &State) -> BTreeMap<String, Option<String>> {
+pub fn failures(state: &State) -> BTreeMap<String, Option<String>> {
     let mut out = BTreeMap::new();
     for p in Phase::ALL {
         let Some(text) = state.phase(p).error else {
