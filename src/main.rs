@@ -58,6 +58,32 @@ pub enum Exit {
     Interrupted = 255,
 }
 
+/// Commands whose output is read through a pipe (`batuta explain | head`) and that write to
+/// no socket of their own (doctor only connects to the remote, to see that it answers).
+fn prints_for_a_pipe(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::Explain { .. }
+            | Command::Graph { .. }
+            | Command::Status { .. }
+            | Command::Check { .. }
+            | Command::Completions { .. }
+            | Command::Analyze(_)
+            | Command::Report { .. }
+            | Command::Doctor { .. }
+    )
+}
+
+/// Rust ignores SIGPIPE, so writing to a pipe whose reader left (`| head -3`) panics in
+/// `println!`. A program that only prints should end as `cat` does: quietly, by the signal.
+fn stop_quietly_on_a_closed_pipe() {
+    // SAFETY: sets this process's disposition of one signal before any thread starts.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     quiet_vulkan_device_select();
     // SAFETY: before any parser exists and before any other thread.
@@ -70,8 +96,11 @@ fn main() -> ExitCode {
         })
     };
     let cli = Cli::parse();
+    if prints_for_a_pipe(&cli.command) {
+        stop_quietly_on_a_closed_pipe();
+    }
     init_tracing(&cli.global);
-    let ui = Ui::new(cli.global.color);
+    let ui = Ui::new(cli.global.color, cli.global.quiet);
     let exit = match &cli.command {
         Command::Check { manifest, format } => commands::check::run(&ui, manifest, *format),
         Command::Graph {
@@ -89,7 +118,10 @@ fn main() -> ExitCode {
             manifest,
             format,
             files,
-        } => commands::status::run(&ui, manifest, *format, *files),
+            next,
+        } => commands::status::run(&ui, manifest, *format, *files, *next),
+        Command::Doctor { manifest, format } => commands::doctor::run(&ui, manifest, *format),
+        Command::Port(args) => commands::port::run(&ui, args),
         Command::Clean { manifest, cache } => commands::clean::clean(&ui, manifest, *cache),
         Command::Reset { manifest, yes } => commands::clean::reset(&ui, manifest, *yes),
         Command::Cache {

@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use batuta_engine::manifest::Diagnostics;
+use batuta_engine::manifest::{Diagnostic, Diagnostics, Manifest, Severity};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 use serde_json::json;
 
@@ -13,10 +13,12 @@ use crate::cli::ColorChoice;
 #[derive(Debug, Clone, Copy)]
 pub struct Ui {
     pub color: bool,
+    /// `-q`: print only errors (and warnings), no progress, reports or summary of success.
+    pub quiet: bool,
 }
 
 impl Ui {
-    pub fn new(choice: ColorChoice) -> Self {
+    pub fn new(choice: ColorChoice, quiet: bool) -> Self {
         let color = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -25,11 +27,55 @@ impl Ui {
                     && std::io::stderr().is_terminal()
             }
         };
-        Self { color }
+        Self { color, quiet }
     }
 
     /// Render every diagnostic, then a one-line summary, on stderr.
     pub fn report(&self, diags: &Diagnostics) {
+        let count = |severity| {
+            diags
+                .items
+                .iter()
+                .filter(|d| d.severity == severity)
+                .count()
+        };
+        let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let (summary, colour) = if errors > 0 {
+            (format!("error: {diags}"), "1;31")
+        } else {
+            let name = &diags.source.name;
+            let advice = diags.items.len() - warnings;
+            let (kind, colour) = if warnings > 0 {
+                ("warning", "1;33")
+            } else {
+                ("advice", "1;36")
+            };
+            let counts = [(warnings, "warning"), (advice, "suggestion")]
+                .into_iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, what)| plural(n, what))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            (format!("{kind}: {name} has {counts}"), colour)
+        };
+        self.render(diags, &summary, colour);
+    }
+
+    /// What the manifest's loading and the graph's expansion (`found`) found that stops
+    /// nothing: warnings, and with `advice` the advice too (`check` shows it, a build does
+    /// not).
+    pub fn warnings(&self, m: &Manifest, found: &[Diagnostic], advice: bool) {
+        let items = notes(m, found, advice);
+        if !items.is_empty() {
+            self.report(&Diagnostics {
+                source: m.source.clone(),
+                items,
+            });
+        }
+    }
+
+    fn render(&self, diags: &Diagnostics, summary: &str, colour: &str) {
         let theme = if self.color {
             GraphicalTheme::unicode()
         } else {
@@ -46,13 +92,26 @@ impl Ui {
         }
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{text}");
-        let summary = format!("error: {diags}");
         let _ = if self.color {
-            writeln!(err, "\x1b[1;31m{summary}\x1b[0m")
+            writeln!(err, "\x1b[{colour}m{summary}\x1b[0m")
         } else {
             writeln!(err, "{summary}")
         };
     }
+}
+
+/// The manifest's warnings and those of its graph (`found`), in the order of the text;
+/// with `advice` its advice too.
+pub fn notes(m: &Manifest, found: &[Diagnostic], advice: bool) -> Vec<Diagnostic> {
+    let mut all: Vec<Diagnostic> = m
+        .warnings
+        .iter()
+        .chain(found)
+        .filter(|d| advice || d.severity != Severity::Advice)
+        .cloned()
+        .collect();
+    all.sort_by_key(|d| d.span.map_or(0, |s| s.offset));
+    all
 }
 
 /// One JSON object per problem, on stdout, for editors and scripts.
@@ -67,7 +126,7 @@ pub fn diagnostics_json(diags: &Diagnostics) -> Vec<serde_json::Value> {
                 .map_or((None, None), |(l, c)| (Some(l), Some(c)));
             json!({
                 "event": "diagnostic",
-                "severity": "error",
+                "severity": d.severity.as_str(),
                 "code": d.code.as_str(),
                 "message": d.message,
                 "file": diags.source.name,

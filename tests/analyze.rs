@@ -66,6 +66,23 @@ fn copy_tree(from: &Path, to: &Path) {
 #[test]
 fn analyze_without_a_manifest_prints_the_report() {
     let ws = Ws::new();
+    // Installed packages and bytecode, which an ad hoc analysis leaves out and names.
+    for (dir, file) in [
+        ("venv/lib/python3.11/site-packages/numpy", "__init__.py"),
+        (".venv/lib", "site.py"),
+        ("web/node_modules/left-pad", "index.js"),
+        ("__pycache__", "stats.cpython-311.pyc"),
+    ] {
+        let d = ws.root().join("legacy").join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(file), "x = 1\n").unwrap();
+    }
+    // Cython, which no transpiler reads: reported, with what to do instead.
+    std::fs::write(
+        ws.root().join("legacy/kernels.pyx"),
+        "# cython: boundscheck=False\ncpdef double total(double[:] xs):\n    cdef double s = 0\n    for x in xs:\n        s += x\n    return s\n",
+    )
+    .unwrap();
     let (code, out, err) = ws.run(&["analyze", "legacy"]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!(out);

@@ -248,3 +248,35 @@ fn explain_of_an_unknown_code_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a batuta error code"));
 }
+
+/// `batuta explain | head -3`: the reader leaves after three lines, and batuta ends
+/// quietly, as `cat` would, instead of panicking on the closed pipe.
+#[test]
+fn a_closed_pipe_ends_a_printing_command_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let bin = assert_cmd::cargo::cargo_bin("batuta");
+    for args in [
+        vec!["explain"],
+        vec!["graph", "-f", "examples/sensor-pipeline/batuta.yaml"],
+        vec!["status", "-f", "examples/sensor-pipeline/batuta.yaml"],
+        vec!["completions", "bash"],
+    ] {
+        let mut child = std::process::Command::new(&bin)
+            .args(&args)
+            .current_dir(repo())
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let _ = lines.next();
+        drop(lines);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}");
+    }
+}

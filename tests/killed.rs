@@ -133,7 +133,7 @@ fn clean_removes_what_builds_leave_behind() {
     assert_eq!(build(&ws).0, 0);
     ws.write("out/.batuta-tmp-left", "a killed restore's");
     ws.write(
-        ".batuta/logs/transpile/copy:f00.txt.log",
+        ".batuta/logs/transpile_copy_f00.txt.log",
         "an old failure's output",
     );
     let out = Command::new(assert_cmd::cargo::cargo_bin("batuta"))

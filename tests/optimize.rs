@@ -120,7 +120,7 @@ fn optimize_plans_calibrated_backends_once_and_honours_a_disabled_gpu() {
         assert!(e["gpu_s"].as_f64().unwrap() < e["simd_s"].as_f64().unwrap());
         assert!(e["gpu_ratio"].as_f64().unwrap() > 5.0);
     }
-    assert_eq!(mm["call"], "trueno::matmul");
+    assert_eq!(mm["call"], "trueno::Matrix::<f32>::matmul");
 
     let text = ws.read("rust/batuta-plan.txt");
     assert!(

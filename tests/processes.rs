@@ -110,7 +110,7 @@ stages:
     let f = failed(&ev);
     assert_eq!(f["code"], "BATUTA-E-004", "{f}");
     assert_eq!(f["message"], "sh exited with code 4");
-    let log = ws.read(".batuta/logs/build/noisy.log");
+    let log = ws.read(".batuta/logs/build_noisy.log");
     assert!(
         log.starts_with("line 0\n") && log.ends_with("line 99\n"),
         "{log}"
@@ -123,11 +123,11 @@ stages:
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&text.stderr);
-    assert!(err.contains(".batuta/logs/build/noisy.log"), "{err}");
+    assert!(err.contains(".batuta/logs/build_noisy.log"), "{err}");
     ws.write(
         "batuta.yaml",
         "version: 1\nproject: { name: t }\nstages:\n  build:\n    tasks:\n      noisy: { run: [sh, -c, 'echo ok > out.txt'], outputs: [out.txt] }\n",
     );
     assert_eq!(build(&ws).0, 0);
-    assert!(!ws.path(".batuta/logs/build/noisy.log").exists());
+    assert!(!ws.path(".batuta/logs/build_noisy.log").exists());
 }

@@ -36,6 +36,7 @@ fn main() {
         modules: Vec::new(),
         only: None,
         remote: None,
+        writes: None,
     };
     let cancel = AtomicBool::new(false);
     let s = session.build(&Job {

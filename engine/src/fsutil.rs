@@ -27,11 +27,16 @@ fn folder_of(path: &Path) -> &Path {
 /// what starts so, knowing it is batuta's.
 pub const TEMP_PREFIX: &str = ".batuta-tmp-";
 
-/// A temporary file in `dir`, named as [`TEMP_PREFIX`] says.
+/// A temporary file in `dir`, named as [`TEMP_PREFIX`] says, created as an ordinary file
+/// is (0666 less the umask), not tempfile's private 0600: what batuta writes (a report, a
+/// release manifest) is read by other people and programs, like the files a compiler
+/// writes.
 pub fn temp_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
+    let mut b = tempfile::Builder::new();
+    b.prefix(TEMP_PREFIX);
+    #[cfg(unix)]
+    b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    b.tempfile_in(dir)
 }
 
 /// Remove batuta's temporary files (see [`TEMP_PREFIX`]) in each folder of `dirs` (not
@@ -142,12 +147,78 @@ pub fn unseal<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<&'a [u8]> {
     (blake3::hash(payload).as_bytes() == sum).then_some(payload)
 }
 
+/// A path that is there but is not a regular file, saying what it is instead.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotRegular(pub &'static str);
+
+/// Open `path` for reading if it is a regular file, else [`NotRegular`] (inside the
+/// `io::Error`). On Unix a FIFO is not waited on: opening one for reading would block
+/// until something writes to it.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    let what = if kind.is_dir() {
+        "it is a folder, not a file"
+    } else {
+        special_kind(kind)
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        NotRegular(what),
+    ))
+}
+
+#[cfg(unix)]
+fn special_kind(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "it is a FIFO (named pipe), not a file"
+    } else if kind.is_socket() {
+        "it is a socket, not a file"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "it is a device, not a file"
+    } else {
+        "it is not a regular file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: fs::FileType) -> &'static str {
+    "it is not a regular file"
+}
+
 /// Remove a file if it exists.
 pub fn remove_file_if_exists(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
+}
+
+/// An action id (`transpile/py:src/a b.py`) made one file name (`transpile_py_src_a_b.py`):
+/// every character but ASCII letters, digits, `-` and `.` becomes `_`. Where batuta keeps
+/// a file per action (failure logs, a rule's last run).
+pub fn file_name_of(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -192,5 +263,22 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_readable_by_others_as_the_umask_allows() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("report.html");
+        write_atomic(&p, b"<html>").unwrap();
+        // SAFETY: umask only reads and sets this process's mask; set it back at once.
+        let umask = unsafe {
+            let m = libc::umask(0);
+            libc::umask(m);
+            m
+        };
+        let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !(umask as u32), "{mode:o}");
     }
 }

@@ -9,7 +9,7 @@ use crate::digest::Digest;
 use crate::graph::{Action, ActionKind};
 
 /// Bumped whenever the recipe changes, so old cache entries stop matching.
-const KEY_FORMAT: &[u8] = b"batuta-action-key-v2";
+const KEY_FORMAT: &[u8] = b"batuta-action-key-v3";
 
 /// What the key needs besides the action itself and its inputs' contents.
 pub struct Versions<'a> {
@@ -59,7 +59,9 @@ pub fn fingerprint(a: &Action, v: &Versions<'_>) -> Digest {
         field(&mut h, name.as_bytes());
         field(&mut h, value.as_deref().unwrap_or_default().as_bytes());
     }
-    for input in &a.inputs {
+    // What a glob matched may come and go without the graph changing (a writer that
+    // failed, a file deleted): those paths go in the key with their digests, as found.
+    for input in a.inputs.iter().filter(|i| !a.is_matched(i)) {
         field(&mut h, b"in");
         field(&mut h, input.as_bytes());
     }
@@ -70,13 +72,24 @@ pub fn fingerprint(a: &Action, v: &Versions<'_>) -> Digest {
     Digest(*h.finalize().as_bytes())
 }
 
-/// The action's key: its fingerprint and the digest of each of its inputs, in the
-/// action's order.
-pub fn action_key(fingerprint: &Digest, inputs: &[Digest]) -> Digest {
+/// The action's key: its fingerprint and the digest of each of its inputs that is there,
+/// in the action's order. An input a glob matched (see `Action::matched`) comes with its
+/// path, as the fingerprint leaves it out; one that is absent now is left out of the key as
+/// it is of what the action reads, so the key is that of the files that match.
+pub fn action_key(fingerprint: &Digest, inputs: &[(Option<&str>, Digest)]) -> Digest {
     let mut h = blake3::Hasher::new();
     h.update(&fingerprint.0);
     h.update(&(inputs.len() as u64).to_le_bytes());
-    for d in inputs {
+    for (matched, d) in inputs {
+        match matched {
+            None => {
+                h.update(&[0]);
+            }
+            Some(path) => {
+                h.update(&[1]);
+                field(&mut h, path.as_bytes());
+            }
+        }
         h.update(&d.0);
     }
     Digest(*h.finalize().as_bytes())

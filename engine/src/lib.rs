@@ -21,5 +21,6 @@ pub mod manifest;
 pub mod probe;
 pub mod remote;
 pub mod rule;
+pub mod stale;
 pub mod state;
 pub mod watch;

@@ -40,6 +40,7 @@ const CATALOG: Catalog = Catalog {
         builtin: "cargo-build",
         inputs: &["{output}/Cargo.toml", "{output}/src/**/*.rs"],
         outputs: &["dist/{name}", "dist/manifest.json"],
+        records: &[],
     }],
     ..Catalog::EMPTY
 };
@@ -459,15 +460,11 @@ fn output_batuta_and_git_folders_are_never_walked() {
         ],
     );
     let g = ws.expand(None);
-    // The manifest itself is a file of the workspace; only project.output is skipped, not
-    // its parent folder.
+    // The manifest is batuta's, not legacy code; only project.output is skipped, not its
+    // parent folder.
     assert_eq!(
         ids(&g),
-        [
-            "transpile/copy:batuta.yaml",
-            "transpile/copy:main.py",
-            "transpile/copy:out/other.py"
-        ]
+        ["transpile/copy:main.py", "transpile/copy:out/other.py"]
     );
 }
 
@@ -487,10 +484,7 @@ fn output_folder_is_skipped_when_the_manifest_path_is_relative() {
         .and_then(|m| graph::expand(&m, None).map_err(|d| d.items));
     std::env::set_current_dir(before).unwrap();
     let g = result.expect("expands");
-    assert_eq!(
-        ids(&g),
-        ["transpile/copy:batuta.yaml", "transpile/copy:main.py"]
-    );
+    assert_eq!(ids(&g), ["transpile/copy:main.py"], "nor the manifest");
     assert_eq!(
         action(&g, "transpile/copy:main.py").outputs,
         ["out/rust/main.py"]
@@ -1138,7 +1132,7 @@ fn a_fan_out_reports_files_it_cannot_read_to_the_aggregate() {
     assert_eq!(
         with["skipped"],
         serde_json::json!([
-            { "path": "caf\u{FFFD}.py", "reason": "cannot read: its name is not valid UTF-8, or it vanished" },
+            { "path": "caf\u{FFFD}.py", "reason": "its name is not valid UTF-8" },
             { "path": "dangling.py", "reason": "symbolic link to nothing (dangling)" },
             { "path": "dirlink", "reason": "symbolic link to a folder" },
             { "path": "loop", "reason": "symbolic link loop" },
@@ -1350,4 +1344,38 @@ fn a_builtins_companion_is_added_once_and_read_by_every_task_naming_it() {
         &["legacy/a.py", "out/Cargo.toml"],
     );
     assert_eq!(ids(&ws.expand_with(&COMPANION_CATALOG)), ["build/build"]);
+}
+
+/// With the workspace itself as the source, what a task writes there (a release in dist/)
+/// is no legacy source: analysing it would make the analysis wait for the build that waits
+/// for the analysis.
+#[test]
+fn what_a_task_writes_inside_the_source_is_not_a_source_file() {
+    let ws = Ws::new(
+        r#"version: 1
+project: { name: t, source: ".", output: rust }
+stages:
+  analyze: { builtin: analyze }
+  build:
+    needs: [analyze]
+    tasks:
+      ship: { run: [cp, main.py, dist/app], inputs: [main.py], outputs: [dist/app, dist/manifest.json] }
+"#,
+        &[
+            "main.py",
+            "dist/app",
+            "dist/manifest.json",
+            "dist/notes.txt",
+        ],
+    );
+    let g = ws.expand_fanned();
+    let analysed: Vec<&str> = ids(&g)
+        .into_iter()
+        .filter_map(|id| id.strip_prefix("analyze/analyze:"))
+        .collect();
+    assert_eq!(
+        analysed,
+        ["dist/notes.txt", "main.py"],
+        "nor is the manifest"
+    );
 }

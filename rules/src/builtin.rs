@@ -14,7 +14,7 @@ use crate::analyze::tdg::grade_rank;
 use crate::analyze::{FileReport, analyze_path, recommend};
 
 /// Folded into every cache key: a new batuta re-analyses.
-const VERSION: &str = concat!("analyze-", env!("CARGO_PKG_VERSION"), "-1");
+const VERSION: &str = concat!("analyze-", env!("CARGO_PKG_VERSION"), "-2");
 
 fn fail(call: &Call<'_>, message: String) -> Failure {
     Failure::new(phase_code(call.phase), message)

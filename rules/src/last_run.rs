@@ -6,16 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// `.batuta/<folder>/<action>.<ext>`, the action id made a file name.
 pub fn path(root: &Path, folder: &str, action: &str, ext: &str) -> PathBuf {
-    let file: String = action
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let file = batuta_engine::fsutil::file_name_of(action);
     root.join(".batuta")
         .join(folder)
         .join(format!("{file}.{ext}"))

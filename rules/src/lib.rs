@@ -24,6 +24,7 @@ pub const BUILTINS: &[&str] = &[
     "analyze-file",
     // optimize
     "optimize",
+    "trace-shapes",
     // validate
     "compare-outputs",
     "syscalls",
@@ -67,10 +68,17 @@ pub const CATALOG: Catalog = Catalog {
     files: FILES,
     check_with: Some(check_with),
     companions: optimize::COMPANIONS,
+    crate_name: Some(transpile::assemble::crate_name),
+    migration_map: &[transpile::assemble::NAME],
 };
 
 /// The files builtins read and write when their tasks name none.
-pub const FILES: &[BuiltinFiles] = &[build::FILES, optimize::FILES];
+pub const FILES: &[BuiltinFiles] = &[
+    build::FILES,
+    optimize::FILES,
+    optimize::trace::FILES,
+    transpile::assemble::FILES,
+];
 
 /// The catalog's load-time check of `with:`: the rule of that name judges it.
 fn check_with(
@@ -93,10 +101,11 @@ impl Rules for Registry {
         match name {
             "analyze" => Some(&builtin::Analyze),
             "analyze-file" => Some(&builtin::AnalyzeFile),
-            "assemble" => Some(&transpile::assemble::Assemble),
+            transpile::assemble::NAME => Some(&transpile::assemble::Assemble),
             build::NAME => Some(&build::CargoBuild),
             "optimize" => Some(&optimize::rule::Optimize),
             "calibrate" => Some(&optimize::calibrate::Calibrate),
+            optimize::trace::NAME => Some(&optimize::trace::TraceShapes),
             _ => validate::builtin(name),
         }
     }
@@ -105,8 +114,8 @@ impl Rules for Registry {
         kernels::rule::find(name).map(|r| r as &dyn Rule)
     }
 
-    fn explain(&self, action: &Action, failure: Failure) -> Failure {
-        transpile::classify::explain(action, failure)
+    fn explain(&self, root: &std::path::Path, action: &Action, failure: Failure) -> Failure {
+        transpile::classify::explain(root, action, failure)
     }
 }
 

@@ -104,17 +104,30 @@ fn per_file_facts_on_the_fixture() {
         ops,
         [
             ("numpy.array", None),
-            ("numpy.dot", Some("trueno::dot")),
-            ("numpy.matmul", Some("trueno::matmul")),
-            ("numpy.sum", Some("trueno::sum")),
-            ("numpy.mean", Some("trueno::mean")),
+            ("numpy.dot", Some("trueno::Vector::<f32>::dot")),
+            ("numpy.matmul", Some("trueno::Matrix::<f32>::matmul")),
+            ("numpy.sum", Some("trueno::Vector::<f32>::sum")),
+            ("numpy.mean", Some("trueno::Vector::<f32>::mean")),
             (
                 "sklearn.linear_model.LinearRegression",
-                Some("aprender::LinearRegression::new")
+                Some("aprender::linear_model::LinearRegression::new")
             ),
-            ("sklearn.cluster.KMeans", Some("aprender::KMeans::new")),
-            ("torch.load", Some("realizar::load_model")),
-            ("torch.nn.Module.forward", Some("realizar::forward")),
+            (
+                "sklearn.linear_model.LinearRegression.fit",
+                Some("aprender::linear_model::LinearRegression::fit")
+            ),
+            (
+                "sklearn.cluster.KMeans",
+                Some("aprender::cluster::KMeans::new")
+            ),
+            (
+                "torch.load",
+                Some("realizar::apr_transformer::AprTransformer::from_apr_file::<&str>")
+            ),
+            (
+                "torch.nn.Module.forward",
+                Some("realizar::apr_transformer::AprTransformer::forward")
+            ),
             ("numpy.zeros", None),
         ]
     );
@@ -127,7 +140,7 @@ fn per_file_facts_on_the_fixture() {
     assert_eq!(
         deps("requirements.txt"),
         [
-            "numpy >=1.24,<2 pip",
+            "numpy >=1.24, <2 pip",
             "scikit-learn ==1.3.2 pip",
             "torch  pip"
         ]
@@ -240,6 +253,7 @@ fn build(root: &Path) -> Summary {
         modules: Vec::new(),
         only: None,
         remote: None,
+        writes: None,
     };
     exec::build(
         &m,
@@ -291,9 +305,8 @@ fn the_builtin_analyses_file_by_file_and_reruns_only_what_changed() {
             .any(|d| d.name == "BLAS" && d.manager == "cmake")
     );
     assert!(
-        a.ml.operations
-            .iter()
-            .any(|o| o.operation == "numpy.dot" && o.target.as_deref() == Some("trueno::dot"))
+        a.ml.operations.iter().any(|o| o.operation == "numpy.dot"
+            && o.target.as_deref() == Some("trueno::Vector::<f32>::dot"))
     );
     assert!(
         a.ml.operations

@@ -635,3 +635,69 @@ fn syscalls_compare_network_endpoints() {
         "missing: connect inet 127.0.0.1:9\nextra:   connect inet 127.0.0.1:10"
     );
 }
+
+/// One task, several cases: each runs both programs with its own arguments and input,
+/// and is reported on its own; the failure names the cases that differ.
+#[test]
+fn compare_outputs_runs_each_case_and_names_those_that_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let original = "import sys\nn = int(sys.argv[1]) if len(sys.argv) > 1 else 0\nprint(sys.stdin.read().upper() * n)\n";
+    // The port gets a count above 2 wrong.
+    let port = original.replace("* n", "* min(n, 2)");
+    write(root, "orig.py", original);
+    write(root, "port.py", &port);
+    write(root, "in/a.txt", "ab");
+    write(root, "in/b.txt", "cd");
+    let with = |counts: &[&str]| {
+        let cases: Vec<Value> = counts
+            .iter()
+            .enumerate()
+            .map(|(i, n)| json!({ "args": [n], "stdin": if i % 2 == 0 { "in/a.txt" } else { "in/b.txt" } }))
+            .collect();
+        json!({
+            "original": ["python3", "-B", "orig.py"],
+            "migrated": ["python3", "-B", "port.py"],
+            "cases": cases,
+        })
+    };
+    let inputs = ["orig.py", "port.py", "in/a.txt", "in/b.txt"];
+    let report = run(
+        "compare-outputs",
+        root,
+        &inputs,
+        &["out/r.json"],
+        with(&["0", "1", "2"]),
+    )
+    .unwrap();
+    assert!(
+        report
+            .text
+            .starts_with("3 cases, all the same stdout, exit_code:\ncase 1 (0): same"),
+        "{}",
+        report.text
+    );
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(root.join("out/r.json")).unwrap()).unwrap();
+    assert_eq!(doc["cases"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        doc["cases"][1]["original"]["argv"],
+        json!(["python3", "-B", "orig.py", "1"])
+    );
+
+    let f = run(
+        "compare-outputs",
+        root,
+        &inputs,
+        &[],
+        with(&["1", "3", "2", "5"]),
+    )
+    .unwrap_err();
+    assert_eq!(f.code.code, "BATUTA-V-001");
+    assert_eq!(
+        f.message,
+        "the migrated program differs from the original in 2 of 4 cases: case 2 (3) (stdout), case 4 (5) (stdout)"
+    );
+    assert!(f.detail.starts_with("case 2 (3):\nstdout:"), "{}", f.detail);
+    assert!(f.detail.contains("- CDCDCD\n+ CDCD"), "{}", f.detail);
+}

@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use batuta_engine::exec::{self, Event, Progress};
 use batuta_engine::graph;
 use batuta_engine::manifest::{self, Diagnostics, Manifest, Phase, TaskKind};
+use batuta_rules::analyze::left_out::{LeftOut, left_out};
 use batuta_rules::analyze::recommend;
 use batuta_rules::analyze::report::{Analysis, Sections, render_markdown, render_text};
 use clap::{Args, ValueEnum};
@@ -69,6 +70,22 @@ fn ad_hoc(dir: &Path) -> Result<Manifest, Diagnostics> {
     manifest::load_str(&text, &dir.join("batuta.yaml"), &batuta_rules::CATALOG)
 }
 
+/// The folders the walk of the manifest's source passes over (what `exclude` names, hidden
+/// ones, cache folders, batuta's own), so the output names what it did not count.
+fn left_out_of(m: &Manifest) -> Vec<LeftOut> {
+    let patterns: Vec<&str> = m.project.exclude.iter().map(|e| e.value.as_str()).collect();
+    let Ok(exclude) = graph::walk::glob_set(patterns.iter().copied()) else {
+        return Vec::new();
+    };
+    let own = [m.root.join(&m.project.output.value)];
+    left_out(
+        &m.root.join(&m.project.source.value),
+        &exclude,
+        &patterns,
+        &own,
+    )
+}
+
 /// Whether the manifest analyses its tree with the builtin.
 fn has_analyze(m: &Manifest) -> bool {
     m.stage(Phase::Analyze).is_some_and(|s| {
@@ -99,6 +116,7 @@ pub fn run(ui: &Ui, args: &AnalyzeArgs) -> Exit {
         modules: Vec::new(),
         only: None,
         remote: None,
+        writes: None,
     };
     let cancel = AtomicBool::new(false);
     let _lock = match super::lock(&m.root, false, &cancel) {
@@ -134,6 +152,7 @@ pub fn run(ui: &Ui, args: &AnalyzeArgs) -> Exit {
     };
     // Tools come and go between runs; what is on PATH is looked up now.
     a.recommendations = recommend::recommend(&a.language_files(), None, &a.recommendations);
+    a.left_out = left_out_of(&m);
     let sections = Sections {
         languages: args.languages,
         dependencies: args.dependencies,

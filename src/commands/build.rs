@@ -19,10 +19,7 @@ use crate::progress::{JsonProgress, TextProgress};
 
 /// The cache folder: `BATUTA_CACHE_DIR`, or `.batuta/cache` beside the manifest.
 pub fn cache_dir(m: &Manifest) -> PathBuf {
-    match std::env::var_os("BATUTA_CACHE_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => m.root.join(".batuta").join("cache"),
-    }
+    batuta_engine::cache::dir_for(&m.root)
 }
 
 pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
@@ -96,6 +93,15 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
         }
     };
     let g = &e.graph;
+    match args.format {
+        CheckFormat::Text => ui.warnings(&m, &g.warnings, false),
+        CheckFormat::Json => {
+            crate::output::print_json_lines(crate::output::diagnostics_json(&Diagnostics {
+                source: m.source.clone(),
+                items: crate::output::notes(&m, &g.warnings, false),
+            }))
+        }
+    }
     tracing::debug!(actions = g.actions.len(), "expanded graph");
     // SIGINT, SIGTERM and SIGHUP cancel: the builder kills running actions and starts
     // nothing new.
@@ -158,7 +164,7 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
     };
     let summary = match args.format {
         CheckFormat::Text => {
-            let progress = TextProgress::new(g.actions.len(), ui.color);
+            let progress = TextProgress::new(g.actions.len(), ui);
             let s = profiled(args.profile.as_deref(), &progress, build);
             progress.finish();
             print_text_summary(ui, &s);
@@ -230,7 +236,26 @@ pub fn options(args: &BuildArgs, m: &Manifest, g: &graph::ActionGraph) -> exec::
         modules: args.modules.clone(),
         only: None,
         remote: None,
+        writes: writes(m, g),
     }
+}
+
+/// Every file the manifest's actions write, in all its stages, for the sweep of files an
+/// earlier build wrote that nothing writes any more. The target's graph serves when it is
+/// every stage; a manifest whose other stages do not expand sweeps nothing.
+fn writes(
+    m: &Manifest,
+    g: &graph::ActionGraph,
+) -> Option<std::sync::Arc<std::collections::HashSet<String>>> {
+    let all;
+    let g = if g.stages.len() == m.stages.len() {
+        g
+    } else {
+        all = graph::expand_all(m).ok()?;
+        &all
+    };
+    let outputs = g.actions.iter().flat_map(|a| a.outputs.iter().cloned());
+    Some(std::sync::Arc::new(outputs.collect()))
 }
 
 /// The JSON summary line. The contract (ARCHITECTURE.md): exactly these keys, in this
@@ -346,7 +371,9 @@ pub fn andon(ui: &Ui, id: &str, phase_title: &str, f: &Failure) -> String {
     for line in tail(&f.detail, 20) {
         s.push_str(&format!("  {line}\n"));
     }
-    if let Kind::Command { log: Some(log), .. } = &*f.kind {
+    if let Kind::Command { log: Some(log), .. } = &*f.kind
+        && !f.detail.contains(log.as_str())
+    {
         s.push_str(&format!("  (its whole output is in {log})\n"));
     }
     s.push_str(&format!("  [{}] {}\n", f.code.code, f.code.meaning));
@@ -407,6 +434,8 @@ pub fn print_text_summary(ui: &Ui, s: &Summary) {
             if s.failed == 1 { "" } else { "s" },
             s.skipped
         );
+    } else if ui.quiet {
+        // -q: nothing to say about success.
     } else if s.executed + s.cached == 0 {
         println!(
             "ok: nothing to do, {} up to date ({secs:.2}s)",

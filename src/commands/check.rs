@@ -1,11 +1,12 @@
 //! `batuta check`: load, validate and expand every stage; report all problems at once.
 
 use batuta_engine::graph;
+use batuta_engine::manifest::{Diagnostics, Severity};
 use serde_json::json;
 
 use crate::Exit;
 use crate::cli::{CheckFormat, ManifestArg};
-use crate::output::{Ui, diagnostics_json, print_json_lines};
+use crate::output::{Ui, diagnostics_json, notes, print_json_lines};
 
 pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
     let result = super::load(manifest).and_then(|m| {
@@ -16,6 +17,7 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
     });
     match (result, format) {
         (Ok((m, g)), CheckFormat::Text) => {
+            ui.warnings(&m, &g.warnings, true);
             let tasks: usize = m.stages.iter().map(|s| s.tasks.len()).sum();
             println!(
                 "ok: {} is valid: {} stage{}, {} task{}, {} action{}, {} target{}",
@@ -32,14 +34,21 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
             Exit::Success
         }
         (Ok((m, g)), CheckFormat::Json) => {
-            print_json_lines([json!({
+            let mut events = diagnostics_json(&Diagnostics {
+                source: m.source.clone(),
+                items: notes(&m, &g.warnings, true),
+            });
+            events.push(json!({
                 "event": "check",
                 "ok": true,
                 "file": m.path.display().to_string(),
                 "stages": m.stages.len(),
                 "actions": g.actions.len(),
                 "problems": 0,
-            })]);
+                "warnings": notes(&m, &g.warnings, true).iter().filter(|d| d.severity == Severity::Warning).count(),
+                "advice": m.warnings.iter().filter(|d| d.severity == Severity::Advice).count(),
+            }));
+            print_json_lines(events);
             Exit::Success
         }
         (Err(d), CheckFormat::Text) => {

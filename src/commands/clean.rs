@@ -3,6 +3,7 @@
 use batuta_engine::cache::Cache;
 use batuta_engine::fsutil::remove_file_if_exists;
 use batuta_engine::manifest::workspace_of;
+use batuta_engine::stale::Swept;
 use batuta_engine::{graph, journal, state};
 
 use crate::Exit;
@@ -24,7 +25,28 @@ pub fn clean(ui: &Ui, manifest: &ManifestArg, cache: bool) -> Exit {
         Ok(l) => l,
         Err(exit) => return exit,
     };
+    // What earlier builds wrote that no action of today's manifest writes (an excluded
+    // file's module, an old crate root): the journal remembers each file and its digest,
+    // and a file changed since is someone's own now, so it stays.
+    let (mut j, _) = journal::Journal::load(&journal::path(root));
+    let stat = std::sync::RwLock::new(std::mem::take(&mut j.stat));
     let mut removed = 0;
+    let current: std::collections::HashSet<String> = g
+        .actions
+        .iter()
+        .flat_map(|a| a.outputs.iter().cloned())
+        .collect();
+    let (swept, _) = batuta_engine::stale::sweep(root, &mut j.actions, &current, &stat);
+    for s in swept {
+        match s {
+            Swept::Removed(_) => removed += 1,
+            Swept::Kept(p) => println!("kept {p}: batuta wrote it, but it changed since"),
+            Swept::Failed(p, e) => {
+                eprintln!("error: cannot remove {p}: {e}");
+                return Exit::Failed;
+            }
+        }
+    }
     for out in g.actions.iter().flat_map(|a| &a.outputs) {
         let p = root.join(out);
         if p.is_file() {
@@ -102,8 +124,11 @@ pub fn gc(ui: &Ui, manifest: &ManifestArg, max: u64) -> Exit {
         Err(exit) => return exit,
     };
     match Cache::new(&dir).gc(max) {
-        Ok((n, freed, kept)) => {
-            println!("removed {n} entries ({freed} bytes); the cache holds {kept} bytes");
+        Ok(r) => {
+            println!(
+                "evicted {} action records and removed {} blobs ({} bytes); the cache holds {} bytes ({} action records)",
+                r.records_evicted, r.blobs_removed, r.bytes_freed, r.bytes_kept, r.records_kept
+            );
             Exit::Success
         }
         Err(e) => {

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
-use batuta_rules::analyze::report::Analysis;
-use batuta_rules::analyze::{analyze_tree, recommend};
+use batuta_rules::analyze::report::{self, Analysis};
+use batuta_rules::analyze::{FileReport, recommend, scan_tree};
 use clap::Args;
 
 use crate::Exit;
@@ -51,12 +51,15 @@ pub fn run(_ui: &Ui, args: &InitArgs) -> Exit {
         return Exit::Usage;
     }
     let source = slash(&args.source);
-    let a = analyze_tree(&args.source, EXCLUDE);
+    let files = scan_tree(&args.source, EXCLUDE);
+    let scripts = scripts(&files);
+    let c = c_program(&args.source, &files);
+    let a = report::aggregate(files, &[]);
     let name = std::env::current_dir()
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "migration".to_owned());
-    let text = manifest_text(&name, &source, &a);
+    let text = manifest_text(&name, &source, &a, &scripts, c.as_ref());
     if let Err(e) = std::fs::write(&target, text) {
         eprintln!("error: cannot write {}: {e}", target.display());
         return Exit::Failed;
@@ -94,6 +97,109 @@ fn slash(p: &Path) -> String {
     }
 }
 
+/// The shell scripts the analysis found (by extension or by shebang), as `each` globs:
+/// `**/*.sh` for those it matches, and each script it does not match by its path.
+fn scripts(files: &[FileReport]) -> Vec<String> {
+    let mut globs = Vec::new();
+    let mut by_path = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| f.language.as_deref() == Some("Shell"))
+    {
+        if f.path.ends_with(".sh") {
+            if globs.is_empty() {
+                globs.push("**/*.sh".to_owned());
+            }
+        } else {
+            by_path.push(glob_escape(&f.path));
+        }
+    }
+    globs.extend(by_path);
+    globs
+}
+
+/// What init learns of a C program from its files: whether one defines `main` (the crate is
+/// then a program), and the libraries and macros its Makefile passes (`-lncurses`,
+/// `-DTLF_FONTS`; values that name make variables are left out).
+#[derive(Debug, Default)]
+struct CProgram {
+    main: bool,
+    link: Vec<String>,
+    defines: Vec<(String, Option<String>)>,
+}
+
+fn c_program(dir: &Path, files: &[FileReport]) -> Option<CProgram> {
+    use batuta_rules::transpile::assemble::bridge;
+    let c: Vec<&FileReport> = files
+        .iter()
+        .filter(|f| f.language.as_deref() == Some("C") && f.path.ends_with(".c"))
+        .collect();
+    if c.is_empty() {
+        return None;
+    }
+    let mut p = CProgram {
+        main: c.iter().any(|f| {
+            std::fs::read_to_string(dir.join(&f.path)).is_ok_and(|t| bridge::defines_main(&t))
+        }),
+        ..CProgram::default()
+    };
+    for f in files.iter().filter(|f| {
+        matches!(
+            f.path.rsplit('/').next(),
+            Some("Makefile" | "makefile" | "GNUmakefile")
+        )
+    }) {
+        let Ok(text) = std::fs::read_to_string(dir.join(&f.path)) else {
+            continue;
+        };
+        for word in text.split_whitespace() {
+            if let Some(lib) = word.strip_prefix("-l").filter(|l| is_name(l)) {
+                if !p.link.iter().any(|x| x == lib) {
+                    p.link.push(lib.to_owned());
+                }
+            } else if let Some(def) = word.strip_prefix("-D").filter(|d| !d.contains('$')) {
+                let (name, value) = match def.split_once('=') {
+                    Some((n, v)) => (n, Some(v.to_owned())),
+                    None => (def, None),
+                };
+                if is_name(name) && !p.defines.iter().any(|(n, _)| n == name) {
+                    p.defines.push((name.to_owned(), value));
+                }
+            }
+        }
+    }
+    Some(p)
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// A path as a glob that matches only it.
+fn glob_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | ',' | '\\') {
+            out.push('[');
+            out.push(c);
+            out.push(']');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One `each` glob for several: `{a,b}` when there are more than one.
+fn one_glob(globs: &[String]) -> String {
+    match globs {
+        [one] => one.clone(),
+        many => format!("{{{}}}", many.join(",")),
+    }
+}
+
 /// For a language family found: the built-in transpiler rule (named after the tool it
 /// runs) and its tasks as (name, `each` glob).
 type Transpile = (
@@ -105,16 +211,21 @@ type Transpile = (
 const TRANSPILE: &[Transpile] = &[
     ("Python", "depyler", &[("python", "**/*.py")]),
     ("C", "decy", &[("c", "**/*.c")]),
-    ("C++", "decy", &[("cpp", "**/*.cpp"), ("cc", "**/*.cc")]),
-    ("Shell", "bashrs", &[("shell", "**/*.sh")]),
 ];
 
 fn yaml_str(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
 }
 
-/// The manifest, every choice commented.
-pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
+/// The manifest, every choice commented. `scripts` are the `each` globs of the shell
+/// scripts found (see [`scripts`]); `c` what the C files say of the program.
+fn manifest_text(
+    name: &str,
+    source: &str,
+    a: &Analysis,
+    scripts: &[String],
+    c: Option<&CProgram>,
+) -> String {
     let mut o = String::new();
     let found: Vec<&str> = a.languages.iter().map(|l| l.name.as_str()).collect();
     let _ = writeln!(
@@ -157,7 +268,9 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
     );
     let _ = writeln!(
         o,
-        "  exclude: [{}]\n",
+        "  # Out of the migration entirely (not analysed, transpiled or reported). To leave a\n\
+         \x20 # file to a hand port instead, name it in its task's `hand_ported: [...]`.\n\
+         \x20 exclude: [{}]\n",
         EXCLUDE
             .iter()
             .map(|e| yaml_str(e))
@@ -170,6 +283,9 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
         .filter(|(fam, ..)| found.contains(fam))
         .collect();
     let mut tools: Vec<&str> = used.iter().map(|(_, rule, _)| *rule).collect();
+    if !scripts.is_empty() {
+        tools.push("bashrs");
+    }
     tools.dedup();
     if !tools.is_empty() {
         let _ = writeln!(
@@ -193,7 +309,16 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
         o.push('\n');
     }
 
-    let _ = writeln!(o, "# The five phases, each after the one before.");
+    if found.contains(&"C++") {
+        let _ = writeln!(
+            o,
+            "# C++ was found, and no transpiler of batuta's reads C++ (decy reads C only): its\n\
+             # files stay as they are. `batuta analyze` lists them.\n"
+        );
+    }
+    // A crate comes from the languages transpiled to Rust modules; scripts stay scripts.
+    let crate_ = !used.is_empty();
+    let _ = writeln!(o, "# The phases, each after the one before.");
     let _ = writeln!(o, "stages:");
     let _ = writeln!(o, "  analyze:");
     let _ = writeln!(
@@ -204,55 +329,144 @@ pub fn manifest_text(name: &str, source: &str, a: &Analysis) -> String {
         o,
         "    with: {{ min_grade: F }}   # raise it to stop the line below a grade (BATUTA-Q-001)"
     );
-    let mut prev = "analyze";
-    if !used.is_empty() {
+    if crate_ || !scripts.is_empty() {
         let _ = writeln!(o, "  transpile:\n    needs: [analyze]\n    tasks:");
         for (_, rule, tasks) in &used {
             for (task, each) in tasks.iter() {
-                let out = if *rule == "bashrs" {
-                    "scripts/{path}".to_owned()
-                } else if *task == "python" {
+                let out = if *task == "python" {
                     "src/{dir}/{stem}.rs".to_owned()
                 } else {
                     format!("src/{{dir}}/{{stem}}_{task}.rs")
                 };
+                // C stays C where its Rust fails: the program builds from the first build.
+                let fallback = if *rule == "decy" {
+                    ", fallback: bridge"
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     o,
-                    "      {task}: {{ rule: {rule}, each: {}, out: {} }}",
+                    "      {task}: {{ rule: {rule}, each: {}, out: {}{fallback} }}",
                     yaml_str(each),
                     yaml_str(&out)
                 );
             }
         }
-        if used.iter().any(|(_, rule, ..)| *rule != "bashrs") {
+        if !scripts.is_empty() {
             let _ = writeln!(
                 o,
-                "      # The Rust files as one Cargo package: Cargo.toml (with the crates depyler asked\n\
-                 \x20     # for) and src/lib.rs declaring the modules. To port a file by hand, write its .rs\n\
-                 \x20     # under rust/src and name the source in the task's `hand_ported: [...]`.\n\
-                 \x20     crate:\n\
-                 \x20       builtin: assemble\n\
-                 \x20       inputs: [\"rust/src/**/*.rs\", \".batuta/transpile/**/*.toml\"]\n\
-                 \x20       outputs: [rust/Cargo.toml, rust/src/lib.rs]\n\
-                 \x20       with: {{ name: {} }}",
-                yaml_str(name)
+                "      # The shell scripts, by extension and by shebang: each purified into a POSIX\n\
+                 \x20     # script of the same name under rust/scripts, which must lint clean.\n\
+                 \x20     shell: {{ rule: bashrs, each: {}, out: \"scripts/{{path}}\" }}",
+                yaml_str(&one_glob(scripts))
             );
         }
-        prev = "transpile";
+        if crate_ {
+            let _ = writeln!(
+                o,
+                "      # The Rust files as one Cargo package: Cargo.toml (with the crates the tools\n\
+                 \x20     # asked for) and src/lib.rs declaring the modules that compile. A module that\n\
+                 \x20     # does not is quarantined: left out of the crate and listed, with its errors, by\n\
+                 \x20     # `batuta status --files`. To port a file by hand, write its .rs under rust/src\n\
+                 \x20     # and name the source in its task's `hand_ported: [...]`."
+            );
+            let root = if c.is_some_and(|c| c.main) {
+                "main"
+            } else {
+                "lib"
+            };
+            let mut inputs = vec![
+                "\"rust/src/**/*.rs\"".to_owned(),
+                "\".batuta/transpile/**/*.toml\"".to_owned(),
+            ];
+            let mut outputs = vec!["rust/Cargo.toml".to_owned(), format!("rust/src/{root}.rs")];
+            if let Some(c) = c {
+                let headers = match source {
+                    "." => "**/*.h".to_owned(),
+                    s => format!("{s}/**/*.h"),
+                };
+                inputs.push(yaml_str(&headers));
+                outputs.push("rust/build.rs".to_owned());
+                let _ = writeln!(
+                    o,
+                    "      # C that stays C (bridged) is compiled by rust/build.rs, with these macros and\n\
+                     \x20     # libraries from the Makefile (a compile_commands.json among the inputs, as\n\
+                     \x20     # `bear -- make` writes it, gives each file its exact flags instead).{}",
+                    if c.main {
+                        "\n      # main() is in C, and stays there: src/main.rs calls it."
+                    } else {
+                        ""
+                    }
+                );
+            }
+            let _ = writeln!(
+                o,
+                "      crate:\n\
+                 \x20       builtin: assemble\n\
+                 \x20       inputs: [{}]\n\
+                 \x20       outputs: [{}]",
+                inputs.join(", "),
+                outputs.join(", ")
+            );
+            match c {
+                Some(c) => {
+                    let defines: Vec<String> = c
+                        .defines
+                        .iter()
+                        .map(|(k, v)| match v {
+                            Some(v) => format!("{k}: {}", yaml_str(v)),
+                            None => format!("{k}: null"),
+                        })
+                        .collect();
+                    let defines = if defines.is_empty() {
+                        "{}".to_owned()
+                    } else {
+                        format!("{{ {} }}", defines.join(", "))
+                    };
+                    let _ = writeln!(
+                        o,
+                        "        with:\n          name: {}\n          bridge: {{ defines: {defines}, link: [{}] }}",
+                        yaml_str(name),
+                        c.link.join(", ")
+                    );
+                }
+                None => {
+                    let _ = writeln!(o, "        with: {{ name: {} }}", yaml_str(name));
+                }
+            }
+        }
     }
-    let _ = writeln!(
-        o,
-        "  optimize:\n    needs: [{prev}]\n    builtin: optimize\n    with: {{ profile: balanced, gpu: auto }}   # SIMD/GPU by the cost model"
-    );
-    let _ = writeln!(
-        o,
-        "  validate:\n    needs: [optimize]\n    builtin: cargo-test      # the migrated tests must pass\n    inputs: [rust/Cargo.toml, \"rust/src/**/*.rs\"]"
-    );
-    let _ = writeln!(
-        o,
-        "  build:\n    needs: [validate]\n    builtin: cargo-build\n    with: {{ profile: release }}"
-    );
+    let mut targets = vec!["analyze"];
+    if crate_ {
+        let _ = writeln!(
+            o,
+            "  optimize:\n    needs: [transpile]\n    builtin: optimize\n    with: {{ profile: balanced, gpu: auto }}   # SIMD/GPU by the cost model"
+        );
+        let _ = writeln!(
+            o,
+            "  validate:\n    needs: [optimize]\n    builtin: cargo-test      # the migrated tests must pass\n    inputs: [rust/Cargo.toml, \"rust/src/**/*.rs\"]"
+        );
+        let outputs = if c.is_some_and(|c| c.main) {
+            let bin = batuta_rules::transpile::assemble::package_name(name);
+            format!(
+                "    # The program, and the manifest of what was built.\n    outputs: [dist/{bin}, dist/manifest.json]"
+            )
+        } else {
+            "    # A library: its release build ships no binary, only the manifest of what it built.\n    outputs: [dist/manifest.json]".to_owned()
+        };
+        let _ = writeln!(
+            o,
+            "  build:\n    needs: [validate]\n    builtin: cargo-build\n    with: {{ profile: release }}\n{outputs}"
+        );
+        targets.push("build");
+    } else if !scripts.is_empty() {
+        targets.push("transpile");
+    }
     let _ = writeln!(o, "\n# What `batuta build TARGET` runs.");
-    let _ = writeln!(o, "targets:\n  default: [build]\n  analysis: [analyze]");
+    let _ = writeln!(
+        o,
+        "targets:\n  default: [{}]\n  analysis: [analyze]",
+        targets.last().expect("analyze at least")
+    );
     o
 }

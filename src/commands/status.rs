@@ -11,9 +11,9 @@ use crate::Exit;
 use crate::cli::{CheckFormat, ManifestArg};
 use crate::output::Ui;
 
-pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, files: bool) -> Exit {
-    if files {
-        return run_files(ui, manifest, format);
+pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, files: bool, next: bool) -> Exit {
+    if files || next {
+        return run_files(ui, manifest, format, next);
     }
     let path = match super::find_manifest(manifest) {
         Ok(p) => state::path(&batuta_engine::manifest::workspace_of(&p)),
@@ -29,43 +29,112 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, files: bool) ->
             return Exit::Usage;
         }
     };
+    let q = quarantine(manifest);
     match format {
-        CheckFormat::Text => print!("{}", board(&state)),
+        CheckFormat::Text => print!("{}", board(&state, q)),
         CheckFormat::Json => {
             let mut v = serde_json::to_value(&state).expect("state is plain data");
-            v["overall_percent"] = serde_json::json!(state.progress());
+            v["overall_percent"] = serde_json::json!(progress(&state, q));
+            if let Some(q) = q {
+                v["quarantined"] = serde_json::json!({ "modules": q.modules, "of": q.of });
+            }
             println!("{v}");
         }
     }
     Exit::Success
 }
 
-/// `batuta status --files`: the per-file table, from the graph, the journal, the state and
-/// the build's diagnostics (see [`super::files`]).
-fn run_files(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
-    let loaded = super::load(manifest).and_then(|m| graph::expand_all(&m).map(|g| (m, g)));
-    let (m, g) = match loaded {
-        Ok(x) => x,
-        Err(d) => {
-            ui.report(&d);
-            return Exit::Usage;
+/// How many of the crate's modules assemble quarantined at its last run, of how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quarantine {
+    pub modules: usize,
+    pub of: usize,
+}
+
+/// The quarantine of the manifest's crates, when it has any (a manifest that does not load
+/// has none to show: the board is read from the state alone).
+fn quarantine(manifest: &ManifestArg) -> Option<Quarantine> {
+    use batuta_rules::transpile::assemble::{self, record};
+    let m = super::load(manifest).ok()?;
+    let g = graph::expand_all(&m).ok()?;
+    let mut q = Quarantine { modules: 0, of: 0 };
+    for a in g.actions.iter().filter(|a| {
+        matches!(&a.kind, batuta_engine::graph::ActionKind::Builtin { name, .. } if name == assemble::NAME)
+    }) {
+        let Some(rec) = a
+            .outputs
+            .iter()
+            .find(|o| record::is_record(o))
+            .and_then(|o| record::read(&m.root, o))
+        else {
+            continue;
+        };
+        q.of += rec.modules.len();
+        q.modules += rec.quarantined().count();
+    }
+    (q.modules > 0).then_some(q)
+}
+
+/// The overall share: the state's, less the transpile phase's share of the modules that
+/// are quarantined (a phase done with quarantined files is not done).
+pub fn progress(s: &State, q: Option<Quarantine>) -> u32 {
+    let base = s.progress();
+    match q {
+        Some(q) if q.of > 0 && s.phase(Phase::Transpile).status == Status::Completed => {
+            base - (20 * q.modules).div_ceil(q.of) as u32
         }
+        _ => base,
+    }
+}
+
+/// `batuta status --files`: the per-file table, from the graph, the journal, the state and
+/// the build's diagnostics (see [`super::files`]); with `next`, only its first row, and why.
+fn run_files(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, next: bool) -> Exit {
+    let rows = match file_rows(ui, manifest) {
+        Ok(rows) => rows,
+        Err(exit) => return exit,
     };
+    if next {
+        let state = super::find_manifest(manifest)
+            .ok()
+            .map(|p| state::path(&batuta_engine::manifest::workspace_of(&p)))
+            .and_then(|p| State::load(&p).ok())
+            .unwrap_or_default();
+        let failed = super::next::failures(&state);
+        let n = super::next::next(&rows, &failed);
+        match format {
+            CheckFormat::Text => print!("{}", super::next::text(n.as_ref(), &failed)),
+            CheckFormat::Json => println!("{}", serde_json::json!({ "next": n })),
+        }
+        return Exit::Success;
+    }
+    match format {
+        CheckFormat::Text => print!("{}", super::files::text(&rows)),
+        CheckFormat::Json => println!("{}", serde_json::json!({ "files": rows })),
+    }
+    Exit::Success
+}
+
+/// Every source file's row, as of the last build; a manifest that does not load is
+/// reported (exit 2).
+pub fn file_rows(ui: &Ui, manifest: &ManifestArg) -> Result<Vec<super::files::FileStatus>, Exit> {
+    let (m, g) = super::load_graph(ui, manifest)?;
     // A missing or damaged journal reads as "nothing built yet", which is what it means.
     let (journal, _) = Journal::load(&journal::path(&m.root));
     let state = match State::load(&state::path(&m.root)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
-            return Exit::Usage;
+            return Err(Exit::Usage);
         }
     };
-    let rows = super::files::table(&g, &journal, &state, &m.root);
-    match format {
-        CheckFormat::Text => print!("{}", super::files::text(&rows)),
-        CheckFormat::Json => println!("{}", serde_json::json!({ "files": rows })),
-    }
-    Exit::Success
+    Ok(super::files::table(
+        &g,
+        &journal,
+        &state,
+        &m.root,
+        &m.project.source.value,
+    ))
 }
 
 /// How the board shows a phase's status: its symbol and its name.
@@ -78,7 +147,7 @@ pub fn mark(s: Status) -> (&'static str, &'static str) {
     }
 }
 
-pub fn board(s: &State) -> String {
+pub fn board(s: &State, q: Option<Quarantine>) -> String {
     let mut out = String::new();
     let started = Phase::ALL
         .iter()
@@ -94,13 +163,36 @@ pub fn board(s: &State) -> String {
     for p in Phase::ALL {
         let ps = s.phase(p);
         let (symbol, label) = mark(ps.status);
-        let _ = write!(out, "{symbol} {:<17} [{label}]", p.title());
+        match q {
+            Some(q) if p == Phase::Transpile && ps.status == Status::Completed => {
+                let _ = write!(
+                    out,
+                    "⚠️ {:<17} [{label}, {} of {} modules quarantined]",
+                    p.title(),
+                    q.modules,
+                    q.of
+                );
+            }
+            _ => {
+                let _ = write!(out, "{symbol} {:<17} [{label}]", p.title());
+            }
+        }
         if ps.status == Status::Failed {
             out.push_str(" ← Fix this!");
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "\nOverall: {}% complete", s.progress());
+    let _ = writeln!(out, "\nOverall: {}% complete", progress(s, q));
+    if let Some(q) = q {
+        let _ = writeln!(
+            out,
+            "💡 {} module{} do{} not compile: `batuta status --files` lists {} and what to port next.",
+            q.modules,
+            if q.modules == 1 { "" } else { "s" },
+            if q.modules == 1 { "es" } else { "" },
+            if q.modules == 1 { "it" } else { "them" },
+        );
+    }
     let details: Vec<Phase> = Phase::ALL
         .into_iter()
         .filter(|p| s.phase(*p).status != Status::NotStarted)
@@ -134,7 +226,7 @@ mod tests {
 
     #[test]
     fn empty_state_says_nothing_started() {
-        assert!(board(&State::default()).starts_with("No workflow started yet."));
+        assert!(board(&State::default(), None).starts_with("No workflow started yet."));
     }
 
     #[test]
@@ -145,10 +237,27 @@ mod tests {
         s.start(Phase::Transpile, "2025-11-19T14:22:15Z");
         s.finish(Phase::Transpile, "2025-11-19T14:22:20Z", 5.0, None);
         s.start(Phase::Optimize, "2025-11-19T14:22:21Z");
-        let b = board(&s);
+        let b = board(&s, None);
         assert!(b.contains("✓ Analysis          [Completed]"), "{b}");
         assert!(b.contains("⏳ Optimization      [In Progress]"), "{b}");
         assert!(b.contains("○ Deployment        [Not Started]"), "{b}");
         assert!(b.contains("Overall: 60% complete"), "{b}");
+    }
+
+    #[test]
+    fn a_transpilation_done_with_quarantined_modules_is_not_whole() {
+        let mut s = State::default();
+        for p in [Phase::Analyze, Phase::Transpile] {
+            s.start(p, "2025-11-19T14:21:32Z");
+            s.finish(p, "2025-11-19T14:21:33Z", 0.1, None);
+        }
+        let q = Some(Quarantine { modules: 3, of: 6 });
+        let b = board(&s, q);
+        assert!(
+            b.contains("⚠️ Transpilation     [Completed, 3 of 6 modules quarantined]"),
+            "{b}"
+        );
+        assert!(b.contains("Overall: 30% complete"), "{b}");
+        assert!(b.contains("3 modules do not compile"), "{b}");
     }
 }

@@ -205,7 +205,7 @@ fn build(
         .collect();
     let cancel = AtomicBool::new(false);
     let text =
-        (out.format == CheckFormat::Text).then(|| TextProgress::new(g.actions.len(), out.ui.color));
+        (out.format == CheckFormat::Text).then(|| TextProgress::new(g.actions.len(), &out.ui));
     let json = JsonProgress::default();
     let inner: &dyn Progress = match &text {
         Some(t) => t,

@@ -1,6 +1,8 @@
 //! What the end-to-end tests share: a workspace in a temporary folder.
 #![allow(dead_code)] // each test crate uses its own part
 
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -32,6 +34,17 @@ impl Files {
         let p = self.path(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, content).unwrap();
+    }
+
+    /// `batuta` in this workspace, with its own cache, no colour and no outside config.
+    pub fn batuta(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("batuta").unwrap();
+        c.current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("BATUTA_CACHE_DIR", self.path("cache"))
+            .env_remove("BATUTA_CONFIG")
+            .env_remove("RUST_LOG");
+        c
     }
 
     pub fn read(&self, rel: &str) -> String {
@@ -84,3 +97,20 @@ pub fn outcomes<'a>(events: &'a [Value], outcome: &str) -> Vec<&'a str> {
     ids.sort_unstable();
     ids
 }
+
+/// A Python module whose depyler 4.1.1 output does not compile (`tests/cargo_build.rs`,
+/// `tests/workbench.rs`): the module a migration quarantines, then ports by hand.
+pub const STATS_PY: &str = r#"from typing import List
+
+
+def mean(values: List[float]) -> float:
+    """Arithmetic mean of a non-empty list."""
+    total = 0.0
+    count = 0
+    for v in values:
+        total += v
+        count += 1
+    if count == 0:
+        raise ValueError("empty")
+    return total / count
+"#;

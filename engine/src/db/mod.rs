@@ -169,6 +169,13 @@ impl PartialEq for Expanded {
                     && ga.keep_going == gb.keep_going
                     && ga.stages == gb.stages
                     && ga.hand_ported == gb.hand_ported
+                    && ga.plan == gb.plan
+                    && ga.warnings.len() == gb.warnings.len()
+                    && ga
+                        .warnings
+                        .iter()
+                        .zip(&gb.warnings)
+                        .all(|(x, y)| (x.code, &x.message) == (y.code, &y.message))
                     && ga.actions.len() == gb.actions.len()
                     && ga
                         .actions
@@ -241,6 +248,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         task,
         kind,
         inputs,
+        matched,
         outputs,
         env,
         cache,
@@ -255,6 +263,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         && *task == b.task
         && *kind == b.kind
         && *inputs == b.inputs
+        && *matched == b.matched
         && *outputs == b.outputs
         && *env == b.env
         && *cache == b.cache
@@ -342,7 +351,10 @@ pub fn action_key<'db>(db: &'db dyn Db, at: ActionIndex<'db>) -> Option<Digest> 
     let fingerprint = fingerprints(db).0.get(index)?.as_ref().ok()?;
     let mut inputs = Vec::with_capacity(a.inputs.len());
     for path in &a.inputs {
-        inputs.push(db.source_file(path)?.digest(db)?);
+        // A source that is absent is not known here, even one a glob matched: the build
+        // finds out.
+        let digest = db.source_file(path)?.digest(db)?;
+        inputs.push((a.is_matched(path).then_some(path.as_str()), digest));
     }
     Some(key::action_key(fingerprint, &inputs))
 }

@@ -220,6 +220,8 @@ mod tests {
                 graph: Default::default(),
                 action_nodes: Vec::new(),
                 hand_ported: Vec::new(),
+                plan: Vec::new(),
+                warnings: Vec::new(),
             },
             walked,
         }

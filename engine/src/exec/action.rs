@@ -72,8 +72,11 @@ impl Build<'_> {
                 Failure::of_kind(codes::E001, Kind::MissingInput { path: rel.clone() }, why)
                     .hint("if a task writes it, make it that task's declared output (`out:` or `outputs:`) so it runs first")
             };
+            let matched = a.is_matched(rel);
             match self.recorder.digest(rel) {
-                Ok(Some(d)) => inputs.push(d),
+                Ok(Some(d)) => inputs.push((matched.then_some(rel.as_str()), d)),
+                // A glob's match that is gone is simply not matched (see `Action::matched`).
+                Ok(None) if matched => {}
                 Ok(None) => {
                     return Err(missing(format!(
                         "input '{rel}' does not exist, and no action of this build writes it"
@@ -104,8 +107,10 @@ impl Build<'_> {
             Err(f) => Outcome::Failed(f),
         };
         match outcome {
+            // The whole output is kept first; a phase rule then reads it for what it says.
             Outcome::Failed(f) => {
-                Outcome::Failed(self.recorder.failed(a, self.rules.explain(a, f)))
+                let f = self.recorder.failed(a, f);
+                Outcome::Failed(self.rules.explain(&self.m.root, a, f))
             }
             other => other,
         }

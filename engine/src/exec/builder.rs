@@ -137,7 +137,10 @@ pub(super) fn run(b: &Build<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -
                 }
             }
             let done = summary.count(&a.id, outcome);
-            plan.finish(i, done);
+            for j in plan.finish(i, done) {
+                let blocked = &g.actions[j];
+                phases.action_blocked(blocked.phase, &blocked.id, &a.id);
+            }
         }
         drop(job_tx);
     });

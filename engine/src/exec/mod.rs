@@ -27,7 +27,7 @@ use crate::journal::{self, Journal};
 use crate::manifest::{Manifest, Phase};
 use crate::rule::{Failure, Rules};
 
-pub use recorder::LOGS_DIR;
+pub use recorder::{LOGS_DIR, log_of};
 pub use runner::Runner;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +71,8 @@ pub enum Event<'a> {
         text: &'a str,
     },
     Warning(&'a str),
+    /// A file an earlier build wrote that no action writes any more, and what was done.
+    Swept(&'a crate::stale::Swept),
 }
 
 pub trait Progress: Sync {
@@ -89,6 +91,9 @@ pub struct Options {
     /// A shared cache asked after a local miss (`remote:` or `--remote-cache`); `None`
     /// opens no connection.
     pub remote: Option<std::sync::Arc<dyn crate::remote::RemoteCache>>,
+    /// Every file the manifest's actions write, in all its stages: a file an earlier build
+    /// wrote that is not among them is swept (see `crate::stale`). `None` sweeps nothing.
+    pub writes: Option<std::sync::Arc<std::collections::HashSet<String>>>,
 }
 
 impl Options {
@@ -305,6 +310,11 @@ impl Session {
             link.as_ref(),
             progress,
         );
+        if let Some(writes) = &opts.writes {
+            for s in &recorder.sweep_stale(writes) {
+                progress.event(Event::Swept(s));
+            }
+        }
         let local_slots = opts.remote.as_ref().filter(|r| r.executes()).map(|_| {
             runner::Slots::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
         });

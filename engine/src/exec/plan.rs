@@ -4,15 +4,19 @@
 //!
 //! An action is ready when every action whose output it reads has ended well and every
 //! stage its stage needs is done (the graph's `StageDone` barriers). A failure stops the
-//! line (Jidoka): what waits for the failed action never becomes ready, and without
-//! keep-going nothing new starts at all. Cancelling starts nothing new either.
+//! line (Jidoka): without keep-going nothing new starts at all. With keep-going only what
+//! depends on the failure stops: an action that reads one of its outputs never becomes
+//! ready, nor what reads theirs; everything else goes on, in every later stage (the failed
+//! action and those it blocks count as ended for their stage's barrier), and an action that
+//! reads the failed output only through an input glob runs without it (see
+//! `Action::matched`). Cancelling starts nothing new either.
 
 use std::collections::VecDeque;
 
 use petgraph::Direction::Outgoing;
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{ActionGraph, Node};
+use crate::graph::{ActionGraph, Edge, Node};
 use crate::manifest::Phase;
 
 /// What the plan hands out.
@@ -56,9 +60,13 @@ impl Default for Resources {
     }
 }
 
+/// `Plan::waiting` of a node that will never run: an action blocked by a failure.
+const BLOCKED: usize = usize::MAX;
+
 pub struct Plan<'g> {
     g: &'g ActionGraph,
-    /// Per graph node, how many of its predecessors have not completed.
+    /// Per graph node, how many of its predecessors have not completed ([`BLOCKED`]: it
+    /// never will).
     waiting: Vec<usize>,
     ready: VecDeque<NodeIndex>,
     /// Ready actions waiting for a resource slot.
@@ -153,8 +161,9 @@ impl<'g> Plan<'g> {
         None
     }
 
-    /// Action `i`, handed out by [`Plan::next_step`], ended.
-    pub fn finish(&mut self, i: usize, done: Done) {
+    /// Action `i`, handed out by [`Plan::next_step`], ended. Returns the actions that will
+    /// not run because it failed (keep-going), each once.
+    pub fn finish(&mut self, i: usize, done: Done) -> Vec<usize> {
         self.running -= 1;
         self.gpu_free += self.gpu_of(i);
         // A slot may be free now: deferred actions try again.
@@ -167,12 +176,44 @@ impl<'g> Plan<'g> {
             }
             Done::Failed => {
                 self.ended += 1;
-                if !self.keep_going {
-                    self.halted = true;
+                if self.keep_going {
+                    return self.fail_downstream(self.g.action_nodes[i]);
                 }
+                self.halted = true;
             }
             Done::Cancelled | Done::NotStarted => {}
         }
+        Vec::new()
+    }
+
+    /// After `failed` failed, with keep-going: what reads one of its outputs never runs,
+    /// nor what reads theirs; the rest of what waits for it (its stage's barrier, readers
+    /// through a glob) is released as if it had ended. Returns the actions blocked.
+    fn fail_downstream(&mut self, failed: NodeIndex) -> Vec<usize> {
+        use petgraph::visit::EdgeRef;
+        let graph = &self.g.graph;
+        let mut blocked = Vec::new();
+        let mut stack = vec![failed];
+        while let Some(n) = stack.pop() {
+            for e in graph.edges_directed(n, Outgoing) {
+                let next = e.target();
+                if self.waiting[next.index()] == BLOCKED {
+                    continue;
+                }
+                if let (Edge::File(f), Node::Action(j)) = (e.weight(), graph[next])
+                    && !self.g.actions[j].is_matched(f)
+                {
+                    self.waiting[next.index()] = BLOCKED;
+                    if self.wanted[j] {
+                        blocked.push(j);
+                    }
+                    stack.push(next);
+                    continue;
+                }
+                self.release(next);
+            }
+        }
+        blocked
     }
 
     /// Start nothing new; what runs is the builder's to stop.
@@ -207,10 +248,20 @@ impl<'g> Plan<'g> {
     /// Mark a node done and make ready what waited only for it.
     fn complete(&mut self, n: NodeIndex) {
         for next in self.g.graph.neighbors_directed(n, Outgoing) {
-            self.waiting[next.index()] -= 1;
-            if self.waiting[next.index()] == 0 {
-                self.ready.push_back(next);
-            }
+            self.release(next);
+        }
+    }
+
+    /// One of what `n` waits for ended; it is ready when that was the last (a blocked node
+    /// never is).
+    fn release(&mut self, n: NodeIndex) {
+        let waiting = &mut self.waiting[n.index()];
+        if *waiting == BLOCKED {
+            return;
+        }
+        *waiting -= 1;
+        if *waiting == 0 {
+            self.ready.push_back(n);
         }
     }
 }
@@ -226,7 +277,7 @@ mod tests {
     use petgraph::graph::DiGraph;
 
     use super::*;
-    use crate::graph::{Action, ActionKind, Edge};
+    use crate::graph::{Action, ActionKind};
     use crate::manifest::Span;
 
     /// A graph builder: actions by name, in stages, with file edges between them.
@@ -255,6 +306,7 @@ mod tests {
                     tool: None,
                 },
                 inputs: Vec::new(),
+                matched: Vec::new(),
                 outputs: vec![format!("out/{name}")],
                 env: Vec::new(),
                 cache: true,
@@ -313,6 +365,8 @@ mod tests {
                 graph,
                 action_nodes: nodes,
                 hand_ported: Vec::new(),
+                plan: Vec::new(),
+                warnings: Vec::new(),
             }
         }
     }
@@ -327,6 +381,8 @@ mod tests {
         most_gpu: usize,
         /// Whether each action was told its inputs were rewritten.
         rewritten: BTreeMap<String, bool>,
+        /// Actions a failure blocked (keep-going), in the order the plan said so.
+        blocked: Vec<String>,
         not_run: usize,
     }
 
@@ -380,7 +436,9 @@ mod tests {
             } else {
                 Done::Wrote
             };
-            plan.finish(i, done);
+            for j in plan.finish(i, done) {
+                t.blocked.push(g.actions[j].id.clone());
+            }
             ended += 1;
             if cancel_after == Some(ended) {
                 plan.cancel();
@@ -479,9 +537,34 @@ mod tests {
         let ran: HashSet<&str> = t.steps.iter().map(String::as_str).collect();
         assert!(ran.contains("d"), "independent of b: {:?}", t.steps);
         assert!(!ran.contains("c"), "reads b's output");
-        assert!(!ran.contains("done:transpile"), "its stage never completes");
-        assert!(!ran.contains("e"), "its stage needs transpile");
+        assert!(
+            ran.contains("done:transpile"),
+            "b and c count as ended for their stage"
+        );
+        assert!(ran.contains("e"), "validate does not read b: {:?}", t.steps);
+        assert_eq!(t.not_run, 1);
+        assert_eq!(t.blocked, ["c"]);
+    }
+
+    #[test]
+    fn a_reader_through_a_glob_runs_without_the_failed_output_and_blocking_is_transitive() {
+        let mut g = G::new(&[(Transpile, &[]), (Build, &[Transpile])]);
+        let x = g.action("x", Transpile, 0);
+        let y = g.action("y", Transpile, 0);
+        let crate_ = g.action("crate", Build, 0);
+        let z = g.action("z", Build, 0);
+        g.reads(y, x);
+        g.reads(z, y);
+        g.reads(crate_, x);
+        g.actions[crate_].matched = g.actions[crate_].inputs.clone();
+        let g = g.build();
+        let mut plan = Plan::new(&g, None, true, Resources::default());
+        let t = run(&mut plan, &g, 2, &["x"], &[], None);
+        assert!(t.steps.contains(&"crate".to_owned()), "{:?}", t.steps);
+        assert!(!t.rewritten["crate"], "x wrote nothing");
+        assert_eq!(t.blocked, ["y", "z"]);
         assert_eq!(t.not_run, 2);
+        assert!(plan.is_over());
     }
 
     #[test]
@@ -537,15 +620,19 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_upstream_leaves_later_stages_unstarted_even_with_keep_going() {
+    fn a_failure_upstream_stops_later_stages_without_keep_going_only() {
         let mut g = G::new(&[(Transpile, &[]), (Build, &[Transpile])]);
         g.action("x", Transpile, 0);
         g.action("y", Build, 0);
         let g = g.build();
-        let mut plan = Plan::new(&g, None, true, Resources::default());
+        let mut plan = Plan::new(&g, None, false, Resources::default());
         let t = run(&mut plan, &g, 2, &["x"], &[], None);
         assert_eq!(t.steps, ["x"]);
         assert_eq!(t.not_run, 1);
         assert!(plan.is_over());
+        let mut plan = Plan::new(&g, None, true, Resources::default());
+        let t = run(&mut plan, &g, 2, &["x"], &[], None);
+        assert_eq!(t.steps, ["x", "done:transpile", "y", "done:build"]);
+        assert_eq!(t.not_run, 0);
     }
 }

@@ -50,6 +50,11 @@ pub struct Action {
     pub task: String,
     pub kind: ActionKind,
     pub inputs: Vec<String>,
+    /// The inputs an input glob matched (sorted; also in `inputs`). The glob means the files
+    /// that match, so one that is absent when the action runs (its writer failed, or it was
+    /// deleted) is left out of the key and of what the action reads, never an error. A
+    /// failed writer therefore does not stop an action that reads it only through a glob.
+    pub matched: Vec<String>,
     pub outputs: Vec<String>,
     pub env: Vec<String>,
     pub cache: bool,
@@ -107,6 +112,83 @@ pub struct ActionGraph {
     pub action_nodes: Vec<NodeIndex>,
     /// The files the manifest says are ported by hand, which have no action.
     pub hand_ported: Vec<HandPort>,
+    /// How each file of the `each` tasks with an `out` is to be migrated.
+    #[serde(with = "plan_as_tuples")]
+    pub plan: Vec<FilePlan>,
+    /// What expansion found worth a look that stops nothing (an `each` that matches no
+    /// file), pointing into the manifest.
+    pub warnings: Vec<crate::manifest::Diagnostic>,
+}
+
+/// How the manifest plans to migrate one source file of an `each` task with an `out`
+/// (what actually became of it is for the build to say). Builtins named in
+/// `Catalog::migration_map` get the whole plan in their `with`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FilePlan {
+    /// The task, `stage/task`.
+    pub task: String,
+    /// The source file, relative to the workspace.
+    pub source: String,
+    /// The Rust module the task's `out` names for it.
+    pub module: String,
+    /// The tool of the task's rule, when it names one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tool: Option<String>,
+    pub how: How,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum How {
+    /// The tool transpiles it; its module stands for it.
+    Generated,
+    /// The tool transpiles it; if its module fails, the original file is linked in
+    /// (`fallback: bridge`).
+    GeneratedOrBridged,
+    /// Its module is written by hand (`hand_ported:`).
+    HandPorted,
+    /// Its original code is linked in (`bridged:`).
+    Bridged,
+}
+
+/// The graph is stored (in the database) with postcard, which cannot skip a field as
+/// `FilePlan`'s JSON form does: there the plan goes as tuples.
+mod plan_as_tuples {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{FilePlan, How};
+
+    type Row = (String, String, String, Option<String>, How);
+
+    pub fn serialize<S: Serializer>(plan: &[FilePlan], s: S) -> Result<S::Ok, S::Error> {
+        let rows: Vec<(&str, &str, &str, Option<&str>, How)> = plan
+            .iter()
+            .map(|p| {
+                (
+                    p.task.as_str(),
+                    p.source.as_str(),
+                    p.module.as_str(),
+                    p.tool.as_deref(),
+                    p.how,
+                )
+            })
+            .collect();
+        rows.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<FilePlan>, D::Error> {
+        let rows = Vec::<Row>::deserialize(d)?;
+        Ok(rows
+            .into_iter()
+            .map(|(task, source, module, tool, how)| FilePlan {
+                task,
+                source,
+                module,
+                tool,
+                how,
+            })
+            .collect())
+    }
 }
 
 /// A source file whose module is written by hand instead of generated (`hand_ported:`).
@@ -118,6 +200,15 @@ pub struct HandPort {
     pub source: String,
     /// The hand-written module, at the task's `out` for the file.
     pub module: String,
+}
+
+impl Action {
+    /// Whether `input` came from an input glob, so it may be absent (see `matched`).
+    pub fn is_matched(&self, input: &str) -> bool {
+        self.matched
+            .binary_search_by(|m| m.as_str().cmp(input))
+            .is_ok()
+    }
 }
 
 impl ActionGraph {

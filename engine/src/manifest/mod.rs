@@ -4,7 +4,9 @@
 //! tree (`yaml`), the tree to the typed model (`lower`), and checks across the model
 //! (`validate`). A manifest with any problem never reaches the engine.
 
+mod command;
 mod diagnostic;
+mod excerpt;
 mod lower;
 mod model;
 mod template;
@@ -14,12 +16,16 @@ mod yaml;
 use std::io::Read;
 use std::path::Path;
 
-pub use diagnostic::{Code, Diagnostic, Diagnostics, Located, Source, Span, did_you_mean};
+pub use command::{Script, Unquotable, expand_command, script_of};
+pub use diagnostic::{
+    Code, Diagnostic, Diagnostics, Located, Severity, Source, Span, did_you_mean,
+};
 pub use lower::{VERSION, check_remote_url, keys};
 pub use model::{
-    Manifest, Phase, Project, Remote, Resources, Rule, Sp, Stage, Target, Task, TaskKind, Tool,
+    Fallback, Manifest, Phase, Project, Remote, Resources, Rule, Sp, Stage, Target, Task, TaskKind,
+    Tool,
 };
-pub use template::{Placeholder, Template};
+pub use template::{Placeholder, Segment, Template};
 pub(crate) use validate::normalize;
 pub use yaml::{Key, Node, NodeKind};
 
@@ -41,7 +47,18 @@ pub struct Catalog {
     pub check_with: Option<CheckWith>,
     /// Actions a builtin needs that no manifest spells out; see [`Companion`].
     pub companions: &'static [Companion],
+    /// The name of the crate's binary, as cargo will name it, for `{crate}` in a builtin's
+    /// default files (cargo-build's `dist/{crate}`); `None` falls back to `project.name`.
+    pub crate_name: Option<fn(&Manifest) -> Option<String>>,
+    /// Builtins that are told how each source file of the transpile stage is migrated:
+    /// expansion puts the plan in their `with` under [`MIGRATION_KEY`] (so it is part of
+    /// their key) and makes the sources of bridged files their inputs.
+    pub migration_map: &'static [&'static str],
 }
+
+/// The `with` key under which a builtin of [`Catalog::migration_map`] gets the plan: a list
+/// of `graph::FilePlan` as JSON. A manifest cannot write it (no rule accepts it from users).
+pub const MIGRATION_KEY: &str = "@migration";
 
 /// `(kind, name, with)` → what is wrong with `with`; kind is `"builtin"` or `"kernel"`.
 pub type CheckWith = fn(&str, &str, &serde_json::Value) -> Result<(), WithProblem>;
@@ -99,6 +116,9 @@ pub struct BuiltinFiles {
     pub builtin: &'static str,
     pub inputs: &'static [&'static str],
     pub outputs: &'static [&'static str],
+    /// Outputs the builtin writes whatever its task declares (a record of what it did,
+    /// which must be cached and restored with the rest); added to every such task.
+    pub records: &'static [&'static str],
 }
 
 /// A builtin that expands into one `per_file` action for every file under
@@ -157,6 +177,8 @@ impl Catalog {
         files: &[],
         check_with: None,
         companions: &[],
+        crate_name: None,
+        migration_map: &[],
     };
 
     pub fn template(&self, name: &str) -> Option<&'static BuiltinTemplate> {
@@ -169,19 +191,23 @@ impl Catalog {
 /// that names the template, so errors about it point somewhere useful.
 /// Fills in the [`BuiltinFiles`] of every builtin task that names no files of its own.
 fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
+    let krate = catalog
+        .crate_name
+        .and_then(|f| f(m))
+        .unwrap_or_else(|| m.project.name.value.clone());
     let expand = |path: &str, p: &Project| -> String {
-        let joined = |base: &str, rest: &str| match base.trim_end_matches('/') {
-            "" | "." => rest.trim_start_matches('/').to_owned(),
-            b => format!("{b}{rest}"),
+        // `{output}` and `{source}` may stand anywhere; `.` for the workspace drops out.
+        let folder = |f: &str| match f.trim_end_matches('/') {
+            "" | "." => String::new(),
+            f => f.to_owned(),
         };
-        let path = path.replace("{name}", &p.name.value);
-        if let Some(rest) = path.strip_prefix("{output}") {
-            joined(&p.output.value, rest)
-        } else if let Some(rest) = path.strip_prefix("{source}") {
-            joined(&p.source.value, rest)
-        } else {
-            path
-        }
+        let path = path
+            .replace("{name}", &p.name.value)
+            .replace("{crate}", &krate)
+            .replace("{output}", &folder(&p.output.value))
+            .replace("{source}", &folder(&p.source.value));
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        parts.join("/")
     };
     let project = m.project.clone();
     for task in m.stages.iter_mut().flat_map(|s| &mut s.tasks) {
@@ -203,6 +229,13 @@ fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
         }
         if task.outputs.is_empty() {
             task.outputs = fill(files.outputs);
+            task.catalog_outputs = task.outputs.iter().map(|o| o.value.clone()).collect();
+        }
+        for record in fill(files.records) {
+            if !task.outputs.iter().any(|o| o.value == record.value) {
+                task.catalog_outputs.push(record.value.clone());
+                task.outputs.push(record);
+            }
         }
     }
 }
@@ -298,11 +331,13 @@ pub fn read(path: &Path) -> Result<String, Diagnostics> {
         source: Source::new(name.clone(), ""),
         items: vec![Diagnostic::new(Code::Unreadable, message).help(help.to_owned())],
     };
-    let file = std::fs::File::open(path).map_err(|e| {
-        let help = if e.kind() == std::io::ErrorKind::NotFound {
-            "run batuta in the folder that holds batuta.yaml, or name the manifest with -f"
-        } else {
-            "check the file's permissions"
+    let file = crate::fsutil::open_regular(path).map_err(|e| {
+        let help = match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "run batuta in the folder that holds batuta.yaml, name the manifest with -f, or write one with `batuta init`"
+            }
+            std::io::ErrorKind::InvalidInput => "check that the path is a regular file",
+            _ => "check the file's permissions",
         };
         unreadable(format!("cannot read {name}: {}", io_reason(&e)), help)
     })?;
@@ -386,10 +421,15 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
     let manifest = manifest.map(|mut m| {
         m.fan_out = catalog.fan_out;
         m.companions = catalog.companions;
+        m.migration_map = catalog.migration_map;
         m
     });
+    let errors = diags.iter().any(|d| d.severity == Severity::Error);
     match manifest {
-        Some(m) if diags.is_empty() => Ok(m),
+        Some(mut m) if !errors => {
+            m.warnings = diags;
+            Ok(m)
+        }
         _ => {
             diags.sort_by_key(|d| d.span.map_or(0, |s| s.offset));
             Err(fail(diags))

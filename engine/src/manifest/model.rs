@@ -45,10 +45,14 @@ pub struct Manifest {
     pub targets: Vec<Target>,
     /// A shared remote cache (`remote:`); `None` opens no connection.
     pub remote: Option<Remote>,
+    /// What loading found that stops nothing (warnings and advice), in the order of the text.
+    pub warnings: Vec<super::Diagnostic>,
     /// The catalog's file-by-file builtins (set when loaded).
     pub fan_out: &'static [super::FanOut],
     /// The catalog's companion actions (set when loaded).
     pub companions: &'static [super::Companion],
+    /// The builtins told the migration plan (set when loaded); see `Catalog::migration_map`.
+    pub migration_map: &'static [&'static str],
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +181,10 @@ pub struct Task {
     pub inputs: Vec<Sp<String>>,
     /// Files written, relative to the workspace.
     pub outputs: Vec<Sp<String>>,
+    /// Those of `outputs` the catalog added for a builtin (its default outputs and its
+    /// records, see `BuiltinFiles`): batuta's own, which may be under `.batuta/`, where
+    /// no task of the manifest may write.
+    pub catalog_outputs: Vec<String>,
     /// Environment variable names passed through to the action.
     pub env: Vec<Sp<String>>,
     /// `cache: false` marks a volatile task that always runs.
@@ -192,6 +200,18 @@ pub struct Task {
     /// module is ported by hand: no action is made for them, and the file at their `out`
     /// is the user's own, which later tasks (assemble) read like any hand-written file.
     pub hand_ported: Vec<Sp<String>>,
+    /// Files matched by `each` whose original code is linked into the program instead of a
+    /// module (C through the C ABI): no action is made for them.
+    pub bridged: Vec<Sp<String>>,
+    /// What stands in for a file whose generated module fails (`fallback: bridge`).
+    pub fallback: Option<Sp<Fallback>>,
+}
+
+/// What stands in for a file whose generated module fails to transpile or compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// The original file, linked in (C through the C ABI).
+    Bridge,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -74,6 +74,13 @@ enum Piece {
     Var(Placeholder),
 }
 
+/// A part of a template: literal text, or a placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment<'a> {
+    Text(&'a str),
+    Var(Placeholder),
+}
+
 /// A parsed template. `{{` and `}}` stand for literal braces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -151,6 +158,14 @@ impl Template {
         self.pieces.iter().filter_map(|p| match p {
             Piece::Var(v) => Some(*v),
             Piece::Text(_) => None,
+        })
+    }
+
+    /// The template's parts in order: literal text (braces unescaped) and placeholders.
+    pub fn segments(&self) -> impl Iterator<Item = Segment<'_>> + '_ {
+        self.pieces.iter().map(|p| match p {
+            Piece::Text(t) => Segment::Text(t),
+            Piece::Var(v) => Segment::Var(*v),
         })
     }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::Catalog;
+use super::command::{Script, places, script_of};
 use super::diagnostic::{Code, Diagnostic, Span, did_you_mean};
 use super::model::{Manifest, Phase, Sp, Task, TaskKind};
 use super::template::{Placeholder, Template};
@@ -210,12 +211,51 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
             "`hand_ported` lists files an `each` task leaves alone because their module, at the task's `out`, is written by hand",
         ));
     }
+    let bridge_span = task
+        .bridged
+        .first()
+        .map(|b| b.span)
+        .or(task.fallback.as_ref().map(|f| f.span));
+    if let Some(span) = bridge_span
+        && (task.each.is_none() || task.out.is_none())
+    {
+        diags.push(conflict(
+            span,
+            format!("{what}: 'bridged' and 'fallback' need 'each' and 'out'"),
+            "they say, per file an `each` task transpiles to its `out`, when the original file is linked in instead of the module",
+        ));
+    }
+    for b in &task.bridged {
+        if task.hand_ported.iter().any(|h| h.value == b.value) {
+            diags.push(conflict(
+                b.span,
+                format!("{what}: '{}' is both hand-ported and bridged", b.value),
+                "a file is ported by hand (its Rust module is yours) or bridged (its original code is linked in), not both",
+            ));
+        }
+    }
     if let (Some(out), None) = (&task.out, &task.each) {
         diags.push(conflict(
             out.span,
             format!("{what}: 'out' needs 'each'"),
             "`out` names the output of each matched file; a single action lists its files in `outputs`",
         ));
+    }
+    if let Some(each) = &task.each
+        && leaves_workspace(&each.value)
+    {
+        diags.push(
+            Diagnostic::new(
+                Code::PathEscapes,
+                format!("{what}: each '{}' leaves project.source", each.value),
+            )
+            .at(each.span)
+            .label("matches outside the source folder")
+            .help(format!(
+                "`each` matches files under project.source ('{}'): write the pattern from there, or make project.source the folder that holds the files",
+                m.project.source.value
+            )),
+        );
     }
     if let (Some(each), false) = (&task.each, task.outputs.is_empty()) {
         diags.push(conflict(
@@ -261,6 +301,7 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
             }
         }
     }
+    check_script(m, run, tool, &what, span_of_use, diags);
     if let Some(out) = &task.out {
         for p in out.value.placeholders() {
             if matches!(p, Placeholder::In | Placeholder::Out | Placeholder::Tool) {
@@ -295,6 +336,61 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
     for p in &task.outputs {
         check_path(p, &format!("{what}: outputs"), diags);
     }
+}
+
+/// A command that hands a script to an interpreter: placeholders in a shell script must
+/// stand where they can be quoted (and batuta quotes them); in another interpreter's program
+/// they cannot be quoted at all. Both are worth a warning: an argument list needs no quoting.
+fn check_script(
+    m: &Manifest,
+    run: &[Sp<Template>],
+    tool: Option<&Sp<String>>,
+    what: &str,
+    span_of_use: impl Fn(&Sp<Template>) -> Span,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let tool_command = tool
+        .and_then(|t| m.tool(&t.value))
+        .map(|t| t.command.value.clone())
+        .unwrap_or_default();
+    let templates: Vec<&Template> = run.iter().map(|a| &a.value).collect();
+    let Some(script) = script_of(&templates, |_| tool_command.clone()) else {
+        return;
+    };
+    let (Script::Shell(i) | Script::Other { arg: i, .. }) = script;
+    let arg = &run[i];
+    let Some(first) = arg.value.placeholders().find(|p| *p != Placeholder::Tool) else {
+        return;
+    };
+    let d = match (script, places(&arg.value)) {
+        (Script::Shell(_), Err((p, place))) => Diagnostic::new(
+            Code::Placeholder,
+            format!("{what}: {p} stands {place} in a shell script, where no quoting keeps a value one value"),
+        )
+        .label(format!("{p} is {place}"))
+        .help(format!(
+            "pass the value to the script as an argument, where it needs no quoting: [sh, -c, '… \"$1\" …', sh, \"{p}\"]"
+        )),
+        (Script::Shell(_), Ok(_)) => Diagnostic::new(
+            Code::Placeholder,
+            format!("{what} builds a shell script from placeholders"),
+        )
+        .advice()
+        .label(format!("{first} goes into this script"))
+        .help(
+            "batuta quotes each value for the shell; arguments need no quoting at all: [sh, -c, 'cat \"$1\" > \"$2\"', sh, \"{in}\", \"{out}\"]",
+        ),
+        (Script::Other { interpreter, .. }, _) => Diagnostic::new(
+            Code::Placeholder,
+            format!("{what} pastes {first} into a {interpreter} program as it is"),
+        )
+        .warning()
+        .label(format!("{first} is not quoted here"))
+        .help(format!(
+            "batuta cannot quote for {interpreter}: pass the value as an argument after the program (in Python, sys.argv) so that a file name is never code"
+        )),
+    };
+    diags.push(d.at(span_of_use(arg)));
 }
 
 fn conflict(span: Span, message: String, help: &str) -> Diagnostic {

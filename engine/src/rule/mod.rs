@@ -135,9 +135,16 @@ pub trait Rules: Sync {
 
     /// Called with every failure of an action before it is reported: a registry that knows
     /// what the action's tool means by its error output can give the failure the book's
-    /// precise code, the file and line, and what to do. The default changes nothing.
-    fn explain(&self, action: &crate::graph::Action, failure: Failure) -> Failure {
-        let _ = action;
+    /// precise code, the file and line, and what to do, reading the action's files and
+    /// keeping the tool's whole output under `root` (the workspace). The default changes
+    /// nothing.
+    fn explain(
+        &self,
+        root: &std::path::Path,
+        action: &crate::graph::Action,
+        failure: Failure,
+    ) -> Failure {
+        let _ = (root, action);
         failure
     }
 }

@@ -34,6 +34,9 @@ pub struct Function {
     pub cognitive: u32,
     /// A docstring (Python) or a comment right above the definition.
     pub documented: bool,
+    /// Lines the docstring spans (0 without one): documentation, not length, for the TDG.
+    #[serde(default)]
+    pub docstring: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,15 +253,19 @@ fn name_of(g: Grammar, n: Node<'_>, src: &str) -> String {
     "<anonymous>".to_owned()
 }
 
+/// The lines of a Python function's docstring, if it has one.
+fn docstring(g: Grammar, n: Node<'_>) -> Option<usize> {
+    if g != Grammar::Python {
+        return None;
+    }
+    let s = n.child_by_field_name("body")?.named_child(0)?;
+    (s.kind() == "expression_statement" && s.named_child(0).is_some_and(|e| e.kind() == "string"))
+        .then(|| s.end_position().row + 1 - s.start_position().row)
+}
+
 fn documented(g: Grammar, n: Node<'_>) -> bool {
     if g == Grammar::Python {
-        let Some(body) = n.child_by_field_name("body") else {
-            return false;
-        };
-        return body.named_child(0).is_some_and(|s| {
-            s.kind() == "expression_statement"
-                && s.named_child(0).is_some_and(|e| e.kind() == "string")
-        });
+        return docstring(g, n).is_some();
     }
     // A comment ending on the line above the definition (or above its template header).
     let mut target = n;
@@ -299,6 +306,7 @@ pub fn functions(g: Grammar, tree: &Tree, src: &str) -> (Vec<Function>, bool) {
                     cyclomatic: 1,
                     cognitive: 0,
                     documented: documented(g, n),
+                    docstring: docstring(g, n).unwrap_or(0),
                     name,
                 });
                 Some(Scope {

@@ -1,6 +1,8 @@
 //! Dependency manifests: what a project pulls in, by name, version constraint and manager.
 //! Each parser reads one file statically; nothing is executed (`setup.py` included).
 
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 
 use super::syntax::{self, Grammar, text};
@@ -8,7 +10,8 @@ use super::syntax::{self, Grammar, text};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Dependency {
     pub name: String,
-    /// As written (`>=1.21,<2`, `^2.0`, `*`); empty when none.
+    /// As written (`^2.0`, `*`), or for PEP 508 requirements as pep508_rs writes them back
+    /// (`>=1.21, <2`, `@ https://…`); empty when none.
     pub constraint: String,
     /// pip, pyproject, poetry, setuptools, pipenv, conda, cmake, make, npm, cargo.
     pub manager: String,
@@ -58,27 +61,66 @@ fn kind(rel: &str) -> Option<Kind> {
     })
 }
 
+/// What a manifest says: its dependencies, and notes on what could not be read as one (a
+/// computed `install_requires`, a line that is no PEP 508 requirement).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub dependencies: Vec<Dependency>,
+    pub notes: Vec<String>,
+}
+
+impl Parsed {
+    /// A PEP 508 requirement (`name[extras] constraint ; marker`, or `name @ url`), read by
+    /// pep508_rs; a string that is none is noted, never guessed at.
+    fn pep508(&mut self, spec: &str, manager: &str, scope: &str) {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            return;
+        }
+        match pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(spec) {
+            Ok(r) => {
+                let constraint = match &r.version_or_url {
+                    Some(pep508_rs::VersionOrUrl::VersionSpecifier(v)) => v.to_string(),
+                    Some(pep508_rs::VersionOrUrl::Url(u)) => format!("@ {u}"),
+                    None => String::new(),
+                };
+                self.dependencies
+                    .push(dep(r.name.as_ref(), &constraint, manager, scope));
+            }
+            Err(e) => self.notes.push(format!(
+                "'{spec}' is not a PEP 508 requirement: {}",
+                e.message
+            )),
+        }
+    }
+}
+
 /// The dependencies a manifest declares; `Err` says why the file could not be read.
-pub fn parse(rel: &str, src: &str) -> Result<Vec<Dependency>, String> {
+pub fn parse(rel: &str, src: &str) -> Result<Parsed, String> {
     let Some(k) = kind(rel) else {
-        return Ok(Vec::new());
+        return Ok(Parsed::default());
     };
     let dev = rel.contains("dev") || rel.contains("test");
-    let mut deps = match k {
-        Kind::Requirements => Ok(requirements(src, if dev { "dev" } else { "runtime" })),
-        Kind::Pyproject => pyproject(src),
-        Kind::SetupCfg => Ok(setup_cfg(src)),
-        Kind::SetupPy => setup_py(src),
-        Kind::Pipfile => pipfile(src),
-        Kind::Conda => conda(src),
-        Kind::CMake => Ok(cmake(src)),
-        Kind::Make => Ok(make(src)),
-        Kind::PackageJson => package_json(src),
-        Kind::Cargo => cargo(src),
-    }?;
-    deps.sort();
-    deps.dedup();
-    Ok(deps)
+    let mut p = Parsed::default();
+    let plain = |deps: Vec<Dependency>| Parsed {
+        dependencies: deps,
+        notes: Vec::new(),
+    };
+    match k {
+        Kind::Requirements => requirements(src, if dev { "dev" } else { "runtime" }, &mut p),
+        Kind::Pyproject => pyproject(src, &mut p)?,
+        Kind::SetupCfg => setup_cfg(src, &mut p),
+        Kind::SetupPy => setup_py(src, &mut p)?,
+        Kind::Pipfile => p = plain(pipfile(src)?),
+        Kind::Conda => conda(src, &mut p)?,
+        Kind::CMake => p = plain(cmake(src)),
+        Kind::Make => p = plain(make(src)),
+        Kind::PackageJson => p = plain(package_json(src)?),
+        Kind::Cargo => p = plain(cargo(src)?),
+    }
+    p.dependencies.sort();
+    p.dependencies.dedup();
+    Ok(p)
 }
 
 fn dep(name: &str, constraint: &str, manager: &str, scope: &str) -> Dependency {
@@ -90,31 +132,21 @@ fn dep(name: &str, constraint: &str, manager: &str, scope: &str) -> Dependency {
     }
 }
 
-/// A PEP 508 requirement: `name[extras] (constraint) ; marker`, or `name @ url`.
-pub fn pep508(line: &str, manager: &str, scope: &str) -> Option<Dependency> {
-    let line = line.split(" #").next().unwrap_or(line).trim();
-    let line = line.split(';').next().unwrap_or(line).trim();
-    let end = line
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-        .unwrap_or(line.len());
-    let name = &line[..end];
-    if name.is_empty() {
-        return None;
+/// A requirements file: one requirement a line; pip's options (`-r`, `--hash=…` after a
+/// requirement) and bare URLs are pip's business, not dependencies by name.
+fn requirements(src: &str, scope: &str, p: &mut Parsed) {
+    for l in src.lines() {
+        let l = l.split(" #").next().unwrap_or("");
+        let l = l.split(" --").next().unwrap_or("").trim();
+        if l.is_empty()
+            || l.starts_with('#')
+            || l.starts_with('-')
+            || l.contains("://") && !l.contains(" @ ")
+        {
+            continue;
+        }
+        p.pep508(l, "pip", scope);
     }
-    let mut rest = line[end..].trim_start();
-    if rest.starts_with('[') {
-        rest = rest.split_once(']').map_or("", |(_, r)| r).trim_start();
-    }
-    let constraint = rest.trim_start_matches('(').trim_end_matches(')');
-    Some(dep(name, constraint, manager, scope))
-}
-
-fn requirements(src: &str, scope: &str) -> Vec<Dependency> {
-    src.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty() && !l.starts_with('-') && !l.contains("://"))
-        .filter_map(|l| pep508(l, "pip", scope))
-        .collect()
 }
 
 fn toml_table(src: &str) -> Result<toml::Table, String> {
@@ -169,9 +201,10 @@ fn get<'a>(v: &'a toml::Table, path: &[&str]) -> Option<&'a toml::Value> {
     Some(cur)
 }
 
-fn pyproject(src: &str) -> Result<Vec<Dependency>, String> {
+fn pyproject(src: &str, p: &mut Parsed) -> Result<(), String> {
     let t = toml_table(src)?;
-    let mut out = Vec::new();
+    let out = &mut p.dependencies;
+    let mut specs: Vec<(String, &str)> = Vec::new();
     let strings = |v: Option<&toml::Value>| -> Vec<String> {
         v.and_then(|v| v.as_array())
             .map(|a| {
@@ -182,40 +215,42 @@ fn pyproject(src: &str) -> Result<Vec<Dependency>, String> {
             .unwrap_or_default()
     };
     for s in strings(get(&t, &["project", "dependencies"])) {
-        out.extend(pep508(&s, "pyproject", "runtime"));
+        specs.push((s, "runtime"));
     }
     if let Some(opt) = get(&t, &["project", "optional-dependencies"]).and_then(|v| v.as_table()) {
         for v in opt.values() {
             for s in strings(Some(v)) {
-                out.extend(pep508(&s, "pyproject", "optional"));
+                specs.push((s, "optional"));
             }
         }
     }
     for s in strings(get(&t, &["build-system", "requires"])) {
-        out.extend(pep508(&s, "pyproject", "build"));
+        specs.push((s, "build"));
     }
     table_deps(
         get(&t, &["tool", "poetry", "dependencies"]),
         "poetry",
         "runtime",
-        &mut out,
+        out,
     );
     table_deps(
         get(&t, &["tool", "poetry", "dev-dependencies"]),
         "poetry",
         "dev",
-        &mut out,
+        out,
     );
     if let Some(groups) = get(&t, &["tool", "poetry", "group"]).and_then(|g| g.as_table()) {
         for g in groups.values() {
-            table_deps(g.get("dependencies"), "poetry", "dev", &mut out);
+            table_deps(g.get("dependencies"), "poetry", "dev", out);
         }
     }
-    Ok(out)
+    for (s, scope) in specs {
+        p.pep508(&s, "pyproject", scope);
+    }
+    Ok(())
 }
 
-fn setup_cfg(src: &str) -> Vec<Dependency> {
-    let mut out = Vec::new();
+fn setup_cfg(src: &str, p: &mut Parsed) {
     let mut section = String::new();
     let mut key: Option<(String, String)> = None; // (key, scope)
     for raw in src.lines() {
@@ -242,18 +277,19 @@ fn setup_cfg(src: &str) -> Vec<Dependency> {
                 };
                 if let Some(scope) = scope {
                     key = Some((k.to_owned(), scope.to_owned()));
-                    out.extend(pep508(v, "setuptools", scope));
+                    p.pep508(v, "setuptools", scope);
                 }
             }
         } else if let Some((_, scope)) = &key {
-            out.extend(pep508(line, "setuptools", scope));
+            p.pep508(line, "setuptools", scope);
         }
     }
-    out
 }
 
-/// `setup(install_requires=[...])`, the list written inline or as a module-level name.
-fn setup_py(src: &str) -> Result<Vec<Dependency>, String> {
+/// `setup(install_requires=[...])`, the list written inline or as a module-level name. A
+/// list setup.py computes (`min_deps.tag_to_packages["install"]`, a comprehension, a name
+/// bound to something else) is noted as computed: nothing is executed, so nothing is read.
+fn setup_py(src: &str, p: &mut Parsed) -> Result<(), String> {
     let tree = syntax::parse(Grammar::Python, src)?;
     let root = tree.root_node();
     let mut lists = std::collections::HashMap::new();
@@ -271,7 +307,6 @@ fn setup_py(src: &str) -> Result<Vec<Dependency>, String> {
             lists.insert(text(l, src).to_owned(), r);
         }
     }
-    let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(n) = stack.pop() {
         if n.kind() == "keyword_argument"
@@ -280,31 +315,62 @@ fn setup_py(src: &str) -> Result<Vec<Dependency>, String> {
                 n.child_by_field_name("value"),
             )
         {
-            let scope = match text(k, src) {
+            let key = text(k, src);
+            let scope = match key {
                 "install_requires" => Some("runtime"),
                 "setup_requires" => Some("build"),
                 "tests_require" => Some("dev"),
                 _ => None,
             };
             if let Some(scope) = scope {
-                let v = if v.kind() == "identifier" {
+                let list = if v.kind() == "identifier" {
                     lists.get(text(v, src)).copied().unwrap_or(v)
                 } else {
                     v
                 };
-                let mut vc = v.walk();
-                for item in v.named_children(&mut vc) {
-                    if item.kind() == "string" {
-                        let s = text(item, src).trim_matches(|c| c == '"' || c == '\'');
-                        out.extend(pep508(s, "setuptools", scope));
-                    }
-                }
+                literal_list(list, src, scope, p).unwrap_or_else(|| {
+                    p.notes.push(format!(
+                        "line {}: {key} is computed, not read: {}",
+                        v.start_position().row + 1,
+                        text(v, src)
+                    ))
+                });
             }
         }
         let mut nc = n.walk();
         stack.extend(n.named_children(&mut nc));
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The requirements of a list or tuple of string literals, or `None` when it is anything
+/// else (any item that is not a plain string makes the whole list computed).
+fn literal_list(list: tree_sitter::Node<'_>, src: &str, scope: &str, p: &mut Parsed) -> Option<()> {
+    if !matches!(list.kind(), "list" | "tuple") {
+        return None;
+    }
+    let mut c = list.walk();
+    let items: Vec<_> = list
+        .named_children(&mut c)
+        .filter(|i| i.kind() != "comment")
+        .collect();
+    let mut specs = Vec::new();
+    for item in items {
+        // A plain string: no f-string interpolation, no implicit concatenation.
+        let mut ic = item.walk();
+        let plain = item.kind() == "string"
+            && item
+                .named_children(&mut ic)
+                .all(|ch| matches!(ch.kind(), "string_start" | "string_content" | "string_end"));
+        if !plain {
+            return None;
+        }
+        specs.push(text(item, src).trim_matches(|c| c == '"' || c == '\''));
+    }
+    for s in specs {
+        p.pep508(s, "setuptools", scope);
+    }
+    Some(())
 }
 
 fn pipfile(src: &str) -> Result<Vec<Dependency>, String> {
@@ -315,10 +381,9 @@ fn pipfile(src: &str) -> Result<Vec<Dependency>, String> {
     Ok(out)
 }
 
-fn conda(src: &str) -> Result<Vec<Dependency>, String> {
+fn conda(src: &str, p: &mut Parsed) -> Result<(), String> {
     let v: serde_json::Value =
         serde_saphyr::from_str(src).map_err(|e| format!("invalid YAML: {e}"))?;
-    let mut out = Vec::new();
     for d in v
         .get("dependencies")
         .and_then(|d| d.as_array())
@@ -330,24 +395,25 @@ fn conda(src: &str) -> Result<Vec<Dependency>, String> {
                 // conda specs: `numpy=1.21`, `numpy >=1.21`, `conda-forge::numpy`.
                 let s = s.rsplit("::").next().unwrap_or(s);
                 let end = s.find(['=', '<', '>', '!', ' ']).unwrap_or(s.len());
-                out.push(dep(&s[..end], &s[end..], "conda", "runtime"));
+                p.dependencies
+                    .push(dep(&s[..end], &s[end..], "conda", "runtime"));
             }
             serde_json::Value::Object(m) => {
-                for p in m
+                for pip in m
                     .get("pip")
                     .and_then(|p| p.as_array())
                     .into_iter()
                     .flatten()
                 {
-                    if let Some(s) = p.as_str() {
-                        out.extend(pep508(s, "pip", "runtime"));
+                    if let Some(s) = pip.as_str() {
+                        p.pep508(s, "pip", "runtime");
                     }
                 }
             }
             _ => {}
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// CMake commands as (name, arguments), comments removed.
@@ -496,6 +562,7 @@ mod tests {
     fn names(rel: &str, src: &str) -> Vec<(String, String, String, String)> {
         parse(rel, src)
             .unwrap()
+            .dependencies
             .into_iter()
             .map(|d| (d.name, d.constraint, d.manager, d.scope))
             .collect()
@@ -511,7 +578,7 @@ mod tests {
         assert_eq!(
             names("requirements.txt", src),
             [
-                d("numpy", ">=1.21,<2", "pip", "runtime"),
+                d("numpy", ">=1.21, <2", "pip", "runtime"),
                 d("requests", "==2.31", "pip", "runtime"),
                 d("scikit-learn", "", "pip", "runtime")
             ]
@@ -578,6 +645,47 @@ pytest = "*"
                 d("pytest", "", "setuptools", "dev"),
                 d("rich", "", "setuptools", "runtime")
             ]
+        );
+    }
+
+    #[test]
+    fn a_computed_install_requires_is_noted_not_read() {
+        // scikit-learn's setup.py: the list comes from a module it imports.
+        let py = "import sklearn._min_dependencies as min_deps\nsetup(name='scikit-learn',\n      install_requires=min_deps.tag_to_packages[\"install\"],\n      setup_requires=[f'numpy>={V}'],\n      tests_require=['pytest', EXTRA])\n";
+        let p = parse("setup.py", py).unwrap();
+        assert_eq!(p.dependencies, []);
+        assert_eq!(
+            p.notes,
+            [
+                "line 5: tests_require is computed, not read: ['pytest', EXTRA]",
+                "line 4: setup_requires is computed, not read: [f'numpy>={V}']",
+                "line 3: install_requires is computed, not read: min_deps.tag_to_packages[\"install\"]",
+            ]
+        );
+    }
+
+    #[test]
+    fn pep508_names_extras_markers_urls_and_pip_options() {
+        let src = "Scikit_Learn[alldeps] >= 1.0 ; python_version >= '3.9'\nnumpy==2.0 --hash=sha256:00\npkg @ https://example.org/pkg-1.0.whl\nnot a requirement!\n";
+        let p = parse("requirements.txt", src).unwrap();
+        let got: Vec<_> = p
+            .dependencies
+            .iter()
+            .map(|d| (d.name.as_str(), d.constraint.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("numpy", "==2.0"),
+                ("pkg", "@ https://example.org/pkg-1.0.whl"),
+                ("scikit-learn", ">=1.0")
+            ]
+        );
+        assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
+        assert!(
+            p.notes[0].starts_with("'not a requirement!' is not a PEP 508 requirement"),
+            "{:?}",
+            p.notes
         );
     }
 

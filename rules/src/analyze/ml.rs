@@ -1,6 +1,6 @@
 //! ML frameworks in Python: imports and calls of NumPy, scikit-learn, PyTorch, pandas and
-//! SciPy, each call mapped to its Sovereign-stack target (REFERENCE.md, "Library mappings")
-//! or left unmapped and listed.
+//! SciPy, each call mapped to its Sovereign-stack target (`targets.rs`, items of pinned
+//! trueno, aprender and realizar versions) or left unmapped and listed.
 //!
 //! [`scan`] finds them on tree-sitter's tree; `python/calls.rs` finds the same ones from
 //! tokens (the fast path analyze takes), and both resolve names through [`Aliases`].
@@ -33,27 +33,57 @@ pub struct MlCall {
     /// The Rust call it becomes, when the mapping table has one.
     pub target: Option<String>,
     pub backend: Option<String>,
+    /// How the code writes it: a function (the default), a method on a value known or taken
+    /// to be an array or a model, or an operator (`@`).
+    #[serde(default, skip_serializing_if = "Via::is_function")]
+    pub via: Via,
+    /// Its operands (the receiver first for a method), as the code writes them and with the
+    /// shapes it states; the shape tracer measures them at the call instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operands: Vec<Operand>,
+    /// `axis=` was given: a reduction along an axis, not over everything.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub axis: bool,
+    /// Where the call's `(` (or the `@`) stands: its line and 0-based byte column, as
+    /// Python's `ast` counts them. It tells apart calls on one line (`np.dot(a, b).dot(c)`),
+    /// and the shape tracer finds the call in the parsed program by it. `None` from the
+    /// tree-sitter fallback, whose calls are not traced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<[usize; 2]>,
 }
 
-/// The mapping table of REFERENCE.md: operation → (Rust target, backend).
-pub fn mapping(operation: &str) -> Option<(&'static str, &'static str)> {
-    let last = operation.rsplit('.').next().unwrap_or(operation);
-    let fw = operation.split('.').next().unwrap_or("");
-    Some(match (fw, operation, last) {
-        ("numpy", "numpy.add", _) => ("trueno::add", "SIMD/GPU"),
-        ("numpy", "numpy.dot", _) => ("trueno::dot", "SIMD/GPU"),
-        ("numpy", "numpy.matmul", _) => ("trueno::matmul", "GPU"),
-        ("numpy", "numpy.sum", _) => ("trueno::sum", "SIMD"),
-        ("numpy", "numpy.mean", _) => ("trueno::mean", "SIMD"),
-        ("sklearn", _, "LinearRegression") => ("aprender::LinearRegression::new", "CPU"),
-        ("sklearn", _, "LogisticRegression") => ("aprender::LogisticRegression::new", "CPU"),
-        ("sklearn", _, "KMeans") => ("aprender::KMeans::new", "CPU"),
-        ("sklearn", _, "StandardScaler") => ("aprender::StandardScaler::new", "CPU"),
-        ("torch", "torch.load", _) => ("realizar::load_model", "GPU"),
-        ("torch", "torch.nn.Module.forward", _) => ("realizar::forward", "GPU"),
-        ("torch", "torch.nn.Module.generate", _) => ("realizar::generate_text", "GPU"),
-        _ => return None,
-    })
+/// How a call is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    #[default]
+    Function,
+    /// `a.dot(b)`; `known` says whether `a` is known to be an array (assigned from a NumPy
+    /// result in the function) or only taken to be one by the method's name.
+    Method {
+        known: bool,
+    },
+    Operator,
+}
+
+impl Via {
+    fn is_function(&self) -> bool {
+        *self == Via::Function
+    }
+}
+
+/// One operand of a call as the code writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operand {
+    /// A plain name or attribute chain (`a`, `self.F`, `x.T`), which tells what the analysis
+    /// knows of it (an array, a sparse matrix). `None` for anything else (a call, an
+    /// expression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The shape the code states: `[]` for a number literal, `[3, 3]` for a name assigned
+    /// `np.zeros((3, 3))` earlier in the function.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Vec<u64>>,
 }
 
 /// Frameworks imported (top-level modules, sorted) and every framework call, in order.
@@ -259,8 +289,8 @@ impl MlCall {
     /// A call of `operation` (resolved through imports) at `line`, with its mapping.
     pub fn new(operation: String, line: usize) -> MlCall {
         let framework = operation.split('.').next().unwrap_or("").to_owned();
-        let (target, backend) = match mapping(&operation) {
-            Some((t, b)) => (Some(t.to_owned()), Some(b.to_owned())),
+        let (target, backend) = match super::targets::mapping(&operation) {
+            Some((t, b)) => (Some(t), Some(b.to_owned())),
             None => (None, None),
         };
         MlCall {
@@ -269,6 +299,10 @@ impl MlCall {
             line,
             target,
             backend,
+            via: Via::Function,
+            operands: Vec::new(),
+            axis: false,
+            anchor: None,
         }
     }
 }
@@ -332,17 +366,29 @@ a = np.dot(x, y)\nb = x @ y\nc = np.zeros(3)\nk = KM(n_clusters=3)\nr = LinearRe
         assert_eq!(
             calls,
             [
-                ("numpy.dot".into(), t("trueno::dot")),
-                ("numpy.matmul".into(), t("trueno::matmul")),
+                ("numpy.dot".into(), t("trueno::Vector::<f32>::dot")),
+                ("numpy.matmul".into(), t("trueno::Matrix::<f32>::matmul")),
                 ("numpy.zeros".into(), None),
-                ("sklearn.cluster.KMeans".into(), t("aprender::KMeans::new")),
+                (
+                    "sklearn.cluster.KMeans".into(),
+                    t("aprender::cluster::KMeans::new")
+                ),
                 (
                     "sklearn.linear_model.LinearRegression".into(),
-                    t("aprender::LinearRegression::new")
+                    t("aprender::linear_model::LinearRegression::new")
                 ),
-                ("torch.load".into(), t("realizar::load_model")),
-                ("torch.nn.Module.forward".into(), t("realizar::forward")),
-                ("numpy.linalg.norm".into(), None),
+                (
+                    "torch.load".into(),
+                    t("realizar::apr_transformer::AprTransformer::from_apr_file::<&str>")
+                ),
+                (
+                    "torch.nn.Module.forward".into(),
+                    t("realizar::apr_transformer::AprTransformer::forward")
+                ),
+                (
+                    "numpy.linalg.norm".into(),
+                    t("trueno::Vector::<f32>::norm_l2")
+                ),
             ]
         );
     }

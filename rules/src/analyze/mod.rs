@@ -9,11 +9,13 @@
 pub mod complexity;
 pub mod deps;
 pub mod language;
+pub mod left_out;
 pub mod ml;
 pub mod python;
 pub mod recommend;
 pub mod report;
 pub mod syntax;
+pub mod targets;
 pub mod tdg;
 
 use std::io::Read;
@@ -178,7 +180,10 @@ pub fn analyze_bytes(rel: &str, bytes: &[u8]) -> FileReport {
     };
     if is_deps {
         match deps::parse(rel, text) {
-            Ok(d) => r.dependencies = d,
+            Ok(p) => {
+                r.dependencies = p.dependencies;
+                r.problems.extend(p.notes);
+            }
             Err(e) => r.problems.push(format!("dependencies not read: {e}")),
         }
     }
@@ -253,16 +258,21 @@ fn syntax_facts(r: &mut FileReport, g: syntax::Grammar, text: &str) {
 /// Analyse a whole folder in this process, without the engine or its cache (`batuta init`
 /// uses it): the same walk as `each` (.gitignore honoured, `exclude` globs skipped).
 pub fn analyze_tree(dir: &Path, exclude: &[&str]) -> Analysis {
+    report::aggregate(scan_tree(dir, exclude), &[])
+}
+
+/// Each file's report, for a caller that needs to know which file is in which language
+/// (`batuta init` matches scripts by their shebang, as the analysis found them).
+pub fn scan_tree(dir: &Path, exclude: &[&str]) -> Vec<FileReport> {
     use rayon::prelude::*;
     let exclude = batuta_engine::graph::walk::glob_set(exclude.iter().copied())
         .unwrap_or_else(|_| globset::GlobSet::empty());
     let skip = [dir.join(".batuta"), dir.join(".git")];
     let files = batuta_engine::graph::walk::walk(dir, &exclude, &skip);
-    let reports: Vec<FileReport> = files
+    files
         .par_iter()
         .map(|f| analyze_path(&dir.join(&f.rel), &f.rel))
-        .collect();
-    report::aggregate(reports, &[])
+        .collect()
 }
 
 /// Test code by the usual conventions of the languages batuta migrates.
@@ -330,7 +340,10 @@ mod tests {
         // tokei counts a shebang as code and a docstring as a comment.
         assert_eq!((r.code, r.comments, r.blanks), (4, 2, 1));
         assert_eq!(r.functions.len(), 1);
-        assert_eq!(r.ml_calls[0].target.as_deref(), Some("trueno::sum"));
+        assert_eq!(
+            r.ml_calls[0].target.as_deref(),
+            Some("trueno::Vector::<f32>::sum")
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! Which transpiler migrates each language (REFERENCE.md): Python → depyler, C/C++ → decy,
-//! shell → bashrs; whether it is on PATH, its version, and how to install it if not.
+//! Which transpiler migrates each language (REFERENCE.md): Python → depyler, C → decy,
+//! shell → bashrs; whether it is on PATH, its version, and how to install it if not. The
+//! book gives decy for C++ too, but decy reads C only: C++ and Cython are reported with no
+//! transpiler and what to do instead.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -11,7 +13,10 @@ use serde::{Deserialize, Serialize};
 pub struct Recommendation {
     pub language: String,
     pub files: usize,
+    /// `none` when no transpiler migrates the language; `why` says what to do instead.
     pub transpiler: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
     pub installed: bool,
     pub version: Option<String>,
     pub install: String,
@@ -27,8 +32,21 @@ pub struct Recommendation {
 pub fn transpiler(family: &str) -> Option<(&'static str, &'static str)> {
     match family {
         "Python" => Some(("depyler", "cargo install depyler")),
-        "C" | "C++" => Some(("decy", "cargo install decy")),
+        "C" => Some(("decy", "cargo install decy")),
         "Shell" => Some(("bashrs", "cargo install bashrs")),
+        _ => None,
+    }
+}
+
+/// Why a language batuta migrates has no transpiler, and what to do instead.
+pub fn no_transpiler(family: &str) -> Option<&'static str> {
+    match family {
+        "C++" => Some(
+            "decy reads C only, and no C++ to Rust transpiler is known: port it by hand, or keep it behind a C ABI (extern \"C\") and call it from Rust",
+        ),
+        "Cython" => Some(
+            "depyler reads Python, not Cython's cdef types and C calls: port it by hand (often the numeric core), or keep the compiled extension and call it",
+        ),
         _ => None,
     }
 }
@@ -46,7 +64,19 @@ pub fn recommend(
     languages
         .iter()
         .filter_map(|(lang, files)| {
-            let (tool, install) = transpiler(lang)?;
+            let Some((tool, install)) = transpiler(lang) else {
+                return no_transpiler(lang).map(|why| Recommendation {
+                    language: lang.clone(),
+                    files: *files,
+                    transpiler: "none".to_owned(),
+                    why: Some(why.to_owned()),
+                    installed: false,
+                    version: None,
+                    install: String::new(),
+                    path: None,
+                    stamp: None,
+                });
+            };
             let (found, stamp, version) = match probed.iter().find(|p| p.0 == tool) {
                 Some((_, p)) => p.clone(),
                 None => {
@@ -72,6 +102,7 @@ pub fn recommend(
                 language: lang.clone(),
                 files: *files,
                 transpiler: tool.to_owned(),
+                why: None,
                 installed: found.is_some(),
                 version,
                 install: install.to_owned(),
@@ -188,5 +219,28 @@ mod tests {
         std::fs::write(&bin, "#!/bin/sh\necho 'bashrs 6.2.0 (new)'\nexit 0\n").unwrap();
         let again = recommend(&langs, Some(dir.path().as_os_str()), &known);
         assert_eq!(again[0].version.as_deref(), Some("bashrs 6.2.0 (new)"));
+    }
+
+    #[test]
+    fn cpp_and_cython_get_no_transpiler_and_say_why() {
+        let langs = vec![
+            ("C++".to_owned(), 4),
+            ("Cython".to_owned(), 77),
+            ("C".to_owned(), 2),
+        ];
+        let r = recommend(&langs, Some(std::ffi::OsStr::new("")), &[]);
+        let got: Vec<(&str, &str)> = r
+            .iter()
+            .map(|r| (r.language.as_str(), r.transpiler.as_str()))
+            .collect();
+        assert_eq!(got, [("C++", "none"), ("Cython", "none"), ("C", "decy")]);
+        assert!(
+            r[0].why
+                .as_deref()
+                .unwrap()
+                .starts_with("decy reads C only")
+        );
+        assert!(r[1].why.as_deref().unwrap().contains("Cython"));
+        assert!(r[2].why.is_none());
     }
 }

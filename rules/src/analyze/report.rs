@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::FileReport;
 use super::complexity::band;
+use super::left_out::{LISTED, LeftOut};
 use super::ml::FRAMEWORKS;
 use super::recommend::Recommendation;
 use super::tdg::{self, Tdg};
@@ -107,6 +108,12 @@ pub struct Analysis {
     /// Filled in at analysis time; `batuta analyze` refreshes it before printing.
     pub recommendations: Vec<Recommendation>,
     pub skipped: Vec<Skip>,
+    /// Test files: counted as test lines, never parsed, so no ML call of theirs is listed.
+    #[serde(default)]
+    pub test_files: usize,
+    /// The folders the walk did not enter, and why; `batuta analyze` fills it in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
 }
 
 /// Headers are C until the tree shows C++ sources and no C ones.
@@ -318,10 +325,18 @@ pub fn aggregate(mut files: Vec<FileReport>, never_read: &[(String, String)]) ->
         tdg,
         recommendations: Vec::new(),
         skipped,
+        test_files: files.iter().filter(|f| f.test).count(),
+        left_out: Vec::new(),
     }
 }
 
 impl Analysis {
+    /// The files skipped whole, and those analysed with something left out (a syntax error
+    /// past which complexity was not measured…): the header counts each list it shows.
+    pub fn skips(&self) -> (Vec<&Skip>, Vec<&Skip>) {
+        self.skipped.iter().partition(|k| !k.partial)
+    }
+
     /// (family, files) for each language, for recommendations.
     pub fn language_files(&self) -> Vec<(String, usize)> {
         self.languages
@@ -379,13 +394,18 @@ pub fn render_text(a: &Analysis, s: Sections) -> String {
     let mut o = String::new();
     let rule = "─".repeat(50);
     let _ = writeln!(o, "📊 Analysis Results\n{rule}");
-    let skipped_files = a.skipped.iter().filter(|k| !k.partial).count();
+    let (skipped, partly) = a.skips();
+    let partly_note = if partly.is_empty() {
+        String::new()
+    } else {
+        format!(", {} partly analysed", thousands(partly.len() as u64))
+    };
     let _ = writeln!(
         o,
-        "Files: {} ({} in a recognised language, {} skipped)",
+        "Files: {} ({} in a recognised language, {} skipped{partly_note})",
         thousands(a.files as u64),
         thousands(a.recognised as u64),
-        thousands(skipped_files as u64)
+        thousands(skipped.len() as u64)
     );
     let _ = writeln!(
         o,
@@ -433,7 +453,7 @@ pub fn render_text(a: &Analysis, s: Sections) -> String {
         }
     }
     if s.all() {
-        let _ = writeln!(o, "\nML frameworks:");
+        let _ = writeln!(o, "\nML frameworks:{}", tests_left_out(a));
         if a.ml.frameworks.is_empty() {
             let _ = writeln!(o, "  (none imported)");
         }
@@ -496,6 +516,15 @@ pub fn render_text(a: &Analysis, s: Sections) -> String {
             let _ = writeln!(o, "  (no language with a transpiler found)");
         }
         for r in &a.recommendations {
+            if let Some(why) = &r.why {
+                let _ = writeln!(
+                    o,
+                    "  • {} ({}): no transpiler — {why}",
+                    r.language,
+                    plural(r.files, "file", "files")
+                );
+                continue;
+            }
             let state = match (r.installed, &r.version) {
                 (true, Some(v)) => format!("installed ({v})"),
                 (true, None) => "installed".to_owned(),
@@ -510,13 +539,41 @@ pub fn render_text(a: &Analysis, s: Sections) -> String {
             );
         }
     }
-    if !a.skipped.is_empty() {
-        let _ = writeln!(o, "\nSkipped ({}):", a.skipped.len());
-        for k in &a.skipped {
+    if !skipped.is_empty() {
+        let _ = writeln!(o, "\nSkipped ({}):", skipped.len());
+        for k in &skipped {
             let _ = writeln!(o, "  • {}: {}", k.path, k.reason);
         }
     }
+    if !partly.is_empty() {
+        let _ = writeln!(o, "\nPartly analysed ({}):", partly.len());
+        for k in &partly {
+            let _ = writeln!(o, "  • {}: {}", k.path, k.reason);
+        }
+    }
+    if !a.left_out.is_empty() {
+        let _ = writeln!(o, "\nLeft out, not walked ({}):", a.left_out.len());
+        for l in a.left_out.iter().take(LISTED) {
+            let _ = writeln!(o, "  • {} ({})", l.path, l.why);
+        }
+        if a.left_out.len() > LISTED {
+            let _ = writeln!(o, "  • … and {} more", a.left_out.len() - LISTED);
+        }
+        let _ = writeln!(o, "  and hidden files, and whatever .gitignore ignores");
+    }
     o
+}
+
+/// `" (12 test files left out)"` when there are test files: their calls are not read.
+fn tests_left_out(a: &Analysis) -> String {
+    if a.test_files == 0 {
+        String::new()
+    } else {
+        format!(
+            " ({} left out: test code is counted, not read for calls)",
+            plural(a.test_files, "test file", "test files")
+        )
+    }
 }
 
 pub fn render_markdown(a: &Analysis, s: Sections) -> String {
@@ -560,9 +617,15 @@ pub fn render_markdown(a: &Analysis, s: Sections) -> String {
         o.push('\n');
     }
     if s.all() {
+        let note = tests_left_out(a);
         let _ = writeln!(
             o,
-            "## ML frameworks\n\n| operation | calls | files | Rust target | backend |\n|---|---:|---:|---|---|"
+            "## ML frameworks\n\n{}| operation | calls | files | Rust target | backend |\n|---|---:|---:|---|---|",
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!("Calls found outside tests{note}.\n\n")
+            }
         );
         for op in &a.ml.operations {
             let _ = writeln!(
@@ -618,6 +681,10 @@ pub fn render_markdown(a: &Analysis, s: Sections) -> String {
             "## Recommendations\n\n| language | files | transpiler | installed | install |\n|---|---:|---|---|---|"
         );
         for r in &a.recommendations {
+            if let Some(why) = &r.why {
+                let _ = writeln!(o, "| {} | {} | none: {why} | | |", r.language, r.files);
+                continue;
+            }
             let inst = if r.installed {
                 r.version.clone().unwrap_or_else(|| "yes".into())
             } else {
@@ -631,11 +698,25 @@ pub fn render_markdown(a: &Analysis, s: Sections) -> String {
         }
         o.push('\n');
     }
-    if !a.skipped.is_empty() {
-        let _ = writeln!(o, "## Skipped\n");
-        for k in &a.skipped {
-            let _ = writeln!(o, "- `{}`: {}", k.path, k.reason);
+    let (skipped, partly) = a.skips();
+    for (title, list) in [("Skipped", &skipped), ("Partly analysed", &partly)] {
+        if !list.is_empty() {
+            let _ = writeln!(o, "## {title} ({})\n", list.len());
+            for k in list {
+                let _ = writeln!(o, "- `{}`: {}", k.path, k.reason);
+            }
+            o.push('\n');
         }
+    }
+    if !a.left_out.is_empty() {
+        let _ = writeln!(o, "## Left out, not walked ({})\n", a.left_out.len());
+        for l in a.left_out.iter().take(LISTED) {
+            let _ = writeln!(o, "- `{}`: {}", l.path, l.why);
+        }
+        if a.left_out.len() > LISTED {
+            let _ = writeln!(o, "- … and {} more", a.left_out.len() - LISTED);
+        }
+        let _ = writeln!(o, "\nand hidden files, and whatever .gitignore ignores.");
     }
     o
 }
@@ -664,6 +745,69 @@ mod tests {
             &[],
         );
         assert_eq!(a.languages[0].name, "C");
+    }
+
+    #[test]
+    fn the_header_counts_what_the_lists_show() {
+        let mut a = aggregate(
+            vec![
+                analyze_bytes("blob.py", b"\0\0binary"),
+                analyze_bytes("broken.c", b"int f( {\n"),
+                analyze_bytes("m.py", b"import numpy as np\nx = np.dot(a, b)\n"),
+                analyze_bytes("tests/test_m.py", b"import numpy as np\nnp.dot(a, b)\n"),
+            ],
+            &[],
+        );
+        a.recommendations = vec![Recommendation {
+            language: "C++".into(),
+            files: 2,
+            transpiler: "none".into(),
+            why: Some("decy reads C only".into()),
+            installed: false,
+            version: None,
+            install: String::new(),
+            path: None,
+            stamp: None,
+        }];
+        a.left_out = vec![LeftOut {
+            path: "venv/".into(),
+            why: "excluded by venv/**".into(),
+        }];
+        let text = render_text(&a, Sections::default());
+        assert!(
+            text.contains("Files: 4 (3 in a recognised language, 1 skipped, 1 partly analysed)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nSkipped (1):\n  • blob.py: binary"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nPartly analysed (1):\n  • broken.c: "),
+            "{text}"
+        );
+        assert!(
+            text.contains("ML frameworks: (1 test file left out"),
+            "{text}"
+        );
+        assert!(
+            text.contains("numpy.dot ×1 "),
+            "the test's call is not counted: {text}"
+        );
+        assert!(
+            text.contains("• C++ (2 files): no transpiler — decy reads C only"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  • venv/ (excluded by venv/**)\n  and hidden files, and whatever .gitignore ignores"),
+            "{text}"
+        );
+        let md = render_markdown(&a, Sections::default());
+        assert!(
+            md.contains("## Skipped (1)") && md.contains("## Partly analysed (1)"),
+            "{md}"
+        );
+        assert!(md.contains("- `venv/`: excluded by venv/**"), "{md}");
     }
 
     #[test]

@@ -128,9 +128,11 @@ pub fn compute(files: &[FileReport]) -> Tdg {
     let cog15 = functions.iter().filter(|f| f.cognitive >= 15).count();
 
     // Maintainability: short functions and code outside huge files, half each.
+    // A docstring is documentation, which the Documentation sub-score rewards: it does not
+    // make a function long.
     let short = functions
         .iter()
-        .filter(|f| f.lines <= LONG_FUNCTION)
+        .filter(|f| f.lines.saturating_sub(f.docstring) <= LONG_FUNCTION)
         .count();
     let code: u64 = prod.iter().map(|f| f.code).sum();
     let in_small: u64 = prod
@@ -178,7 +180,7 @@ pub fn compute(files: &[FileReport]) -> Tdg {
             name: "Maintainability".into(),
             weight: 0.25,
             score: round1(maintainability),
-            definition: format!("half the share of functions ≤ {LONG_FUNCTION} lines, half the share of code in files ≤ {LARGE_FILE} code lines"),
+            definition: format!("half the share of functions ≤ {LONG_FUNCTION} lines (docstrings not counted), half the share of code in files ≤ {LARGE_FILE} code lines"),
             detail: format!("{} of {n} functions longer than {LONG_FUNCTION} lines, {large_files} files over {LARGE_FILE} code lines", n - short),
         },
         SubScore {
@@ -229,7 +231,31 @@ mod tests {
             cyclomatic: cyc,
             cognitive: cog,
             documented: doc,
+            docstring: 0,
         }
+    }
+
+    #[test]
+    fn a_docstring_is_not_function_length() {
+        // 70 lines, 40 of them its docstring: 30 lines of code, not a long function.
+        let documented = Function {
+            docstring: 40,
+            ..f(2, 1, 70, true)
+        };
+        let t = compute(&[file("a.py", 100, 20, vec![documented, f(2, 1, 60, true)])]);
+        let m = t.subscores.iter().find(|s| s.name == "Maintainability");
+        let m = m.unwrap();
+        assert!(
+            m.detail
+                .starts_with("1 of 2 functions longer than 50 lines"),
+            "{}",
+            m.detail
+        );
+        assert!(
+            m.definition.contains("docstrings not counted"),
+            "{}",
+            m.definition
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub fn failed(
     msgs: &Messages,
     stderr: &str,
     call: &Call<'_>,
+    subcommand: &str,
     targets: &[String],
     had_lock: bool,
     status: &std::process::ExitStatus,
@@ -59,7 +60,7 @@ pub fn failed(
         let mut f = Failure::new(
             codes::B001,
             format!(
-                "cargo build of {} failed ({})",
+                "cargo {subcommand} of {} failed ({})",
                 call.output,
                 run::exit_text(status)
             ),

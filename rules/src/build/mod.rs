@@ -8,13 +8,16 @@
 //! error is shown with its file and line, and all of them are recorded ([`record`]) so
 //! `batuta status --files` can say which source file each one comes from.
 
+mod cargo;
 mod dist;
-mod failure;
+pub(crate) mod failure;
 pub mod messages;
 pub mod record;
 mod toolchain;
 
-use std::ffi::OsString;
+pub(crate) use cargo::{Crate, LockGuard};
+pub(crate) use toolchain::PROBES as TOOLCHAIN_PROBES;
+
 use std::time::Duration;
 
 use batuta_engine::codes;
@@ -23,7 +26,6 @@ use batuta_engine::rule::Failure;
 use batuta_engine::rule::{Call, Report, Rule};
 use serde::Deserialize;
 
-use crate::validate::run::{self, Output};
 use crate::validate::with;
 use failure::{failed, io_failure, mismatch, missing_target};
 use toolchain::TargetStatus;
@@ -36,7 +38,8 @@ const DETAIL_LINES: usize = 30;
 
 /// What `cargo-build` reads and writes when its task names nothing: the crate's sources
 /// and the files that change how cargo builds it (globs, so absent ones are no error), one
-/// binary named after the project, and the release manifest. A crate with other or more
+/// binary named as cargo names the crate's (see `assemble::crate_name`), and the release
+/// manifest. A crate with other or more
 /// binaries, or a library, declares its own `outputs`.
 pub const FILES: BuiltinFiles = BuiltinFiles {
     builtin: NAME,
@@ -48,12 +51,9 @@ pub const FILES: BuiltinFiles = BuiltinFiles {
         "{output}/.cargo/config.tom[l]",
         "{output}/rust-toolchai[n].toml",
     ],
-    outputs: &["dist/{name}", "dist/manifest.json"],
+    outputs: &["dist/{crate}", "dist/manifest.json"],
+    records: &[],
 };
-
-/// Variables cargo needs to find the toolchain the key was probed with; passed through
-/// from batuta's own environment when set, as the probe saw them.
-const TOOLCHAIN_ENV: &[&str] = &["CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,26 +118,12 @@ impl Rule for CargoBuild {
         let manifest = dist::manifest_output(call.outputs).map_err(|m| mismatch(m, call))?;
         let dist_dir = manifest.rsplit_once('/').map_or("", |(d, _)| d);
 
-        let root = call
-            .root
-            .canonicalize()
-            .map_err(|e| io_failure(format!("cannot resolve {}", call.root.display()), e))?;
-        let crate_dir = root.join(call.output);
-        let cargo_toml = crate_dir.join("Cargo.toml");
-        if !cargo_toml.is_file() {
-            return Err(Failure::new(
-                codes::B001,
-                format!("no crate to build: {} does not exist", rel(call.output, "Cargo.toml")),
-            )
-            .hint("run the transpile phase first (its `builtin: assemble` task writes it), or set project.output to the crate's folder"));
-        }
-        let env = child_env(call);
-        let cargo = run::resolve("build", "cargo", &crate_dir, &env).map_err(|e| {
-            e.failure(codes::T001)
-                .hint("install Rust with rustup: curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh")
-        })?;
+        let krate = Crate::of(
+            call,
+            "run the transpile phase first (its `builtin: assemble` task writes it), or set project.output to the crate's folder",
+        )?;
         for t in &w.targets {
-            match toolchain::target_status(&crate_dir, &env, t) {
+            match toolchain::target_status(&krate.dir, &krate.env, t) {
                 TargetStatus::Missing => return Err(missing_target(t)),
                 TargetStatus::Unknown { closest } => {
                     let f = Failure::new(codes::B003, format!("rustc knows no target '{t}'"));
@@ -149,45 +135,16 @@ impl Rule for CargoBuild {
                 TargetStatus::Installed | TargetStatus::CannotTell => {}
             }
         }
-        let lock = LockGuard::new(&crate_dir);
-        let had_lock = lock.existed;
-
-        let mut args: Vec<String> = vec![
-            "build".into(),
-            "--message-format=json".into(),
-            "--color".into(),
-            "never".into(),
-            "--manifest-path".into(),
-            cargo_toml.to_string_lossy().into_owned(),
-            "--profile".into(),
-            w.profile.clone(),
-        ];
-        if had_lock {
-            // A committed lock is the truth; cargo must not rewrite an input.
-            args.push("--locked".into());
-        }
+        let mut args: Vec<String> = vec!["--profile".into(), w.profile.clone()];
         for t in &w.targets {
             args.extend(["--target".to_owned(), t.clone()]);
         }
         if !w.features.is_empty() {
             args.extend(["--features".to_owned(), w.features.join(",")]);
         }
-        let cmd = run::command(&cargo, &args, &crate_dir, &env);
-        let done = run::run(
-            cmd,
-            "build",
-            "cargo",
-            None,
-            Output::Separate,
-            timeout,
-            call.cancel,
-        );
-        drop(lock);
-        let done = done.map_err(|e| e.failure(codes::B001))?;
-        let stdout = String::from_utf8_lossy(&done.stdout);
-        let stderr = String::from_utf8_lossy(&done.stderr);
-        let msgs = messages::parse(&stdout, &cargo_toml, call.output);
-        let ok = done.status.success() && msgs.success != Some(false);
+        let done = krate.run(call, "build", &args, timeout)?;
+        let msgs = &done.messages;
+        let ok = done.ok();
         let rec = record::Record {
             action: call.action.to_owned(),
             crate_dir: call.output.to_owned(),
@@ -205,12 +162,13 @@ impl Rule for CargoBuild {
         })?;
         if !ok {
             return Err(failed(
-                &msgs,
-                &stderr,
+                msgs,
+                &done.stderr(),
                 call,
+                "build",
                 &w.targets,
-                had_lock,
-                &done.status,
+                done.had_lock,
+                &done.finished.status,
             ));
         }
 
@@ -227,7 +185,7 @@ impl Rule for CargoBuild {
             w.profile,
             warnings,
             if warnings == 1 { "" } else { "s" },
-            done.elapsed.as_secs_f64()
+            done.finished.elapsed.as_secs_f64()
         );
         for a in &m.artifacts {
             text.push_str(&format!(
@@ -237,47 +195,6 @@ impl Rule for CargoBuild {
         }
         Ok(Report::new(text))
     }
-}
-
-/// cargo writes a Cargo.lock into a crate that has none. It is no output of the action
-/// that ran cargo, and left behind it would become a new input of the next build (which
-/// would then run again for nothing): a lock cargo created is removed when the guard is
-/// dropped. A Cargo.lock the user keeps is an input like any source, and stays.
-pub(crate) struct LockGuard {
-    path: std::path::PathBuf,
-    pub existed: bool,
-}
-
-impl LockGuard {
-    pub fn new(crate_dir: &std::path::Path) -> LockGuard {
-        let path = crate_dir.join("Cargo.lock");
-        LockGuard {
-            existed: path.is_file(),
-            path,
-        }
-    }
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        if !self.existed {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// The declared environment, plus what rustup and cargo need to find the toolchain.
-fn child_env(call: &Call<'_>) -> Vec<(String, OsString)> {
-    let mut env = call.env.clone();
-    for name in TOOLCHAIN_ENV {
-        if env.iter().any(|(k, _)| k == name) {
-            continue;
-        }
-        if let Some(v) = std::env::var_os(name) {
-            env.push(((*name).to_owned(), v));
-        }
-    }
-    env
 }
 
 /// `dir/file`, or `file` for the workspace itself.

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod profile;
 pub mod rule;
 pub mod table;
+pub mod trace;
 
 #[cfg(test)]
 mod tests;
@@ -24,16 +25,17 @@ use batuta_engine::manifest::{BuiltinFiles, Companion};
 pub const CALIBRATION: &str = ".batuta/calibration.json";
 
 /// What `builtin: optimize` reads and writes when its task names nothing: every per-file
-/// analysis report the graph writes (none without an analyze stage), and the plan and
-/// profile in the output crate.
+/// analysis report the graph writes (none without an analyze stage), the traced shapes
+/// (when a trace-shapes task writes them), and the plan and profile in the output crate.
 pub const FILES: BuiltinFiles = BuiltinFiles {
     builtin: "optimize",
-    inputs: &[".batuta/analysis/files/**/*.json"],
+    inputs: &[".batuta/analysis/files/**/*.json", ".batuta/trace/*.json"],
     outputs: &[
         "{output}/batuta-plan.json",
         "{output}/batuta-plan.txt",
         "{output}/.cargo/config.toml",
     ],
+    records: &[],
 };
 
 /// `optimize` reads the calibration, which one `calibrate` action writes.

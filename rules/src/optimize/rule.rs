@@ -4,7 +4,9 @@
 //!
 //! `with:` keys: `profile` (`fast | balanced | aggressive`, default `balanced`), `gpu` and
 //! `simd` (`auto | off | force`, default `auto`), `sizes` (see `plan.rs`), `default_size`
-//! (elements, default 1 000 000) and `dtype` (`f32 | f64`, default `f32`).
+//! (elements, for every operation nothing else sizes; without it those are guesses, planned
+//! scalar) and `dtype` (`f32 | f64`, default `f32`). The shapes a trace-shapes task
+//! measured (`.batuta/trace/shapes.json`) are read when the task writes them.
 
 use batuta_engine::codes;
 use batuta_engine::codes::phase_code;
@@ -16,6 +18,7 @@ use serde_json::Value;
 use super::calibrate::Calibration;
 use super::plan::{self, Mode, Options, Plan, PlanError, Size};
 use super::profile::{self, Profile};
+use super::trace::shapes::Shapes;
 use super::{CALIBRATION, table};
 use crate::ANALYSIS_DIR;
 use crate::analyze::FileReport;
@@ -101,8 +104,8 @@ fn settings(with: &Value) -> Result<Settings, String> {
         }
     }
     let default_elements = match map.get("default_size") {
-        None => plan::DEFAULT_ELEMENTS,
-        Some(v) => count(v, "default_size")?,
+        None => None,
+        Some(v) => Some(count(v, "default_size")?),
     };
     let element_bytes = match map.get("dtype").and_then(Value::as_str) {
         None if map.get("dtype").is_none() => 4,
@@ -172,7 +175,8 @@ impl Rule for Optimize {
             (output(PLAN_JSON)?, output(PLAN_TEXT)?, output(CONFIG)?);
         let calibration = read_calibration(call)?;
         let reports = read_reports(call)?;
-        let plan = plan::plan(&reports, &calibration, &s.opts).map_err(|e| match e {
+        let trace = read_trace(call)?;
+        let plan = plan::plan(&reports, &calibration, &s.opts, trace.as_ref()).map_err(|e| match e {
             PlanError::NoSimd => Failure::new(
                 codes::O001,
                 format!(
@@ -236,6 +240,26 @@ fn read_calibration(call: &Call<'_>) -> Result<Calibration, Failure> {
     serde_json::from_slice(&bytes).map_err(|e| {
         fail(format!("'{path}' is not a calibration table: {e}"))
             .hint("run `batuta clean` and build again")
+    })
+}
+
+/// The traced shapes, when a trace-shapes task wrote them among the inputs.
+fn read_trace(call: &Call<'_>) -> Result<Option<Shapes>, Failure> {
+    let Some(path) = call
+        .inputs
+        .iter()
+        .find(|i| i.as_str() == super::trace::SHAPES)
+    else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(call.path(path))
+        .map_err(|e| Failure::new(phase_code(call.phase), format!("cannot read '{path}': {e}")))?;
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Failure::new(
+            phase_code(call.phase),
+            format!("'{path}' is not a shape trace: {e}"),
+        )
+        .hint("run `batuta clean` and build again")
     })
 }
 

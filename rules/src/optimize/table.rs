@@ -41,10 +41,10 @@ fn size(e: &Entry) -> String {
         Some([m, k, n]) => format!("{m}×{k}·{k}×{n}"),
         None => count(e.elements),
     };
-    if e.size == "estimated" {
-        format!("{n}*")
-    } else {
-        n
+    match (e.size, e.spread) {
+        ("guess", _) => "?*".to_owned(),
+        (_, Some(s)) if s.min != s.max => format!("{n} (med; {}–{})", count(s.min), count(s.max)),
+        _ => n,
     }
 }
 
@@ -134,11 +134,10 @@ pub fn render(plan: &Plan, c: &Calibration, profile: Profile, opts: &Options) ->
                 e.reason
             );
         }
-        if plan.operations.iter().any(|e| e.size == "estimated") {
+        if plan.operations.iter().any(|e| e.size == "guess") {
             let _ = writeln!(
                 out,
-                "\n* estimated: {} elements; declare the real size in `with: {{ sizes: {{ np.dot: N, \"file.py:12\": N }} }}`",
-                count(opts.default_elements)
+                "\n?* size unknown, planned scalar: trace the program (builtin: trace-shapes) or declare the size in `with: {{ sizes: {{ np.dot: N, \"file.py:12\": N }} }}`"
             );
         }
     }

@@ -3,19 +3,11 @@
 
 use super::calibrate::{Calibration, GpuAdapter};
 use super::plan::{Mode, Options, PlanError, Size, plan};
-use crate::analyze::ml::mapping;
 use crate::analyze::{FileReport, MlCall};
 use crate::kernels::{Choice, CostModel, Rates};
 
 fn call(operation: &str, line: usize) -> MlCall {
-    let m = mapping(operation);
-    MlCall {
-        framework: operation.split('.').next().unwrap().to_owned(),
-        operation: operation.to_owned(),
-        line,
-        target: m.map(|(t, _)| t.to_owned()),
-        backend: m.map(|(_, b)| b.to_owned()),
-    }
+    MlCall::new(operation.to_owned(), line)
 }
 
 /// `main.py`: a small element-wise add, a dot product, a sum, a large matmul, a KMeans fit,
@@ -28,7 +20,7 @@ fn workload() -> Vec<FileReport> {
             call("numpy.dot", 4),
             call("numpy.sum", 5),
             call("numpy.matmul", 6),
-            call("sklearn.cluster.KMeans", 7),
+            call("sklearn.cluster.KMeans.fit", 7),
             call("torch.load", 8),
             call("numpy.array", 9),
         ],
@@ -86,14 +78,17 @@ fn sizes() -> Options {
             ("numpy.dot".to_owned(), Size::Elements(1_000_000)),
             ("main.py:5".to_owned(), Size::Elements(500)),
             ("np.matmul".to_owned(), Size::Matmul(4096, 4096, 4096)),
-            ("sklearn.cluster.KMeans".to_owned(), Size::Elements(100_000)),
+            (
+                "sklearn.cluster.KMeans.fit".to_owned(),
+                Size::Elements(100_000),
+            ),
         ],
         ..Options::default()
     }
 }
 
 fn choices(c: &Calibration, opts: &Options) -> Vec<(String, Choice)> {
-    plan(&workload(), c, opts)
+    plan(&workload(), c, opts, None)
         .unwrap()
         .operations
         .into_iter()
@@ -117,12 +112,12 @@ fn a_fast_gpu_gets_the_large_matmul_and_nothing_else() {
             ("numpy.dot", Choice::Simd),
             ("numpy.sum", Choice::Scalar),
             ("numpy.matmul", Choice::Simd),
-            ("sklearn.cluster.KMeans", Choice::Simd),
+            ("sklearn.cluster.KMeans.fit", Choice::Simd),
         ])
     );
     let mut big = sizes();
     big.sizes[3].1 = Size::Matmul(16384, 16384, 16384);
-    let p = plan(&workload(), &fast_gpu(), &big).unwrap();
+    let p = plan(&workload(), &fast_gpu(), &big, None).unwrap();
     let mm = &p.operations[3];
     assert_eq!(
         (mm.operation.as_str(), mm.backend),
@@ -131,14 +126,14 @@ fn a_fast_gpu_gets_the_large_matmul_and_nothing_else() {
     let ratio = mm.estimate.gpu_ratio.unwrap();
     assert!((ratio - 6.83).abs() < 0.01, "{ratio}");
     assert!(mm.reason.contains("5× rule holds"), "{}", mm.reason);
-    assert_eq!(mm.call.as_deref(), Some("trueno::matmul"));
+    assert_eq!(mm.call.as_deref(), Some("trueno::Matrix::<f32>::matmul"));
 }
 
 #[test]
 fn a_slow_gpu_passes_the_rule_but_loses_to_simd() {
     let mut big = sizes();
     big.sizes[3].1 = Size::Matmul(16384, 16384, 16384);
-    let p = plan(&workload(), &slow_gpu(), &big).unwrap();
+    let p = plan(&workload(), &slow_gpu(), &big, None).unwrap();
     let mm = &p.operations[3];
     assert_eq!(mm.backend, Choice::Simd);
     assert!(mm.reason.contains("slower"), "{}", mm.reason);
@@ -149,7 +144,7 @@ fn gpu_off_never_and_gpu_force_always_where_the_library_can() {
     let mut big = sizes();
     big.sizes[3].1 = Size::Matmul(16384, 16384, 16384);
     big.gpu = Mode::Off;
-    let p = plan(&workload(), &fast_gpu(), &big).unwrap();
+    let p = plan(&workload(), &fast_gpu(), &big, None).unwrap();
     assert!(p.operations.iter().all(|e| e.backend != Choice::Gpu));
     assert!(p.operations[3].reason.contains("gpu: off"));
 
@@ -158,12 +153,13 @@ fn gpu_off_never_and_gpu_force_always_where_the_library_can() {
     assert_eq!(
         forced,
         expect(&[
-            ("numpy.add", Choice::Gpu),
-            ("numpy.dot", Choice::Gpu),
-            // trueno runs sums with SIMD only; aprender fits on the CPU.
+            // trueno's Vector operations and sums run with SIMD only; aprender fits on
+            // the CPU; a matrix product has trueno's GPU path.
+            ("numpy.add", Choice::Simd),
+            ("numpy.dot", Choice::Simd),
             ("numpy.sum", Choice::Scalar),
             ("numpy.matmul", Choice::Gpu),
-            ("sklearn.cluster.KMeans", Choice::Simd),
+            ("sklearn.cluster.KMeans.fit", Choice::Simd),
         ])
     );
 }
@@ -174,7 +170,7 @@ fn simd_force_vectorises_even_small_work() {
         simd: Mode::Force,
         ..sizes()
     };
-    let p = plan(&workload(), &fast_gpu(), &opts).unwrap();
+    let p = plan(&workload(), &fast_gpu(), &opts, None).unwrap();
     let sum = &p.operations[2];
     assert_eq!(
         (sum.operation.as_str(), sum.backend),
@@ -187,20 +183,20 @@ fn simd_force_vectorises_even_small_work() {
 fn no_gpu_and_no_simd() {
     let mut c = fast_gpu();
     c.gpu = None;
-    let p = plan(&workload(), &c, &Options::default()).unwrap();
+    let p = plan(&workload(), &c, &sizes(), None).unwrap();
     assert!(p.operations.iter().all(|e| e.backend != Choice::Gpu));
     assert!(p.operations.iter().all(|e| e.estimate.gpu_s.is_none()));
     let force = Options {
         gpu: Mode::Force,
-        ..Options::default()
+        ..sizes()
     };
     assert!(matches!(
-        plan(&workload(), &c, &force),
+        plan(&workload(), &c, &force, None),
         Err(PlanError::NoGpu(_))
     ));
 
     c.simd = "scalar".to_owned();
-    let p = plan(&workload(), &c, &Options::default()).unwrap();
+    let p = plan(&workload(), &c, &sizes(), None).unwrap();
     assert!(p.operations.iter().all(|e| e.backend == Choice::Scalar));
     assert!(
         p.operations[0].reason.starts_with("no SIMD"),
@@ -211,20 +207,31 @@ fn no_gpu_and_no_simd() {
         simd: Mode::Force,
         ..Options::default()
     };
-    assert_eq!(plan(&workload(), &c, &force), Err(PlanError::NoSimd));
+    assert_eq!(plan(&workload(), &c, &force, None), Err(PlanError::NoSimd));
 }
 
 #[test]
-fn undeclared_sizes_are_estimated_and_unused_keys_reported() {
+fn undeclared_sizes_are_guesses_planned_scalar_and_unused_keys_reported() {
     let opts = Options {
         sizes: vec![("np.dott".to_owned(), Size::Elements(10))],
         ..Options::default()
     };
-    let p = plan(&workload(), &fast_gpu(), &opts).unwrap();
-    assert!(p.operations.iter().all(|e| e.size == "estimated"));
-    assert_eq!(p.operations[0].elements, 1_000_000);
-    // An estimated matmul is of two square 1000×1000 matrices.
+    let p = plan(&workload(), &fast_gpu(), &opts, None).unwrap();
+    assert!(p.operations.iter().all(|e| e.size == "guess"));
+    assert!(p.operations.iter().all(|e| e.backend == Choice::Scalar));
+    assert_eq!((p.operations[3].elements, p.operations[3].shape), (0, None));
+    // With default_size, every unsized operation is declared that size.
+    let opts = Options {
+        default_elements: Some(1_000_000),
+        ..Options::default()
+    };
+    let p = plan(&workload(), &fast_gpu(), &opts, None).unwrap();
     assert_eq!(p.operations[3].shape, Some([1000, 1000, 1000]));
+    let opts = Options {
+        sizes: vec![("np.dott".to_owned(), Size::Elements(10))],
+        ..Options::default()
+    };
+    let p = plan(&workload(), &fast_gpu(), &opts, None).unwrap();
     assert_eq!(p.unused_sizes, ["np.dott"]);
     let unplanned: Vec<&str> = p.unplanned.iter().map(|u| u.operation.as_str()).collect();
     assert_eq!(unplanned, ["torch.load", "numpy.array"]);
@@ -234,7 +241,7 @@ fn undeclared_sizes_are_estimated_and_unused_keys_reported() {
 fn the_table_names_every_operation_its_place_and_call() {
     let c = fast_gpu();
     let opts = sizes();
-    let p = plan(&workload(), &c, &opts).unwrap();
+    let p = plan(&workload(), &c, &opts, None).unwrap();
     let text = super::table::render(&p, &c, super::profile::Profile::Balanced, &opts);
     let header = text.lines().find(|l| l.starts_with("operation")).unwrap();
     for col in [
@@ -246,7 +253,7 @@ fn the_table_names_every_operation_its_place_and_call() {
     assert!(dot.contains("main.py:4"), "{dot}");
     assert!(dot.contains("1.0 M"), "{dot}");
     assert!(dot.contains("SIMD"), "{dot}");
-    assert!(dot.ends_with("trueno::dot"), "{dot}");
+    assert!(dot.ends_with("trueno::Vector::<f32>::dot"), "{dot}");
     // 2 M operations at 8 GFLOP/s.
     assert!(dot.contains("250.0 µs"), "{dot}");
     assert!(
@@ -263,7 +270,7 @@ fn the_table_people_read() {
     opts.sizes.push(("np.dott".to_owned(), Size::Elements(1)));
     let mut reports = workload();
     reports[0].ml_calls.push(call("numpy.mean", 10));
-    let p = plan(&reports, &c, &opts).unwrap();
+    let p = plan(&reports, &c, &opts, None).unwrap();
     insta::assert_snapshot!(super::table::render(
         &p,
         &c,

@@ -9,6 +9,17 @@
 
 pub mod assemble;
 pub mod classify;
+pub mod diagnose;
+pub mod stubs;
+
+/// The compilation database among a C task's inputs (`inputs: [compile_commands.json]`):
+/// the flags the project compiles each file with, which decy and the C compiler get too.
+pub fn compile_database(inputs: &[String]) -> Option<&str> {
+    inputs
+        .iter()
+        .map(String::as_str)
+        .find(|i| i.rsplit('/').next() == Some("compile_commands.json"))
+}
 
 use batuta_engine::manifest::{BuiltinTemplate, BuiltinTool};
 

@@ -22,7 +22,7 @@ use super::{report, with};
 pub const NAME: &str = "compare-outputs";
 const KEYS: &str = "original, migrated (argument lists), compare ([stdout, stderr, exit_code, files]), \
                     files, rtol, atol, normalize ({trailing_whitespace, sort_lines, replace: [{regex, with}]}), \
-                    stdin, timeout (seconds)";
+                    stdin, timeout (seconds), cases ([{name, args, stdin, files}])";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The andon shows the last 20 lines of a failure's detail: everything must fit.
 const DETAIL_LINES: usize = 20;
@@ -42,6 +42,19 @@ struct With {
     /// A file of the working copy fed to both programs' standard input.
     stdin: Option<String>,
     timeout: Option<f64>,
+    /// Several runs of the two programs, each compared and reported on its own; none is
+    /// one run with no more arguments.
+    #[serde(default)]
+    cases: Vec<super::cases::Case>,
+}
+
+/// A case as it runs: its name, both command lines, its input and the files it compares.
+struct Case {
+    name: String,
+    original: Vec<String>,
+    migrated: Vec<String>,
+    stdin: Option<String>,
+    files: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -84,6 +97,14 @@ fn plan(call: &Call<'_>) -> Result<Plan, WithError> {
     if let Some(s) = &w.stdin {
         with::inside(NAME, "stdin", s)?;
     }
+    for c in &w.cases {
+        for f in &c.files {
+            with::inside(NAME, "cases.files", f)?;
+        }
+        if let Some(s) = &c.stdin {
+            with::inside(NAME, "cases.stdin", s)?;
+        }
+    }
     // What the manifest example compares unless told otherwise, plus the files it lists.
     let aspects = match &w.compare {
         Some(a) if a.is_empty() => {
@@ -93,10 +114,13 @@ fn plan(call: &Call<'_>) -> Result<Plan, WithError> {
             ));
         }
         Some(a) => a.clone(),
-        None if w.files.is_empty() => vec![Aspect::Stdout, Aspect::ExitCode],
+        None if w.files.is_empty() && !w.cases.iter().any(|c| !c.files.is_empty()) => {
+            vec![Aspect::Stdout, Aspect::ExitCode]
+        }
         None => vec![Aspect::Stdout, Aspect::ExitCode, Aspect::Files],
     };
-    if aspects.contains(&Aspect::Files) && w.files.is_empty() {
+    let case_files = w.cases.iter().any(|c| !c.files.is_empty());
+    if aspects.contains(&Aspect::Files) && w.files.is_empty() && !case_files {
         return Err(WithError::new(
             NAME,
             "`compare` lists files but `files` names none",
@@ -142,96 +166,197 @@ impl Rule for CompareOutputs {
 
     fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
         let p = plan(call).map_err(|e| e.failure(codes::V001, KEYS))?;
-        let (orig, orig_files) = run_side(call, &p, Side::Original)?;
-        let (migr, migr_files) = run_side(call, &p, Side::Migrated)?;
-        let mut diffs = Vec::new();
-        for a in &p.aspects {
-            match a {
-                Aspect::ExitCode => {
-                    let (o, m) = (exit_text(&orig.status), exit_text(&migr.status));
-                    if o != m {
-                        diffs.push(Difference {
-                            what: "exit code".into(),
-                            summary: format!("original: {o}, migrated: {m}"),
-                            shown: String::new(),
-                        });
-                    }
-                }
-                Aspect::Stdout => diffs.extend(compare(&p, "stdout", &orig.stdout, &migr.stdout)),
-                Aspect::Stderr => diffs.extend(compare(&p, "stderr", &orig.stderr, &migr.stderr)),
-                Aspect::Files => {
-                    let mut none = Vec::new();
-                    for (i, f) in p.with.files.iter().enumerate() {
-                        match (&orig_files[i], &migr_files[i]) {
-                            (Some(o), Some(m)) => {
-                                diffs.extend(compare(&p, &format!("file {f}"), o, m))
-                            }
-                            (None, None) => none.push(f.as_str()),
-                            (Some(_), None) => diffs.push(Difference {
-                                what: format!("file {f}"),
-                                summary: "the original wrote it, the migrated program did not"
-                                    .into(),
-                                shown: String::new(),
-                            }),
-                            (None, Some(_)) => diffs.push(Difference {
-                                what: format!("file {f}"),
-                                summary: "the migrated program wrote it, the original did not"
-                                    .into(),
-                                shown: String::new(),
-                            }),
-                        }
-                    }
-                    if !none.is_empty() {
-                        return Err(Failure::new(codes::V001, format!("neither program wrote {}: nothing to compare", none.join(", ")))
-                            .hint("`files` names paths relative to the working copy, where the programs run"));
-                    }
-                }
-            }
+        let mut results = Vec::new();
+        for case in p.cases() {
+            let (orig, orig_files) = run_side(call, &p, &case, Side::Original)?;
+            let (migr, migr_files) = run_side(call, &p, &case, Side::Migrated)?;
+            let diffs = differences(&p, &case, (&orig, &orig_files), (&migr, &migr_files))?;
+            results.push((case, diffs, orig, migr));
         }
-        if !diffs.is_empty() {
-            return Err(mismatch(&diffs));
+        let failing: Vec<(&str, &[Difference])> = results
+            .iter()
+            .filter(|(_, d, _, _)| !d.is_empty())
+            .map(|(c, d, _, _)| (c.name.as_str(), d.as_slice()))
+            .collect();
+        if !failing.is_empty() {
+            return Err(mismatch(&failing, results.len()));
         }
         let compared: Vec<&str> = p.aspects.iter().map(|a| a.name()).collect();
+        let cases: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(c, _, o, m)| {
+                json!({
+                    "name": c.name,
+                    "equal": true,
+                    "files": c.files,
+                    "original": side_json(&c.original, o),
+                    "migrated": side_json(&c.migrated, m),
+                })
+            })
+            .collect();
+        let (_, _, orig, migr) = &results[0];
         let doc = json!({
             "rule": NAME,
             "equal": true,
             "compared": compared,
             "files": p.with.files,
             "tolerance": p.tol,
-            "original": side_json(&p.with.original, &orig),
-            "migrated": side_json(&p.with.migrated, &migr),
+            "original": side_json(&p.with.original, orig),
+            "migrated": side_json(&p.with.migrated, migr),
+            "cases": cases,
         });
         report::write_json(p.report.as_ref(), &doc)
             .map_err(|e: RunError| e.failure(codes::V001))?;
-        Ok(Report::new(format!(
-            "same {} ({} stdout lines); original {} ms, migrated {} ms",
-            compared.join(", "),
-            String::from_utf8_lossy(&orig.stdout).lines().count(),
-            orig.elapsed.as_millis(),
-            migr.elapsed.as_millis()
-        )))
+        let text = if results.len() == 1 {
+            format!(
+                "same {} ({} stdout lines); original {} ms, migrated {} ms",
+                compared.join(", "),
+                String::from_utf8_lossy(&orig.stdout).lines().count(),
+                orig.elapsed.as_millis(),
+                migr.elapsed.as_millis()
+            )
+        } else {
+            let per_case: Vec<String> = results
+                .iter()
+                .map(|(c, _, o, m)| {
+                    format!(
+                        "{}: same (original {} ms, migrated {} ms)",
+                        c.name,
+                        o.elapsed.as_millis(),
+                        m.elapsed.as_millis()
+                    )
+                })
+                .collect();
+            format!(
+                "{} cases, all the same {}:\n{}",
+                results.len(),
+                compared.join(", "),
+                per_case.join("\n")
+            )
+        };
+        Ok(Report::new(text))
     }
+}
+
+impl Plan {
+    /// The runs to compare: each case, or the one run the task's own keys describe.
+    fn cases(&self) -> Vec<Case> {
+        let w = &self.with;
+        if w.cases.is_empty() {
+            return vec![Case {
+                name: "the run".to_owned(),
+                original: w.original.clone(),
+                migrated: w.migrated.clone(),
+                stdin: w.stdin.clone(),
+                files: w.files.clone(),
+            }];
+        }
+        w.cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let name = c.name.clone().unwrap_or_else(|| {
+                    if c.args.is_empty() {
+                        format!("case {}", i + 1)
+                    } else {
+                        format!("case {} ({})", i + 1, c.args.join(" "))
+                    }
+                });
+                let with_args = |argv: &[String]| -> Vec<String> {
+                    argv.iter().chain(&c.args).cloned().collect()
+                };
+                let mut files = w.files.clone();
+                files.extend(c.files.iter().filter(|f| !w.files.contains(f)).cloned());
+                Case {
+                    name,
+                    original: with_args(&w.original),
+                    migrated: with_args(&w.migrated),
+                    stdin: c.stdin.clone().or_else(|| w.stdin.clone()),
+                    files,
+                }
+            })
+            .collect()
+    }
+}
+
+/// How the two runs of one case differ, in the aspects compared.
+fn differences(
+    p: &Plan,
+    case: &Case,
+    (orig, orig_files): (&Finished, &Files),
+    (migr, migr_files): (&Finished, &Files),
+) -> Result<Vec<Difference>, Failure> {
+    let mut diffs = Vec::new();
+    for a in &p.aspects {
+        match a {
+            Aspect::ExitCode => {
+                let (o, m) = (exit_text(&orig.status), exit_text(&migr.status));
+                if o != m {
+                    diffs.push(Difference {
+                        what: "exit code".into(),
+                        summary: format!("original: {o}, migrated: {m}"),
+                        shown: String::new(),
+                    });
+                }
+            }
+            Aspect::Stdout => diffs.extend(compare(p, "stdout", &orig.stdout, &migr.stdout)),
+            Aspect::Stderr => diffs.extend(compare(p, "stderr", &orig.stderr, &migr.stderr)),
+            Aspect::Files => {
+                let mut none = Vec::new();
+                for (i, f) in case.files.iter().enumerate() {
+                    match (&orig_files[i], &migr_files[i]) {
+                        (Some(o), Some(m)) => diffs.extend(compare(p, &format!("file {f}"), o, m)),
+                        (None, None) => none.push(f.as_str()),
+                        (Some(_), None) => diffs.push(Difference {
+                            what: format!("file {f}"),
+                            summary: "the original wrote it, the migrated program did not".into(),
+                            shown: String::new(),
+                        }),
+                        (None, Some(_)) => diffs.push(Difference {
+                            what: format!("file {f}"),
+                            summary: "the migrated program wrote it, the original did not".into(),
+                            shown: String::new(),
+                        }),
+                    }
+                }
+                if !none.is_empty() {
+                    return Err(Failure::new(
+                        codes::V001,
+                        format!(
+                            "{}: neither program wrote {}: nothing to compare",
+                            case.name,
+                            none.join(", ")
+                        ),
+                    )
+                    .hint(
+                        "`files` names paths relative to the working copy, where the programs run",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(diffs)
 }
 
 /// Each file of `files:` as one program left it; `None` where it wrote none.
 type Files = Vec<Option<Vec<u8>>>;
 
 /// Runs one side in a fresh working copy; what it printed, and the listed files it left.
-fn run_side(call: &Call<'_>, p: &Plan, s: Side) -> Result<(Finished, Files), Failure> {
+fn run_side(call: &Call<'_>, p: &Plan, case: &Case, s: Side) -> Result<(Finished, Files), Failure> {
     let fail = |e: RunError| e.failure(codes::V001);
     let copy = side::copy(call, s).map_err(fail)?;
-    let argv = s.pick(&p.with.original, &p.with.migrated);
+    let argv = s.pick(&case.original, &case.migrated);
     let done = side::run(
         call,
         s,
         &copy,
         argv,
-        p.with.stdin.as_deref(),
+        case.stdin.as_deref(),
         Output::Separate,
         p.timeout,
     )
     .map_err(fail)?;
-    let files = read_files(&copy, &p.with.files).map_err(fail)?;
+    let files = read_files(&copy, &case.files).map_err(fail)?;
     let _ = copy.close();
     Ok((done, files))
 }
@@ -285,15 +410,41 @@ fn compare(p: &Plan, what: &str, original: &[u8], migrated: &[u8]) -> Option<Dif
     }
 }
 
-/// BATUTA-V-001: what differs in the message, each difference's summary and as much of
-/// the first diff as fits in the detail the andon shows.
-fn mismatch(diffs: &[Difference]) -> Failure {
-    let what: Vec<&str> = diffs.iter().map(|d| d.what.as_str()).collect();
+/// BATUTA-V-001: which cases differ and in what in the message, each difference's summary
+/// and as much of the first diff as fits in the detail the andon shows. `of` is how many
+/// cases ran.
+fn mismatch(failing: &[(&str, &[Difference])], of: usize) -> Failure {
+    let what = |diffs: &[Difference]| -> String {
+        diffs
+            .iter()
+            .map(|d| d.what.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let message = match failing {
+        [(_, diffs)] if of == 1 => format!(
+            "the migrated program differs from the original in {}",
+            what(diffs)
+        ),
+        _ => format!(
+            "the migrated program differs from the original in {} of {of} cases: {}",
+            failing.len(),
+            failing
+                .iter()
+                .map(|(name, d)| format!("{name} ({})", what(d)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let (first, diffs) = failing[0];
     let mut detail = String::new();
+    if of > 1 {
+        detail.push_str(&format!("{first}:\n"));
+    }
     for d in diffs {
         detail.push_str(&format!("{}: {}\n", d.what, d.summary));
     }
-    let room = DETAIL_LINES.saturating_sub(diffs.len());
+    let room = DETAIL_LINES.saturating_sub(detail.lines().count());
     if let Some(d) = diffs.iter().find(|d| !d.shown.is_empty()) {
         let shown: Vec<&str> = d.shown.lines().collect();
         if shown.len() <= room {
@@ -306,7 +457,7 @@ fn mismatch(diffs: &[Difference]) -> Failure {
             detail.push_str("… (diff cut)\n");
         }
     }
-    Failure::new(codes::V001, format!("the migrated program differs from the original in {}", what.join(", ")))
+    Failure::new(codes::V001, message)
         .detail(detail)
         .hint("lines marked '-' are the original's, '+' the migrated program's")
         .hint("if the difference is only formatting of numbers, set `rtol`/`atol`; timestamps and paths can be masked with `normalize.replace`")
@@ -318,6 +469,27 @@ mod tests {
 
     #[test]
     fn the_detail_fits_the_andon() {
+        let one = |what: &str| Difference {
+            what: what.into(),
+            summary: "differs".into(),
+            shown: String::new(),
+        };
+        let f = mismatch(
+            &[
+                ("case 2 (--help)", &[one("stdout")]),
+                ("empty", &[one("exit code")]),
+            ],
+            5,
+        );
+        assert_eq!(
+            f.message,
+            "the migrated program differs from the original in 2 of 5 cases: case 2 (--help) (stdout), empty (exit code)"
+        );
+        assert!(
+            f.detail.starts_with("case 2 (--help):\nstdout: differs\n"),
+            "{}",
+            f.detail
+        );
         let shown: String = (0..50).map(|i| format!("- {i}\n")).collect();
         let diffs = vec![
             Difference {
@@ -331,7 +503,7 @@ mod tests {
                 shown: String::new(),
             },
         ];
-        let f = mismatch(&diffs);
+        let f = mismatch(&[("the run", &diffs)], 1);
         assert_eq!(f.code, codes::V001);
         assert!(f.message.contains("stdout, exit code"));
         assert!(f.detail.lines().count() <= DETAIL_LINES, "{}", f.detail);

@@ -138,31 +138,31 @@ fn xml_chars(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// How the cases of a JUnit report ended: the one reader of JUnit files (the report's
-/// validation section and the build's merged file read them through here).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Cases {
-    pub passed: usize,
-    pub failed: usize,
-    pub skipped: usize,
-    /// The names of the failed cases.
-    pub failing: Vec<String>,
+/// One test case of a JUnit report, as [`read`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// The test binary it ran in (`classname`: `unittests src/lib.rs`, `tests/mean.rs`).
+    pub suite: String,
+    /// Its path in that binary: `stats::tests::mean_of_three`.
+    pub name: String,
+    pub outcome: Outcome,
 }
 
-/// The test cases of a JUnit report; `None` when it is not JUnit XML.
-pub fn cases(xml: &str) -> Option<Cases> {
+/// The test cases of a JUnit report, in order; `None` when it is not JUnit XML.
+pub fn read(xml: &str) -> Option<Vec<Case>> {
     let mut r = quick_xml::Reader::from_str(xml);
-    let mut t = Cases::default();
-    // The case being read: its name, and what its children said.
-    let mut case: Option<(String, bool, bool)> = None;
-    let finish = |t: &mut Cases, case: Option<(String, bool, bool)>| match case {
-        Some((name, true, _)) => {
-            t.failed += 1;
-            t.failing.push(name);
-        }
-        Some((_, false, true)) => t.skipped += 1,
-        Some(_) => t.passed += 1,
-        None => {}
+    let mut cases = Vec::new();
+    let mut open: Option<Case> = None;
+    let attr = |e: &BytesStart<'_>, key: &str| -> String {
+        e.try_get_attribute(key)
+            .ok()
+            .flatten()
+            .and_then(|a| {
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .ok()
+                    .map(|v| v.into_owned())
+            })
+            .unwrap_or_default()
     };
     loop {
         let (e, empty) = match r.read_event().ok()? {
@@ -170,42 +170,38 @@ pub fn cases(xml: &str) -> Option<Cases> {
             Event::Start(e) => (e, false),
             Event::Empty(e) => (e, true),
             Event::End(e) if e.name().as_ref() == "testcase" => {
-                finish(&mut t, case.take());
+                cases.extend(open.take());
                 continue;
             }
             _ => continue,
         };
         match e.name().as_ref() {
             "testcase" => {
-                let name = e
-                    .try_get_attribute("name")
-                    .ok()
-                    .flatten()
-                    .and_then(|a| {
-                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                            .ok()
-                            .map(|v| v.into_owned())
-                    })
-                    .unwrap_or_default();
-                case = Some((name, false, false));
+                let case = Case {
+                    suite: attr(&e, "classname"),
+                    name: attr(&e, "name"),
+                    outcome: Outcome::Passed,
+                };
                 if empty {
-                    finish(&mut t, case.take());
+                    cases.push(case);
+                } else {
+                    open = Some(case);
                 }
             }
             "failure" | "error" => {
-                if let Some(c) = &mut case {
-                    c.1 = true;
+                if let Some(c) = &mut open {
+                    c.outcome = Outcome::Failed;
                 }
             }
             "skipped" => {
-                if let Some(c) = &mut case {
-                    c.2 = true;
+                if let Some(c) = open.as_mut().filter(|c| c.outcome != Outcome::Failed) {
+                    c.outcome = Outcome::Ignored;
                 }
             }
             _ => {}
         }
     }
-    Some(t)
+    Some(cases)
 }
 
 /// Why reports could not be merged.
@@ -337,29 +333,6 @@ mod tests {
                 })
                 .collect(),
         }
-    }
-
-    #[test]
-    fn cases_by_outcome() {
-        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="v" tests="4" failures="1" errors="0" skipped="1">
-  <testsuite name="unit" tests="4">
-    <testcase name="a" classname="unit"/>
-    <testcase name="b &lt;x&gt;" classname="unit"><failure message="failed">boom</failure></testcase>
-    <testcase name="c" classname="unit"><skipped/></testcase>
-    <testcase name="d" classname="unit"><system-out>hi</system-out></testcase>
-  </testsuite>
-</testsuites>"#;
-        assert_eq!(
-            cases(xml),
-            Some(Cases {
-                passed: 2,
-                failed: 1,
-                skipped: 1,
-                failing: vec!["b <x>".into()],
-            })
-        );
-        assert_eq!(cases("<a><b></a>"), None);
     }
 
     #[test]

@@ -10,11 +10,12 @@ mod bench;
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod behaviour;
 mod cargo_test;
+pub mod cases;
 mod compare_outputs;
 mod diff;
 pub(crate) mod error;
 pub mod junit;
-mod libtest;
+pub mod libtest;
 mod normalize;
 mod numbers;
 mod report;
@@ -24,7 +25,7 @@ mod side;
 mod strace;
 mod syscalls;
 pub(crate) mod with;
-mod workcopy;
+pub(crate) mod workcopy;
 
 pub use bench::Bench;
 pub use cargo_test::CargoTest;

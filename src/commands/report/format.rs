@@ -44,6 +44,8 @@ impl Row {
 
 /// An HTML table with an id (empty for none).
 pub fn html_table(s: &mut String, id: &str, head: &[&str], rows: impl IntoIterator<Item = Row>) {
+    // A table wider than the page scrolls inside its box instead of being cut off.
+    s.push_str("<div class=\"scroll\">");
     if id.is_empty() {
         s.push_str("<table>");
     } else {
@@ -65,7 +67,7 @@ pub fn html_table(s: &mut String, id: &str, head: &[&str], rows: impl IntoIterat
         }
         s.push_str("</tr>\n");
     }
-    s.push_str("</tbody></table>\n");
+    s.push_str("</tbody></table></div>\n");
 }
 
 /// The page around the sections.
@@ -81,12 +83,12 @@ pub fn page(title: &str, body: &str) -> String {
 /// Screen and print: on paper the page uses the full width, tables and charts are not cut
 /// across pages, and each section starts with its heading on the same page as its content.
 const CSS: &str = "body{font:15px/1.4 system-ui,sans-serif;max-width:62em;margin:2em auto;padding:0 1em;color:#222}\
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\
+.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\
 th{background:#f4f4f4}td.num{text-align:right}tr.completed td:first-child,tr.ok .outcome{color:#1a7f37}\
 tr.failed{background:#fdecea}tr.failed td:first-child,tr.failed .outcome{color:#c62828}tr.not-run .outcome{color:#777}\
 tr.unmapped td{color:#8a5a00}.error{color:#c62828}.note{color:#555}code{font-size:85%}\
 svg{display:block;margin:.5em 0}svg text{font:12px system-ui,sans-serif;fill:#222}\
-@media print{body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}\
+@media print{body{margin:0;max-width:none;font-size:11pt}.scroll{overflow:visible}h2{break-after:avoid}\
 table,svg,tr{break-inside:avoid}th{background:#eee;-webkit-print-color-adjust:exact;print-color-adjust:exact}\
 svg,tr.failed{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 

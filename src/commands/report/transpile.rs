@@ -9,6 +9,8 @@ use batuta_engine::graph::{Action, ActionGraph, ActionKind};
 use batuta_engine::manifest::{Manifest, Phase};
 use serde::Serialize;
 
+use batuta_rules::transpile::stubs::{self, Stub};
+
 use super::format::{self, Row, Segment, esc};
 use super::outcome::{Outcome, Outcomes, Status};
 
@@ -26,6 +28,13 @@ pub struct FileResult {
     pub tool_version: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// Stubs in the generated Rust (a transpiled `.rs` output), with the source lines
+    /// they stand for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stubs: Vec<Stub>,
+    /// First lines of items of the generated Rust that do not parse (not searched).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unread_items: Vec<usize>,
 }
 
 pub fn collect(m: &Manifest, g: &ActionGraph, outcomes: &Outcomes<'_>) -> Vec<FileResult> {
@@ -43,6 +52,13 @@ pub fn collect(m: &Manifest, g: &ActionGraph, outcomes: &Outcomes<'_>) -> Vec<Fi
                     .clone(),
                 None => None,
             };
+            let outcome = outcomes.of(a);
+            let found = match (&outcome.status, a.inputs.first(), rust_output(a)) {
+                (Status::Ok, Some(source), Some(rust)) => {
+                    stubs::in_files(&m.root, source, rust).unwrap_or_default()
+                }
+                _ => stubs::Found::default(),
+            };
             FileResult {
                 action: a.id.clone(),
                 file: a.inputs.first().cloned(),
@@ -50,10 +66,20 @@ pub fn collect(m: &Manifest, g: &ActionGraph, outcomes: &Outcomes<'_>) -> Vec<Fi
                 outputs: a.outputs.clone(),
                 tool,
                 tool_version,
-                outcome: outcomes.of(a),
+                outcome,
+                stubs: found.stubs,
+                unread_items: found.unread,
             }
         })
         .collect()
+}
+
+/// The Rust file a transpile action wrote, if it wrote one.
+fn rust_output(a: &Action) -> Option<&str> {
+    a.outputs
+        .iter()
+        .map(String::as_str)
+        .find(|o| o.ends_with(".rs"))
 }
 
 /// What runs the action, and the manifest tool's name when it is one.
@@ -125,6 +151,55 @@ pub fn markdown(s: &mut String, rows: &[FileResult]) {
     }
     let _ = writeln!(s, "{}\n", summary(rows));
     format::md_table(s, &HEAD, rows.iter().map(|r| row(r).into()));
+    if let Some(title) = stubs_title(rows) {
+        let _ = writeln!(s, "\n### Stubs\n\n{title}\n");
+        format::md_table(s, &STUB_HEAD, stub_rows(rows));
+    }
+}
+
+const STUB_HEAD: [&str; 4] = ["source", "Rust", "kind", "stub"];
+
+/// "3 stubs in 2 files: code the tool wrote in place of a translation." or `None`.
+fn stubs_title(rows: &[FileResult]) -> Option<String> {
+    let n: usize = rows.iter().map(|r| r.stubs.len()).sum();
+    let files = rows.iter().filter(|r| !r.stubs.is_empty()).count();
+    (n > 0).then(|| {
+        format!(
+            "{n} stub{} in {files} file{}: code the tool wrote in place of a translation, which compiles and computes nothing of the original.",
+            if n == 1 { "" } else { "s" },
+            if files == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// One row per stub: the source line it stands for, its Rust line, its kind, and what it is.
+fn stub_rows(rows: &[FileResult]) -> impl Iterator<Item = Vec<String>> + '_ {
+    rows.iter().flat_map(|r| {
+        let source = r.file.clone().unwrap_or_default();
+        let rust = rust_of(r);
+        r.stubs.iter().map(move |st| {
+            vec![
+                match st.source_line {
+                    Some(l) => format!("{source}:{l}"),
+                    None => source.clone(),
+                },
+                format!("{rust}:{}", st.rust_line),
+                serde_json::to_value(&st.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(|k| k.replace('_', " ")))
+                    .unwrap_or_default(),
+                st.to_string(),
+            ]
+        })
+    })
+}
+
+fn rust_of(r: &FileResult) -> String {
+    r.outputs
+        .iter()
+        .find(|o| o.ends_with(".rs"))
+        .cloned()
+        .unwrap_or_default()
 }
 
 pub fn html(s: &mut String, rows: &[FileResult]) {
@@ -157,4 +232,9 @@ pub fn html(s: &mut String, rows: &[FileResult]) {
         }
     });
     format::html_table(s, "transpile", &HEAD, table);
+    if let Some(title) = stubs_title(rows) {
+        let _ = writeln!(s, "<h3>Stubs</h3>\n<p>{}</p>", esc(&title));
+        let table = stub_rows(rows).map(|cells| Row::plain(cells.iter().map(|c| esc(c)).collect()));
+        format::html_table(s, "stubs", &STUB_HEAD, table);
+    }
 }

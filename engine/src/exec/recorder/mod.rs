@@ -5,7 +5,7 @@
 
 pub(crate) mod phases;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +24,12 @@ use crate::rule::failure::Kind;
 
 /// Where a failed command's whole output is kept, relative to the workspace.
 pub const LOGS_DIR: &str = ".batuta/logs";
+
+/// Where the failed action `id`'s whole output is kept, relative to the workspace:
+/// `.batuta/logs/<id as one file name>.log` (see `fsutil::file_name_of`).
+pub fn log_of(id: &str) -> String {
+    format!("{LOGS_DIR}/{}.log", crate::fsutil::file_name_of(id))
+}
 
 pub(crate) struct Recorder<'a> {
     pub root: &'a Path,
@@ -95,6 +101,22 @@ impl<'a> Recorder<'a> {
         if !self.began.swap(true, Ordering::Relaxed) {
             self.append(Entry::Began);
         }
+    }
+
+    /// Remove the files earlier builds wrote that no action writes any more (`writes`, see
+    /// `crate::stale`), and forget the records that named them, in the journal too.
+    pub fn sweep_stale(&self, writes: &HashSet<String>) -> Vec<crate::stale::Swept> {
+        let (swept, dropped) = {
+            let mut records = self.records.write().expect("records lock");
+            crate::stale::sweep(self.root, &mut records, writes, &self.stat)
+        };
+        if !dropped.is_empty() {
+            self.begin();
+        }
+        for (id, outputs) in dropped {
+            self.append(Entry::Forgot { id, outputs });
+        }
+        swept
     }
 
     /// Whether the action has a record of a last run.
@@ -365,7 +387,7 @@ impl<'a> Recorder<'a> {
     }
 
     fn log_path(&self, id: &str) -> PathBuf {
-        self.root.join(LOGS_DIR).join(format!("{id}.log"))
+        self.root.join(log_of(id))
     }
 
     /// Keep a failed command's whole output where its failure says: the andon shows only
@@ -388,7 +410,7 @@ impl<'a> Recorder<'a> {
             match written {
                 Ok(()) => {
                     self.logs.store(true, Ordering::Relaxed);
-                    *log = Some(format!("{LOGS_DIR}/{}.log", a.id));
+                    *log = Some(log_of(&a.id));
                 }
                 Err(e) => self.warn(format!("{}: cannot keep its output: {e}", a.id)),
             }

@@ -1,6 +1,8 @@
 //! Keeps `.batuta-state.json` in step with the build: a phase is InProgress from its first
 //! action that has work to do, Completed when its stage is done, Failed when one of its
-//! actions fails (with the failures, as text and as data).
+//! actions fails (with the failures, as text and as data) or, with keep-going, will not run
+//! because an action it reads from failed. A stage passed with failures in it (keep-going)
+//! is still failed.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +22,9 @@ pub(crate) struct PhaseTracker<'a> {
     /// Phases in which an action had work to do (was not found up to date).
     worked: HashSet<Phase>,
     failed: HashMap<Phase, Vec<Recorded>>,
+    /// Per phase, the actions that will not run because an action they read from failed
+    /// (keep-going), said as text: they did not fail, so they are no failure data.
+    blocked: HashMap<Phase, Vec<String>>,
     done: Vec<Phase>,
     progress: &'a dyn Progress,
     /// Phases the graph holds, so empty stages still complete.
@@ -46,6 +51,7 @@ impl<'a> PhaseTracker<'a> {
             started: HashMap::new(),
             worked: HashSet::new(),
             failed: HashMap::new(),
+            blocked: HashMap::new(),
             done: Vec::new(),
             progress,
             phases: g.stages.iter().map(|(p, _)| *p).collect(),
@@ -88,6 +94,12 @@ impl<'a> PhaseTracker<'a> {
     pub fn stage_done(&mut self, p: Phase) {
         self.action_started(p, false);
         self.done.push(p);
+        // With keep-going a stage is passed with failures in it: it is still failed.
+        if self.failed.contains_key(&p) || self.blocked.contains_key(&p) {
+            self.finish_failed(p, false);
+            self.save();
+            return;
+        }
         // A phase that was complete and had nothing to do stays as it was recorded: a no-op
         // build writes nothing.
         let unchanged =
@@ -108,6 +120,42 @@ impl<'a> PhaseTracker<'a> {
         self.failed.entry(p).or_default().push(Recorded::of(id, f));
     }
 
+    /// An action of phase `p` will not run because `cause` failed (keep-going).
+    pub fn action_blocked(&mut self, p: Phase, id: &str, cause: &str) {
+        self.blocked.entry(p).or_default().push(format!(
+            "{id}: not run, it reads what {cause} did not write"
+        ));
+    }
+
+    /// Write phase `p` down as failed: its failures (as text and as data) and what did not
+    /// run because of them, or why it stopped when neither.
+    fn finish_failed(&mut self, p: Phase, cancelled: bool) {
+        let failures = self.failed.remove(&p).unwrap_or_default();
+        let blocked = self.blocked.remove(&p).unwrap_or_default();
+        let mut why: Vec<String> = failures
+            .iter()
+            .map(|f| format!("{}: {} [{}]", f.action, f.message, f.code))
+            .collect();
+        why.extend(blocked);
+        let why = if !why.is_empty() {
+            why.join("; ")
+        } else if cancelled {
+            "cancelled".to_owned()
+        } else {
+            "stopped: an action in another phase failed".to_owned()
+        };
+        if !self.worked.contains(&p) {
+            self.state.start(p, &state::now_rfc3339());
+        }
+        let secs = self.started[&p].elapsed().as_secs_f64();
+        self.state.finish(p, &state::now_rfc3339(), secs, Some(why));
+        self.state.set_failures(p, failures);
+        self.progress.event(Event::PhaseFinished {
+            phase: p,
+            ok: false,
+        });
+    }
+
     /// At the end: phases that started but did not complete have failed.
     pub fn close(&mut self, cancelled: bool) {
         let open: Vec<Phase> = self
@@ -117,28 +165,7 @@ impl<'a> PhaseTracker<'a> {
             .filter(|p| self.started.contains_key(p) && !self.done.contains(p))
             .collect();
         for &p in &open {
-            let failures = self.failed.remove(&p).unwrap_or_default();
-            let why = if !failures.is_empty() {
-                failures
-                    .iter()
-                    .map(|f| format!("{}: {} [{}]", f.action, f.message, f.code))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            } else if cancelled {
-                "cancelled".to_owned()
-            } else {
-                "stopped: an action in another phase failed".to_owned()
-            };
-            if !self.worked.contains(&p) {
-                self.state.start(p, &state::now_rfc3339());
-            }
-            let secs = self.started[&p].elapsed().as_secs_f64();
-            self.state.finish(p, &state::now_rfc3339(), secs, Some(why));
-            self.state.set_failures(p, failures);
-            self.progress.event(Event::PhaseFinished {
-                phase: p,
-                ok: false,
-            });
+            self.finish_failed(p, cancelled);
         }
         if !open.is_empty() {
             self.save();

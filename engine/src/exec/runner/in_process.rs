@@ -31,15 +31,30 @@ impl InProcess<'_> {
         Some((rule?, with.as_ref().unwrap_or(NULL)))
     }
 
+    /// The inputs a rule reads: all of them but a glob's match that is gone (see
+    /// `Action::matched`).
+    fn present_inputs(&self, a: &Action) -> Vec<String> {
+        a.inputs
+            .iter()
+            .filter(|i| !a.is_matched(i) || self.root.join(i).exists())
+            .cloned()
+            .collect()
+    }
+
     /// What a rule sees of the action it runs (or is asked about before the run).
-    fn call<'c>(&'c self, a: &'c Action, with: &'c serde_json::Value) -> Call<'c> {
+    fn call<'c>(
+        &'c self,
+        a: &'c Action,
+        inputs: &'c [String],
+        with: &'c serde_json::Value,
+    ) -> Call<'c> {
         Call {
             action: &a.id,
             phase: a.phase,
             root: self.root,
             source: &self.source,
             output: &self.output,
-            inputs: &a.inputs,
+            inputs,
             outputs: &a.outputs,
             with,
             env: child_env(a),
@@ -53,7 +68,7 @@ impl Runner for InProcess<'_> {
     /// message that says so.
     fn prepare(&self, a: &Action) -> Result<(), Failure> {
         match self.rule(a) {
-            Some((rule, with)) => rule.before_run(&self.call(a, with)),
+            Some((rule, with)) => rule.before_run(&self.call(a, &self.present_inputs(a), with)),
             None => Ok(()),
         }
     }
@@ -77,7 +92,8 @@ impl Runner for InProcess<'_> {
             )));
         };
         let _slot = self.local_slots.map(Slots::take);
-        Some(rule.run(&self.call(a, with)).map(|report| Ran {
+        let inputs = self.present_inputs(a);
+        Some(rule.run(&self.call(a, &inputs, with)).map(|report| Ran {
             program: format!("{what} '{name}'"),
             stdout: report.text.clone().into_bytes(),
             stderr: Vec::new(),

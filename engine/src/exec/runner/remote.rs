@@ -38,11 +38,13 @@ impl Runner for Remote<'_> {
         let mut inputs = Vec::with_capacity(a.inputs.len());
         for rel in &a.inputs {
             // The key was made from these a moment ago; one gone since runs here and fails
-            // there with the usual message.
-            let Ok(Some(d)) = self.recorder.digest(rel) else {
-                return None;
-            };
-            inputs.push((rel.clone(), d));
+            // there with the usual message (unless a glob matched it: then it is not
+            // matched, see `Action::matched`).
+            match self.recorder.digest(rel) {
+                Ok(Some(d)) => inputs.push((rel.clone(), d)),
+                Ok(None) if a.is_matched(rel) => {}
+                _ => return None,
+            }
         }
         let env: Vec<(String, String)> = a
             .env

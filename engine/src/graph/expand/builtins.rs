@@ -1,5 +1,5 @@
 //! What builtins and templates add to a task's plain expansion: file-by-file fan-out,
-//! companion actions, a tool's sidecar files, and modules ported by hand.
+//! companion actions, a tool's sidecar files, modules ported by hand, and the migration plan.
 
 use super::*;
 
@@ -58,6 +58,7 @@ impl<'m> Expander<'m> {
                 with: None,
             },
             inputs: Vec::new(),
+            matched: Vec::new(),
             outputs,
             env: Vec::new(),
             // Whatever the task says: the companion's result is what makes it worth having.
@@ -92,6 +93,7 @@ impl<'m> Expander<'m> {
                     with: None,
                 },
                 inputs: vec![input],
+                matched: Vec::new(),
                 outputs: vec![out.clone()],
                 env: task.env.iter().map(|e| e.value.clone()).collect(),
                 cache: task.cache,
@@ -164,16 +166,56 @@ impl<'m> Expander<'m> {
         });
     }
 
-    /// Every `hand_ported` entry must be one of the files the task's `each` matches.
+    /// The builtins of `Catalog::migration_map` get the plan in their `with` (so a change
+    /// of plan reruns them), and read the sources of the files that may be bridged.
+    pub(super) fn tell_the_plan(&mut self) {
+        if self.m.migration_map.is_empty() {
+            return;
+        }
+        let plan = serde_json::to_value(&self.plan).expect("the plan is plain data");
+        let bridged: Vec<String> = self
+            .plan
+            .iter()
+            .filter(|p| matches!(p.how, How::Bridged | How::GeneratedOrBridged))
+            .map(|p| p.source.clone())
+            .collect();
+        for a in &mut self.actions {
+            let ActionKind::Builtin { name, with } = &mut a.kind else {
+                continue;
+            };
+            if !self.m.migration_map.contains(&name.as_str()) {
+                continue;
+            }
+            let mut map = match with.take() {
+                Some(serde_json::Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            };
+            map.insert(crate::manifest::MIGRATION_KEY.to_owned(), plan.clone());
+            *with = Some(serde_json::Value::Object(map));
+            for src in &bridged {
+                if !a.inputs.contains(src) {
+                    a.inputs.push(src.clone());
+                }
+            }
+        }
+    }
+
+    /// Every `hand_ported` and `bridged` entry must be one of the files the task's `each`
+    /// matches.
     pub(super) fn unmatched_hand_ports(&mut self, task: &Task, matches: &[walk::SourceFile]) {
-        for h in &task.hand_ported {
+        let listed = task
+            .hand_ported
+            .iter()
+            .map(|h| (h, "hand_ported"))
+            .chain(task.bridged.iter().map(|b| (b, "bridged")));
+        for (h, key) in listed {
             if matches.iter().any(|f| f.rel == h.value) {
                 continue;
             }
             let mut d = Diagnostic::new(
                 Code::UnknownName,
                 format!(
-                    "hand_ported names '{}', which `each` of task '{}.{}' does not match",
+                    "{key} names '{}', which `each` of task '{}.{}' does not match",
                     h.value, task.phase, task.name
                 ),
             )

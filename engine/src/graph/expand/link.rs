@@ -54,12 +54,14 @@ impl<'m> Expander<'m> {
                     }
                 }
             }
-            let inputs = &mut self.actions[i].inputs;
+            let action = &mut self.actions[i];
             for f in found {
-                if !inputs.contains(&f) {
-                    inputs.push(f);
+                if !action.inputs.contains(&f) {
+                    action.inputs.push(f.clone());
+                    action.matched.push(f);
                 }
             }
+            action.matched.sort_unstable();
         }
     }
 

@@ -17,10 +17,10 @@ use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::walk::{self, glob_set};
-use super::{Action, ActionGraph, ActionKind, Edge, Node, Sidecar};
+use super::{Action, ActionGraph, ActionKind, Edge, FilePlan, How, Node, Sidecar};
 use crate::manifest::{
     Code, Diagnostic, Diagnostics, FanOut, Manifest, Phase, Placeholder, Sp, Span, Task, TaskKind,
-    did_you_mean, normalize,
+    Template, did_you_mean, expand_command, normalize,
 };
 
 /// Expand `target` (the `default` target, or every stage, when `None`).
@@ -78,15 +78,21 @@ fn build(
             (s.phase, needs)
         })
         .collect();
+    x.tell_the_plan();
     x.resolve_input_globs();
     let (graph, action_nodes) = x.link(&stages);
-    if !x.diags.is_empty() {
+    let (warnings, errors): (Vec<Diagnostic>, Vec<Diagnostic>) = x
+        .diags
+        .into_iter()
+        .partition(|d| d.severity != crate::manifest::Severity::Error);
+    if !errors.is_empty() {
         return Err(Diagnostics {
             source: m.source.clone(),
-            items: x.diags,
+            items: errors,
         });
     }
     Ok(ActionGraph {
+        warnings,
         target,
         keep_going,
         stages,
@@ -94,6 +100,7 @@ fn build(
         graph,
         action_nodes,
         hand_ported: x.hand_ported,
+        plan: x.plan,
     })
 }
 
@@ -173,17 +180,34 @@ struct Expander<'m> {
     /// `inputs` written as globs: the action, the pattern, where it is written.
     input_globs: Vec<(usize, String, Span)>,
     hand_ported: Vec<super::HandPort>,
+    plan: Vec<FilePlan>,
     /// Companion builtins already in the graph ([`crate::manifest::Companion`]): each is added once.
     companions: HashSet<&'static str>,
+    /// The manifest and the cache folder relative to the workspace (the cache when it is
+    /// inside it): no task may write them ([`Expander::reserved`]).
+    manifest_rel: Option<String>,
+    cache_rel: Option<String>,
 }
 
 impl<'m> Expander<'m> {
     fn new(m: &'m Manifest) -> Self {
         let source = normalize("", &m.project.source.value).unwrap_or_default();
         let output = normalize("", &m.project.output.value).unwrap_or_default();
+        let root_canon = m.root.canonicalize().ok();
+        let manifest_rel = m
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_owned);
+        let cache_rel = root_canon.as_deref().and_then(|root| {
+            let cache = crate::cache::dir_for(&m.root);
+            // A relative BATUTA_CACHE_DIR is relative to where batuta runs.
+            let cache = std::path::absolute(&cache).unwrap_or(cache);
+            confine::rel_inside(root, &cache)
+        });
         Self {
             m,
-            root_canon: m.root.canonicalize().ok(),
+            root_canon,
             source,
             output,
             files: Vec::new(),
@@ -192,7 +216,10 @@ impl<'m> Expander<'m> {
             confined: HashMap::new(),
             input_globs: Vec::new(),
             hand_ported: Vec::new(),
+            plan: Vec::new(),
             companions: HashSet::new(),
+            manifest_rel,
+            cache_rel,
         }
     }
 
@@ -236,12 +263,31 @@ impl<'m> Expander<'m> {
                 return;
             }
         };
-        // Never treat batuta's own files or generated output as legacy source.
-        let skip = [
+        // Never treat batuta's own files or generated output as legacy source: the manifest,
+        // the output folder, what any task declares it writes (a release in dist/, when the source is
+        // the workspace itself), the cache wherever it is kept.
+        let mut skip = vec![
             self.abs(&self.output),
             self.abs(".batuta"),
             self.abs(".git"),
         ];
+        if let Some(name) = self.m.path.file_name().and_then(|n| n.to_str()) {
+            skip.push(self.abs(name));
+        }
+        let written = self
+            .m
+            .stages
+            .iter()
+            .flat_map(|s| &s.tasks)
+            .flat_map(|t| &t.outputs);
+        skip.extend(
+            written
+                .filter_map(|o| normalize("", &o.value))
+                .map(|o| self.abs(&o)),
+        );
+        if let Some(cache) = std::env::var_os("BATUTA_CACHE_DIR").filter(|c| !c.is_empty()) {
+            skip.push(std::path::PathBuf::from(cache));
+        }
         self.files = walk::walk(&dir, &exclude, &skip);
     }
 
@@ -288,10 +334,10 @@ impl<'m> Expander<'m> {
                 .clone()
         });
         let Some(each) = &task.each else {
-            let argv = run
-                .iter()
-                .map(|a| a.value.expand(|_| tool_cmd.clone().unwrap_or_default()))
-                .collect();
+            let Some(argv) = self.command(task, run, |_| tool_cmd.clone().unwrap_or_default())
+            else {
+                return;
+            };
             let id = format!("{}/{}", task.phase, task.name);
             let kind = ActionKind::Command {
                 argv,
@@ -308,6 +354,21 @@ impl<'m> Expander<'m> {
             .cloned()
             .collect();
         self.unmatched_hand_ports(task, &matches);
+        if matches.is_empty() && task.hand_ported.is_empty() && task.bridged.is_empty() {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Missing,
+                    format!(
+                        "task '{}.{}' matches no file: `each: \"{}\"` finds nothing under {}",
+                        task.phase, task.name, each.value, self.m.project.source.value
+                    ),
+                )
+                .warning()
+                .at(each.span)
+                .label("matches nothing")
+                .help("check the glob against the files (`batuta analyze` lists them); a script without an extension needs its path, or a list of globs such as \"{**/*.sh,bin/tool}\""),
+            );
+        }
         for file in matches {
             let input = join(&self.source, &file.rel);
             if file.symlink && !self.file_inside(&input) {
@@ -355,21 +416,51 @@ impl<'m> Expander<'m> {
                 }
                 None => None,
             };
-            if task.hand_ported.iter().any(|h| h.value == file.rel) {
-                self.hand_port(task, &file.rel, input, out);
+            let how = if task.hand_ported.iter().any(|h| h.value == file.rel) {
+                How::HandPorted
+            } else if task.bridged.iter().any(|b| b.value == file.rel) {
+                How::Bridged
+            } else if task.fallback.is_some() {
+                How::GeneratedOrBridged
+            } else {
+                How::Generated
+            };
+            if let Some(module) = &out {
+                self.plan.push(FilePlan {
+                    task: format!("{}/{}", task.phase, task.name),
+                    source: input.clone(),
+                    module: module.clone(),
+                    tool: tool.map(str::to_owned),
+                    how,
+                });
+            }
+            match how {
+                How::HandPorted => {
+                    self.hand_port(task, &file.rel, input, out);
+                    continue;
+                }
+                // The original code is linked in: nothing to transpile.
+                How::Bridged => continue,
+                How::Generated | How::GeneratedOrBridged => {}
+            }
+            // Found now, not as a "syntax error" from the transpiler at build time.
+            if let Some(reason) = self.unreadable(&file, &input) {
+                self.diags.push(
+                    Diagnostic::new(Code::Missing, format!("'{input}' cannot be read: {reason}"))
+                        .at(each.span)
+                        .label("matched by this glob")
+                        .help("fix or remove the file, or leave it out with project.exclude"),
+                );
                 continue;
             }
-            let argv = run
-                .iter()
-                .map(|a| {
-                    a.value.expand(|p| match p {
-                        Placeholder::In => input.clone(),
-                        Placeholder::Out => out.clone().unwrap_or_default(),
-                        Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
-                        other => var(other),
-                    })
-                })
-                .collect();
+            let Some(argv) = self.command(task, run, |p| match p {
+                Placeholder::In => input.clone(),
+                Placeholder::Out => out.clone().unwrap_or_default(),
+                Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
+                other => var(other),
+            }) else {
+                continue;
+            };
             let id = format!("{}/{}:{}", task.phase, task.name, file.rel);
             let kind = ActionKind::Command {
                 argv,
@@ -383,22 +474,47 @@ impl<'m> Expander<'m> {
             // A gate checks the output, as an action of its own that reads it: the stage
             // is not done, and nothing after it runs, until every gate passes.
             if let (false, Some(out)) = (gate.is_empty(), out) {
-                let argv = gate
-                    .iter()
-                    .map(|a| {
-                        a.value.expand(|p| match p {
-                            Placeholder::In | Placeholder::Out => out.clone(),
-                            Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
-                            other => var(other),
-                        })
-                    })
-                    .collect();
+                let Some(argv) = self.command(task, gate, |p| match p {
+                    Placeholder::In | Placeholder::Out => out.clone(),
+                    Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
+                    other => var(other),
+                }) else {
+                    continue;
+                };
                 let id = format!("{}/{}#gate:{}", task.phase, task.name, file.rel);
                 let kind = ActionKind::Command {
                     argv,
                     tool: tool.map(str::to_owned),
                 };
                 self.push_action(task, id, kind, Some(out), None);
+            }
+        }
+    }
+
+    /// A command's arguments, each value made safe where it stands (see
+    /// `manifest::expand_command`). Loading refuses what cannot be quoted, so `None` (with
+    /// a diagnostic) is only for a template that skipped the check.
+    fn command(
+        &mut self,
+        task: &Task,
+        run: &[Sp<Template>],
+        value: impl FnMut(Placeholder) -> String,
+    ) -> Option<Vec<String>> {
+        let templates: Vec<&Template> = run.iter().map(|a| &a.value).collect();
+        match expand_command(&templates, value) {
+            Ok(argv) => Some(argv),
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::Placeholder,
+                        format!(
+                            "task '{}.{}': {} stands {} in a shell script, where no quoting keeps a value one value",
+                            task.phase, task.name, e.placeholder, e.place
+                        ),
+                    )
+                    .at(run[e.arg].span),
+                );
+                None
             }
         }
     }
@@ -437,12 +553,22 @@ impl<'m> Expander<'m> {
                     .map(|o| (o.value.clone(), normalize("", &o.value), o.span)),
             );
         for (raw, norm, span) in written {
+            let what = format!("task '{}.{}': output", task.phase, task.name);
+            let catalogs = task.catalog_outputs.contains(&raw);
             match norm {
-                Some(p) if !p.is_empty() && self.parent_inside(&p) => outputs.push(p),
-                _ => self.diags.push(escapes(
-                    &Sp::new(raw, span),
-                    &format!("task '{}.{}': output", task.phase, task.name),
-                )),
+                Some(p) if !p.is_empty() && self.parent_inside(&p) => match self.reserved(&p) {
+                    Some(why) if !catalogs => self.diags.push(
+                        Diagnostic::new(
+                            Code::PathEscapes,
+                            format!("{what} '{p}' is batuta's own: {why}"),
+                        )
+                        .at(span)
+                        .label("no task may write this")
+                        .help("write outputs elsewhere in the workspace; batuta alone writes .batuta/, the state file, the cache folder, and reads the manifest"),
+                    ),
+                    _ => outputs.push(p),
+                },
+                _ => self.diags.push(escapes(&Sp::new(raw, span), &what)),
             }
         }
         let local = task.local || !matches!(kind, ActionKind::Command { .. });
@@ -452,6 +578,7 @@ impl<'m> Expander<'m> {
             task: task.name.value.clone(),
             kind,
             inputs,
+            matched: Vec::new(),
             outputs,
             env: task.env.iter().map(|e| e.value.clone()).collect(),
             cache: task.cache,

@@ -15,9 +15,19 @@ const KEYWORDS: &[&str] = &[
     "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
 ];
 
+/// A call found, with its tokens: the expression's first and last, and its `(` or `@`.
+pub(super) struct Located {
+    pub start: usize,
+    pub end: usize,
+    pub at: usize,
+    pub call: MlCall,
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub unpacked: bool,
+}
+
 pub(super) struct Scan<'s> {
     src: &'s str,
-    lexed: &'s Lexed,
+    pub(super) lexed: &'s Lexed,
     /// Whether each token starts a logical line (no expression reaches back over one).
     line_start: Vec<bool>,
 }
@@ -36,29 +46,37 @@ impl<'s> Scan<'s> {
     }
 
     /// Token `i` continues the expression that token `i - 1` is part of.
-    fn follows(&self, i: usize) -> bool {
+    pub(super) fn follows(&self, i: usize) -> bool {
         i > 0 && !self.line_start[i]
     }
 
-    fn text(&self, i: usize) -> &'s str {
+    pub(super) fn text(&self, i: usize) -> &'s str {
         let t = self.lexed.tokens[i];
         &self.src[t.start as usize..t.end as usize]
     }
 
-    fn kind(&self, i: usize) -> Option<Kind> {
+    /// Token `i`'s line and 0-based byte column: where Python's `ast` places it.
+    pub(super) fn anchor(&self, i: usize) -> [usize; 2] {
+        let t = self.lexed.tokens[i];
+        let start = t.start as usize;
+        let line_start = self.src[..start].rfind('\n').map_or(0, |n| n + 1);
+        [t.line as usize, start - line_start]
+    }
+
+    pub(super) fn kind(&self, i: usize) -> Option<Kind> {
         self.lexed.tokens.get(i).map(|t| t.kind)
     }
 
-    fn is(&self, i: usize, kind: Kind, text: &str) -> bool {
+    pub(super) fn is(&self, i: usize, kind: Kind, text: &str) -> bool {
         self.kind(i) == Some(kind) && self.text(i) == text
     }
 
-    fn name(&self, i: usize) -> bool {
+    pub(super) fn name(&self, i: usize) -> bool {
         self.kind(i) == Some(Kind::Name)
     }
 
     /// Whether token `i` can end an expression (so a `(` or `[` after it is a trailer).
-    fn ends_primary(&self, i: usize) -> bool {
+    pub(super) fn ends_primary(&self, i: usize) -> bool {
         match self.kind(i) {
             Some(Kind::Name) => !KEYWORDS.contains(&self.text(i)),
             Some(Kind::Close | Kind::Str | Kind::Number) => true,
@@ -67,56 +85,75 @@ impl<'s> Scan<'s> {
     }
 
     /// The source text from token `a` to token `b`, both included.
-    fn slice(&self, a: usize, b: usize) -> &'s str {
+    pub(super) fn slice(&self, a: usize, b: usize) -> &'s str {
         let t = &self.lexed.tokens;
         &self.src[t[a].start as usize..t[b].end as usize]
     }
 
-    /// Frameworks imported and every framework call, as `ml::scan` gives them.
+    /// Frameworks imported and every framework call, as `ml::scan` gives them, then what
+    /// only tokens tell: method calls on arrays and models, operands, `axis=` (see
+    /// [`super::numeric`]).
     pub(super) fn scan(&self) -> (Vec<String>, Vec<MlCall>) {
-        let (imported, calls) = self.found();
-        (imported, calls.into_iter().map(|(c, _)| c).collect())
+        let aliases = self.aliases();
+        let (imported, located) = self.located(&aliases);
+        let calls = super::numeric::enrich(self, &aliases, &imported, located);
+        (imported, calls)
     }
 
-    /// [`Scan::scan`], each call marked when it is unpacked (`*np.split(a)`): tree-sitter-
-    /// python sometimes parses that as a call of `*np.split` or `(*np).split`, naming nothing,
-    /// and misses it; Python calls `np.split`, and so does this.
+    /// [`Scan::scan`]'s import-resolved calls alone, each marked when it is unpacked
+    /// (`*np.split(a)`): tree-sitter-python sometimes parses that as a call of `*np.split`
+    /// or `(*np).split`, naming nothing, and misses it; Python calls `np.split`, and so does
+    /// this.
+    #[cfg(test)]
     pub(super) fn found(&self) -> (Vec<String>, Vec<(MlCall, bool)>) {
-        let aliases = self.aliases();
+        let (imported, located) = self.located(&self.aliases());
+        (
+            imported,
+            located.into_iter().map(|l| (l.call, l.unpacked)).collect(),
+        )
+    }
+
+    /// Every import-resolved call and `@`, where it is, in tree-sitter's pre-order.
+    fn located(&self, aliases: &Aliases) -> (Vec<String>, Vec<Located>) {
         let imported = aliases.imported();
         if imported.is_empty() {
             return (imported, Vec::new());
         }
         let numpy = imported.iter().any(|m| m == "numpy");
         let torch = imported.iter().any(|m| m == "torch");
-        // (start token, end token, call, unpacked): sorted, that is tree-sitter's pre-order.
-        let mut found: Vec<(usize, usize, MlCall, bool)> = Vec::new();
+        let mut found: Vec<Located> = Vec::new();
         let toks = &self.lexed.tokens;
         for (i, t) in toks.iter().enumerate() {
             match t.kind {
                 Kind::Open
                     if self.text(i) == "(" && self.follows(i) && self.ends_primary(i - 1) =>
                 {
-                    if let Some(op) = self.call(i, &aliases, torch) {
+                    if let Some(op) = self.call(i, aliases, torch) {
                         let start = self.primary_start(i - 1);
-                        let call = MlCall::new(op, line(toks, start));
-                        found.push((start, t.pair as usize, call, self.unpacked(start)));
+                        found.push(Located {
+                            start,
+                            end: t.pair as usize,
+                            at: i,
+                            call: MlCall::new(op, line(toks, start)),
+                            unpacked: self.unpacked(start),
+                        });
                     }
                 }
                 Kind::Op if numpy && self.text(i) == "@" && self.follows(i) => {
                     let start = self.term_start(i - 1);
-                    let end = self.factor_end(i + 1);
-                    let call = MlCall::new("numpy.matmul".into(), line(toks, start));
-                    found.push((start, end, call, false));
+                    found.push(Located {
+                        start,
+                        end: self.factor_end(i + 1),
+                        at: i,
+                        call: MlCall::new("numpy.matmul".into(), line(toks, start)),
+                        unpacked: false,
+                    });
                 }
                 _ => {}
             }
         }
-        found.sort_by_key(|(s, e, _, _)| (*s, std::cmp::Reverse(*e)));
-        (
-            imported,
-            found.into_iter().map(|(_, _, c, u)| (c, u)).collect(),
-        )
+        found.sort_by_key(|l| (l.start, std::cmp::Reverse(l.end)));
+        (imported, found)
     }
 
     /// The expression starting at `start` follows a `*` or `**` that unpacks it.
@@ -154,7 +191,7 @@ impl<'s> Scan<'s> {
     }
 
     /// `a.b.c` ending at `last`, when the whole function is a chain of plain names.
-    fn dotted(&self, last: usize) -> Option<String> {
+    pub(super) fn dotted(&self, last: usize) -> Option<String> {
         let mut first = last;
         if !self.name(first) {
             return None;
@@ -170,7 +207,7 @@ impl<'s> Scan<'s> {
     }
 
     /// The first token of the primary expression (atom and trailers) ending at `i`.
-    fn primary_start(&self, mut i: usize) -> usize {
+    pub(super) fn primary_start(&self, mut i: usize) -> usize {
         loop {
             let start = match self.kind(i) {
                 Some(Kind::Close) => {
@@ -306,7 +343,7 @@ impl<'s> Scan<'s> {
     }
 
     /// Every import statement, in order.
-    fn aliases(&self) -> Aliases {
+    pub(super) fn aliases(&self) -> Aliases {
         let mut aliases = Aliases::default();
         let n = self.lexed.tokens.len();
         for i in 0..n {
@@ -367,7 +404,7 @@ impl<'s> Scan<'s> {
     }
 
     /// Where the statement holding token `i` ends: its logical line's end, or a `;`.
-    fn statement_end(&self, i: usize) -> usize {
+    pub(super) fn statement_end(&self, i: usize) -> usize {
         let lines = &self.lexed.lines;
         let at = lines.partition_point(|l| l.end <= i);
         let line_end = lines

@@ -16,6 +16,7 @@
 
 mod calls;
 mod expr;
+mod numeric;
 mod tokens;
 
 use std::rc::Rc;
@@ -207,7 +208,9 @@ impl<'s> Measure<'s> {
             }
             let ctx = stack.last().map_or(&module, |b| &b.ctx).clone();
             if opens && let Some(f) = stack.last().and_then(|b| b.def) {
-                self.out[f].documented = self.docstring(line.start, line.end);
+                let doc = self.docstring(line.start, line.end);
+                self.out[f].documented = doc.is_some();
+                self.out[f].docstring = doc.unwrap_or(0);
             }
             self.depth = 0;
             let (next, block) = self.statement(line, &ctx, chain)?;
@@ -388,6 +391,7 @@ impl<'s> Measure<'s> {
             cyclomatic: 1,
             cognitive: 0,
             documented: false,
+            docstring: 0,
         });
         let f = Some(self.out.len() - 1);
         self.expr_list(head + 2, colon, 0, f)?;
@@ -399,7 +403,9 @@ impl<'s> Measure<'s> {
         };
         if colon + 1 < e {
             let i = self.out.len() - 1;
-            self.out[i].documented = self.docstring(colon + 1, e);
+            let doc = self.docstring(colon + 1, e);
+            self.out[i].documented = doc.is_some();
+            self.out[i].docstring = doc.unwrap_or(0);
             self.out[i].lines = self.toks[e - 1].end_line as usize + 1 - start;
             self.expr_list(colon + 1, e, 0, f)?;
             return Ok((Chain::None, None));
@@ -447,16 +453,18 @@ impl<'s> Measure<'s> {
             }
     }
 
-    /// A statement that is one string literal (a docstring), however it continues.
-    fn docstring(&self, s: usize, e: usize) -> bool {
+    /// A statement that is one string literal (a docstring), however it continues: the
+    /// lines the statement spans.
+    fn docstring(&self, s: usize, e: usize) -> Option<usize> {
         if self.toks[s].kind != Kind::Str {
-            return false;
+            return None;
         }
         let mut i = s + 1;
         while i < e && self.toks[i].kind == Kind::Interp {
             i = self.skip(i);
         }
-        i == e || self.op(i, ";")
+        (i == e || self.op(i, ";"))
+            .then(|| (self.toks[i - 1].end_line + 1 - self.toks[s].line) as usize)
     }
 }
 

@@ -195,14 +195,15 @@ fn ml_by_tree(src: &str) -> Option<(Vec<String>, Vec<MlCall>)> {
         .then(|| crate::analyze::ml::scan(&tree, src))
 }
 
+/// The import-resolved calls from tokens, checked against tree-sitter's (what only tokens
+/// add, method calls and operands, is `numeric.rs`'s and tested there).
 fn ml_agrees(src: &str) -> Vec<(String, usize)> {
-    let fast = facts(src, true).unwrap_or_else(|_| panic!("unsupported:\n{src}"));
+    let lexed = tokens::lex(src).unwrap_or_else(|_| panic!("unsupported:\n{src}"));
+    let (imports, found) = calls::Scan::new(src, &lexed).found();
+    let fast: Vec<MlCall> = found.into_iter().map(|(c, _)| c).collect();
     let tree = ml_by_tree(src).expect("tree-sitter parses it");
-    assert_eq!((fast.ml_imports, fast.ml_calls.clone()), tree, "\n{src}");
-    fast.ml_calls
-        .into_iter()
-        .map(|c| (c.operation, c.line))
-        .collect()
+    assert_eq!((imports, fast.clone()), tree, "\n{src}");
+    fast.into_iter().map(|c| (c.operation, c.line)).collect()
 }
 
 #[test]
@@ -399,4 +400,15 @@ fn agrees_with_tree_sitter_on_the_standard_library() {
         unsupported.len(),
         unsupported[..unsupported.len().min(20)].join("\n")
     );
+}
+
+#[test]
+fn docstring_lines_are_counted_apart_from_the_body() {
+    let src = "def f(x):\n    \"\"\"Three\n    lines\n    of docs.\"\"\"\n    return x\n\ndef g(): 'one'\n\ndef h():\n    x = 1\n    'not a docstring'\n";
+    let fs = agrees(src);
+    let doc: Vec<(&str, usize, usize)> = fs
+        .iter()
+        .map(|f| (f.name.as_str(), f.lines, f.docstring))
+        .collect();
+    assert_eq!(doc, [("f", 5, 3), ("g", 1, 1), ("h", 3, 0)]);
 }

@@ -1,0 +1,156 @@
+//! The per-file table for people: one line a file, the to-do list first with its order,
+//! each one's first error under the table, and a count of where the files stand.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{Compile, FileStatus, Kind, Step, Validation};
+
+fn step_text(s: &Step) -> String {
+    match s {
+        Step::Ok => "yes".to_owned(),
+        Step::Failed(Some(c)) => format!("failed ({c})"),
+        Step::Failed(None) => "failed".to_owned(),
+        Step::NotRun => "not yet".to_owned(),
+        Step::None => "–".to_owned(),
+    }
+}
+
+fn plural(n: usize, w: &str) -> String {
+    format!("{n} {w}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The CHECKED column: for a module whether it compiles, for a script whether it lints.
+fn compile_text(c: &Compile, kind: Kind) -> String {
+    match c {
+        Compile::Ok => "compiles".to_owned(),
+        Compile::Quarantined { count, .. } => format!("{}, quarantined", plural(*count, "error")),
+        Compile::Errors { count, .. } => plural(*count, "error"),
+        Compile::TestsQuarantined { count, .. } => {
+            format!("compiles, tests: {}", plural(*count, "error"))
+        }
+        Compile::NoErrors => "no errors here".to_owned(),
+        Compile::NotBuilt if kind == Kind::Script => "not linted".to_owned(),
+        Compile::NotBuilt => "not built".to_owned(),
+        Compile::Bridged { .. } => "still C (bridged)".to_owned(),
+        Compile::Lints => "lints clean".to_owned(),
+        Compile::LintFailed { code: Some(c) } => format!("lint failed ({c})"),
+        Compile::LintFailed { code: None } => "lint failed".to_owned(),
+    }
+}
+
+fn validation_text(v: &Validation) -> String {
+    match v {
+        Validation::Ok(_) => "yes".to_owned(),
+        Validation::Failed(_) => "failed".to_owned(),
+        Validation::LinkedNotExercised(_) => "linked only".to_owned(),
+        Validation::NotRun => "not yet".to_owned(),
+        Validation::None => "–".to_owned(),
+    }
+}
+
+/// The table for people.
+pub fn text(rows: &[FileStatus]) -> String {
+    if rows.is_empty() {
+        return "No source files: the manifest has no transpile tasks with `each`.\n".to_owned();
+    }
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            let transpile = match (&r.transpile, &r.tool) {
+                (Step::Ok, Some(t)) => format!("yes ({t})"),
+                (Step::None, _) => r.origin.to_owned(),
+                (s, _) => step_text(s),
+            };
+            [
+                r.next.map_or_else(String::new, |n| n.to_string()),
+                r.source.clone().unwrap_or_else(|| "–".to_owned()),
+                r.module.clone().unwrap_or_default(),
+                transpile,
+                compile_text(&r.compile, r.kind),
+                validation_text(&r.validate),
+            ]
+        })
+        .collect();
+    let head = [
+        "NEXT",
+        "SOURCE",
+        "BECAME",
+        "TRANSPILED",
+        "CHECKED",
+        "VALIDATED",
+    ];
+    let width = |i: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].chars().count())
+            .chain([head[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..head.len()).map(width).collect();
+    let mut out = String::new();
+    let line = |out: &mut String, c: &[&str], status: &str| {
+        for (i, cell) in c.iter().enumerate() {
+            let _ = write!(
+                out,
+                "{cell}{}  ",
+                " ".repeat(widths[i] - cell.chars().count())
+            );
+        }
+        let _ = writeln!(out, "{status}");
+    };
+    line(&mut out, &head, "STATUS");
+    for (r, c) in rows.iter().zip(&cells) {
+        let c: Vec<&str> = c.iter().map(String::as_str).collect();
+        line(&mut out, &c, &r.status);
+    }
+    for r in rows {
+        let name = r.source.as_deref().or(r.module.as_deref()).unwrap_or("");
+        match (&r.compile, &r.validate) {
+            (Compile::Quarantined { first, .. } | Compile::Errors { first, .. }, _) => {
+                let _ = writeln!(out, "\n{name}: first error: {first}");
+            }
+            (_, Validation::Failed(checks)) => {
+                let _ = writeln!(out, "\n{name}: failed: {}", checks.join(", "));
+            }
+            _ => {}
+        }
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rows {
+        let key = if r.status.starts_with("quarantined") {
+            "quarantined"
+        } else if r.status.starts_with("does not compile") {
+            "with compile errors"
+        } else if r.status.starts_with("transpile failed") {
+            "failed to transpile"
+        } else if r.status.starts_with("lint failed") {
+            "failed to lint"
+        } else {
+            r.status.as_str()
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let _ = writeln!(
+        out,
+        "\n{}: {}",
+        plural(rows.len(), "file"),
+        parts.join(", ")
+    );
+    if let Some(first) = rows.iter().find(|r| r.next == Some(1)) {
+        let name = first
+            .source
+            .as_deref()
+            .or(first.module.as_deref())
+            .unwrap_or("");
+        let users = match first.dependents {
+            0 => String::new(),
+            1 => "; 1 other file uses it".to_owned(),
+            n => format!("; {n} other files use it"),
+        };
+        let _ = writeln!(out, "Next: {name}: {}{users}.", first.status);
+    }
+    out
+}
