@@ -282,9 +282,13 @@ fn the_example_shows_every_key() {
     );
     let mut used = BTreeSet::new();
     collect(&to_json(&text).expect("YAML"), &mut used);
+    // `projects:` cannot stand beside `project:`: the workspace example shows it.
+    let workspace = std::fs::read_to_string(repo().join("examples/workspace/batuta.yaml")).unwrap();
+    collect(&to_json(&workspace).expect("YAML"), &mut used);
     let all = [
         keys::TOP,
         keys::PROJECT,
+        keys::WORKSPACE_PROJECT,
         keys::TOOL,
         keys::RULE,
         keys::TASK,
@@ -326,9 +330,14 @@ fn schema_keys_match_the_loader() {
         sorted(p.keys().map(String::as_str))
     };
     let stage: Vec<&str> = keys::STAGE_OWN.iter().chain(keys::TASK).copied().collect();
-    let cases: [(&str, &str, &[&str]); 10] = [
+    let cases: [(&str, &str, &[&str]); 11] = [
         ("top level", "", keys::TOP),
         ("project", "/properties/project", keys::PROJECT),
+        (
+            "workspace project",
+            "/$defs/workspace_project",
+            keys::WORKSPACE_PROJECT,
+        ),
         ("tool", "/$defs/tool", keys::TOOL),
         ("rule", "/$defs/rule", keys::RULE),
         ("task", "/$defs/task", keys::TASK),
@@ -360,8 +369,13 @@ fn schema_keys_match_the_loader() {
     );
     assert_eq!(
         strings(&s, "/required"),
-        ["version", "project", "stages"],
+        ["version", "stages"],
         "required top-level keys"
+    );
+    assert_eq!(
+        s.pointer("/oneOf"),
+        Some(&serde_json::json!([{ "required": ["project"] }, { "required": ["projects"] }])),
+        "`project` or `projects`, not both"
     );
     assert_eq!(strings(&s, "/properties/project/required"), ["name"]);
     assert_eq!(strings(&s, "/$defs/rule/required"), ["run"]);

@@ -168,6 +168,7 @@ impl PartialEq for Expanded {
                 ga.target == gb.target
                     && ga.keep_going == gb.keep_going
                     && ga.stages == gb.stages
+                    && ga.projects == gb.projects
                     && ga.hand_ported == gb.hand_ported
                     && ga.plan == gb.plan
                     && ga.warnings.len() == gb.warnings.len()
@@ -257,6 +258,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         timeout,
         sidecars,
         span: _,
+        scope,
     } = a;
     *id == b.id
         && *phase == b.phase
@@ -266,6 +268,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         && *matched == b.matched
         && *outputs == b.outputs
         && *env == b.env
+        && *scope == b.scope
         && *cache == b.cache
         && *local == b.local
         && *gpu == b.gpu

@@ -222,6 +222,7 @@ mod tests {
                 hand_ported: Vec::new(),
                 plan: Vec::new(),
                 warnings: Vec::new(),
+                projects: Vec::new(),
             },
             walked,
         }

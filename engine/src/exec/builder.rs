@@ -87,13 +87,14 @@ pub(super) fn run(b: &Build<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -
                 match plan.next_step() {
                     None => break,
                     Some(Step::StageDone(p)) => phases.stage_done(p),
+                    Some(Step::ProjectStageDone(k, p)) => phases.project_stage_done(k, p),
                     Some(Step::Action {
                         index,
                         inputs_rewritten,
                     }) => {
                         let a = &g.actions[index];
                         if fresh[index] && !inputs_rewritten {
-                            phases.action_started(a.phase, false);
+                            phases.action_started(a, false);
                             progress.event(Event::ActionFinished {
                                 action: a,
                                 outcome: &Outcome::UpToDate,
@@ -104,7 +105,7 @@ pub(super) fn run(b: &Build<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -
                             plan.finish(index, done);
                             continue;
                         }
-                        phases.action_started(a.phase, true);
+                        phases.action_started(a, true);
                         progress.event(Event::ActionStarted(a));
                         job_tx.send(index).expect("workers alive");
                     }
@@ -131,15 +132,14 @@ pub(super) fn run(b: &Build<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -
                 worker: Some(worker),
             });
             if let Outcome::Failed(f) = &outcome {
-                phases.action_failed(a.phase, &a.id, f);
+                phases.action_failed(a, f);
                 if !keep_going {
                     halt.store(true, Ordering::SeqCst);
                 }
             }
             let done = summary.count(&a.id, outcome);
-            for j in plan.finish(i, done) {
-                let blocked = &g.actions[j];
-                phases.action_blocked(blocked.phase, &blocked.id, &a.id);
+            for (j, why) in plan.finish(i, done) {
+                phases.action_blocked(&g.actions[j], a, why);
             }
         }
         drop(job_tx);

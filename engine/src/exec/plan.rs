@@ -30,6 +30,18 @@ pub enum Step {
     },
     /// Every action of this stage has ended well: the stages that need it may start.
     StageDone(Phase),
+    /// A stage of one project of a workspace (an index into `ActionGraph::projects`) is
+    /// done.
+    ProjectStageDone(u32, Phase),
+}
+
+/// Why an action will not run after another failed (keep-going).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    /// It reads what the failed action (or one it waited for) did not write.
+    Reads,
+    /// Its project needs the failed action's project.
+    Needs,
 }
 
 /// How an action the plan handed out ended.
@@ -137,6 +149,11 @@ impl<'g> Plan<'g> {
                     self.complete(n);
                     return Some(Step::StageDone(p));
                 }
+                Node::StageOf(k, p) => {
+                    self.complete(n);
+                    return Some(Step::ProjectStageDone(k, p));
+                }
+                Node::Needed(..) => self.complete(n),
                 Node::Action(i) => {
                     if !self.wanted[i] {
                         // Not part of this build: what waits for it goes on as if it ran.
@@ -162,8 +179,8 @@ impl<'g> Plan<'g> {
     }
 
     /// Action `i`, handed out by [`Plan::next_step`], ended. Returns the actions that will
-    /// not run because it failed (keep-going), each once.
-    pub fn finish(&mut self, i: usize, done: Done) -> Vec<usize> {
+    /// not run because it failed (keep-going), each once, with why.
+    pub fn finish(&mut self, i: usize, done: Done) -> Vec<(usize, Blocked)> {
         self.running -= 1;
         self.gpu_free += self.gpu_of(i);
         // A slot may be free now: deferred actions try again.
@@ -187,30 +204,39 @@ impl<'g> Plan<'g> {
     }
 
     /// After `failed` failed, with keep-going: what reads one of its outputs never runs,
-    /// nor what reads theirs; the rest of what waits for it (its stage's barrier, readers
-    /// through a glob) is released as if it had ended. Returns the actions blocked.
-    fn fail_downstream(&mut self, failed: NodeIndex) -> Vec<usize> {
+    /// nor what reads theirs, nor what waits through `needs` for its project's stage; the
+    /// rest of what waits for it (its stage's barrier, readers through a glob) is released
+    /// as if it had ended. Returns the actions blocked, with why.
+    fn fail_downstream(&mut self, failed: NodeIndex) -> Vec<(usize, Blocked)> {
         use petgraph::visit::EdgeRef;
         let graph = &self.g.graph;
         let mut blocked = Vec::new();
-        let mut stack = vec![failed];
-        while let Some(n) = stack.pop() {
+        let mut stack = vec![(failed, Blocked::Reads)];
+        while let Some((n, why)) = stack.pop() {
             for e in graph.edges_directed(n, Outgoing) {
                 let next = e.target();
                 if self.waiting[next.index()] == BLOCKED {
                     continue;
                 }
-                if let (Edge::File(f), Node::Action(j)) = (e.weight(), graph[next])
-                    && !self.g.actions[j].is_matched(f)
-                {
-                    self.waiting[next.index()] = BLOCKED;
-                    if self.wanted[j] {
-                        blocked.push(j);
+                let blocks = match (e.weight(), graph[next]) {
+                    (Edge::File(f), Node::Action(j)) => {
+                        (!self.g.actions[j].is_matched(f)).then_some(why)
                     }
-                    stack.push(next);
+                    // What a failed project's dependents wait for never comes.
+                    (Edge::Needs, _) => Some(Blocked::Needs),
+                    _ => None,
+                };
+                let Some(why) = blocks else {
+                    self.release(next);
                     continue;
+                };
+                self.waiting[next.index()] = BLOCKED;
+                if let Node::Action(j) = graph[next]
+                    && self.wanted[j]
+                {
+                    blocked.push((j, why));
                 }
-                self.release(next);
+                stack.push((next, why));
             }
         }
         blocked
@@ -315,6 +341,7 @@ mod tests {
                 timeout: None,
                 sidecars: Vec::new(),
                 span: Span::default(),
+                scope: None,
             });
             self.actions.len() - 1
         }
@@ -367,6 +394,7 @@ mod tests {
                 hand_ported: Vec::new(),
                 plan: Vec::new(),
                 warnings: Vec::new(),
+                projects: Vec::new(),
             }
         }
     }
@@ -404,6 +432,9 @@ mod tests {
             while running.len() < workers {
                 match plan.next_step() {
                     Some(Step::StageDone(p)) => t.steps.push(format!("done:{}", p.stage_name())),
+                    Some(Step::ProjectStageDone(k, p)) => {
+                        t.steps.push(format!("done:{k}:{}", p.stage_name()))
+                    }
                     Some(Step::Action {
                         index,
                         inputs_rewritten,
@@ -436,7 +467,7 @@ mod tests {
             } else {
                 Done::Wrote
             };
-            for j in plan.finish(i, done) {
+            for (j, _) in plan.finish(i, done) {
                 t.blocked.push(g.actions[j].id.clone());
             }
             ended += 1;

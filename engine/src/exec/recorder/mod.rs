@@ -3,6 +3,7 @@
 //! journal's records and stat cache, appended to disk as each action ends; the failure
 //! logs; the state file ([`phases`]); the history of builds.
 
+mod boards;
 pub(crate) mod phases;
 
 use std::collections::{HashMap, HashSet};

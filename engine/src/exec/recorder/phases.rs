@@ -2,14 +2,16 @@
 //! action that has work to do, Completed when its stage is done, Failed when one of its
 //! actions fails (with the failures, as text and as data) or, with keep-going, will not run
 //! because an action it reads from failed. A stage passed with failures in it (keep-going)
-//! is still failed.
+//! is still failed. A workspace's projects each get a board of their own too (`boards`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::boards::Boards;
+use crate::exec::plan::Blocked;
 use crate::exec::{Event, Progress};
-use crate::graph::ActionGraph;
+use crate::graph::{Action, ActionGraph};
 use crate::manifest::Phase;
 use crate::rule::Failure;
 use crate::rule::failure::Recorded;
@@ -31,6 +33,8 @@ pub(crate) struct PhaseTracker<'a> {
     phases: Vec<Phase>,
     /// Since when a phase's InProgress waits to be written (see [`PhaseTracker::tick`]).
     unsaved_since: Option<Instant>,
+    /// A workspace's projects' boards.
+    projects: Boards,
 }
 
 /// How long a phase may be InProgress before the state file says so: a phase that ends
@@ -56,6 +60,7 @@ impl<'a> PhaseTracker<'a> {
             progress,
             phases: g.stages.iter().map(|(p, _)| *p).collect(),
             unsaved_since: None,
+            projects: Boards::new(g),
         }
     }
 
@@ -67,13 +72,12 @@ impl<'a> PhaseTracker<'a> {
         }
     }
 
-    /// An action of phase `p` is being dealt with; `work` is false when it was found up to
-    /// date, which changes nothing worth writing down.
-    pub fn action_started(&mut self, p: Phase, work: bool) {
-        if let std::collections::hash_map::Entry::Vacant(e) = self.started.entry(p) {
-            e.insert(Instant::now());
-            self.progress.event(Event::PhaseStarted(p));
-        }
+    /// Action `a` is being dealt with; `work` is false when it was found up to date, which
+    /// changes nothing worth writing down.
+    pub fn action_started(&mut self, a: &Action, work: bool) {
+        let p = a.phase;
+        self.projects.action_started(&mut self.state, a, work);
+        self.phase_started(p);
         if work && self.worked.insert(p) {
             self.state.start(p, &state::now_rfc3339());
             self.unsaved_since.get_or_insert_with(Instant::now);
@@ -91,8 +95,22 @@ impl<'a> PhaseTracker<'a> {
         }
     }
 
+    fn phase_started(&mut self, p: Phase) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.started.entry(p) {
+            e.insert(Instant::now());
+            self.progress.event(Event::PhaseStarted(p));
+        }
+    }
+
+    /// Stage `p` of project `k` of a workspace is done: its board says how it went.
+    pub fn project_stage_done(&mut self, k: u32, p: Phase) {
+        if self.projects.stage_done(&mut self.state, k, p) {
+            self.save();
+        }
+    }
+
     pub fn stage_done(&mut self, p: Phase) {
-        self.action_started(p, false);
+        self.phase_started(p);
         self.done.push(p);
         // With keep-going a stage is passed with failures in it: it is still failed.
         if self.failed.contains_key(&p) || self.blocked.contains_key(&p) {
@@ -116,15 +134,27 @@ impl<'a> PhaseTracker<'a> {
             .event(Event::PhaseFinished { phase: p, ok: true });
     }
 
-    pub fn action_failed(&mut self, p: Phase, id: &str, f: &Failure) {
-        self.failed.entry(p).or_default().push(Recorded::of(id, f));
+    pub fn action_failed(&mut self, a: &Action, f: &Failure) {
+        let recorded = Recorded::of(&a.id, f);
+        let why = format!("{}: {} [{}]", a.id, f.message, f.code);
+        self.projects.note(a, &why);
+        self.failed.entry(a.phase).or_default().push(recorded);
     }
 
-    /// An action of phase `p` will not run because `cause` failed (keep-going).
-    pub fn action_blocked(&mut self, p: Phase, id: &str, cause: &str) {
-        self.blocked.entry(p).or_default().push(format!(
-            "{id}: not run, it reads what {cause} did not write"
-        ));
+    /// `a` will not run because `cause` failed (keep-going).
+    pub fn action_blocked(&mut self, a: &Action, cause: &Action, why: Blocked) {
+        let why = match (why, &cause.scope) {
+            (Blocked::Needs, Some(project)) => format!(
+                "{}: not run, it needs project '{}', where {} failed",
+                a.id, project.name, cause.id
+            ),
+            _ => format!(
+                "{}: not run, it reads what {} did not write",
+                a.id, cause.id
+            ),
+        };
+        self.projects.note(a, &why);
+        self.blocked.entry(a.phase).or_default().push(why);
     }
 
     /// Write phase `p` down as failed: its failures (as text and as data) and what did not
@@ -167,7 +197,8 @@ impl<'a> PhaseTracker<'a> {
         for &p in &open {
             self.finish_failed(p, cancelled);
         }
-        if !open.is_empty() {
+        let boards = self.projects.close(&mut self.state, cancelled);
+        if !open.is_empty() || boards {
             self.save();
         }
     }
