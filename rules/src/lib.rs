@@ -4,7 +4,6 @@
 
 pub mod analyze;
 pub mod build;
-mod builtin;
 pub mod kernels;
 pub mod last_run;
 pub mod optimize;
@@ -115,8 +114,8 @@ pub struct Registry;
 impl Rules for Registry {
     fn builtin(&self, name: &str) -> Option<&dyn Rule> {
         match name {
-            "analyze" => Some(&builtin::Analyze),
-            "analyze-file" => Some(&builtin::AnalyzeFile),
+            "analyze" => Some(&analyze::rule::Analyze),
+            "analyze-file" => Some(&analyze::rule::AnalyzeFile),
             transpile::assemble::NAME => Some(&transpile::assemble::Assemble),
             build::NAME => Some(&build::CargoBuild),
             "optimize" => Some(&optimize::rule::Optimize),

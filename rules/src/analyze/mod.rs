@@ -14,6 +14,7 @@ pub mod ml;
 pub mod python;
 pub mod recommend;
 pub mod report;
+pub(crate) mod rule;
 pub mod syntax;
 pub mod targets;
 pub mod tdg;

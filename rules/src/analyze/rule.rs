@@ -1,4 +1,4 @@
-//! The built-in rules the engine runs in-process: `analyze-file` (one source file → its
+//! The analyze phase's built-in rules, run in-process: `analyze-file` (one source file → its
 //! JSON report) and `analyze` (every report → `analysis.json`, the text report, and the
 //! quality gate).
 
