@@ -54,8 +54,8 @@ pub enum Command {
         #[command(flatten)]
         manifest: ManifestArg,
         /// Output for people, or one JSON event per line
-        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-        format: CheckFormat,
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
     },
     /// Print the expanded action graph of a target
     Graph {
@@ -87,8 +87,8 @@ pub enum Command {
         #[command(flatten)]
         manifest: ManifestArg,
         /// The board for people, or the state as JSON
-        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-        format: CheckFormat,
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
         /// Each source file's migration instead: transpiled, compiles (with its error
         /// count), validated, or ported by hand
         #[arg(long)]
@@ -103,8 +103,8 @@ pub enum Command {
         #[command(flatten)]
         manifest: ManifestArg,
         /// Output for people, or one JSON object
-        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-        format: CheckFormat,
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
     },
     /// Start porting a source file by hand: put its Rust module in place to edit, name it
     /// in its task's `hand_ported`, print the checks that will judge it (--undo goes back)
@@ -179,8 +179,8 @@ pub struct BuildArgs {
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub modules: Vec<String>,
     /// Progress for people, or one JSON event per line
-    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-    pub format: CheckFormat,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
     /// After the build, write the test results of its cargo-test tasks to PATH as JUnit XML
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
@@ -223,8 +223,8 @@ pub struct TranspileArgs {
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub modules: Vec<String>,
     /// Progress for people, or one JSON event per line
-    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-    pub format: CheckFormat,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
 }
 
 impl TranspileArgs {
@@ -292,8 +292,10 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("'{s}' is too large"))
 }
 
+/// `--format text|json`, as build, watch, check, status and doctor print: for people, or
+/// one JSON object per line for machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CheckFormat {
+pub enum TextOrJson {
     Text,
     Json,
 }

@@ -12,7 +12,7 @@ use batuta_engine::rule::Failure;
 use batuta_engine::rule::failure::Kind;
 
 use crate::Exit;
-use crate::cli::{BuildArgs, CheckFormat, TranspileArgs};
+use crate::cli::{BuildArgs, TextOrJson, TranspileArgs};
 use crate::output::Ui;
 use crate::profile::Profile;
 use crate::progress::{JsonProgress, TextProgress};
@@ -94,8 +94,8 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
     };
     let g = &e.graph;
     match args.format {
-        CheckFormat::Text => ui.warnings(&m, &g.warnings, false),
-        CheckFormat::Json => {
+        TextOrJson::Text => ui.warnings(&m, &g.warnings, false),
+        TextOrJson::Json => {
             crate::output::print_json_lines(crate::output::diagnostics_json(&Diagnostics {
                 source: m.source.clone(),
                 items: crate::output::notes(&m, &g.warnings, false),
@@ -131,7 +131,7 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
                     .then(|| graph::affected_projects(g, &mut only));
                 let n = only.iter().filter(|k| **k).count();
                 match args.format {
-                    CheckFormat::Text => {
+                    TextOrJson::Text => {
                         println!("affected since {base}: {n} of {} actions", g.actions.len());
                         if let Some(p) = &projects {
                             let list = if p.is_empty() {
@@ -142,7 +142,7 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
                             println!("affected projects: {list}");
                         }
                     }
-                    CheckFormat::Json => {
+                    TextOrJson::Json => {
                         let mut v = serde_json::json!({"event": "affected", "base": base, "actions": n, "of": g.actions.len()});
                         if let Some(p) = projects {
                             v["projects"] = serde_json::json!(p);
@@ -177,7 +177,7 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
         })
     };
     let summary = match args.format {
-        CheckFormat::Text => {
+        TextOrJson::Text => {
             let progress = TextProgress::new(g.actions.len(), ui);
             let s = profiled(args.profile.as_deref(), &progress, build);
             progress.finish();
@@ -185,7 +185,7 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
             print_missing_tools(&m, g, &opts, &s);
             s
         }
-        CheckFormat::Json => {
+        TextOrJson::Json => {
             let progress = JsonProgress::default();
             let s = profiled(args.profile.as_deref(), &progress, build);
             progress.line(&summary_line(&s));

@@ -5,10 +5,10 @@ use batuta_engine::manifest::{Diagnostics, Severity};
 use serde_json::json;
 
 use crate::Exit;
-use crate::cli::{CheckFormat, ManifestArg};
+use crate::cli::{ManifestArg, TextOrJson};
 use crate::output::{Ui, diagnostics_json, notes, print_json_lines};
 
-pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
+pub fn run(ui: &Ui, manifest: &ManifestArg, format: TextOrJson) -> Exit {
     let result = super::load(manifest).and_then(|m| {
         // Expanding every stage also checks what needs the file system: matched files,
         // symbolic links, two tasks writing one file, actions reading each other's outputs.
@@ -16,7 +16,7 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
         Ok((m, g))
     });
     match (result, format) {
-        (Ok((m, g)), CheckFormat::Text) => {
+        (Ok((m, g)), TextOrJson::Text) => {
             ui.warnings(&m, &g.warnings, true);
             let tasks: usize = m.stages.iter().map(|s| s.tasks.len()).sum();
             let projects = match m.projects.len() {
@@ -37,7 +37,7 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
             );
             Exit::Success
         }
-        (Ok((m, g)), CheckFormat::Json) => {
+        (Ok((m, g)), TextOrJson::Json) => {
             let mut events = diagnostics_json(&Diagnostics {
                 source: m.source.clone(),
                 items: notes(&m, &g.warnings, true),
@@ -56,11 +56,11 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
             print_json_lines(events);
             Exit::Success
         }
-        (Err(d), CheckFormat::Text) => {
+        (Err(d), TextOrJson::Text) => {
             ui.report(&d);
             Exit::Usage
         }
-        (Err(d), CheckFormat::Json) => {
+        (Err(d), TextOrJson::Json) => {
             let mut events = diagnostics_json(&d);
             events.push(json!({
                 "event": "check",

@@ -8,10 +8,10 @@ use batuta_engine::manifest::Phase;
 use batuta_engine::state::{self, State, Status};
 
 use crate::Exit;
-use crate::cli::{CheckFormat, ManifestArg};
+use crate::cli::{ManifestArg, TextOrJson};
 use crate::output::Ui;
 
-pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, files: bool, next: bool) -> Exit {
+pub fn run(ui: &Ui, manifest: &ManifestArg, format: TextOrJson, files: bool, next: bool) -> Exit {
     if files || next {
         return run_files(ui, manifest, format, next);
     }
@@ -32,8 +32,8 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, files: bool, ne
     let q = quarantine(manifest);
     let whole = q.get(&None).copied();
     match format {
-        CheckFormat::Text => print!("{}", board(&state, &q)),
-        CheckFormat::Json => {
+        TextOrJson::Text => print!("{}", board(&state, &q)),
+        TextOrJson::Json => {
             let mut v = serde_json::to_value(&state).expect("state is plain data");
             v["overall_percent"] = serde_json::json!(overall(&state, &q));
             if let Some(q) = whole {
@@ -125,7 +125,7 @@ pub fn progress(s: &State, q: Option<Quarantine>) -> u32 {
 
 /// `batuta status --files`: the per-file table, from the graph, the journal, the state and
 /// the build's diagnostics (see [`super::files`]); with `next`, only its first row, and why.
-fn run_files(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, next: bool) -> Exit {
+fn run_files(ui: &Ui, manifest: &ManifestArg, format: TextOrJson, next: bool) -> Exit {
     let rows = match file_rows(ui, manifest) {
         Ok(rows) => rows,
         Err(exit) => return exit,
@@ -139,14 +139,14 @@ fn run_files(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, next: bool) -
         let failed = super::next::failures(&state);
         let n = super::next::next(&rows, &failed);
         match format {
-            CheckFormat::Text => print!("{}", super::next::text(n.as_ref(), &failed)),
-            CheckFormat::Json => println!("{}", serde_json::json!({ "next": n })),
+            TextOrJson::Text => print!("{}", super::next::text(n.as_ref(), &failed)),
+            TextOrJson::Json => println!("{}", serde_json::json!({ "next": n })),
         }
         return Exit::Success;
     }
     match format {
-        CheckFormat::Text => print!("{}", super::files::text(&rows)),
-        CheckFormat::Json => println!("{}", serde_json::json!({ "files": rows })),
+        TextOrJson::Text => print!("{}", super::files::text(&rows)),
+        TextOrJson::Json => println!("{}", serde_json::json!({ "files": rows })),
     }
     Exit::Success
 }

@@ -16,7 +16,7 @@ use batuta_engine::exec::{Event, Job, Progress, Summary};
 use batuta_engine::watch::{Changes, Incremental, Round as Planned, WatchError, Watcher};
 
 use crate::Exit;
-use crate::cli::{CheckFormat, WatchArgs};
+use crate::cli::{TextOrJson, WatchArgs};
 use crate::output::{self, Ui};
 use crate::profile::Profile;
 use crate::progress::{JsonProgress, TextProgress};
@@ -205,7 +205,7 @@ fn build(
         .collect();
     let cancel = AtomicBool::new(false);
     let text =
-        (out.format == CheckFormat::Text).then(|| TextProgress::new(g.actions.len(), &out.ui));
+        (out.format == TextOrJson::Text).then(|| TextProgress::new(g.actions.len(), &out.ui));
     let json = JsonProgress::default();
     let inner: &dyn Progress = match &text {
         Some(t) => t,
@@ -330,7 +330,7 @@ impl Progress for Tracking<'_> {
 /// machines (the same stream as `batuta build`, a summary line after every build).
 struct Out {
     ui: Ui,
-    format: CheckFormat,
+    format: TextOrJson,
 }
 
 impl Out {
@@ -340,14 +340,14 @@ impl Out {
 
     fn note(&self, text: &str) {
         match self.format {
-            CheckFormat::Text => println!("{text}"),
-            CheckFormat::Json => {}
+            TextOrJson::Text => println!("{text}"),
+            TextOrJson::Json => {}
         }
     }
 
     fn change(&self, paths: &[String]) {
         match self.format {
-            CheckFormat::Text => {
+            TextOrJson::Text => {
                 let shown = paths.len().min(3);
                 let mut line = format!("\nchanged: {}", paths[..shown].join(", "));
                 if paths.len() > shown {
@@ -355,33 +355,31 @@ impl Out {
                 }
                 println!("{line}");
             }
-            CheckFormat::Json => {
-                self.json(serde_json::json!({ "event": "change", "paths": paths }))
-            }
+            TextOrJson::Json => self.json(serde_json::json!({ "event": "change", "paths": paths })),
         }
     }
 
     fn diagnostics(&self, d: &batuta_engine::manifest::Diagnostics) {
         match self.format {
-            CheckFormat::Text => {
+            TextOrJson::Text => {
                 self.ui.report(d);
                 println!("keeping the last good graph; fix the manifest to rebuild it");
             }
-            CheckFormat::Json => output::print_json_lines(output::diagnostics_json(d)),
+            TextOrJson::Json => output::print_json_lines(output::diagnostics_json(d)),
         }
     }
 
     fn summary(&self, s: &Summary) {
         match self.format {
-            CheckFormat::Text => print_text_summary(&self.ui, s),
-            CheckFormat::Json => println!("{}", summary_line(s)),
+            TextOrJson::Text => print_text_summary(&self.ui, s),
+            TextOrJson::Json => println!("{}", summary_line(s)),
         }
     }
 
     fn restart(&self, s: &Summary, why: &str) {
         match self.format {
-            CheckFormat::Text => println!("restarting: {why}"),
-            CheckFormat::Json => {
+            TextOrJson::Text => println!("restarting: {why}"),
+            TextOrJson::Json => {
                 self.json(serde_json::json!({ "event": "restart", "reason": why }));
                 println!("{}", summary_line(s));
             }
@@ -390,10 +388,10 @@ impl Out {
 
     fn fatal(&self, e: &WatchError) -> Exit {
         match self.format {
-            CheckFormat::Text => {
+            TextOrJson::Text => {
                 let _ = writeln!(std::io::stderr(), "error: {e}");
             }
-            CheckFormat::Json => {
+            TextOrJson::Json => {
                 self.json(serde_json::json!({ "event": "error", "message": e.to_string() }))
             }
         }

@@ -19,7 +19,7 @@ use batuta_engine::manifest::Manifest;
 use serde::Serialize;
 
 use crate::Exit;
-use crate::cli::{CheckFormat, ManifestArg};
+use crate::cli::{ManifestArg, TextOrJson};
 use crate::output::Ui;
 
 /// How one check came out.
@@ -87,7 +87,7 @@ impl Check {
     }
 }
 
-pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
+pub fn run(ui: &Ui, manifest: &ManifestArg, format: TextOrJson) -> Exit {
     let (m, g) = match super::load_graph(ui, manifest) {
         Ok(x) => x,
         Err(exit) => return exit,
@@ -98,8 +98,8 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
         .filter(|c| c.outcome == Outcome::Missing)
         .collect();
     match format {
-        CheckFormat::Text => print!("{}", text(&m, &checks)),
-        CheckFormat::Json => println!(
+        TextOrJson::Text => print!("{}", text(&m, &checks)),
+        TextOrJson::Json => println!(
             "{}",
             serde_json::json!({ "ok": missing.is_empty(), "checks": checks })
         ),
