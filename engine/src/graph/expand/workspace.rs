@@ -90,10 +90,19 @@ pub(super) fn build(
     let mut x = Expander::new(m);
     let mut projects: Vec<ProjectStages> = Vec::new();
     let mut index: Vec<Option<u32>> = vec![None; instances.len()];
-    for (k, (inst, phases)) in instances.iter().zip(&selected).enumerate() {
-        if phases.is_empty() {
+    // The projects are independent until linked: each is walked and expanded at once.
+    let gathered: Vec<_> = {
+        use rayon::prelude::*;
+        instances
+            .par_iter()
+            .zip(&selected)
+            .map(|(inst, phases)| (!phases.is_empty()).then(|| gather(inst, phases)))
+            .collect()
+    };
+    for (k, (inst, one)) in instances.iter().zip(gathered).enumerate() {
+        let Some((one, stages)) = one else {
             continue;
-        }
+        };
         index[k] = Some(projects.len() as u32);
         let wp: &WorkspaceProject = &m.projects[k];
         let scope = Arc::new(Scope {
@@ -101,7 +110,6 @@ pub(super) fn build(
             source: normalize("", &inst.project.source.value).unwrap_or_default(),
             output: normalize("", &inst.project.output.value).unwrap_or_default(),
         });
-        let (one, stages) = gather(inst, phases);
         x.adopt(one, &scope);
         projects.push(ProjectStages {
             scope,
