@@ -355,3 +355,55 @@ mod agreement {
         }
     }
 }
+
+/// Projects are expanded on rayon's threads: the folders they walk are still seen, so a
+/// file added to one project's source expands the graph again.
+#[test]
+fn a_file_added_to_a_project_of_a_workspace_expands_again() {
+    let dir = tempfile::tempdir().unwrap();
+    for p in ["one", "two", "three"] {
+        std::fs::create_dir_all(dir.path().join(p)).unwrap();
+        std::fs::write(dir.path().join(p).join("a.py"), p).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("batuta.yaml"),
+        "version: 1
+projects:
+  one: { source: one, output: out/one }
+  two: { source: two, output: out/two }
+  three: { source: three, output: out/three }
+stages:
+  transpile:
+    tasks:
+      copy: { run: [cp, '{in}', '{out}'], each: '*.py', out: '{stem}.txt' }
+",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    let path = dir.path().join("batuta.yaml");
+    let (_, first, derived) = derive(&path);
+    assert!(derived);
+    assert_eq!(first.0.len(), 3);
+    let (_, _, derived) = derive(&path);
+    assert!(!derived, "a no-op re-derives nothing");
+    for p in ["one", "two", "three"] {
+        std::fs::write(dir.path().join(p).join("b.py"), p).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        let (_, grown, derived) = derive(&path);
+        assert!(derived, "a file added to {p}");
+        let e = Workspace::open(&path, Selection::Target(None), CATALOG)
+            .unwrap()
+            .expansion()
+            .unwrap();
+        assert!(
+            e.graph
+                .actions
+                .iter()
+                .any(|a| a.id.ends_with(&format!("{p}/b.py"))
+                    || a.inputs.iter().any(|i| i == &format!("{p}/b.py"))),
+            "{p}/b.py has its action: {:?}",
+            e.graph.actions.iter().map(|a| &a.id).collect::<Vec<_>>()
+        );
+        assert!(grown.0.len() > 3);
+    }
+}

@@ -38,9 +38,24 @@ pub fn observing<T>(f: impl FnOnce() -> T) -> (T, Vec<PathBuf>) {
     (out, dirs)
 }
 
-/// The observer of the calling thread, for a walk's worker threads to write to.
-fn observer() -> Option<Arc<Mutex<Vec<PathBuf>>>> {
+/// What observes the walks of a thread (see [`observing`]).
+pub type Observer = Arc<Mutex<Vec<PathBuf>>>;
+
+/// The observer of the calling thread, for a walk's worker threads to write to, and for
+/// work the caller hands to other threads (see [`observed_by`]).
+pub fn observer() -> Option<Observer> {
     OBSERVER.with(|o| o.borrow().clone())
+}
+
+/// Run `f` with `observer` observing the walks it makes on this thread: work that an
+/// [`observing`] caller hands to other threads (a workspace's projects, expanded in
+/// parallel) must report the folders it walks to the caller's observer, or the database
+/// would not know to expand again when they change.
+pub fn observed_by<T>(observer: Option<Observer>, f: impl FnOnce() -> T) -> T {
+    let outer = OBSERVER.with(|o| std::mem::replace(&mut *o.borrow_mut(), observer));
+    let out = f();
+    OBSERVER.with(|o| *o.borrow_mut() = outer);
+    out
 }
 
 /// Compile globs the way `each` and `exclude` mean them: `*` stays inside one folder.

@@ -91,12 +91,18 @@ pub(super) fn build(
     let mut projects: Vec<ProjectStages> = Vec::new();
     let mut index: Vec<Option<u32>> = vec![None; instances.len()];
     // The projects are independent until linked: each is walked and expanded at once.
+    // The walks on rayon's threads are observed as this thread's are (see `walk::observing`).
+    let observer = crate::graph::walk::observer();
     let gathered: Vec<_> = {
         use rayon::prelude::*;
         instances
             .par_iter()
             .zip(&selected)
-            .map(|(inst, phases)| (!phases.is_empty()).then(|| gather(inst, phases)))
+            .map(|(inst, phases)| {
+                crate::graph::walk::observed_by(observer.clone(), || {
+                    (!phases.is_empty()).then(|| gather(inst, phases))
+                })
+            })
             .collect()
     };
     // Per hand_ported/bridged entry: the projects whose task has it, and those that found
