@@ -631,6 +631,7 @@ impl<'s> Lower<'s> {
                     tool: None,
                     run: Vec::new(),
                     gate: Vec::new(),
+                    prelude: None,
                 });
                 continue;
             };
@@ -656,6 +657,7 @@ impl<'s> Lower<'s> {
                 tool,
                 run: run.unwrap_or_default(),
                 gate: Vec::new(),
+                prelude: None,
             });
         }
         rules
