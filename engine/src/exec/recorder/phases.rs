@@ -35,6 +35,10 @@ pub(crate) struct PhaseTracker<'a> {
     unsaved_since: Option<Instant>,
     /// A workspace's projects' boards.
     projects: Boards,
+    /// A project's board changed since the state file was written: the next write of the
+    /// whole's (at its stage's end, or at the build's) takes it along, so a workspace costs
+    /// no write of its own.
+    boards_unsaved: bool,
 }
 
 /// How long a phase may be InProgress before the state file says so: a phase that ends
@@ -61,11 +65,13 @@ impl<'a> PhaseTracker<'a> {
             phases: g.stages.iter().map(|(p, _)| *p).collect(),
             unsaved_since: None,
             projects: Boards::new(g),
+            boards_unsaved: false,
         }
     }
 
     fn save(&mut self) {
         self.unsaved_since = None;
+        self.boards_unsaved = false;
         if let Err(e) = self.state.save(&self.path) {
             let w = format!("could not save {}: {e}", self.path.display());
             self.progress.event(Event::Warning(&w));
@@ -105,7 +111,7 @@ impl<'a> PhaseTracker<'a> {
     /// Stage `p` of project `k` of a workspace is done: its board says how it went.
     pub fn project_stage_done(&mut self, k: u32, p: Phase) {
         if self.projects.stage_done(&mut self.state, k, p) {
-            self.save();
+            self.boards_unsaved = true;
         }
     }
 
@@ -128,6 +134,8 @@ impl<'a> PhaseTracker<'a> {
             }
             let secs = self.started[&p].elapsed().as_secs_f64();
             self.state.finish(p, &state::now_rfc3339(), secs, None);
+            self.save();
+        } else if self.boards_unsaved {
             self.save();
         }
         self.progress
@@ -198,7 +206,7 @@ impl<'a> PhaseTracker<'a> {
             self.finish_failed(p, cancelled);
         }
         let boards = self.projects.close(&mut self.state, cancelled);
-        if !open.is_empty() || boards {
+        if !open.is_empty() || boards || self.boards_unsaved {
             self.save();
         }
     }
