@@ -32,6 +32,7 @@ pub const BUILTINS: &[&str] = &[
     "bench",
     // transpile
     "assemble",
+    "python-extension",
     // build
     "cargo-build",
 ];
@@ -68,7 +69,8 @@ pub const CATALOG: Catalog = Catalog {
     files: FILES,
     check_with: Some(check_with),
     companions: optimize::COMPANIONS,
-    migration_map: &[transpile::assemble::NAME],
+    migration_map: &[transpile::assemble::NAME, transpile::pyext::NAME],
+    migration_sources: &[transpile::pyext::NAME],
 };
 
 /// The files builtins read and write when their tasks name none.
@@ -77,6 +79,7 @@ pub const FILES: &[BuiltinFiles] = &[
     optimize::FILES,
     optimize::trace::FILES,
     transpile::assemble::FILES,
+    transpile::pyext::FILES,
 ];
 
 /// The catalog's load-time check of `with:`: the rule of that name judges it.
@@ -101,6 +104,7 @@ impl Rules for Registry {
             "analyze" => Some(&builtin::Analyze),
             "analyze-file" => Some(&builtin::AnalyzeFile),
             transpile::assemble::NAME => Some(&transpile::assemble::Assemble),
+            transpile::pyext::NAME => Some(&transpile::pyext::PythonExtension),
             build::NAME => Some(&build::CargoBuild),
             "optimize" => Some(&optimize::rule::Optimize),
             "calibrate" => Some(&optimize::calibrate::Calibrate),

@@ -133,6 +133,12 @@ fn run_loaded(
             s
         }
     };
+    if summary.executed + summary.cached + summary.failed > 0 || summary.cancelled {
+        // The share of native code after this build, for the report's history of builds.
+        if let Err(e) = super::files::record_native(&g, &m.root, &m.project.source.value) {
+            eprintln!("warning: could not record the share of native code: {e}");
+        }
+    }
     let junit_ok = args
         .junit
         .as_deref()

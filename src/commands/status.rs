@@ -110,7 +110,10 @@ fn run_files(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
     let rows = super::files::table(&g, &journal, &state, &m.root, &m.project.source.value);
     match format {
         CheckFormat::Text => print!("{}", super::files::text(&rows)),
-        CheckFormat::Json => println!("{}", serde_json::json!({ "files": rows })),
+        CheckFormat::Json => println!(
+            "{}",
+            serde_json::json!({ "files": rows, "native": super::files::share(&rows) })
+        ),
     }
     Exit::Success
 }

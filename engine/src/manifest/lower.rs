@@ -415,6 +415,7 @@ impl<'s> Lower<'s> {
             fan_out: &[],
             companions: &[],
             migration_map: &[],
+            migration_sources: &[],
         })
     }
 

@@ -53,6 +53,8 @@ pub struct Manifest {
     pub companions: &'static [super::Companion],
     /// The builtins told the migration plan (set when loaded); see `Catalog::migration_map`.
     pub migration_map: &'static [&'static str],
+    /// The builtins that read every ported file's source; see `Catalog::migration_sources`.
+    pub migration_sources: &'static [&'static str],
 }
 
 #[derive(Debug, Clone)]

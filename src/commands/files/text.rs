@@ -116,6 +116,19 @@ pub fn text(rows: &[FileStatus]) -> String {
             }
             _ => {}
         }
+        // What of a Python file stays Python, and why: the extension's to-do list.
+        if let Some(n) = &r.native
+            && (n.functions > 0 || !n.python.is_empty())
+        {
+            let _ = writeln!(
+                out,
+                "\n{name}: {} of {} functions run native ({} code lines)",
+                n.functions, n.of, n.lines
+            );
+            for p in &n.python {
+                let _ = writeln!(out, "  {} stays Python: {}", p.name, p.why);
+            }
+        }
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for r in rows {
@@ -139,6 +152,13 @@ pub fn text(rows: &[FileStatus]) -> String {
         plural(rows.len(), "file"),
         parts.join(", ")
     );
+    let share = super::share(rows);
+    let _ = write!(out, "Native Rust: {}", share.headline());
+    if share.checks.is_empty() {
+        out.push_str(".\n");
+    } else {
+        let _ = writeln!(out, "; checks passed on it: {}.", share.checks.join(", "));
+    }
     if let Some(first) = rows.iter().find(|r| r.next == Some(1)) {
         let name = first
             .source

@@ -1,14 +1,17 @@
 //! The history of builds that did work: when, how long, what ran and what was restored —
 //! so a team sees progress over weeks.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use batuta_engine::history::Entry;
 
+use crate::commands::files::Point;
+
 use super::format::{self, Row, esc};
 
 const NONE: &str = "No build has done any work yet.";
-const HEAD: [&str; 7] = [
+const HEAD: [&str; 8] = [
     "finished",
     "target",
     "duration",
@@ -16,9 +19,23 @@ const HEAD: [&str; 7] = [
     "cached",
     "up to date",
     "failed",
+    "native",
 ];
 
-fn row(b: &Entry) -> Vec<String> {
+/// The share of native code after the build, when it recorded one.
+fn native(b: &Entry, points: &BTreeMap<String, Point>) -> String {
+    match points.get(&b.finished) {
+        Some(p) if p.code_lines > 0 => format!(
+            "{:.1} % ({} of {})",
+            p.native_lines as f64 * 100.0 / p.code_lines as f64,
+            p.native_lines,
+            p.code_lines
+        ),
+        _ => "–".to_owned(),
+    }
+}
+
+fn row(b: &Entry, points: &BTreeMap<String, Point>) -> Vec<String> {
     vec![
         b.finished.clone(),
         b.target.clone(),
@@ -31,24 +48,35 @@ fn row(b: &Entry) -> Vec<String> {
             b.failed,
             if b.cancelled { " (cancelled)" } else { "" }
         ),
+        native(b, points),
     ]
 }
 
 /// Most recent first.
-pub fn markdown(s: &mut String, builds: &[Entry], damaged: usize) {
+pub fn markdown(
+    s: &mut String,
+    builds: &[Entry],
+    points: &BTreeMap<String, Point>,
+    damaged: usize,
+) {
     s.push_str("\n## Builds\n\n");
     if builds.is_empty() {
         s.push_str(NONE);
         s.push('\n');
     } else {
-        format::md_table(s, &HEAD, builds.iter().rev().map(row));
+        format::md_table(s, &HEAD, builds.iter().rev().map(|b| row(b, points)));
     }
     if damaged > 0 {
         let _ = writeln!(s, "\n{damaged} damaged history lines were skipped.");
     }
 }
 
-pub fn html(s: &mut String, builds: &[Entry], damaged: usize) {
+pub fn html(
+    s: &mut String,
+    builds: &[Entry],
+    points: &BTreeMap<String, Point>,
+    damaged: usize,
+) {
     s.push_str("<h2>Builds</h2>\n");
     if builds.is_empty() {
         let _ = writeln!(s, "<p class=\"note\">{NONE}</p>");
@@ -60,7 +88,7 @@ pub fn html(s: &mut String, builds: &[Entry], damaged: usize) {
             } else {
                 String::new()
             },
-            cells: row(b).iter().map(|c| esc(c)).collect(),
+            cells: row(b, points).iter().map(|c| esc(c)).collect(),
         });
         format::html_table(s, "builds", &HEAD, rows);
     }
