@@ -49,6 +49,7 @@ stages:
       same-output:
         builtin: compare-outputs
         inputs: [rust/src/pkg00/sub00/mod001.rs, rust/src/pkg01/sub02/mod003.rs]
+        with: { original: [python3, legacy/pkg00/sub00/mod001.py], migrated: [rust/target/release/bench-10k] }
   build:
     needs: [validate]
     builtin: cargo-build

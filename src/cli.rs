@@ -92,7 +92,22 @@ pub enum Command {
         /// count), validated, or ported by hand
         #[arg(long)]
         files: bool,
+        /// Only the first file of that to-do list: the one to port next, and why
+        #[arg(long, conflicts_with = "files")]
+        next: bool,
     },
+    /// Check this machine against the manifest: tools, compilers, libraries, targets,
+    /// limits, the cache, the remote; exit 1 when the build cannot run here
+    Doctor {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Output for people, or one JSON object
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+    /// Start porting a source file by hand: put its Rust module in place to edit, name it
+    /// in its task's `hand_ported`, print the checks that will judge it (--undo goes back)
+    Port(crate::commands::port::PortArgs),
     /// Remove the outputs of every action (and with --cache, the cache)
     Clean {
         #[command(flatten)]

@@ -54,8 +54,8 @@ pub enum Exit {
     Usage = 2,
 }
 
-/// Commands whose output is read through a pipe (`batuta explain | head`) and that open no
-/// socket of their own.
+/// Commands whose output is read through a pipe (`batuta explain | head`) and that write to
+/// no socket of their own (doctor only connects to the remote, to see that it answers).
 fn prints_for_a_pipe(c: &Command) -> bool {
     matches!(
         c,
@@ -66,6 +66,7 @@ fn prints_for_a_pipe(c: &Command) -> bool {
             | Command::Completions { .. }
             | Command::Analyze(_)
             | Command::Report { .. }
+            | Command::Doctor { .. }
     )
 }
 
@@ -113,7 +114,10 @@ fn main() -> ExitCode {
             manifest,
             format,
             files,
-        } => commands::status::run(&ui, manifest, *format, *files),
+            next,
+        } => commands::status::run(&ui, manifest, *format, *files, *next),
+        Command::Doctor { manifest, format } => commands::doctor::run(&ui, manifest, *format),
+        Command::Port(args) => commands::port::run(&ui, args),
         Command::Clean { manifest, cache } => commands::clean::clean(&ui, manifest, *cache),
         Command::Reset { manifest, yes } => commands::clean::reset(&ui, manifest, *yes),
         Command::Cache {

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{Files, events, outcomes, summary};
+use common::{Files, STATS_PY, events, outcomes, summary};
 
 const CRATE_TOML: &str =
     "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n";
@@ -254,21 +254,6 @@ fn outputs_must_name_exactly_what_cargo_built() {
         "cargo built dist/demo which the task does not list in its outputs"
     );
 }
-
-const STATS_PY: &str = r#"from typing import List
-
-
-def mean(values: List[float]) -> float:
-    """Arithmetic mean of a non-empty list."""
-    total = 0.0
-    count = 0
-    for v in values:
-        total += v
-        count += 1
-    if count == 0:
-        raise ValueError("empty")
-    return total / count
-"#;
 
 const UTIL_PY: &str = "def add(a: int, b: int) -> int:\n    return a + b\n";
 

@@ -150,6 +150,18 @@ fn generated_cases() -> Vec<Case> {
         "batuta.yaml",
         &[("batuta.yaml", deep_flow.as_bytes())],
     ));
+    // A key past column 65,535, where miette cannot draw a label: the snippet shows a
+    // window of the line around it.
+    let long_line = format!(
+        "version: 1\nproject: {{ name: \"{}\", nope: 1 }}\nstages:\n  analyze:\n    builtin: analyze\n",
+        "a".repeat(65_600)
+    );
+    cases.push(generated(
+        "long-line",
+        "BATUTA-M-002",
+        "batuta.yaml",
+        &[("batuta.yaml", long_line.as_bytes())],
+    ));
     // 1,000 nested block mappings.
     let mut deep_block = String::from("version: 1\nproject:\n");
     for level in 1..=1000 {
@@ -253,13 +265,32 @@ fn generated_cases() -> Vec<Case> {
     ));
     #[cfg(unix)]
     cases.extend(symlink_cases());
+    #[cfg(unix)]
+    cases.push(fifo_manifest());
     cases
+}
+
+/// A FIFO given as the manifest: opening it for reading would wait for a writer forever.
+#[cfg(unix)]
+fn fifo_manifest() -> Case {
+    let case = generated("manifest-is-a-fifo", "BATUTA-M-011", "batuta.yaml", &[]);
+    let path = std::ffi::CString::new(
+        case.dir
+            .join("batuta.yaml")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .expect("no NUL in a temporary path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0, "mkfifo");
+    case
 }
 
 /// Symbolic links that point out of the workspace: a matched input, the output folder, and
 /// the source folder itself. Each needs a real folder outside the workspace.
 #[cfg(unix)]
 fn symlink_cases() -> Vec<Case> {
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::symlink;
 
     let transpile = format!(
@@ -309,6 +340,30 @@ fn symlink_cases() -> Vec<Case> {
     symlink(&o, case.dir.join("rust")).expect("symlink");
     cases.push(case);
 
+    // Matched files that cannot be read: a dangling link, a name that is not UTF-8, a FIFO.
+    let case = generated(
+        "matched-files-unreadable",
+        "BATUTA-M-013",
+        "batuta.yaml",
+        &[
+            ("batuta.yaml", transpile.as_bytes()),
+            ("legacy/main.py", b"print('hi')\n"),
+        ],
+    );
+    symlink("gone.py", case.dir.join("legacy/dangling.py")).expect("symlink");
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"legacy/caf\xe9.py");
+    fs::write(case.dir.join(not_utf8), "x = 1\n").expect("a file with a Latin-1 name");
+    let fifo = std::ffi::CString::new(
+        case.dir
+            .join("legacy/pipe.py")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .expect("no NUL in a temporary path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0, "mkfifo");
+    cases.push(case);
+
     let mut case = generated(
         "symlink-source-outside",
         "BATUTA-M-009",
@@ -328,6 +383,8 @@ fn check(case: &Case, args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .args(["check", "-f", &case.file])
         .args(args)
+        // A case that makes batuta hang fails instead of stopping the tests.
+        .timeout(std::time::Duration::from_secs(60))
         .output()
         .expect("batuta runs")
 }
@@ -476,4 +533,85 @@ fn many_problems_as_json() {
     );
     assert_eq!(events.last().unwrap()["problems"], diagnostics);
     insta::assert_snapshot!("58-many-problems-json", stdout);
+}
+
+/// Text mode draws a snippet in `check` and in `build`; a line too long to draw whole is
+/// shown in part, with the file's own line and column, and never panics.
+#[test]
+fn long_lines_are_shown_in_part_by_check_and_build() {
+    let text = format!(
+        "version: 1\nproject: {{ name: \"{}\", nope: 1 }}\n",
+        "é".repeat(70_000)
+    );
+    let case = generated(
+        "long-line-build",
+        "BATUTA-M-002",
+        "batuta.yaml",
+        &[("batuta.yaml", text.as_bytes())],
+    );
+    for command in ["check", "build"] {
+        let output = cargo_bin_cmd!("batuta")
+            .current_dir(&case.dir)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .args([command, "-f", &case.file])
+            .output()
+            .expect("batuta runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{command}: {stderr}");
+        // `nope` starts after `project: { name: "`, 70,000 two-byte characters and `", `:
+        // miette's columns count bytes.
+        let column = 18 + 2 * 70_000 + 3 + 1;
+        assert!(
+            stderr.contains(&format!("[batuta.yaml:2:{column}]")),
+            "{command}: {stderr}"
+        );
+        let longest = stderr.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(longest < 300, "{command}: a line of {longest} characters");
+        assert!(stderr.contains("…ééé"), "{command}: {stderr}");
+    }
+}
+
+/// With `BATUTA_CACHE_DIR` inside the workspace, an output in it is batuta's own.
+#[test]
+fn an_output_in_the_cache_folder_is_refused() {
+    let case = generated(
+        "output-in-the-cache",
+        "BATUTA-M-009",
+        "batuta.yaml",
+        &[(
+            "batuta.yaml",
+            b"version: 1\nproject: { name: t }\nstages:\n  build:\n    run: [touch, shared-cache/ac/x]\n    outputs: [shared-cache/ac/x]\n",
+        )],
+    );
+    let output = cargo_bin_cmd!("batuta")
+        .current_dir(&case.dir)
+        .env("NO_COLOR", "1")
+        .env("BATUTA_CACHE_DIR", "shared-cache")
+        .args(["check", "-f", "batuta.yaml", "--format", "json"])
+        .output()
+        .expect("batuta runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let first: serde_json::Value =
+        serde_json::from_str(stdout.lines().next().unwrap_or_default()).expect("JSON");
+    assert_eq!(first["code"], "BATUTA-M-009", "{stdout}");
+    assert_eq!(
+        first["message"],
+        "task 'build.build': output 'shared-cache/ac/x' is batuta's own: it is in the cache folder (BATUTA_CACHE_DIR)"
+    );
+    // Elsewhere, the same manifest is fine.
+    let output = cargo_bin_cmd!("batuta")
+        .current_dir(&case.dir)
+        .env("BATUTA_CACHE_DIR", case.dir.join(".batuta/cache"))
+        .args(["check", "-f", "batuta.yaml"])
+        .output()
+        .expect("batuta runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -5,7 +5,8 @@
 //! it at the C ABI, links the program, and it prints what the original prints, case by
 //! case. Then one file (crc.c) is ported by hand, exporting its function with the C ABI:
 //! the C that stays C (zipio.c) calls it when it reads a zipped font, and the program still
-//! matches; the Rust `main` calls C's. A wrong port is caught by the same check.
+//! matches; the Rust `main` calls C's, and the port's own test calls utf8.c through the
+//! bindings bindgen makes from the project's headers. A wrong port is caught by the check.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -41,6 +42,9 @@ stages:
   validate:
     needs: [build]
     tasks:
+      tests:
+        builtin: cargo-test
+        inputs: [rust/Cargo.toml, "rust/src/**/*.rs", rust/build.rs, "legacy/*.c", "legacy/*.h"]
       same:
         builtin: compare-outputs
         inputs: [original/figlet, dist/figlet, legacy/fonts/standard.flf, legacy/fonts/zipped.flf]
@@ -91,6 +95,26 @@ pub unsafe extern "C" fn CrcUpdate(mut crc: c_ulong, buffer: *const c_uchar, len
         crc = TABLE[((crc ^ c_ulong::from(b)) & 0xff) as usize] ^ (crc >> 8);
     }
     crc
+}
+
+#[cfg(test)]
+mod tests {
+    /// The port computes zip's CRC-32; and Rust reaches C that is still C (utf8.c) through
+    /// the bindings batuta has bindgen make from the project's headers.
+    #[test]
+    fn crc32_and_a_call_into_c() {
+        // SAFETY: three readable bytes.
+        let crc = unsafe { super::CrcUpdate(0xffff_ffff, b"abc".as_ptr(), 3) } ^ 0xffff_ffff;
+        assert_eq!(crc, 0x3524_41c2);
+        let text = "h\u{e9}llo";
+        let mut wide = [0 as crate::c_bridge::wchar_t; 16];
+        // SAFETY: `text` holds its length in bytes; `wide` has room for 16 characters.
+        let n = unsafe {
+            crate::c_bridge::utf8_to_wchar(text.as_ptr().cast(), text.len(), wide.as_mut_ptr(), 16, 0)
+        };
+        assert_eq!(n, 5);
+        assert_eq!(wide[1], 0xe9);
+    }
 }
 "#;
 
@@ -170,6 +194,10 @@ fn a_c_program_runs_bridged_then_with_one_file_ported_by_hand() {
     let (_, ev) = build(&ws);
     // Whatever decy made of each file, the program links and prints what the original does.
     assert_eq!(outcome(&ev, "build/build"), "executed", "{ev:#?}");
+    assert!(
+        !ws.read("rust/build.rs").contains("bindgen"),
+        "no Rust calls C yet: no bindings to build"
+    );
     assert_eq!(outcome(&ev, "validate/same"), "executed", "{ev:#?}");
     let report = ev
         .iter()
@@ -206,8 +234,17 @@ fn a_c_program_runs_bridged_then_with_one_file_ported_by_hand() {
     assert_eq!(crc["origin"], "hand-ported", "{crc}");
     assert_eq!(crc["compile"]["state"], "ok", "{crc}");
     assert_eq!(row(&all, "legacy/zipio.c")["compile"]["state"], "bridged");
-    assert!(ws.read("rust/src/main.rs").contains("pub mod crc;"));
-    assert!(!ws.read("rust/build.rs").contains("legacy/crc.c"));
+    let main_rs = ws.read("rust/src/main.rs");
+    assert!(main_rs.contains("pub mod crc;"), "{main_rs}");
+    assert!(main_rs.contains("pub mod c_bridge"), "{main_rs}");
+    let build_rs = ws.read("rust/build.rs");
+    assert!(!build_rs.contains("legacy/crc.c"), "{build_rs}");
+    assert!(
+        build_rs.contains("allowlist_function(\"utf8_to_wchar\")"),
+        "{build_rs}"
+    );
+    // The port's own test ran, through the bindings into utf8.c.
+    assert_eq!(outcome(&ev, "validate/tests"), "executed", "{ev:#?}");
     let failed: Vec<&Value> = ev.iter().filter(|e| e["outcome"] == "failed").collect();
     assert!(
         failed

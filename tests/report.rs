@@ -331,8 +331,8 @@ stages:
     assert_eq!(check["result"], Value::Null);
 }
 
-/// The CI example is valid YAML that makes the HTML report and uploads it, and the JUnit
-/// XML, even when the build failed.
+/// The CI example is valid YAML that makes the HTML report and uploads it with its
+/// per-file pages, and the JUnit XML, even when the build failed.
 #[test]
 fn the_ci_example_uploads_the_html_report_and_the_junit_xml() {
     let path = concat!(
@@ -368,7 +368,7 @@ fn the_ci_example_uploads_the_html_report_and_the_junit_xml() {
         .flat_map(|s| s["with"]["path"].as_str().unwrap_or_default().lines())
         .map(str::trim)
         .collect();
-    for file in ["report.html", "junit.xml"] {
+    for file in ["report.html", "report-files/", "junit.xml"] {
         assert!(
             uploaded.contains(&file),
             "{file} is not uploaded: {uploaded:?}"

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::RwLock;
@@ -44,26 +43,72 @@ impl fmt::Debug for Digest {
     }
 }
 
-/// Files at least this large are memory-mapped rather than read.
-const MMAP_THRESHOLD: u64 = 1 << 20;
+/// How much of a file one read takes: large enough for BLAKE3's threads to share a chunk.
+const CHUNK: usize = 1 << 20;
+/// Chunks at least this large are hashed on several threads.
+const PARALLEL_MIN: usize = 128 * 1024;
 
-/// The BLAKE3 digest of a file's content.
+/// A file that changed while it was being read: its digest is of no content it ever had
+/// whole, so it is not used, and the next build hashes the file again.
+#[derive(Debug, thiserror::Error)]
+#[error("it changed while batuta read it to hash it ({what}); it is read again at the next build")]
+pub struct ChangedWhileHashed {
+    what: String,
+}
+
+/// The BLAKE3 digest of a file's content, read in chunks. A file that changes while it is
+/// read is an error ([`ChangedWhileHashed`], inside the `io::Error`). Reading, unlike a
+/// memory map, cannot be killed by SIGBUS when another process truncates the file.
 pub fn hash_file(path: &Path) -> io::Result<Digest> {
-    let mut file = File::open(path)?;
-    let len = file.metadata()?.len();
+    let file = crate::fsutil::open_regular(path)?;
+    let before = file.metadata()?;
+    hash_stream(&file, &before, || file.metadata())
+}
+
+/// Hash what `reader` yields: the content of a file whose metadata was `before` when it was
+/// opened and is `after()` once read. A size, modification time or change time that moved,
+/// or a byte count that is not the size, means the file changed under the read.
+fn hash_stream(
+    reader: impl Read,
+    before: &std::fs::Metadata,
+    after: impl FnOnce() -> io::Result<std::fs::Metadata>,
+) -> io::Result<Digest> {
+    let expected = before.len();
+    // One byte more than the size at most: a file that keeps growing is not read forever.
+    let mut reader = reader.take(expected.saturating_add(1));
     let mut hasher = blake3::Hasher::new();
-    if len >= MMAP_THRESHOLD {
-        // SAFETY: the map is read-only and dropped before returning. A file truncated by
-        // another process while we read it is a build input changing under us, which the
-        // stat check of the next build catches; the digest we return is then never trusted.
-        let map = unsafe { memmap2::Mmap::map(&file)? };
-        hasher.update_rayon(&map);
-    } else {
-        let mut buf = Vec::with_capacity(len as usize);
-        file.read_to_end(&mut buf)?;
-        hasher.update(&buf);
+    let mut buf = vec![0; CHUNK.min(expected as usize + 1).max(1)];
+    let mut read: u64 = 0;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n >= PARALLEL_MIN {
+            hasher.update_rayon(&buf[..n]);
+        } else {
+            hasher.update(&buf[..n]);
+        }
+        read += n as u64;
     }
-    Ok(Digest(*hasher.finalize().as_bytes()))
+    let after = after()?;
+    let changed = if read != expected {
+        Some(format!("{expected} bytes when opened, {read} read"))
+    } else if Stamp::of(&after) != Stamp::of(before) {
+        Some(format!(
+            "its size or modification time moved: {} bytes when opened, {} after",
+            expected,
+            after.len()
+        ))
+    } else {
+        None
+    };
+    match changed {
+        Some(what) => Err(io::Error::other(ChangedWhileHashed { what })),
+        None => Ok(Digest(*hasher.finalize().as_bytes())),
+    }
 }
 
 /// What the stat cache keys a digest on.
@@ -192,6 +237,7 @@ pub fn digest(cache: &RwLock<StatCache>, root: &Path, rel: &str) -> io::Result<O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
 
     #[test]
     fn hex_round_trip_and_known_value() {
@@ -205,12 +251,121 @@ mod tests {
     }
 
     #[test]
-    fn large_files_hash_the_same_through_mmap() {
+    fn files_of_every_size_hash_as_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        for len in [0, 1, PARALLEL_MIN - 1, CHUNK, CHUNK + 1, 3 << 20] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&p, &data).unwrap();
+            assert_eq!(hash_file(&p).unwrap(), Digest::of(&data), "{len} bytes");
+        }
+    }
+
+    /// Reads a file, and after its first chunk lets `meddle` change it on disk.
+    struct Meddled<'a> {
+        file: File,
+        meddle: Option<Box<dyn FnOnce() + 'a>>,
+    }
+
+    impl Read for Meddled<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.file.read(buf)?;
+            if let Some(meddle) = self.meddle.take() {
+                meddle();
+            }
+            Ok(n)
+        }
+    }
+
+    fn hash_meddled(p: &Path, meddle: impl FnOnce() + 'static) -> io::Result<Digest> {
+        let file = File::open(p).unwrap();
+        let before = file.metadata().unwrap();
+        let reader = Meddled {
+            file: file.try_clone().unwrap(),
+            meddle: Some(Box::new(meddle)),
+        };
+        hash_stream(reader, &before, || file.metadata())
+    }
+
+    fn changed(r: io::Result<Digest>) -> String {
+        let e = r.expect_err("the change is noticed");
+        assert!(
+            e.get_ref().is_some_and(|e| e.is::<ChangedWhileHashed>()),
+            "{e}"
+        );
+        e.to_string()
+    }
+
+    #[test]
+    fn a_file_truncated_or_grown_while_it_is_read_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("big");
-        let data: Vec<u8> = (0..(3u32 << 20)).map(|i| (i % 251) as u8).collect();
+        let data = vec![7u8; 3 * CHUNK];
         std::fs::write(&p, &data).unwrap();
-        assert_eq!(hash_file(&p).unwrap(), Digest::of(&data));
+        let q = p.clone();
+        let why = changed(hash_meddled(&p, move || {
+            File::options()
+                .write(true)
+                .open(&q)
+                .unwrap()
+                .set_len(10)
+                .unwrap();
+        }));
+        assert!(
+            why.contains("3145728 bytes when opened, 1048576 read"),
+            "{why}"
+        );
+
+        std::fs::write(&p, &data).unwrap();
+        let q = p.clone();
+        changed(hash_meddled(&p, move || {
+            let mut f = File::options().append(true).open(&q).unwrap();
+            std::io::Write::write_all(&mut f, b"more").unwrap();
+        }));
+
+        // Rewritten in place, same size: the modification time says so.
+        std::fs::write(&p, &data).unwrap();
+        let q = p.clone();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let why = changed(hash_meddled(&p, move || {
+            let f = File::options().write(true).open(&q).unwrap();
+            std::os::unix::fs::FileExt::write_all_at(&f, b"x", 5).unwrap();
+        }));
+        assert!(why.contains("modification time"), "{why}");
+    }
+
+    /// With a memory map, a truncation during hashing killed the process with SIGBUS.
+    #[test]
+    fn a_file_truncated_over_and_over_while_it_is_hashed_never_kills_batuta() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        let data = vec![1u8; 16 << 20];
+        std::fs::write(&p, &data).unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let f = File::options().write(true).open(&p).unwrap();
+                    f.set_len(0).unwrap();
+                    f.set_len(16 << 20).unwrap();
+                }
+            });
+            for _ in 0..100 {
+                let _ = hash_file(&p);
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fifo");
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let e = hash_file(&p).expect_err("not a regular file");
+        assert_eq!(e.to_string(), "it is a FIFO (named pipe), not a file");
     }
 
     #[test]

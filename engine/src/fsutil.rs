@@ -118,6 +118,57 @@ pub fn unseal<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<&'a [u8]> {
     (blake3::hash(payload).as_bytes() == sum).then_some(payload)
 }
 
+/// A path that is there but is not a regular file, saying what it is instead.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotRegular(pub &'static str);
+
+/// Open `path` for reading if it is a regular file, else [`NotRegular`] (inside the
+/// `io::Error`). On Unix a FIFO is not waited on: opening one for reading would block
+/// until something writes to it.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    let what = if kind.is_dir() {
+        "it is a folder, not a file"
+    } else {
+        special_kind(kind)
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        NotRegular(what),
+    ))
+}
+
+#[cfg(unix)]
+fn special_kind(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "it is a FIFO (named pipe), not a file"
+    } else if kind.is_socket() {
+        "it is a socket, not a file"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "it is a device, not a file"
+    } else {
+        "it is not a regular file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: fs::FileType) -> &'static str {
+    "it is not a regular file"
+}
+
 /// Remove a file if it exists.
 pub fn remove_file_if_exists(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {

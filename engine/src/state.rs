@@ -75,15 +75,27 @@ impl State {
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
-        if let Some(bad) = state
-            .phases
-            .keys()
-            .find(|k| !Phase::ALL.iter().any(|p| p.title() == k.as_str()))
-        {
-            return Err(StateError::Invalid {
-                path: path.to_owned(),
-                reason: format!("unknown phase '{bad}'"),
-            });
+        let invalid = |reason: String| StateError::Invalid {
+            path: path.to_owned(),
+            reason,
+        };
+        for (name, phase) in &state.phases {
+            if !Phase::ALL.iter().any(|p| p.title() == name.as_str()) {
+                return Err(invalid(format!("unknown phase '{name}'")));
+            }
+            let times = [
+                ("started_at", &phase.started_at),
+                ("completed_at", &phase.completed_at),
+            ];
+            for (field, time) in times {
+                if let Some(t) = time
+                    && let Err(e) = t.parse::<jiff::Timestamp>()
+                {
+                    return Err(invalid(format!(
+                        "{name}.{field} '{t}' is not an RFC 3339 time: {e}"
+                    )));
+                }
+            }
         }
         Ok(state)
     }
@@ -136,44 +148,37 @@ impl State {
     }
 }
 
-/// Now, as an RFC 3339 UTC timestamp (`2025-11-19T14:21:32Z`).
+/// Now, as an RFC 3339 UTC timestamp to the second (`2025-11-19T14:21:32Z`).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    rfc3339(secs)
+    rfc3339(jiff::Timestamp::now())
 }
 
-fn rfc3339(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+fn rfc3339(t: jiff::Timestamp) -> String {
+    // Whole seconds, as the book's state file shows them; a time a second can hold is
+    // always within jiff's range.
+    jiff::Timestamp::from_second(t.as_second())
+        .unwrap_or(t)
+        .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn at(second: i64, nanosecond: i32) -> jiff::Timestamp {
+        jiff::Timestamp::new(second, nanosecond).unwrap()
+    }
+
     #[test]
     fn timestamps() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_763_562_092), "2025-11-19T14:21:32Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(at(0, 0)), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(at(1_763_562_092, 999_999_999)),
+            "2025-11-19T14:21:32Z"
+        );
+        assert_eq!(rfc3339(at(951_782_400, 0)), "2000-02-29T00:00:00Z");
+        let now = now_rfc3339();
+        assert!(now.parse::<jiff::Timestamp>().is_ok(), "{now}");
     }
 
     #[test]
@@ -182,10 +187,15 @@ mod tests {
         let p = path(dir.path());
         let mut s = State::load(&p).unwrap();
         assert_eq!(s.progress(), 0);
-        s.start(Phase::Analyze, "t0");
-        s.finish(Phase::Analyze, "t1", 0.13, None);
-        s.start(Phase::Transpile, "t1");
-        s.finish(Phase::Transpile, "t2", 1.0, Some("boom".into()));
+        let (t0, t1, t2) = (
+            "2025-11-19T14:21:32Z",
+            "2025-11-19T14:21:33Z",
+            "2025-11-19T14:22:15Z",
+        );
+        s.start(Phase::Analyze, t0);
+        s.finish(Phase::Analyze, t1, 0.13, None);
+        s.start(Phase::Transpile, t1);
+        s.finish(Phase::Transpile, t2, 1.0, Some("boom".into()));
         s.save(&p).unwrap();
         let s = State::load(&p).unwrap();
         assert_eq!(s.phase(Phase::Analyze).status, Status::Completed);
@@ -207,5 +217,18 @@ mod tests {
         assert!(matches!(State::load(&p), Err(StateError::Invalid { .. })));
         std::fs::write(&p, r#"{"phases":{"Nope":{"status":"Completed"}}}"#).unwrap();
         assert!(matches!(State::load(&p), Err(StateError::Invalid { .. })));
+        for time in ["yesterday", "2025-13-01T00:00:00Z", "2025-11-19 14:21:32"] {
+            let text = format!(
+                r#"{{"phases":{{"Analysis":{{"status":"Completed","started_at":"{time}"}}}}}}"#
+            );
+            std::fs::write(&p, text).unwrap();
+            let e = State::load(&p).expect_err(time).to_string();
+            assert!(
+                e.contains(&format!(
+                    "Analysis.started_at '{time}' is not an RFC 3339 time"
+                )),
+                "{e}"
+            );
+        }
     }
 }

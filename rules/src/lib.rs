@@ -69,6 +69,7 @@ pub const CATALOG: Catalog = Catalog {
     files: FILES,
     check_with: Some(check_with),
     companions: optimize::COMPANIONS,
+    crate_name: Some(transpile::assemble::crate_name),
     migration_map: &[transpile::assemble::NAME, transpile::pyext::NAME],
     migration_sources: &[transpile::pyext::NAME],
 };

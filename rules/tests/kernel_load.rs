@@ -1,5 +1,6 @@
 //! The loaders: raw little-endian files, `.npy` files written byte by byte here (formats
-//! 1.0 and 2.0, both byte orders), CSV columns by name and by index.
+//! 1.0, 2.0 and 3.0, both byte orders, the header as other writers spell it), CSV columns
+//! by name and by index, quoted cells included.
 
 use std::path::PathBuf;
 
@@ -113,16 +114,33 @@ fn npy_errors_say_what_is_wrong() {
     assert!(e.contains("10 elements") && e.contains("holds 2"), "{e}");
     let p = file(&dir, "junk.npy", b"not numpy at all");
     let e = load::npy(&p).err().unwrap().to_string();
-    assert!(e.contains("magic"), "{e}");
+    assert!(e.contains("not a .npy file") && e.contains("magic"), "{e}");
+}
+
+/// A header as other writers than NumPy spell it: format 3.0, double-quoted keys in another
+/// order, big-endian float64. (Found by looking for `'descr'`, it was "no 'descr'".)
+#[test]
+fn npy_headers_are_read_as_python_literals() {
+    let dict = b"{\"shape\": (2, 3), \"fortran_order\": False, \"descr\": \">f8\"}\n";
+    let mut bytes = b"\x93NUMPY\x03\x00".to_vec();
+    bytes.extend_from_slice(&(dict.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(dict);
+    for i in 0..6 {
+        bytes.extend_from_slice(&(i as f64 + 0.25).to_be_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let a = load::npy(&file(&dir, "c.npy", &bytes)).unwrap();
+    assert_eq!(a.shape(), [2, 3]);
+    assert_eq!(f64s(&a), [0.25, 1.25, 2.25, 3.25, 4.25, 5.25]);
 }
 
 #[test]
 fn npy_bytes_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let v: Vec<f32> = (0..12).map(|i| i as f32 * 0.5).collect();
-    let bytes = load::npy_bytes(&v, &[3, 4]);
-    let h = load::npy_header(&bytes).unwrap();
-    assert_eq!(h.data_offset % 64, 0, "the data starts 64-byte aligned");
+    let bytes = load::npy_bytes(&v, &[3, 4]).unwrap();
+    let data_offset = bytes.len() - 12 * 4;
+    assert_eq!(data_offset % 64, 0, "the data starts 64-byte aligned");
     let p = file(&dir, "r.npy", &bytes);
     let a = load::npy(&p).unwrap();
     assert_eq!(a.shape(), [3, 4]);
@@ -164,6 +182,36 @@ fn csv_columns_by_name_and_index() {
     );
     let e = load::csv(&p, &Column::Index(7)).err().unwrap().to_string();
     assert!(e.contains("no column 7"), "{e}");
+}
+
+/// Cells quoted as CSV quotes them: commas, quotes and line breaks inside, CRLF line ends.
+/// (Split on commas, every column after `"a, b"` was the wrong one.)
+#[test]
+fn csv_cells_may_quote_commas_quotes_and_line_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = file(
+        &dir,
+        "t.csv",
+        b"\"sensor, id\",\"value\"\r\n\"a, b\",1.5\r\n\r\n\"say \"\"hi\"\"\",  2 \r\n\"two\nlines\",\r\n",
+    );
+    let v = f64s(&load::csv(&p, &Column::Name("value".into())).unwrap());
+    assert_eq!(v[..2], [1.5, 2.0]);
+    assert!(v[2].is_nan(), "an empty cell");
+    assert_eq!(v.len(), 3);
+    assert_eq!(f64s(&load::csv(&p, &Column::Index(1)).unwrap()).len(), 3);
+    let e = load::csv(&p, &Column::Name("sensor".into()))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.ends_with("no column 'sensor'; the header has: sensor, id, value"),
+        "{e}"
+    );
+    let e = load::csv(&p, &Column::Index(0)).err().unwrap().to_string();
+    assert!(e.ends_with("line 2: 'a, b' is not a number"), "{e}");
+    let p = file(&dir, "u.csv", b"v\n1\n\n2\nx\n");
+    let e = load::csv(&p, &Column::Index(0)).err().unwrap().to_string();
+    assert!(e.ends_with("line 5: 'x' is not a number"), "{e}");
 }
 
 #[test]

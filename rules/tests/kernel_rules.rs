@@ -189,11 +189,11 @@ fn npy_and_csv_inputs() {
     let m: Vec<f64> = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
     ws.bytes(
         "a.npy",
-        &batuta_rules::kernels::load::npy_bytes(&m, &[2, 3]),
+        &batuta_rules::kernels::load::npy_bytes(&m, &[2, 3]).unwrap(),
     );
     ws.bytes(
         "b.npy",
-        &batuta_rules::kernels::load::npy_bytes(&m, &[3, 2]),
+        &batuta_rules::kernels::load::npy_bytes(&m, &[3, 2]).unwrap(),
     );
     let (r, json) = ws.run_out(
         "matmul",

@@ -19,10 +19,7 @@ static CANCEL: AtomicBool = AtomicBool::new(false);
 
 /// The cache folder: `BATUTA_CACHE_DIR`, or `.batuta/cache` beside the manifest.
 pub fn cache_dir(m: &Manifest) -> PathBuf {
-    match std::env::var_os("BATUTA_CACHE_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => m.root.join(".batuta").join("cache"),
-    }
+    batuta_engine::cache::dir_for(&m.root)
 }
 
 pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {

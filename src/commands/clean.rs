@@ -120,8 +120,11 @@ pub fn gc(ui: &Ui, manifest: &ManifestArg, max: u64) -> Exit {
         Err(exit) => return exit,
     };
     match Cache::new(&dir).gc(max) {
-        Ok((n, freed, kept)) => {
-            println!("removed {n} entries ({freed} bytes); the cache holds {kept} bytes");
+        Ok(r) => {
+            println!(
+                "evicted {} action records and removed {} blobs ({} bytes); the cache holds {} bytes ({} action records)",
+                r.records_evicted, r.blobs_removed, r.bytes_freed, r.bytes_kept, r.records_kept
+            );
             Exit::Success
         }
         Err(e) => {

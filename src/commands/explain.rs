@@ -1,11 +1,11 @@
 //! `batuta explain CODE`: what an error code means, its common causes and fixes.
 //!
-//! The text is `docs/error-codes.md`, built into the binary, so the explanation a user
-//! reads offline is the one the repository shows.
+//! The text is `docs/src/error-codes.md`, the guide's chapter on error codes, built into the
+//! binary, so the explanation a user reads offline is the one the guide shows.
 
 use crate::Exit;
 
-const BOOK: &str = include_str!("../../docs/error-codes.md");
+const BOOK: &str = include_str!("../../docs/src/error-codes.md");
 
 /// One code's section: its heading line and body.
 struct Section<'a> {

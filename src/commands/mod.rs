@@ -6,10 +6,13 @@ pub mod analyze;
 pub mod build;
 pub mod check;
 pub mod clean;
+pub mod doctor;
 pub mod explain;
 pub mod files;
 pub mod graph;
 pub mod init;
+pub mod next;
+pub mod port;
 pub mod remote;
 pub mod report;
 pub mod status;
@@ -68,6 +71,20 @@ pub fn load(arg: &ManifestArg) -> Result<Manifest, Diagnostics> {
     let m = manifest::load(&path, &batuta_rules::CATALOG)?;
     tracing::debug!(path = %path.display(), elapsed = ?started.elapsed(), "loaded manifest");
     Ok(m)
+}
+
+/// Find and load the manifest and expand every stage of it; a problem is reported for
+/// people and is exit 2 (nothing ran).
+pub fn load_graph(
+    ui: &crate::output::Ui,
+    arg: &ManifestArg,
+) -> Result<(Manifest, batuta_engine::graph::ActionGraph), Exit> {
+    load(arg)
+        .and_then(|m| batuta_engine::graph::expand_all(&m).map(|g| (m, g)))
+        .map_err(|d| {
+            ui.report(&d);
+            Exit::Usage
+        })
 }
 
 /// Take the workspace's writer lock, waiting for another batuta that holds it unless

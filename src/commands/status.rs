@@ -11,9 +11,9 @@ use crate::Exit;
 use crate::cli::{CheckFormat, ManifestArg};
 use crate::output::Ui;
 
-pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, files: bool) -> Exit {
-    if files {
-        return run_files(ui, manifest, format);
+pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, files: bool, next: bool) -> Exit {
+    if files || next {
+        return run_files(ui, manifest, format, next);
     }
     let path = match super::find_manifest(manifest) {
         Ok(p) => state::path(&batuta_engine::manifest::workspace_of(&p)),
@@ -88,26 +88,26 @@ pub fn progress(s: &State, q: Option<Quarantine>) -> u32 {
 }
 
 /// `batuta status --files`: the per-file table, from the graph, the journal, the state and
-/// the build's diagnostics (see [`super::files`]).
-fn run_files(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
-    let loaded = super::load(manifest).and_then(|m| graph::expand_all(&m).map(|g| (m, g)));
-    let (m, g) = match loaded {
-        Ok(x) => x,
-        Err(d) => {
-            ui.report(&d);
-            return Exit::Usage;
-        }
+/// the build's diagnostics (see [`super::files`]); with `next`, only its first row, and why.
+fn run_files(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, next: bool) -> Exit {
+    let rows = match file_rows(ui, manifest) {
+        Ok(rows) => rows,
+        Err(exit) => return exit,
     };
-    // A missing or damaged journal reads as "nothing built yet", which is what it means.
-    let (journal, _) = Journal::load(&journal::path(&m.root));
-    let state = match State::load(&state::path(&m.root)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
+    if next {
+        let state = super::find_manifest(manifest)
+            .ok()
+            .map(|p| state::path(&batuta_engine::manifest::workspace_of(&p)))
+            .and_then(|p| State::load(&p).ok())
+            .unwrap_or_default();
+        let failed = super::next::failures(&state);
+        let n = super::next::next(&rows, &failed);
+        match format {
+            CheckFormat::Text => print!("{}", super::next::text(n.as_ref(), &failed)),
+            CheckFormat::Json => println!("{}", serde_json::json!({ "next": n })),
         }
-    };
-    let rows = super::files::table(&g, &journal, &state, &m.root, &m.project.source.value);
+        return Exit::Success;
+    }
     match format {
         CheckFormat::Text => print!("{}", super::files::text(&rows)),
         CheckFormat::Json => println!(
@@ -116,6 +116,28 @@ fn run_files(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
         ),
     }
     Exit::Success
+}
+
+/// Every source file's row, as of the last build; a manifest that does not load is
+/// reported (exit 2).
+pub fn file_rows(ui: &Ui, manifest: &ManifestArg) -> Result<Vec<super::files::FileStatus>, Exit> {
+    let (m, g) = super::load_graph(ui, manifest)?;
+    // A missing or damaged journal reads as "nothing built yet", which is what it means.
+    let (journal, _) = Journal::load(&journal::path(&m.root));
+    let state = match State::load(&state::path(&m.root)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(Exit::Usage);
+        }
+    };
+    Ok(super::files::table(
+        &g,
+        &journal,
+        &state,
+        &m.root,
+        &m.project.source.value,
+    ))
 }
 
 /// How the board shows a phase's status: its symbol and its name.

@@ -10,8 +10,15 @@
 //! record, as REAPI's inline outputs do; and a build's records go into one pack file
 //! ([`pack`]), not one file each: caching a small action then creates no file at all, and
 //! on ext4 creating files is most of what caching a small action costs.
+//!
+//! A record whose blob `cas/` no longer has is a miss without a word: `cache gc` ([`gc`])
+//! removes blobs only with the records that name them, so that is a crash's or a hand's
+//! doing, and the run that follows replaces both.
 
+mod gc;
 mod pack;
+
+pub use gc::GcReport;
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -28,6 +35,15 @@ use crate::fsutil::{self, Durability};
 const ACTION_MAGIC: &[u8; 8] = b"BTAC0002";
 /// Records of an older batuta: a miss (replaced by the next run), not damage to report.
 const OLD_ACTION_MAGICS: &[&[u8; 8]] = &[b"BTAC0001"];
+
+/// The cache folder of the workspace at `root`: `BATUTA_CACHE_DIR`, or `.batuta/cache`
+/// beside the manifest.
+pub fn dir_for(root: &Path) -> PathBuf {
+    match std::env::var_os("BATUTA_CACHE_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => root.join(".batuta").join("cache"),
+    }
+}
 
 /// Blobs up to this size are stored in the action record itself (see the module doc).
 pub const INLINE_MAX: u64 = 64 * 1024;
@@ -52,6 +68,15 @@ impl ActionResult {
             .iter()
             .find(|(d, _)| d == digest)
             .map(|(_, b)| b.as_slice())
+    }
+
+    /// The blobs the record names and does not carry: they are in `cas/`.
+    pub fn cas_blobs(&self) -> impl Iterator<Item = Digest> + '_ {
+        self.outputs
+            .iter()
+            .map(|(_, d, _)| *d)
+            .chain([self.stdout, self.stderr])
+            .filter(|d| self.inlined(d).is_none())
     }
 
     /// Carry `bytes` (whose digest is `digest`) in the record, once.
@@ -86,15 +111,17 @@ pub struct Cache {
     writer: Mutex<Option<pack::Writer>>,
     /// The packs on disk, read at the first lookup.
     packs: Mutex<Option<Arc<pack::Packs>>>,
-    /// Packs whose use was recorded for least-recently-used eviction.
-    touched: Mutex<HashSet<PathBuf>>,
+    /// A restored record is noted as used again (a copy in this build's pack) when its
+    /// last use is older than this: often enough for gc to tell old from recent, rarely
+    /// enough that builds restoring everything do not copy every record each time.
+    refresh_after_ns: u64,
     /// Keys whose packed record turned out damaged: reported once, then a miss (a pack
     /// cannot lose one record; the next run's record, in a newer pack, replaces it).
     damaged: Mutex<HashSet<Digest>>,
 }
 
-/// A pack still being written younger than this is a running build's (gc leaves it).
-const ONE_DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// See `Cache::refresh_after_ns`: an hour.
+const REFRESH_AFTER_NS: u64 = 3600 * 1_000_000_000;
 
 /// Past this many unflushed entries one `syncfs` beats an fsync each.
 const FSYNC_EACH_MAX: usize = 256;
@@ -106,7 +133,7 @@ impl Cache {
             unflushed: Mutex::new(Vec::new()),
             writer: Mutex::new(None),
             packs: Mutex::new(None),
-            touched: Mutex::new(HashSet::new()),
+            refresh_after_ns: REFRESH_AFTER_NS,
             damaged: Mutex::new(HashSet::new()),
         }
     }
@@ -149,12 +176,23 @@ impl Cache {
         }
     }
 
+    /// This build's pack, started if it is not: before the first blob too, so gc, seeing
+    /// when it was started, spares the blobs this build writes before its records.
+    fn writer(&self) -> io::Result<std::sync::MutexGuard<'_, Option<pack::Writer>>> {
+        let mut writer = self.writer.lock().expect("writer lock");
+        if writer.is_none() {
+            *writer = Some(pack::Writer::new(&self.packs_dir())?);
+        }
+        Ok(writer)
+    }
+
     /// Store a file's content under its (already computed) digest.
     pub fn put_file(&self, path: &Path, digest: &Digest) -> io::Result<()> {
         let dest = self.blob_path(digest);
         if dest.exists() {
             return Ok(());
         }
+        drop(self.writer()?);
         fsutil::copy_replace(path, &dest, Durability::Deferred)?;
         self.wrote(dest);
         Ok(())
@@ -164,6 +202,7 @@ impl Cache {
         let digest = Digest::of(bytes);
         let dest = self.blob_path(&digest);
         if !dest.exists() {
+            drop(self.writer()?);
             fsutil::write_replace(&dest, bytes, Durability::Deferred)?;
             self.wrote(dest);
         }
@@ -198,7 +237,6 @@ impl Cache {
         set_executable(tmp.path(), executable)?;
         // A restored output is like one a tool writes: no flush.
         fsutil::persist(tmp, to, Durability::Deferred)?;
-        touch(&src);
         Ok(())
     }
 
@@ -256,8 +294,14 @@ impl Cache {
     }
 
     /// The recorded result of an action key: this build's, else the newest pack's, else a
-    /// record file's. A damaged record is reported as `Err` (once), and is then a miss.
+    /// record file's. A damaged record is reported as `Err` (once), and is then a miss. A
+    /// record that names a blob `cas/` no longer has (gc took it) is a miss, silently.
     pub fn get_action(&self, key: &Digest) -> Result<Option<ActionResult>, CacheError> {
+        let found = self.find_action(key)?;
+        Ok(found.filter(|r| r.cas_blobs().all(|d| self.blob_path(&d).exists())))
+    }
+
+    fn find_action(&self, key: &Digest) -> Result<Option<ActionResult>, CacheError> {
         let mine = match &*self.writer.lock().expect("writer lock") {
             Some(w) => w.get(key)?,
             None => None,
@@ -266,16 +310,17 @@ impl Cache {
             return self.packed(key, &bytes);
         }
         let packs = self.packs()?;
-        if let Some((bytes, path)) = packs.get(key)? {
+        if let Some((bytes, used)) = packs.get(key)? {
             let r = self.packed(key, &bytes)?;
-            if r.is_some()
-                && self
-                    .touched
-                    .lock()
-                    .expect("touch lock")
-                    .insert(path.to_owned())
-            {
-                touch(path);
+            if r.is_some() && pack::now_ns().saturating_sub(used) > self.refresh_after_ns {
+                // Used now: this build's pack carries the record again with the time of
+                // this use (gc evicts the least recently used records first).
+                if let Err(e) = self
+                    .writer()
+                    .and_then(|mut w| w.as_mut().expect("started").append(*key, &bytes))
+                {
+                    tracing::debug!("cannot note the use of an action record: {e}");
+                }
             }
             return Ok(r);
         }
@@ -318,11 +363,10 @@ impl Cache {
     pub fn put_action(&self, key: &Digest, result: &ActionResult) -> io::Result<()> {
         let payload = postcard::to_stdvec(result).map_err(io::Error::other)?;
         let sealed = fsutil::seal(ACTION_MAGIC, &payload);
-        let mut writer = self.writer.lock().expect("writer lock");
-        if writer.is_none() {
-            *writer = Some(pack::Writer::new(&self.packs_dir())?);
-        }
-        writer.as_mut().expect("just made").append(*key, &sealed)
+        self.writer()?
+            .as_mut()
+            .expect("started")
+            .append(*key, &sealed)
     }
 
     /// Make everything written so far durable: the blobs (an fsync each, in parallel, for a
@@ -356,55 +400,18 @@ impl Cache {
             .try_for_each(|p| File::open(p)?.sync_all())
     }
 
+    /// Evict the least recently used action records, with the blobs only they name, until
+    /// the cache holds at most `max_bytes`; what nothing uses goes first (see [`gc`]).
+    pub fn gc(&self, max_bytes: u64) -> io::Result<GcReport> {
+        gc::collect(self, max_bytes)
+    }
+
     /// Remove the whole cache.
     pub fn clear(&self) -> io::Result<()> {
         match fs::remove_dir_all(&self.dir) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
-    }
-
-    /// Evict least recently used entries until the cache holds at most `max_bytes`.
-    /// Returns (entries removed, bytes freed, bytes kept).
-    pub fn gc(&self, max_bytes: u64) -> io::Result<(usize, u64, u64)> {
-        let mut entries = Vec::new();
-        for sub in ["cas", "ac"] {
-            let top = self.dir.join(sub);
-            let Ok(shards) = fs::read_dir(&top) else {
-                continue;
-            };
-            for shard in shards.flatten() {
-                let Ok(files) = fs::read_dir(shard.path()) else {
-                    continue;
-                };
-                for f in files.flatten() {
-                    if let Ok(meta) = f.metadata()
-                        && meta.is_file()
-                    {
-                        let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-                        // The pack a running build is writing; a day old, a crashed one's.
-                        let writing = f.file_name().to_string_lossy().starts_with(".tmp-")
-                            && used.elapsed().unwrap_or_default() < ONE_DAY;
-                        if !writing {
-                            entries.push((used, meta.len(), f.path()));
-                        }
-                    }
-                }
-            }
-        }
-        let mut total: u64 = entries.iter().map(|e| e.1).sum();
-        entries.sort_by_key(|e| e.0);
-        let (mut removed, mut freed) = (0, 0);
-        for (_, len, path) in entries {
-            if total <= max_bytes {
-                break;
-            }
-            fs::remove_file(&path)?;
-            total -= len;
-            freed += len;
-            removed += 1;
-        }
-        Ok((removed, freed, total))
     }
 }
 
@@ -498,6 +505,8 @@ mod tests {
             inline: Vec::new(),
         };
         assert_eq!(cache.get_action(&key).unwrap(), None);
+        cache.put_bytes(b"a").unwrap();
+        cache.put_bytes(b"").unwrap();
         cache.put_action(&key, &r).unwrap();
         assert_eq!(
             cache.get_action(&key).unwrap(),
@@ -528,6 +537,7 @@ mod tests {
         let cache = Cache::new(dir.path());
         let key = Digest::of(b"key");
         let r = inline_result();
+        cache.put_bytes(b"in cas").unwrap();
         let p = cache.action_path(&key);
         let sealed = fsutil::seal(ACTION_MAGIC, &postcard::to_stdvec(&r).unwrap());
         fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -559,8 +569,10 @@ mod tests {
                 s.spawn(move || {
                     for build in 0..20u32 {
                         let cache = Cache::new(dir);
+                        cache.put_bytes(b"").unwrap();
                         for j in 0..5 {
                             let i = t * 1000 + build * 10 + j;
+                            cache.put_bytes(&i.to_le_bytes()).unwrap();
                             cache.put_action(&key(i), &result(i)).unwrap();
                         }
                         cache.flush().unwrap();
@@ -674,6 +686,34 @@ mod tests {
     }
 
     #[test]
+    fn a_restore_notes_a_use_only_of_a_record_not_used_lately() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Digest::of(b"key");
+        let cache = Cache::new(dir.path());
+        cache
+            .put_action(&key, &inline_result_without_cas())
+            .unwrap();
+        cache.flush().unwrap();
+        let packs = || fs::read_dir(dir.path().join("ac/packs")).unwrap().count();
+        let restore = |refresh_after_ns| {
+            let mut cache = Cache::new(dir.path());
+            cache.refresh_after_ns = refresh_after_ns;
+            assert!(cache.get_action(&key).unwrap().is_some());
+            cache.flush().unwrap();
+        };
+        restore(REFRESH_AFTER_NS);
+        assert_eq!(packs(), 1, "used a moment ago: no copy");
+        restore(0);
+        assert_eq!(packs(), 2, "the use is noted in this build's pack");
+    }
+
+    fn inline_result_without_cas() -> ActionResult {
+        let mut r = inline_result();
+        r.outputs.pop();
+        r
+    }
+
+    #[test]
     fn an_older_record_format_is_a_quiet_miss() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
@@ -682,23 +722,5 @@ mod tests {
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(&p, fsutil::seal(b"BTAC0001", b"whatever it held")).unwrap();
         assert_eq!(cache.get_action(&key).unwrap(), None);
-    }
-
-    #[test]
-    fn gc_evicts_oldest_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path());
-        let old = cache.put_bytes(&[1; 100]).unwrap();
-        let f = File::options()
-            .append(true)
-            .open(cache.blob_path(&old))
-            .unwrap();
-        f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1000))
-            .unwrap();
-        let new = cache.put_bytes(&[2; 100]).unwrap();
-        let (removed, freed, kept) = cache.gc(150).unwrap();
-        assert_eq!((removed, freed, kept), (1, 100, 100));
-        assert!(cache.read(&new).is_ok());
-        assert!(cache.read(&old).is_err());
     }
 }

@@ -4,13 +4,20 @@
 //! what caching a small action costs (without a journal, each new inode also steps over the
 //! ones deleted in the last minutes: half the system time of a cold `batuta analyze`). So a
 //! build appends its records to one temporary file and, when the cache is flushed, seals
-//! it with an index and renames it into `ac/packs/`. Packs never change once written; the
-//! newest record of a key wins; past [`MERGE_OVER`] packs, a flush merges them into one.
+//! it with an index and renames it into `ac/packs/`. A build never changes a pack once
+//! written; the newest record of a key wins; past [`MERGE_OVER`] packs, a flush merges them
+//! into one; `cache gc` rewrites a pack without the records it evicts, under its own name.
 //!
-//! Layout: `BTPK0001`, then the sealed records back to back, then the index (per record: key,
-//! offset, length), then the footer: the index's offset, its count, its BLAKE3, `BTPKEND1`.
-//! Each record keeps its own seal, so a damaged one is noticed when it is read; a pack whose
-//! footer or index does not check out is ignored as a whole.
+//! Each index entry says when its record was last used: when it was written, or when a
+//! build last restored from it (a hit on a record not used for a while appends it again to
+//! that build's pack, so packs stay write-once). Merges and gc keep these times, so
+//! least-recently-used eviction is per record, not per pack.
+//!
+//! Layout: `BTPK0002`, then the sealed records back to back, then the index (per record: key,
+//! offset, length, last use), then the footer: the index's offset, its count, its BLAKE3,
+//! `BTPKEND2`. Each record keeps its own seal, so a damaged one is noticed when it is read; a
+//! pack whose footer or index does not check out is ignored as a whole. A pack of the first
+//! format (`BTPKEND1`, no last use) is not read: its records are misses, and gc removes it.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -21,10 +28,12 @@ use std::path::{Path, PathBuf};
 use crate::digest::Digest;
 use crate::fsutil::{self, Durability};
 
-const MAGIC: &[u8; 8] = b"BTPK0001";
-const END: &[u8; 8] = b"BTPKEND1";
-/// key, offset, length.
-const ENTRY: usize = 32 + 8 + 4;
+const MAGIC: &[u8; 8] = b"BTPK0002";
+const END: &[u8; 8] = b"BTPKEND2";
+/// The end tag of packs without last-use times.
+const OLD_END: &[u8; 8] = b"BTPKEND1";
+/// key, offset, length, last use.
+pub const ENTRY: usize = 32 + 8 + 4 + 8;
 /// index offset, count, index digest, end tag.
 const FOOTER: usize = 8 + 4 + 32 + 8;
 /// Past this many packs a flush merges them, so a lookup opens a bounded number of files.
@@ -36,6 +45,17 @@ struct At {
     file: usize,
     offset: u64,
     len: u32,
+    used: u64,
+}
+
+/// One record of a pack's index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub key: Digest,
+    pub offset: u64,
+    pub len: u32,
+    /// When the record was last written or restored from, in nanoseconds since 1970.
+    pub used: u64,
 }
 
 /// The packs of a cache folder, read once: every key's newest record.
@@ -45,6 +65,16 @@ pub struct Packs {
     index: HashMap<Digest, At>,
     /// Packs that did not check out, and why: removed, to be reported.
     pub damaged: Vec<(PathBuf, String)>,
+}
+
+/// Why a pack's index cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// A pack of the first format: not damage, just not read.
+    #[error("a pack of an older format")]
+    Old,
+    #[error(transparent)]
+    Io(#[from] io::Error),
 }
 
 impl Packs {
@@ -57,18 +87,20 @@ impl Packs {
             match read_index(&path) {
                 Ok((file, entries)) => {
                     let n = packs.files.len();
-                    for (key, offset, len) in entries {
-                        packs.index.entry(key).or_insert(At {
+                    for e in entries {
+                        packs.index.entry(e.key).or_insert(At {
                             file: n,
-                            offset,
-                            len,
+                            offset: e.offset,
+                            len: e.len,
+                            used: e.used,
                         });
                     }
                     packs.files.push((path, file));
                 }
                 // Merged into a newer pack by another build since it was listed.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => {
+                Err(IndexError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(IndexError::Old) => {}
+                Err(IndexError::Io(e)) => {
                     let _ = fs::remove_file(&path);
                     packs.damaged.push((path, e.to_string()));
                 }
@@ -77,15 +109,14 @@ impl Packs {
         packs
     }
 
-    /// The sealed record of `key` and the pack it is in, if a pack has it.
-    pub fn get(&self, key: &Digest) -> io::Result<Option<(Vec<u8>, &Path)>> {
+    /// The sealed record of `key` and when it was last used, if a pack has it.
+    pub fn get(&self, key: &Digest) -> io::Result<Option<(Vec<u8>, u64)>> {
         let Some(at) = self.index.get(key) else {
             return Ok(None);
         };
-        let (path, file) = &self.files[at.file];
         let mut bytes = vec![0; at.len as usize];
-        file.read_exact_at(&mut bytes, at.offset)?;
-        Ok(Some((bytes, path)))
+        self.files[at.file].1.read_exact_at(&mut bytes, at.offset)?;
+        Ok(Some((bytes, at.used)))
     }
 
     pub fn len(&self) -> usize {
@@ -94,7 +125,7 @@ impl Packs {
 }
 
 /// `*.pack` in `dir`, newest first (names start with the time they were written).
-fn pack_files(dir: &Path) -> Vec<PathBuf> {
+pub fn pack_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -110,45 +141,64 @@ fn bad(why: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, why.to_owned())
 }
 
-/// A pack's index: key, offset, length of each record.
-type Index = Vec<(Digest, u64, u32)>;
-
-fn read_index(path: &Path) -> io::Result<(File, Index)> {
+/// The records of the pack at `path`, in its index's order, and the open pack.
+pub fn read_index(path: &Path) -> Result<(File, Vec<Entry>), IndexError> {
     let file = File::open(path)?;
     let size = file.metadata()?.len();
     if size < (MAGIC.len() + FOOTER) as u64 {
-        return Err(bad("too short"));
+        return Err(bad("too short").into());
     }
     let mut footer = [0u8; FOOTER];
     file.read_exact_at(&mut footer, size - FOOTER as u64)?;
     let (offset, rest) = footer.split_at(8);
     let (count, rest) = rest.split_at(4);
     let (sum, end) = rest.split_at(32);
+    if end == OLD_END {
+        return Err(IndexError::Old);
+    }
     let offset = u64::from_le_bytes(offset.try_into().expect("8 bytes"));
     let count = u32::from_le_bytes(count.try_into().expect("4 bytes")) as u64;
     let index_len = count * ENTRY as u64;
     if end != END || offset.checked_add(index_len) != Some(size - FOOTER as u64) {
-        return Err(bad("footer damaged"));
+        return Err(bad("footer damaged").into());
     }
     let mut index = vec![0u8; index_len as usize];
     file.read_exact_at(&mut index, offset)?;
     if blake3::hash(&index).as_bytes() != sum {
-        return Err(bad("index damaged"));
+        return Err(bad("index damaged").into());
     }
     let entries = index
         .chunks_exact(ENTRY)
-        .map(|e| {
-            let key = Digest(e[..32].try_into().expect("32 bytes"));
-            let at = u64::from_le_bytes(e[32..40].try_into().expect("8 bytes"));
-            let len = u32::from_le_bytes(e[40..44].try_into().expect("4 bytes"));
-            (key, at, len)
+        .map(|e| Entry {
+            key: Digest(e[..32].try_into().expect("32 bytes")),
+            offset: u64::from_le_bytes(e[32..40].try_into().expect("8 bytes")),
+            len: u32::from_le_bytes(e[40..44].try_into().expect("4 bytes")),
+            used: u64::from_le_bytes(e[44..52].try_into().expect("8 bytes")),
         })
-        .filter(|(_, at, len)| {
-            at.checked_add(u64::from(*len))
+        .filter(|e| {
+            e.offset
+                .checked_add(u64::from(e.len))
                 .is_some_and(|end| end <= offset)
         })
         .collect();
     Ok((file, entries))
+}
+
+/// Now, in nanoseconds since 1970: a record's last use.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The prefix of a pack being written: `.tmp-<nanoseconds when it was started>-`, so gc can
+/// tell which blobs a build that is still running may have written.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+/// When the temporary pack called `name` was started, if it is one.
+pub fn temp_started(name: &str) -> Option<u64> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?;
+    rest.get(..20)?.parse().ok()
 }
 
 /// The pack a build is writing: records appended as they come, sealed by [`Writer::finish`].
@@ -156,14 +206,15 @@ fn read_index(path: &Path) -> io::Result<(File, Index)> {
 pub struct Writer {
     file: tempfile::NamedTempFile,
     len: u64,
-    /// Newest offset and length per key.
-    index: HashMap<Digest, (u64, u32)>,
+    /// Newest offset, length and last use per key.
+    index: HashMap<Digest, (u64, u32, u64)>,
 }
 
 impl Writer {
     pub fn new(dir: &Path) -> io::Result<Writer> {
         fs::create_dir_all(dir)?;
-        let mut file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+        let prefix = format!("{TEMP_PREFIX}{:020}-", now_ns());
+        let mut file = tempfile::Builder::new().prefix(&prefix).tempfile_in(dir)?;
         file.write_all(MAGIC)?;
         Ok(Writer {
             file,
@@ -172,17 +223,23 @@ impl Writer {
         })
     }
 
+    /// Append a record used now.
     pub fn append(&mut self, key: Digest, sealed: &[u8]) -> io::Result<()> {
+        self.append_used(key, sealed, now_ns())
+    }
+
+    /// Append a record last used at `used` (a copy of another pack's).
+    pub fn append_used(&mut self, key: Digest, sealed: &[u8], used: u64) -> io::Result<()> {
         let len = u32::try_from(sealed.len()).map_err(|_| bad("record over 4 GiB"))?;
         self.file.write_all(sealed)?;
-        self.index.insert(key, (self.len, len));
+        self.index.insert(key, (self.len, len, used));
         self.len += u64::from(len);
         Ok(())
     }
 
     /// The record of `key` written by this build, if any.
     pub fn get(&self, key: &Digest) -> io::Result<Option<Vec<u8>>> {
-        let Some(&(offset, len)) = self.index.get(key) else {
+        let Some(&(offset, len, _)) = self.index.get(key) else {
             return Ok(None);
         };
         let mut bytes = vec![0; len as usize];
@@ -191,17 +248,24 @@ impl Writer {
     }
 
     /// Write the index and footer, make the pack durable and give it its name in `dir`.
-    pub fn finish(mut self, dir: &Path) -> io::Result<()> {
+    pub fn finish(self, dir: &Path) -> io::Result<()> {
+        self.finish_as(&dir.join(new_name()))
+    }
+
+    /// Write the index and footer, make the pack durable and put it at `path` (replacing
+    /// what is there). A pack without records is not written.
+    pub fn finish_as(mut self, path: &Path) -> io::Result<()> {
         if self.index.is_empty() {
             return Ok(());
         }
-        let mut entries: Vec<(&Digest, &(u64, u32))> = self.index.iter().collect();
-        entries.sort_unstable_by_key(|(_, (offset, _))| *offset);
+        let mut entries: Vec<(&Digest, &(u64, u32, u64))> = self.index.iter().collect();
+        entries.sort_unstable_by_key(|(_, (offset, _, _))| *offset);
         let mut index = Vec::with_capacity(entries.len() * ENTRY);
-        for (key, (offset, len)) in entries {
+        for (key, (offset, len, used)) in entries {
             index.extend_from_slice(&key.0);
             index.extend_from_slice(&offset.to_le_bytes());
             index.extend_from_slice(&len.to_le_bytes());
+            index.extend_from_slice(&used.to_le_bytes());
         }
         let mut footer = Vec::with_capacity(FOOTER);
         footer.extend_from_slice(&self.len.to_le_bytes());
@@ -210,7 +274,7 @@ impl Writer {
         footer.extend_from_slice(END);
         self.file.write_all(&index)?;
         self.file.write_all(&footer)?;
-        fsutil::persist(self.file, &dir.join(new_name()), Durability::Now)
+        fsutil::persist(self.file, path, Durability::Now)
     }
 }
 
@@ -244,7 +308,7 @@ pub fn merge_if_many(dir: &Path) -> io::Result<()> {
         packs.files[at.file]
             .1
             .read_exact_at(&mut bytes, at.offset)?;
-        w.append(*key, &bytes)?;
+        w.append_used(*key, &bytes, at.used)?;
     }
     w.finish(dir)?;
     for (path, _) in &packs.files {
@@ -302,6 +366,64 @@ mod tests {
         assert_eq!(Packs::load(dir.path()).damaged[0].1, "footer damaged");
         assert!(Packs::load(dir.path()).damaged.is_empty(), "reported once");
         drop(unfinished);
+    }
+
+    #[test]
+    fn last_use_is_kept_by_a_merge_and_a_rewrite() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..=MERGE_OVER as u64 {
+            let mut w = Writer::new(dir.path()).unwrap();
+            w.append_used(key(i as u32), b"r", 1000 + i).unwrap();
+            w.finish(dir.path()).unwrap();
+        }
+        merge_if_many(dir.path()).unwrap();
+        let merged = pack_files(dir.path()).remove(0);
+        let (_, entries) = read_index(&merged).unwrap();
+        let mut used: Vec<u64> = entries.iter().map(|e| e.used).collect();
+        used.sort_unstable();
+        assert_eq!(used, (1000..=1000 + MERGE_OVER as u64).collect::<Vec<_>>());
+        let mut w = Writer::new(dir.path()).unwrap();
+        w.append_used(key(0), b"r", 1000).unwrap();
+        w.finish_as(&merged).unwrap();
+        let (_, entries) = read_index(&merged).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!((entries[0].key, entries[0].used), (key(0), 1000));
+    }
+
+    #[test]
+    fn a_pack_of_the_first_format_is_not_read_and_not_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::new(dir.path()).unwrap();
+        w.append(key(1), b"one").unwrap();
+        w.finish(dir.path()).unwrap();
+        let path = pack_files(dir.path()).remove(0);
+        let mut bytes = fs::read(&path).unwrap();
+        let n = bytes.len();
+        bytes[n - 8..].copy_from_slice(OLD_END);
+        fs::write(&path, &bytes).unwrap();
+        let packs = Packs::load(dir.path());
+        assert!(packs.get(&key(1)).unwrap().is_none());
+        assert!(packs.damaged.is_empty());
+        assert!(path.exists(), "left for gc");
+        assert!(matches!(read_index(&path), Err(IndexError::Old)));
+    }
+
+    #[test]
+    fn a_pack_being_written_says_when_it_was_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = now_ns();
+        let w = Writer::new(dir.path()).unwrap();
+        let name = w
+            .file
+            .path()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let started = temp_started(&name).unwrap();
+        assert!(started >= before && started <= now_ns(), "{name}");
+        assert_eq!(temp_started(".tmp-x"), None);
     }
 
     #[test]

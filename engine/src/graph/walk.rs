@@ -15,6 +15,8 @@ pub struct SourceFile {
     pub symlink: bool,
     /// Neither a regular file nor a symbolic link: a socket, pipe or device.
     pub special: bool,
+    /// Its path is not valid UTF-8: `rel` spells it with U+FFFD and names no file.
+    pub not_utf8: bool,
 }
 
 /// Compile globs the way `each` and `exclude` mean them: `*` stays inside one folder.
@@ -95,6 +97,7 @@ pub fn walk(dir: &Path, exclude: &GlobSet, skip: &[PathBuf]) -> Vec<SourceFile> 
                 return WalkState::Continue;
             }
             found.lock().expect("walk lock").push(SourceFile {
+                not_utf8: path.to_str().is_none(),
                 rel,
                 symlink: ft.is_symlink(),
                 special: !ft.is_file() && !ft.is_symlink(),

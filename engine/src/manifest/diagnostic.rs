@@ -4,9 +4,11 @@
 //! manifest in one round trip. Rendering is miette's: the CLI picks the theme.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use miette::{LabeledSpan, NamedSource, SourceCode};
+use miette::{LabeledSpan, SourceCode};
+
+use super::excerpt::{Excerpt, Lines};
 
 /// A byte range in the manifest source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -181,6 +183,8 @@ impl Diagnostic {
 pub struct Source {
     pub name: String,
     pub text: Arc<str>,
+    /// Built at the first question about lines, shared by clones.
+    lines: Arc<OnceLock<Lines>>,
 }
 
 impl Source {
@@ -188,7 +192,12 @@ impl Source {
         Self {
             name: name.into(),
             text: text.into(),
+            lines: Arc::default(),
         }
+    }
+
+    fn lines(&self) -> &Lines {
+        self.lines.get_or_init(|| Lines::of(&self.text))
     }
 
     /// 1-based line and column (in characters) of a byte offset, clamped to the text.
@@ -197,11 +206,7 @@ impl Source {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = &self.text[..offset];
-        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        (line, column)
+        self.lines().line_col(&self.text, offset)
     }
 }
 
@@ -213,11 +218,22 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
-    /// Each problem as a miette diagnostic that carries the source, ready to render.
+    /// Each problem as a miette diagnostic that carries its excerpt of the source, ready
+    /// to render.
     pub fn reports(&self) -> impl Iterator<Item = Located<'_>> {
-        self.items.iter().map(|d| Located {
-            diagnostic: d,
-            source: NamedSource::new(self.source.name.clone(), self.source.text.clone()),
+        self.items.iter().map(move |d| {
+            let excerpt = d.span.map(|span| {
+                Excerpt::around(
+                    &self.source.name,
+                    &self.source.text,
+                    self.source.lines(),
+                    span,
+                )
+            });
+            Located {
+                diagnostic: d,
+                excerpt,
+            }
         })
     }
 }
@@ -237,11 +253,12 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
-/// A diagnostic joined to its source so miette can draw the snippet.
+/// A diagnostic joined to the excerpt of its source miette draws the snippet from, and its
+/// span in that excerpt.
 #[derive(Debug)]
 pub struct Located<'a> {
     pub diagnostic: &'a Diagnostic,
-    source: NamedSource<Arc<str>>,
+    excerpt: Option<(Excerpt, Span)>,
 }
 
 impl fmt::Display for Located<'_> {
@@ -273,14 +290,14 @@ impl miette::Diagnostic for Located<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.diagnostic
-            .span
-            .map(|_| &self.source as &dyn SourceCode)
+        self.excerpt
+            .as_ref()
+            .map(|(excerpt, _)| excerpt as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.diagnostic.span?;
-        let label = LabeledSpan::new_with_span(self.diagnostic.label.clone(), span);
+        let (_, span) = self.excerpt.as_ref()?;
+        let label = LabeledSpan::new_with_span(self.diagnostic.label.clone(), *span);
         Some(Box::new(std::iter::once(label)))
     }
 }
@@ -317,5 +334,20 @@ mod tests {
         assert_eq!(s.line_col(3), (2, 1));
         assert_eq!(s.line_col(5), (2, 2));
         assert_eq!(s.line_col(999), (3, 1));
+        let s = Source::new("x", "a\r\nb\rç\nd");
+        assert_eq!(
+            s.line_col(5),
+            (3, 1),
+            "a lone CR ends a line, as miette counts"
+        );
+        assert_eq!(s.line_col(8), (4, 1));
+    }
+
+    #[test]
+    fn line_col_is_right_past_many_strides_of_multibyte_text() {
+        let text = format!("{}\n{}x", "é".repeat(5000), "ü".repeat(9000));
+        let s = Source::new("x", text.as_str());
+        assert_eq!(s.line_col(text.len() - 1), (2, 9001));
+        assert_eq!(s.line_col(2 * 4000), (1, 4001));
     }
 }

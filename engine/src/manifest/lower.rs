@@ -176,7 +176,7 @@ impl<'s> Lower<'s> {
     /// A string, strictly: `name: 12` is a mistake, not a name.
     fn string(&mut self, node: &Node, what: &str) -> Option<Sp<String>> {
         match &node.kind {
-            NodeKind::Str(s) => Some(Sp::new(s.clone(), node.span)),
+            NodeKind::Str(s) => self.without_nul(node, s, what),
             _ => {
                 self.wrong_type(node, "a string", what);
                 None
@@ -184,10 +184,40 @@ impl<'s> Lower<'s> {
         }
     }
 
+    /// A string that no path, name or argument can hold is refused here: the system
+    /// would refuse it later, at a worse moment (a NUL byte ends a C string).
+    fn without_nul(&mut self, node: &Node, s: &str, what: &str) -> Option<Sp<String>> {
+        if !s.contains('\0') {
+            return Some(Sp::new(s.to_owned(), node.span));
+        }
+        self.push(
+            Diagnostic::new(Code::WrongType, format!("{what} holds a NUL byte"))
+                .at(node.span)
+                .label("a NUL byte (\\0) is in this value")
+                .help("no file name, program or argument can hold a NUL byte; remove it"),
+        );
+        None
+    }
+
+    /// A string that must not be empty (a name, a program).
+    fn non_empty(&mut self, node: &Node, what: &str, help: &str) -> Option<Sp<String>> {
+        let s = self.string(node, what)?;
+        if !s.value.trim().is_empty() {
+            return Some(s);
+        }
+        self.push(
+            Diagnostic::new(Code::WrongType, format!("{what} is empty"))
+                .at(node.span)
+                .label("an empty string")
+                .help(help.to_owned()),
+        );
+        None
+    }
+
     /// A command argument: numbers and booleans are taken as written (`[sleep, 1]`).
     fn argument(&mut self, node: &Node, what: &str) -> Option<Sp<String>> {
         match &node.kind {
-            NodeKind::Str(s) => Some(Sp::new(s.clone(), node.span)),
+            NodeKind::Str(s) => self.without_nul(node, s, what),
             NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => {
                 Some(Sp::new(self.raw(node).to_owned(), node.span))
             }
@@ -319,11 +349,21 @@ impl<'s> Lower<'s> {
         }
         let mut ok = true;
         let mut args = Vec::new();
-        for item in items {
+        for (i, item) in items.iter().enumerate() {
             let Some(arg) = self.argument(item, &format!("an argument of {what}")) else {
                 ok = false;
                 continue;
             };
+            if i == 0 && arg.value.is_empty() {
+                self.push(
+                    Diagnostic::new(Code::WrongType, format!("{what}: the program is empty"))
+                        .at(item.span)
+                        .label("the program to run goes here")
+                        .help("the first argument names the program, for example \"{tool}\" or \"python3\""),
+                );
+                ok = false;
+                continue;
+            }
             match self.template(item, arg, what) {
                 Some(t) => args.push(t),
                 None => ok = false,
@@ -455,7 +495,11 @@ impl<'s> Lower<'s> {
     fn project(&mut self, node: &Node) -> Option<Project> {
         let f = self.fields(node, "project", &[keys::PROJECT])?;
         let name = match f.get("name") {
-            Some(n) => self.string(n, "project.name"),
+            Some(n) => self.non_empty(
+                n,
+                "project.name",
+                "name the migration: `name: my-migration`",
+            ),
             None => {
                 self.missing(f.span, "name", "project", "add `name: my-migration`");
                 None
@@ -513,7 +557,11 @@ impl<'s> Lower<'s> {
                 continue;
             };
             let command = match f.get("command") {
-                Some(n) => self.string(n, &format!("{what}: command")),
+                Some(n) => self.non_empty(
+                    n,
+                    &format!("{what}: command"),
+                    "name the program, found on PATH (`depyler`) or by its path",
+                ),
                 None => Some(Sp::new(key.name.clone(), key.span)),
             };
             let version = match f.get("version") {
@@ -810,6 +858,7 @@ impl<'s> Lower<'s> {
             out,
             inputs,
             outputs,
+            catalog_outputs: Vec::new(),
             env,
             cache,
             local,

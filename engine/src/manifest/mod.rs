@@ -6,6 +6,7 @@
 
 mod command;
 mod diagnostic;
+mod excerpt;
 mod lower;
 mod model;
 mod template;
@@ -46,6 +47,9 @@ pub struct Catalog {
     pub check_with: Option<CheckWith>,
     /// Actions a builtin needs that no manifest spells out; see [`Companion`].
     pub companions: &'static [Companion],
+    /// The name of the crate's binary, as cargo will name it, for `{crate}` in a builtin's
+    /// default files (cargo-build's `dist/{crate}`); `None` falls back to `project.name`.
+    pub crate_name: Option<fn(&Manifest) -> Option<String>>,
     /// Builtins that are told how each source file of the transpile stage is migrated:
     /// expansion puts the plan in their `with` under [`MIGRATION_KEY`] (so it is part of
     /// their key) and makes the sources of bridged files their inputs.
@@ -177,6 +181,7 @@ impl Catalog {
         files: &[],
         check_with: None,
         companions: &[],
+        crate_name: None,
         migration_map: &[],
         migration_sources: &[],
     };
@@ -191,6 +196,10 @@ impl Catalog {
 /// that names the template, so errors about it point somewhere useful.
 /// Fills in the [`BuiltinFiles`] of every builtin task that names no files of its own.
 fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
+    let krate = catalog
+        .crate_name
+        .and_then(|f| f(m))
+        .unwrap_or_else(|| m.project.name.value.clone());
     let expand = |path: &str, p: &Project| -> String {
         // `{output}` and `{source}` may stand anywhere; `.` for the workspace drops out.
         let folder = |f: &str| match f.trim_end_matches('/') {
@@ -199,6 +208,7 @@ fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
         };
         let path = path
             .replace("{name}", &p.name.value)
+            .replace("{crate}", &krate)
             .replace("{output}", &folder(&p.output.value))
             .replace("{source}", &folder(&p.source.value));
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -224,9 +234,11 @@ fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
         }
         if task.outputs.is_empty() {
             task.outputs = fill(files.outputs);
+            task.catalog_outputs = task.outputs.iter().map(|o| o.value.clone()).collect();
         }
         for record in fill(files.records) {
             if !task.outputs.iter().any(|o| o.value == record.value) {
+                task.catalog_outputs.push(record.value.clone());
                 task.outputs.push(record);
             }
         }
@@ -324,11 +336,13 @@ pub fn read(path: &Path) -> Result<String, Diagnostics> {
         source: Source::new(name.clone(), ""),
         items: vec![Diagnostic::new(Code::Unreadable, message).help(help.to_owned())],
     };
-    let file = std::fs::File::open(path).map_err(|e| {
-        let help = if e.kind() == std::io::ErrorKind::NotFound {
-            "run batuta in the folder that holds batuta.yaml, name the manifest with -f, or write one with `batuta init`"
-        } else {
-            "check the file's permissions"
+    let file = crate::fsutil::open_regular(path).map_err(|e| {
+        let help = match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "run batuta in the folder that holds batuta.yaml, name the manifest with -f, or write one with `batuta init`"
+            }
+            std::io::ErrorKind::InvalidInput => "check that the path is a regular file",
+            _ => "check the file's permissions",
         };
         unreadable(format!("cannot read {name}: {}", io_reason(&e)), help)
     })?;

@@ -181,6 +181,10 @@ pub struct Task {
     pub inputs: Vec<Sp<String>>,
     /// Files written, relative to the workspace.
     pub outputs: Vec<Sp<String>>,
+    /// Those of `outputs` the catalog added for a builtin (its default outputs and its
+    /// records, see `BuiltinFiles`): batuta's own, which may be under `.batuta/`, where
+    /// no task of the manifest may write.
+    pub catalog_outputs: Vec<String>,
     /// Environment variable names passed through to the action.
     pub env: Vec<Sp<String>>,
     /// `cache: false` marks a volatile task that always runs.

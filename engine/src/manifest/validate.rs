@@ -241,6 +241,22 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
             "`out` names the output of each matched file; a single action lists its files in `outputs`",
         ));
     }
+    if let Some(each) = &task.each
+        && leaves_workspace(&each.value)
+    {
+        diags.push(
+            Diagnostic::new(
+                Code::PathEscapes,
+                format!("{what}: each '{}' leaves project.source", each.value),
+            )
+            .at(each.span)
+            .label("matches outside the source folder")
+            .help(format!(
+                "`each` matches files under project.source ('{}'): write the pattern from there, or make project.source the folder that holds the files",
+                m.project.source.value
+            )),
+        );
+    }
     if let (Some(each), false) = (&task.each, task.outputs.is_empty()) {
         diags.push(conflict(
             task.outputs[0].span,

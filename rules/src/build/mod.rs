@@ -38,7 +38,8 @@ const DETAIL_LINES: usize = 30;
 
 /// What `cargo-build` reads and writes when its task names nothing: the crate's sources
 /// and the files that change how cargo builds it (globs, so absent ones are no error), one
-/// binary named after the project, and the release manifest. A crate with other or more
+/// binary named as cargo names the crate's (see `assemble::crate_name`), and the release
+/// manifest. A crate with other or more
 /// binaries, or a library, declares its own `outputs`.
 pub const FILES: BuiltinFiles = BuiltinFiles {
     builtin: NAME,
@@ -50,7 +51,7 @@ pub const FILES: BuiltinFiles = BuiltinFiles {
         "{output}/.cargo/config.tom[l]",
         "{output}/rust-toolchai[n].toml",
     ],
-    outputs: &["dist/{name}", "dist/manifest.json"],
+    outputs: &["dist/{crate}", "dist/manifest.json"],
     records: &[],
 };
 

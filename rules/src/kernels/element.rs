@@ -56,6 +56,7 @@ pub trait Element:
     + std::ops::Sub<Output = Self>
     + std::ops::Mul<Output = Self>
     + std::ops::Div<Output = Self>
+    + npyz::AutoSerialize
     + 'static
 {
     const DTYPE: Dtype;

@@ -464,7 +464,11 @@ fn compute<T: SimdElement>(
             json["sum"] = float(sum);
             let file = call.outputs.iter().find(|p| !p.ends_with(".json"));
             match file {
-                Some(p) if p.ends_with(".npy") => matrix = Some(load::npy_bytes(&r.value, &[m, n])),
+                Some(p) if p.ends_with(".npy") => {
+                    let bytes = load::npy_bytes(&r.value, &[m, n])
+                        .map_err(|e| bad(call, format!("cannot write the product as .npy: {e}")))?;
+                    matrix = Some(bytes);
+                }
                 Some(_) => matrix = Some(r.value.iter().flat_map(|x| x.to_le()).collect()),
                 None => {
                     json["value"] = Value::Array(

@@ -12,7 +12,7 @@
 //! - the Python extension's record: which functions run native ([`native`], which also
 //!   counts the share of code lines that run as native Rust, the headline).
 
-mod coverage;
+pub mod coverage;
 mod native;
 mod rank;
 mod text;
@@ -508,7 +508,7 @@ fn validation(
 /// The failed actions of the last build, by id, with their codes: the state keeps them as
 /// `id: message [BATUTA-X-NNN]; …` per phase. An action that did not run because what it
 /// reads failed is not among them.
-fn failures(state: &State) -> BTreeMap<String, Option<String>> {
+pub fn failures(state: &State) -> BTreeMap<String, Option<String>> {
     let mut out = BTreeMap::new();
     for p in Phase::ALL {
         let Some(text) = state.phase(p).error else {

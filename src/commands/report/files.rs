@@ -38,14 +38,37 @@ pub fn markdown(s: &mut String, files: &[FileStatus], share: &Share) {
     format::md_table(s, &HEAD, files.iter().map(file_cells));
 }
 
-pub fn html(s: &mut String, files: &[FileStatus], share: &Share) {
+/// With `pages`, the folder of the per-file pages, each source links to its page.
+pub fn html(s: &mut String, files: &[FileStatus], share: &Share, pages: Option<&str>) {
     if files.is_empty() {
         return;
     }
     s.push_str("<h2>Files</h2>\n");
     s.push_str(&format!("<p class=\"headline\">{}</p>\n", esc(&headline(share))));
-    let rows = files
-        .iter()
-        .map(|f| Row::plain(file_cells(f).iter().map(|c| esc(c)).collect()));
+    let rows = files.iter().map(|f| {
+        let mut cells: Vec<String> = file_cells(f).iter().map(|c| esc(c)).collect();
+        if let (Some(dir), Some(page)) = (pages, super::pages::page_of(f)) {
+            let href: String = format!("{dir}/{page}")
+                .split('/')
+                .map(percent)
+                .collect::<Vec<_>>()
+                .join("/");
+            cells[0] = format!("<a href=\"{}\">{}</a>", esc(&href), cells[0]);
+        }
+        Row::plain(cells)
+    });
     format::html_table(s, "files", &HEAD, rows);
+}
+
+/// A path segment as a URL path segment: what is not unreserved is percent-encoded.
+fn percent(seg: &str) -> String {
+    seg.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

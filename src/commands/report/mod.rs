@@ -17,6 +17,7 @@ mod builds;
 mod files;
 mod format;
 mod outcome;
+mod pages;
 mod plan;
 mod results;
 mod transpile;
@@ -25,7 +26,7 @@ mod validation;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use batuta_engine::graph::{self, ActionGraph};
+use batuta_engine::graph::ActionGraph;
 use batuta_engine::history::{self, Entry};
 use batuta_engine::journal::Journal;
 use batuta_engine::manifest::Manifest;
@@ -68,13 +69,9 @@ pub struct Report {
 }
 
 pub fn run(ui: &Ui, manifest: &ManifestArg, format: ReportFormat, out: Option<&Path>) -> Exit {
-    let loaded = super::load(manifest).and_then(|m| graph::expand_all(&m).map(|g| (m, g)));
-    let (m, g) = match loaded {
+    let (m, g) = match super::load_graph(ui, manifest) {
         Ok(x) => x,
-        Err(d) => {
-            ui.report(&d);
-            return Exit::Usage;
-        }
+        Err(exit) => return exit,
     };
     let report = match collect(&m, &g) {
         Ok(r) => r,
@@ -88,19 +85,65 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: ReportFormat, out: Option<&P
         ReportFormat::Json => {
             serde_json::to_string_pretty(&report).expect("a report is plain data") + "\n"
         }
-        ReportFormat::Html => html(&report),
+        ReportFormat::Html => {
+            // Each file gets a page of its own, beside a report written to a file.
+            let pages = out.map(pages::dir_for);
+            let folder = pages
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned());
+            html(&report, folder.as_deref())
+        }
     };
     match out {
-        None => print!("{text}"),
+        None => {
+            print!("{text}");
+            if format == ReportFormat::Html && !report.files.is_empty() {
+                eprintln!("note: the pages of each source file are written only with -o FILE");
+            }
+        }
         Some(path) => {
             if let Err(e) = batuta_engine::fsutil::write_atomic(path, text.as_bytes()) {
                 eprintln!("error: cannot write {}: {e}", path.display());
                 return Exit::Failed;
             }
             eprintln!("wrote {}", path.display());
+            if format == ReportFormat::Html && !report.files.is_empty() {
+                return write_pages(&m, &g, &report, path);
+            }
         }
     }
     Exit::Success
+}
+
+/// The per-file pages of an HTML report written to `path` (see [`pages`]).
+fn write_pages(m: &Manifest, g: &ActionGraph, report: &Report, path: &Path) -> Exit {
+    let dir = pages::dir_for(path);
+    let state = State::load(&state::path(&m.root)).unwrap_or_default();
+    let (journal, _) = Journal::load(&batuta_engine::journal::path(&m.root));
+    let report_name = path.file_name().unwrap_or_default().to_string_lossy();
+    match pages::write(
+        &m.root,
+        g,
+        &journal,
+        &state,
+        &report.files,
+        &dir,
+        &report_name,
+    ) {
+        Ok(n) => {
+            eprintln!(
+                "wrote {n} page{} of source beside its Rust in {}",
+                if n == 1 { "" } else { "s" },
+                dir.display()
+            );
+            Exit::Success
+        }
+        Err(e) => {
+            eprintln!("error: cannot write the pages in {}: {e}", dir.display());
+            Exit::Failed
+        }
+    }
 }
 
 pub fn collect(m: &Manifest, g: &ActionGraph) -> Result<Report, String> {
@@ -165,8 +208,9 @@ pub fn markdown(r: &Report) -> String {
     s
 }
 
-/// One page, no network: inline CSS and SVG, printable.
-pub fn html(r: &Report) -> String {
+/// One page, no network: inline CSS and SVG, printable. With `pages` (the folder of the
+/// per-file pages, relative to the report), each file of the Files table links to its page.
+pub fn html(r: &Report, pages: Option<&str>) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -180,7 +224,7 @@ pub fn html(r: &Report) -> String {
     transpile::html(&mut s, &r.transpile);
     plan::html(&mut s, &r.optimization);
     validation::html(&mut s, &r.validation);
-    files::html(&mut s, &r.files, &r.native);
+    files::html(&mut s, &r.files, &r.native, pages);
     results::html(&mut s, &r.results);
     artifacts::html(&mut s, &r.artifacts);
     builds::html(&mut s, &r.builds, &r.native_history, r.damaged_history_lines);

@@ -1,6 +1,8 @@
 //! Keeping the graph inside the workspace: a path, or a folder it resolves through (a
 //! symbolic link), that leads out is an error, never a read or a write outside.
 
+use std::path::Path;
+
 use super::*;
 
 impl<'m> Expander<'m> {
@@ -48,6 +50,9 @@ impl<'m> Expander<'m> {
         if file.special {
             return Some("not a regular file (socket, pipe or device)");
         }
+        if file.not_utf8 {
+            return Some("its name is not valid UTF-8");
+        }
         let abs = self.abs(input);
         if file.symlink {
             match std::fs::metadata(&abs) {
@@ -73,9 +78,7 @@ impl<'m> Expander<'m> {
             // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
             if unsafe { libc::access(c.as_ptr(), libc::R_OK) } != 0 {
                 return Some(match std::io::Error::last_os_error().kind() {
-                    std::io::ErrorKind::NotFound => {
-                        "cannot read: its name is not valid UTF-8, or it vanished"
-                    }
+                    std::io::ErrorKind::NotFound => "it vanished while batuta looked",
                     _ => "cannot read: permission denied",
                 });
             }
@@ -89,4 +92,43 @@ impl<'m> Expander<'m> {
             _ => true,
         }
     }
+
+    /// Why `rel` (an output, normalised) is batuta's own and no task may write it, if it is:
+    /// a task that replaced `.batuta/lock` let two builds run at once.
+    pub(super) fn reserved(&self, rel: &str) -> Option<&'static str> {
+        let under =
+            |dir: &str| rel == dir || rel.strip_prefix(dir).is_some_and(|r| r.starts_with('/'));
+        if under(".batuta") {
+            Some("batuta keeps its lock, journal, cache and records under .batuta/")
+        } else if rel == crate::state::FILE_NAME {
+            Some("it is batuta's state file")
+        } else if Some(rel) == self.manifest_rel.as_deref() {
+            Some("it is the manifest")
+        } else if self.cache_rel.as_deref().is_some_and(under) {
+            Some("it is in the cache folder (BATUTA_CACHE_DIR)")
+        } else {
+            None
+        }
+    }
+}
+
+/// `path` relative to the workspace `root` (canonical), through any symbolic links, when it
+/// is inside it. The part of `path` that does not exist yet is taken as written.
+pub(super) fn rel_inside(root: &Path, path: &Path) -> Option<String> {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    let canonical = loop {
+        match existing.canonicalize() {
+            Ok(c) => break c,
+            Err(_) => {
+                rest.push(existing.file_name()?.to_owned());
+                if !existing.pop() {
+                    return None;
+                }
+            }
+        }
+    };
+    let mut full = canonical;
+    full.extend(rest.iter().rev());
+    full.strip_prefix(root).ok().map(walk::to_slash)
 }

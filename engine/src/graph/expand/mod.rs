@@ -183,15 +183,31 @@ struct Expander<'m> {
     plan: Vec<FilePlan>,
     /// Companion builtins already in the graph ([`crate::manifest::Companion`]): each is added once.
     companions: HashSet<&'static str>,
+    /// The manifest and the cache folder relative to the workspace (the cache when it is
+    /// inside it): no task may write them ([`Expander::reserved`]).
+    manifest_rel: Option<String>,
+    cache_rel: Option<String>,
 }
 
 impl<'m> Expander<'m> {
     fn new(m: &'m Manifest) -> Self {
         let source = normalize("", &m.project.source.value).unwrap_or_default();
         let output = normalize("", &m.project.output.value).unwrap_or_default();
+        let root_canon = m.root.canonicalize().ok();
+        let manifest_rel = m
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_owned);
+        let cache_rel = root_canon.as_deref().and_then(|root| {
+            let cache = crate::cache::dir_for(&m.root);
+            // A relative BATUTA_CACHE_DIR is relative to where batuta runs.
+            let cache = std::path::absolute(&cache).unwrap_or(cache);
+            confine::rel_inside(root, &cache)
+        });
         Self {
             m,
-            root_canon: m.root.canonicalize().ok(),
+            root_canon,
             source,
             output,
             files: Vec::new(),
@@ -202,6 +218,8 @@ impl<'m> Expander<'m> {
             hand_ported: Vec::new(),
             plan: Vec::new(),
             companions: HashSet::new(),
+            manifest_rel,
+            cache_rel,
         }
     }
 
@@ -425,6 +443,16 @@ impl<'m> Expander<'m> {
                 How::Bridged => continue,
                 How::Generated | How::GeneratedOrBridged => {}
             }
+            // Found now, not as a "syntax error" from the transpiler at build time.
+            if let Some(reason) = self.unreadable(&file, &input) {
+                self.diags.push(
+                    Diagnostic::new(Code::Missing, format!("'{input}' cannot be read: {reason}"))
+                        .at(each.span)
+                        .label("matched by this glob")
+                        .help("fix or remove the file, or leave it out with project.exclude"),
+                );
+                continue;
+            }
             let Some(argv) = self.command(task, run, |p| match p {
                 Placeholder::In => input.clone(),
                 Placeholder::Out => out.clone().unwrap_or_default(),
@@ -525,12 +553,22 @@ impl<'m> Expander<'m> {
                     .map(|o| (o.value.clone(), normalize("", &o.value), o.span)),
             );
         for (raw, norm, span) in written {
+            let what = format!("task '{}.{}': output", task.phase, task.name);
+            let catalogs = task.catalog_outputs.contains(&raw);
             match norm {
-                Some(p) if !p.is_empty() && self.parent_inside(&p) => outputs.push(p),
-                _ => self.diags.push(escapes(
-                    &Sp::new(raw, span),
-                    &format!("task '{}.{}': output", task.phase, task.name),
-                )),
+                Some(p) if !p.is_empty() && self.parent_inside(&p) => match self.reserved(&p) {
+                    Some(why) if !catalogs => self.diags.push(
+                        Diagnostic::new(
+                            Code::PathEscapes,
+                            format!("{what} '{p}' is batuta's own: {why}"),
+                        )
+                        .at(span)
+                        .label("no task may write this")
+                        .help("write outputs elsewhere in the workspace; batuta alone writes .batuta/, the state file, the cache folder, and reads the manifest"),
+                    ),
+                    _ => outputs.push(p),
+                },
+                _ => self.diags.push(escapes(&Sp::new(raw, span), &what)),
             }
         }
         let local = task.local || !matches!(kind, ActionKind::Command { .. });

@@ -325,9 +325,54 @@ fn includes_of(f: &CFlags, root: &Path) -> Vec<String> {
     out
 }
 
+/// What Rust that calls C still in C is given: bindings bindgen generates from the
+/// project's headers (`crate::c_bridge`), for the functions the bridged files define.
+pub struct Bindings {
+    /// Headers, relative to the workspace.
+    pub headers: Vec<String>,
+    pub functions: Vec<String>,
+}
+
+impl Bindings {
+    /// The bindings for `bridged` files, when any C file is Rust (generated or by hand), so
+    /// Rust may call what is still C; `headers` are the task's input headers.
+    pub fn for_bridge(
+        root: &Path,
+        files: &[CFile],
+        bridged: &BTreeSet<String>,
+        headers: &[String],
+    ) -> Option<Bindings> {
+        let any_rust = files.iter().any(|f| !bridged.contains(&f.source));
+        if bridged.is_empty() || !any_rust || headers.is_empty() {
+            return None;
+        }
+        let mut functions: Vec<String> = bridged
+            .iter()
+            .filter_map(|s| std::fs::read_to_string(root.join(s)).ok())
+            .flat_map(|t| defined_functions(&t))
+            .filter(|f| f != "main")
+            .collect();
+        functions.sort();
+        functions.dedup();
+        Some(Bindings {
+            headers: headers.to_vec(),
+            functions,
+        })
+    }
+}
+
+/// The module the crate root declares for the bindings.
+pub const C_BRIDGE_MOD: &str = "\n/// The C still in C, as bindgen read it from the project's headers (build.rs).\npub mod c_bridge {\n    #![allow(non_upper_case_globals, non_camel_case_types, non_snake_case, dead_code)]\n    include!(concat!(env!(\"OUT_DIR\"), \"/c_bridge.rs\"));\n}\n";
+
 /// The crate's `build.rs`: compile the bridged files into one static library and link the
-/// libraries they need. `up` leads from the crate's folder to the workspace (`..`).
-pub fn build_rs(files: &[Compiled], link: &[String], up: &str) -> String {
+/// libraries they need, and generate the bindings when Rust may call them. `up` leads from
+/// the crate's folder to the workspace (`..`).
+pub fn build_rs(
+    files: &[Compiled],
+    link: &[String],
+    bindings: Option<&Bindings>,
+    up: &str,
+) -> String {
     let path = |rel: &str| format!("{up}/{rel}");
     let mut s = format!(
         "// {GENERATED}\n// Compiles the C files still in C (bridged) into the program; see `batuta status --files`.\n\nfn main() {{\n"
@@ -374,6 +419,31 @@ pub fn build_rs(files: &[Compiled], link: &[String], up: &str) -> String {
     }
     for lib in link {
         let _ = writeln!(s, "    println!(\"cargo:rustc-link-lib={lib}\");");
+    }
+    if let Some(b) = bindings {
+        s.push_str(
+            "    // Rust that calls C still in C does it through these (crate::c_bridge).\n",
+        );
+        s.push_str("    let mut g = bindgen::Builder::default();\n");
+        for h in &b.headers {
+            let _ = writeln!(s, "    g = g.header({:?});", path(h));
+            let _ = writeln!(s, "    println!(\"cargo:rerun-if-changed={}\");", path(h));
+        }
+        let mut dirs: Vec<&str> = b
+            .headers
+            .iter()
+            .map(|h| h.rsplit_once('/').map_or(".", |(d, _)| d))
+            .collect();
+        dirs.sort_unstable();
+        dirs.dedup();
+        for d in dirs {
+            let _ = writeln!(s, "    g = g.clang_arg({:?});", format!("-I{}", path(d)));
+        }
+        for f in &b.functions {
+            let _ = writeln!(s, "    g = g.allowlist_function({f:?});");
+        }
+        s.push_str("    let out = std::path::PathBuf::from(std::env::var(\"OUT_DIR\").expect(\"cargo sets OUT_DIR\"));\n");
+        s.push_str("    g.generate()\n        .expect(\"bindgen reads the project's headers (it needs libclang)\")\n        .write_to_file(out.join(\"c_bridge.rs\"))\n        .expect(\"OUT_DIR is writable\");\n");
     }
     s.push_str("}\n");
     s
@@ -438,7 +508,22 @@ mod tests {
                 main: false,
             },
         ];
-        let s = build_rs(&files, &["ncurses".into()], "..");
+        let s = build_rs(&files, &["ncurses".into()], None, "..");
+        assert!(!s.contains("bindgen"), "{s}");
+        let b = Bindings {
+            headers: vec!["legacy/zipio.h".into()],
+            functions: vec!["Zopen".into()],
+        };
+        let with = build_rs(&files, &[], Some(&b), "..");
+        assert!(
+            with.contains("g = g.header(\"../legacy/zipio.h\");"),
+            "{with}"
+        );
+        assert!(
+            with.contains("g = g.allowlist_function(\"Zopen\");"),
+            "{with}"
+        );
+        assert!(with.contains("g = g.clang_arg(\"-I../legacy\");"), "{with}");
         assert!(s.contains("b.file(\"../legacy/crc.c\");"), "{s}");
         assert!(
             s.contains("b.define(\"main\", Some(\"batuta_c_main\"));"),

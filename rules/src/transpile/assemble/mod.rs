@@ -132,6 +132,41 @@ impl Layout {
     }
 }
 
+/// The binary cargo builds from the manifest's crate, as cargo names it: the package an
+/// assemble task names (or, naming none, the workspace folder's name, as it writes it);
+/// without an assemble task, the first `[[bin]]` or the package of the crate's Cargo.toml.
+pub fn crate_name(m: &batuta_engine::manifest::Manifest) -> Option<String> {
+    use batuta_engine::manifest::TaskKind;
+    let assemble = m
+        .stages
+        .iter()
+        .flat_map(|s| &s.tasks)
+        .find(|t| matches!(&t.kind, TaskKind::Builtin(n) if n.value == NAME));
+    if let Some(task) = assemble {
+        let named = task
+            .with
+            .as_ref()
+            .map(batuta_engine::manifest::Node::to_json)
+            .and_then(|w| w.get("name")?.as_str().map(package_name));
+        return named.or_else(|| {
+            let dir = std::fs::canonicalize(&m.root).ok()?;
+            Some(package_name(&dir.file_name()?.to_string_lossy()))
+        });
+    }
+    let output = match m.project.output.value.trim_matches('/') {
+        "" | "." => String::new(),
+        o => format!("{o}/"),
+    };
+    let text = std::fs::read_to_string(m.root.join(format!("{output}Cargo.toml"))).ok()?;
+    let doc: toml_edit::DocumentMut = text.parse().ok()?;
+    let bin = doc
+        .get("bin")
+        .and_then(|b| b.as_array_of_tables())
+        .and_then(|b| b.iter().next())
+        .and_then(|b| b.get("name")?.as_str().map(str::to_owned));
+    bin.or_else(|| Some(doc.get("package")?.get("name")?.as_str()?.to_owned()))
+}
+
 /// What `src/main.rs`'s `main` calls.
 enum Main {
     /// A module's `main()`, by its Rust path.
@@ -174,16 +209,17 @@ fn write_crate(
     deps: &BTreeMap<String, (toml_edit::Item, String)>,
     bridged: &BTreeMap<String, &'static str>,
     c_main: Option<&str>,
+    bindings: Option<&bridge::Bindings>,
 ) -> Result<(), Failure> {
     let sources: std::collections::BTreeSet<String> = bridged.keys().cloned().collect();
     if call.outputs.contains(&layout.cargo) {
-        let text = cargo_toml(call, w, deps, !sources.is_empty());
+        let text = cargo_toml(call, w, deps, !sources.is_empty(), bindings.is_some());
         write_output(call, &layout.cargo, &text)?;
     }
     if call.outputs.contains(&layout.build_rs) {
         let main = c_main.filter(|m| sources.contains(*m));
         let files = bridge::compiled(call.root, &sources, call.inputs, &w.bridge, main);
-        let text = bridge::build_rs(&files, &w.bridge.link, &layout.up);
+        let text = bridge::build_rs(&files, &w.bridge.link, bindings, &layout.up);
         write_output(call, &layout.build_rs, &text)?;
     } else if !sources.is_empty() {
         return Err(fail(format!(
@@ -438,7 +474,23 @@ impl Rule for Assemble {
                 .filter(|m| !out_of_tree.contains(m.as_str()))
                 .cloned()
                 .collect();
-            write_crate(call, &w, &layout, &deps, &bridged, c_main.as_deref())?;
+            let sources: std::collections::BTreeSet<String> = bridged.keys().cloned().collect();
+            let headers: Vec<String> = call
+                .inputs
+                .iter()
+                .filter(|i| i.ends_with(".h"))
+                .cloned()
+                .collect();
+            let bindings = bridge::Bindings::for_bridge(call.root, &c_files, &sources, &headers);
+            write_crate(
+                call,
+                &w,
+                &layout,
+                &deps,
+                &bridged,
+                c_main.as_deref(),
+                bindings.as_ref(),
+            )?;
             let write_root = |left: &Left| -> Result<(), Failure> {
                 let Some(root) = root_rs else { return Ok(()) };
                 let mut tree = Dir::default();
@@ -446,7 +498,10 @@ impl Rule for Assemble {
                     let rel = m.strip_prefix(&layout.src).unwrap_or(m);
                     tree.insert(&rel.split('/').collect::<Vec<_>>(), left.tests.contains(m));
                 }
-                let text = root_text(&tree, left, &bridged, &layout, main.as_ref());
+                let mut text = root_text(&tree, left, &bridged, &layout, main.as_ref());
+                if bindings.is_some() {
+                    text.push_str(bridge::C_BRIDGE_MOD);
+                }
                 write_output(call, root, &text)
             };
             if !checked {
@@ -499,6 +554,7 @@ fn cargo_toml(
     w: &With,
     deps: &BTreeMap<String, (toml_edit::Item, String)>,
     bridged: bool,
+    bindings: bool,
 ) -> String {
     let name = match &w.name {
         Some(n) => package_name(n),
@@ -520,6 +576,9 @@ fn cargo_toml(
     }
     if bridged {
         s.push_str("\n# build.rs compiles the C that stays C.\n[build-dependencies]\ncc = \"1\"\n");
+        if bindings {
+            s.push_str("bindgen = \"0.72\"\n");
+        }
     }
     s
 }
@@ -775,6 +834,40 @@ mod tests {
             main.ends_with("fn main() -> impl std::process::Termination {\n    app::main()\n}\n"),
             "{main}"
         );
+    }
+
+    #[test]
+    fn the_binary_is_named_as_cargo_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |text: &str| {
+            let p = dir.path().join("batuta.yaml");
+            std::fs::write(&p, text).unwrap();
+            batuta_engine::manifest::load(&p, &crate::CATALOG).unwrap()
+        };
+        let head = "version: 1\nproject: { name: My Tool, output: out }\nstages:\n";
+        let m = load(&format!(
+            "{head}  transpile:\n    tasks:\n      crate: {{ builtin: assemble, with: {{ name: Legacy Mixed }} }}\n  build: {{ builtin: cargo-build }}\n"
+        ));
+        assert_eq!(crate_name(&m).as_deref(), Some("legacy-mixed"));
+        let build = m
+            .stages
+            .iter()
+            .flat_map(|s| &s.tasks)
+            .find(|t| t.name.value == "build")
+            .unwrap();
+        assert_eq!(
+            build.outputs[0].value, "dist/legacy-mixed",
+            "cargo-build's default artifact"
+        );
+        // No assemble: the crate's own Cargo.toml says.
+        std::fs::create_dir_all(dir.path().join("out")).unwrap();
+        std::fs::write(
+            dir.path().join("out/Cargo.toml"),
+            "[package]\nname = \"pkg\"\n\n[[bin]]\nname = \"tool\"\npath = \"src/main.rs\"\n",
+        )
+        .unwrap();
+        let m = load(&format!("{head}  build: {{ builtin: cargo-build }}\n"));
+        assert_eq!(crate_name(&m).as_deref(), Some("tool"));
     }
 
     #[test]

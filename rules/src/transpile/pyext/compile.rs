@@ -41,7 +41,7 @@ pub struct Built {
 /// Builds `krate` (whose `src/lib.rs` is `lib`, relative to the workspace) with `write`
 /// writing `lib` for what is still in, until it compiles. `modules` are the module files
 /// in the crate, relative to the workspace.
-pub fn build(
+pub(crate) fn build(
     call: &Call<'_>,
     krate: &Crate,
     lib: &str,

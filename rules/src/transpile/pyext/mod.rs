@@ -307,7 +307,7 @@ impl Rule for PythonExtension {
 
         // What runs native after all.
         for (i, (file, wr)) in wrappers.iter().enumerate() {
-            let why = left.wrappers.get(i).map(|e| format!("its wrapper does not compile: {e}"));
+            let why = left.wrappers.get(&i).map(|e| format!("its wrapper does not compile: {e}"));
             if let Some(why) = why {
                 let f = &mut files[*file];
                 if let Some(func) = f.functions.iter_mut().find(|x| x.name == wr.name) {
