@@ -577,18 +577,27 @@ fn order(rows: &mut [FileStatus]) {
     }
 }
 
+/// What of a Python file the extension reads runs native, as its status says it:
+/// `1 of 2 functions native`, or `still Python` for one whose module compiles.
+pub(super) fn native_part(r: &FileStatus) -> Option<String> {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    match &r.native {
+        Some(n) if n.functions > 0 => Some(format!(
+            "{} of {} native",
+            n.functions,
+            plural(n.of, "function")
+        )),
+        Some(_) if r.compile == Compile::Ok => Some("still Python".to_owned()),
+        _ => None,
+    }
+}
+
 /// The status in words, with the stubs found when the file got that far.
 fn summary(r: &FileStatus) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    let status = match &r.native {
-        Some(n) if n.functions > 0 => format!(
-            "{}, {} of {} functions native",
-            furthest(r),
-            n.functions,
-            n.of
-        ),
-        Some(_) if r.compile == Compile::Ok => format!("{}, still Python", furthest(r)),
-        _ => furthest(r),
+    let status = match native_part(r) {
+        Some(part) => format!("{}, {part}", furthest(r)),
+        None => furthest(r),
     };
     let failed = matches!(r.transpile, Step::Failed(_))
         || matches!(
