@@ -438,10 +438,7 @@ fn manifest_text(
     }
     let mut targets = vec!["analyze"];
     if crate_ {
-        let _ = writeln!(
-            o,
-            "  optimize:\n    needs: [transpile]\n    builtin: optimize\n    with: {{ profile: balanced, gpu: auto }}   # SIMD/GPU by the cost model"
-        );
+        optimize_stage(&mut o, used.iter().any(|(fam, ..)| *fam == "Python"));
         let _ = writeln!(
             o,
             "  validate:\n    needs: [optimize]\n    builtin: cargo-test      # the migrated tests must pass\n    inputs: [rust/Cargo.toml, \"rust/src/**/*.rs\"]"
@@ -469,4 +466,29 @@ fn manifest_text(
         targets.last().expect("analyze at least")
     );
     o
+}
+
+/// The optimize stage; with Python, in two tasks: the plan, and the Python extension,
+/// built with the plan's cargo profile.
+fn optimize_stage(o: &mut String, python: bool) {
+    if python {
+        let _ = writeln!(
+            o,
+            "  optimize:\n    needs: [transpile]\n    tasks:\n\
+             \x20     plan: {{ builtin: optimize, with: {{ profile: balanced, gpu: auto }} }}   # SIMD/GPU by the cost model\n\
+             \x20     # The Python modules whose Rust compiles, as one CPython extension module (PyO3,\n\
+             \x20     # stable ABI) in rust/python/, built with the plan's cargo profile. Each function\n\
+             \x20     # whose signature converts gets a wrapper; `batuta status --files` says why any\n\
+             \x20     # other stays Python. rust/python/batuta_mixed.py runs the original program with\n\
+             \x20     # those functions native and every other module Python, as python3 runs it:\n\
+             \x20     #   python3 rust/python/batuta_mixed.py -m yourpackage    (or a script, or -m pytest)\n\
+             \x20     # so a compare-outputs check can hold the two side by side (see the guide).\n\
+             \x20     native: {{ builtin: python-extension }}"
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "  optimize:\n    needs: [transpile]\n    builtin: optimize\n    with: {{ profile: balanced, gpu: auto }}   # SIMD/GPU by the cost model"
+        );
+    }
 }

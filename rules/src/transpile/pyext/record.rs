@@ -58,6 +58,9 @@ impl PythonFile {
         if let Some(why) = &self.python {
             return format!("stays Python: {why}");
         }
+        if self.functions.is_empty() {
+            return "no top-level function to wrap: it stays Python".to_owned();
+        }
         let native = self.functions.iter().filter(|f| f.native).count();
         format!(
             "{native} of {} function{} native",
