@@ -305,7 +305,11 @@ fn python_packages_run_with_hand_ported_modules_native_under_their_own_tests() {
     let (_, ev) = build(&ws);
     let cold = started.elapsed();
     // Whatever depyler made of the packages, the mixed program is the original's twin.
-    assert_eq!(action(&ev, "transpile/native")["outcome"], "executed", "{ev:#?}");
+    assert_eq!(
+        action(&ev, "transpile/native")["outcome"],
+        "executed",
+        "{ev:#?}"
+    );
     let same = action(&ev, "validate/same");
     assert_eq!(same["outcome"], "executed", "{same}");
     let before = status(&ws);
@@ -356,7 +360,14 @@ fn python_packages_run_with_hand_ported_modules_native_under_their_own_tests() {
     let tests = mixed(
         &ws,
         &python,
-        &["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_unidecode.py"],
+        &[
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "test_unidecode.py",
+        ],
     );
     assert!(tests.contains("133 passed"), "{tests}");
 
@@ -376,10 +387,14 @@ fn python_packages_run_with_hand_ported_modules_native_under_their_own_tests() {
     let total = after["native"]["code_lines"].as_u64().unwrap();
     assert_eq!(
         native_after - native_before,
-        ["slugify/slugify.py", "slugify/special.py", "text_unidecode/__init__.py"]
-            .iter()
-            .map(|f| row(&after, f)["native"]["lines"].as_u64().unwrap())
-            .sum::<u64>(),
+        [
+            "slugify/slugify.py",
+            "slugify/special.py",
+            "text_unidecode/__init__.py"
+        ]
+        .iter()
+        .map(|f| row(&after, f)["native"]["lines"].as_u64().unwrap())
+        .sum::<u64>(),
         "{before:#}\n{after:#}"
     );
     let out = ws.batuta().args(["status", "--files"]).output().unwrap();

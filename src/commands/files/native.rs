@@ -84,11 +84,7 @@ pub fn history_path(root: &Path) -> PathBuf {
 
 /// After a build that did work (and so added a line to the history): the share as it now
 /// stands, under that build's time.
-pub fn record(
-    g: &ActionGraph,
-    root: &Path,
-    source_root: &str,
-) -> std::io::Result<Option<Point>> {
+pub fn record(g: &ActionGraph, root: &Path, source_root: &str) -> std::io::Result<Option<Point>> {
     let (builds, _) = history::read(root)?;
     let Some(last) = builds.last() else {
         return Ok(None);
@@ -162,7 +158,7 @@ pub fn fill(
         };
         let compiled = r.kind == Kind::Module && r.compile == Compile::Ok;
         let module = r.module.clone().unwrap_or_default();
-        let whole = compiled && !is_python(&src) || compiled && programs(&module);
+        let whole = compiled && (!is_python(&src) || programs(&module));
         r.native_lines = if whole {
             r.code_lines
         } else {
@@ -265,7 +261,10 @@ mod tests {
         let s = share(&[a, b]);
         assert_eq!((s.native_lines, s.code_lines), (10, 100));
         assert_eq!(s.checks, ["validate/same"]);
-        assert_eq!(s.headline(), "10 of 100 code lines run as native Rust (10.0 %)");
+        assert_eq!(
+            s.headline(),
+            "10 of 100 code lines run as native Rust (10.0 %)"
+        );
         assert_eq!(share(&[]).percent, 0.0);
     }
 }

@@ -71,12 +71,7 @@ pub fn markdown(
     }
 }
 
-pub fn html(
-    s: &mut String,
-    builds: &[Entry],
-    points: &BTreeMap<String, Point>,
-    damaged: usize,
-) {
+pub fn html(s: &mut String, builds: &[Entry], points: &BTreeMap<String, Point>, damaged: usize) {
     s.push_str("<h2>Builds</h2>\n");
     if builds.is_empty() {
         let _ = writeln!(s, "<p class=\"note\">{NONE}</p>");

@@ -21,7 +21,10 @@ fn file_cells(f: &FileStatus) -> Vec<String> {
 fn headline(share: &Share) -> String {
     let mut s = format!("Native Rust: {}", share.headline());
     if !share.checks.is_empty() {
-        s.push_str(&format!("; checks passed on it: {}", share.checks.join(", ")));
+        s.push_str(&format!(
+            "; checks passed on it: {}",
+            share.checks.join(", ")
+        ));
     }
     s.push('.');
     s
@@ -44,7 +47,10 @@ pub fn html(s: &mut String, files: &[FileStatus], share: &Share, pages: Option<&
         return;
     }
     s.push_str("<h2>Files</h2>\n");
-    s.push_str(&format!("<p class=\"headline\">{}</p>\n", esc(&headline(share))));
+    s.push_str(&format!(
+        "<p class=\"headline\">{}</p>\n",
+        esc(&headline(share))
+    ));
     let rows = files.iter().map(|f| {
         let mut cells: Vec<String> = file_cells(f).iter().map(|c| esc(c)).collect();
         if let (Some(dir), Some(page)) = (pages, super::pages::page_of(f)) {

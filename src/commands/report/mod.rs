@@ -198,7 +198,12 @@ pub fn markdown(r: &Report) -> String {
     files::markdown(&mut s, &r.files, &r.native);
     results::markdown(&mut s, &r.results);
     artifacts::markdown(&mut s, &r.artifacts);
-    builds::markdown(&mut s, &r.builds, &r.native_history, r.damaged_history_lines);
+    builds::markdown(
+        &mut s,
+        &r.builds,
+        &r.native_history,
+        r.damaged_history_lines,
+    );
     if !r.notes.is_empty() {
         s.push_str("\n## Notes\n\n");
         for n in &r.notes {
@@ -227,7 +232,12 @@ pub fn html(r: &Report, pages: Option<&str>) -> String {
     files::html(&mut s, &r.files, &r.native, pages);
     results::html(&mut s, &r.results);
     artifacts::html(&mut s, &r.artifacts);
-    builds::html(&mut s, &r.builds, &r.native_history, r.damaged_history_lines);
+    builds::html(
+        &mut s,
+        &r.builds,
+        &r.native_history,
+        r.damaged_history_lines,
+    );
     if !r.notes.is_empty() {
         s.push_str("<h2>Notes</h2>\n<ul class=\"note\">\n");
         for n in &r.notes {

@@ -148,7 +148,14 @@ fn failure(krate: &Crate, errors: &[&Diagnostic], stderr: &str) -> Failure {
                 first.headline()
             ),
         )
-        .detail(first.rendered.lines().take(30).collect::<Vec<_>>().join("\n")),
+        .detail(
+            first
+                .rendered
+                .lines()
+                .take(30)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
         None => {
             let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
             Failure::new(
@@ -168,7 +175,10 @@ mod tests {
     #[test]
     fn paths_through_the_extension_folder_are_made_plain() {
         assert_eq!(normalize("rust/python/../src/a/b.rs"), "rust/src/a/b.rs");
-        assert_eq!(normalize("rust/python/src/lib.rs"), "rust/python/src/lib.rs");
+        assert_eq!(
+            normalize("rust/python/src/lib.rs"),
+            "rust/python/src/lib.rs"
+        );
         assert_eq!(normalize("../x.rs"), "../x.rs");
     }
 }

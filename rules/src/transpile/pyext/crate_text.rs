@@ -205,7 +205,11 @@ mod tests {
 
     #[test]
     fn module_paths_follow_the_tree() {
-        let files = vec!["a.rs".to_owned(), "a/b.rs".to_owned(), "c/d-e.rs".to_owned()];
+        let files = vec![
+            "a.rs".to_owned(),
+            "a/b.rs".to_owned(),
+            "c/d-e.rs".to_owned(),
+        ];
         assert_eq!(module_path("a/b.rs", &files), ["a_b"]);
         assert_eq!(module_path("c/d-e.rs", &files), ["c", "d_e"]);
         assert_eq!(module_path("a.rs", &files), ["a"]);
@@ -248,7 +252,11 @@ mod tests {
         assert!(text.contains("let sub = PyModule::new(py, \"pkg/text.py\")?;\n            sub.add_function(wrap_pyfunction!(w0_shout, &sub)?)?;\n            m.add(\"pkg/text.py\", sub)?;"), "{text}");
         let lines: Vec<&str> = text.lines().collect();
         let (a, b) = spans[0];
-        assert!(lines[a - 1].starts_with("    // pkg/text.py: shout"), "{}", lines[a - 1]);
+        assert!(
+            lines[a - 1].starts_with("    // pkg/text.py: shout"),
+            "{}",
+            lines[a - 1]
+        );
         assert_eq!(lines[b - 1], "    }");
     }
 }

@@ -115,7 +115,10 @@ impl Layout {
             .find_map(|o| o.strip_suffix("/Cargo.toml"))
             .ok_or_else(|| {
                 fail("python-extension writes its crate's Cargo.toml, and its outputs name none")
-                    .hint(format!("outputs: the defaults are {}", FILES.outputs.join(", ")))
+                    .hint(format!(
+                        "outputs: the defaults are {}",
+                        FILES.outputs.join(", ")
+                    ))
             })?
             .to_owned();
         let l = Layout {
@@ -270,7 +273,11 @@ impl Rule for PythonExtension {
         // The crate, built until it compiles.
         let here = format!("{}/src", layout.dir);
         let src_from_here = crate_text::relative(&here, &src_dir);
-        write(call, &layout.cargo, &crate_text::cargo_toml(&edition, &deps))?;
+        write(
+            call,
+            &layout.cargo,
+            &crate_text::cargo_toml(&edition, &deps),
+        )?;
         let krate = Crate::at(call, &layout.dir, "python-extension writes it")?;
         let krate = with_pyo3_env(krate, &python);
         let all_wrappers: Vec<Wrapper> = wrappers.iter().map(|(_, w)| w.clone()).collect();
@@ -302,12 +309,19 @@ impl Rule for PythonExtension {
                 })
             },
         )?;
-        fsutil::copy_replace(&built.artifact, &call.path(&layout.module), fsutil::Durability::Now)
-            .map_err(|e| fail(format!("{NAME}: cannot write {}: {e}", layout.module)))?;
+        fsutil::copy_replace(
+            &built.artifact,
+            &call.path(&layout.module),
+            fsutil::Durability::Now,
+        )
+        .map_err(|e| fail(format!("{NAME}: cannot write {}: {e}", layout.module)))?;
 
         // What runs native after all.
         for (i, (file, wr)) in wrappers.iter().enumerate() {
-            let why = left.wrappers.get(&i).map(|e| format!("its wrapper does not compile: {e}"));
+            let why = left
+                .wrappers
+                .get(&i)
+                .map(|e| format!("its wrapper does not compile: {e}"));
             if let Some(why) = why {
                 let f = &mut files[*file];
                 if let Some(func) = f.functions.iter_mut().find(|x| x.name == wr.name) {
@@ -472,7 +486,10 @@ fn launcher_text(dir: &str, source: &str, table: &BTreeMap<String, Vec<String>>)
     let source_root = crate_text::relative(dir, if source.is_empty() { "." } else { source });
     let ported = serde_json::to_string_pretty(table).unwrap_or_else(|_| "{}".to_owned());
     LAUNCHER
-        .replace("@SOURCE@", &serde_json::Value::String(source_root).to_string())
+        .replace(
+            "@SOURCE@",
+            &serde_json::Value::String(source_root).to_string(),
+        )
         .replace(
             "@EXTENSION@",
             &serde_json::Value::String(EXTENSION_FILE.to_owned()).to_string(),
@@ -532,12 +549,25 @@ mod tests {
         .to_vec();
         let l = Layout::of(&outs).unwrap();
         assert_eq!(l.dir, "rust/python");
-        assert_eq!(l.record.as_deref(), Some(".batuta/transpile/rust/python.json"));
+        assert_eq!(
+            l.record.as_deref(),
+            Some(".batuta/transpile/rust/python.json")
+        );
         let e = Layout::of(&outs[..3]).err().unwrap();
-        assert!(e.message.contains("rust/python/batuta_mixed.py too"), "{}", e.message);
+        assert!(
+            e.message.contains("rust/python/batuta_mixed.py too"),
+            "{}",
+            e.message
+        );
         let mut other = outs.clone();
         other.push("rust/python/x.txt".into());
-        assert!(Layout::of(&other).err().unwrap().message.contains("not 'rust/python/x.txt'"));
+        assert!(
+            Layout::of(&other)
+                .err()
+                .unwrap()
+                .message
+                .contains("not 'rust/python/x.txt'")
+        );
         assert!(Layout::of(&[]).is_err());
     }
 

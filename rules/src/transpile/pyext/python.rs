@@ -55,7 +55,11 @@ pub fn read(
         .canonicalize()
         .map_err(|e| Failure::new(codes::B001, format!("cannot resolve the workspace: {e}")))?;
     let mut args = vec!["-c".to_owned(), DEFS.to_owned()];
-    args.extend(files.iter().map(|f| root.join(f).to_string_lossy().into_owned()));
+    args.extend(
+        files
+            .iter()
+            .map(|f| root.join(f).to_string_lossy().into_owned()),
+    );
     let cmd = run::command(python, &args, &root, &call.env);
     let done = run::run(
         cmd,
@@ -181,7 +185,11 @@ mod tests {
         let (fs, wrapped) = match_functions(&py, &rust, "rust/src/t.rs");
         assert!(fs[0].native);
         assert!(
-            fs[1].why.as_deref().unwrap().starts_with("fn count (line 2): parameter `v: &mut Vec<i64>`"),
+            fs[1]
+                .why
+                .as_deref()
+                .unwrap()
+                .starts_with("fn count (line 2): parameter `v: &mut Vec<i64>`"),
             "{fs:?}"
         );
         assert_eq!(fs[2].why.as_deref(), Some("no fn whisper in rust/src/t.rs"));

@@ -104,9 +104,9 @@ pub fn functions(text: &str) -> Result<Vec<RustFn>, String> {
 }
 
 fn is_test_only(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| {
-        a.path().is_ident("cfg") && a.meta.to_token_stream().to_string().contains("test")
-    })
+    attrs
+        .iter()
+        .any(|a| a.path().is_ident("cfg") && a.meta.to_token_stream().to_string().contains("test"))
 }
 
 fn text(t: &impl ToTokens) -> String {
@@ -123,7 +123,9 @@ fn signature(vis: &syn::Visibility, sig: &syn::Signature) -> Result<Signature, S
     match vis {
         syn::Visibility::Public(_) => {}
         syn::Visibility::Restricted(r) if r.path.is_ident("crate") => {}
-        _ => return Err("not `pub`: the extension calls only the module's public functions".into()),
+        _ => {
+            return Err("not `pub`: the extension calls only the module's public functions".into());
+        }
     }
     if sig.asyncness.is_some() {
         return Err("`async`: Python would get a future, not the value".into());
@@ -348,10 +350,7 @@ mod tests {
                 ("f64", false),
                 ("bool", false),
                 ("::std::vec::Vec<u8>", true),
-                (
-                    "::std::vec::Vec<(::std::string::String, i32)>",
-                    false
-                ),
+                ("::std::vec::Vec<(::std::string::String, i32)>", false),
                 (
                     "::std::collections::HashMap<::std::string::String, ::std::vec::Vec<i64>>",
                     true
@@ -392,7 +391,10 @@ mod tests {
     fn what_is_not_wrapped_says_why() {
         let why = |src: &str| one(src).unwrap_err();
         assert!(why("fn f() {}").contains("not `pub`"));
-        assert!(why("pub fn f(v: &mut Vec<i64>) {}").contains("parameter `v: &mut Vec<i64>`: a `&mut` borrow"));
+        assert!(
+            why("pub fn f(v: &mut Vec<i64>) {}")
+                .contains("parameter `v: &mut Vec<i64>`: a `&mut` borrow")
+        );
         assert!(why("pub fn f<T: Clone>(t: T) {}").contains("generic"));
         assert!(why("pub async fn f() {}").contains("`async`"));
         assert!(why("pub unsafe fn f() {}").contains("`unsafe`"));
@@ -410,7 +412,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(fs.len(), 2, "{fs:?}");
-        assert_eq!((fs[0].name.as_str(), fs[0].ident.as_str(), fs[0].line), ("type", "r#type", 4));
+        assert_eq!(
+            (fs[0].name.as_str(), fs[0].ident.as_str(), fs[0].line),
+            ("type", "r#type", 4)
+        );
         assert_eq!(fs[1].wrap.as_ref().unwrap().params[0].name, "arg0");
         assert!(functions("pub fn (").unwrap_err().starts_with("line 1:"));
     }
