@@ -475,7 +475,7 @@ fn optimize_stage(o: &mut String, python: bool) {
         let _ = writeln!(
             o,
             "  optimize:\n    needs: [transpile]\n    tasks:\n\
-             \x20     plan: {{ builtin: optimize, with: {{ profile: balanced, gpu: auto }} }}   # SIMD/GPU by the cost model\n\
+             \x20     optimize: {{ builtin: optimize, with: {{ profile: balanced, gpu: auto }} }}   # SIMD/GPU by the cost model\n\
              \x20     # The Python modules whose Rust compiles, as one CPython extension module (PyO3,\n\
              \x20     # stable ABI) in rust/python/, built with the plan's cargo profile. Each function\n\
              \x20     # whose signature converts gets a wrapper; `batuta status --files` says why any\n\
