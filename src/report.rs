@@ -285,8 +285,12 @@ impl Reporter for JsonReporter {
                     },
                     "duration_ms": duration.as_millis() as u64,
                 });
-                // Additions to the contract: which cache a `cached` action came from, and
-                // which remote worker ran an `executed` one.
+                // Additions to the contract: the workspace project of the action, which
+                // cache a `cached` action came from, and which remote worker ran an
+                // `executed` one.
+                if let Some(scope) = &action.scope {
+                    v["project"] = json!(scope.name);
+                }
                 match outcome {
                     Outcome::RemoteCached => v["remote"] = json!(true),
                     Outcome::RemoteExecuted { worker } => {

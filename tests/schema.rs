@@ -326,9 +326,14 @@ fn schema_keys_match_the_loader() {
         sorted(p.keys().map(String::as_str))
     };
     let stage: Vec<&str> = keys::STAGE_OWN.iter().chain(keys::TASK).copied().collect();
-    let cases: [(&str, &str, &[&str]); 10] = [
+    let cases: [(&str, &str, &[&str]); 11] = [
         ("top level", "", keys::TOP),
         ("project", "/properties/project", keys::PROJECT),
+        (
+            "workspace project",
+            "/$defs/workspace_project",
+            keys::WORKSPACE_PROJECT,
+        ),
         ("tool", "/$defs/tool", keys::TOOL),
         ("rule", "/$defs/rule", keys::RULE),
         ("task", "/$defs/task", keys::TASK),
@@ -360,8 +365,13 @@ fn schema_keys_match_the_loader() {
     );
     assert_eq!(
         strings(&s, "/required"),
-        ["version", "project", "stages"],
+        ["version", "stages"],
         "required top-level keys"
+    );
+    assert_eq!(
+        s.pointer("/oneOf"),
+        Some(&serde_json::json!([{ "required": ["project"] }, { "required": ["projects"] }])),
+        "`project` or `projects`, not both"
     );
     assert_eq!(strings(&s, "/properties/project/required"), ["name"]);
     assert_eq!(strings(&s, "/$defs/rule/required"), ["run"]);

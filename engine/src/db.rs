@@ -108,6 +108,7 @@ impl PartialEq for Expanded {
                 ga.target == gb.target
                     && ga.keep_going == gb.keep_going
                     && ga.stages == gb.stages
+                    && ga.projects == gb.projects
                     && ga.actions.len() == gb.actions.len()
                     && ga
                         .actions
@@ -139,6 +140,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         gpu,
         sidecars,
         span: _,
+        scope,
     } = a;
     *id == b.id
         && *phase == b.phase
@@ -148,6 +150,7 @@ fn same_action(a: &Action, b: &Action) -> bool {
         && *matched == b.matched
         && *outputs == b.outputs
         && *env == b.env
+        && *scope == b.scope
         && *cache == b.cache
         && *local == b.local
         && *gpu == b.gpu

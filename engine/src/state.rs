@@ -43,6 +43,10 @@ pub struct State {
     pub current_phase: Option<String>,
     /// Keyed by phase title (Analysis, Transpilation, …).
     pub phases: BTreeMap<String, PhaseState>,
+    /// A workspace's projects (`projects:`), each with its own board; the phases above are
+    /// the whole workspace's.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub projects: BTreeMap<String, State>,
 }
 
 pub fn path(root: &Path) -> PathBuf {
@@ -75,11 +79,17 @@ impl State {
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
-        let invalid = |reason: String| StateError::Invalid {
+        state.check().map_err(|reason| StateError::Invalid {
             path: path.to_owned(),
             reason,
-        };
-        for (name, phase) in &state.phases {
+        })?;
+        Ok(state)
+    }
+
+    /// Known phases and RFC 3339 times, here and in every project's board.
+    fn check(&self) -> Result<(), String> {
+        let invalid = |reason: String| reason;
+        for (name, phase) in &self.phases {
             if !Phase::ALL.iter().any(|p| p.title() == name.as_str()) {
                 return Err(invalid(format!("unknown phase '{name}'")));
             }
@@ -97,7 +107,12 @@ impl State {
                 }
             }
         }
-        Ok(state)
+        for (name, project) in &self.projects {
+            project
+                .check()
+                .map_err(|reason| format!("project '{name}': {reason}"))?;
+        }
+        Ok(())
     }
 
     pub fn save(&self, path: &Path) -> io::Result<()> {

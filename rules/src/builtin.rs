@@ -7,7 +7,6 @@ use batuta_engine::exec::{Failure, phase_code};
 use batuta_engine::manifest::WithProblem;
 use batuta_engine::rule::{Call, Report, Rule};
 
-use crate::ANALYSIS_DIR;
 use crate::analyze::report::{Sections, aggregate, render_text};
 use crate::analyze::tdg::grade_rank;
 use crate::analyze::{FileReport, analyze_path, recommend};
@@ -102,11 +101,10 @@ impl Rule for Analyze {
                 "analyze writes analysis.json and report.txt".to_owned(),
             ));
         };
-        let files_dir = format!("{ANALYSIS_DIR}/files/");
         let inputs: Vec<&String> = call
             .inputs
             .iter()
-            .filter(|i| i.starts_with(&files_dir))
+            .filter(|i| crate::is_file_report(i))
             .collect();
         let read = |i: &String| -> Result<FileReport, Failure> {
             let bytes = std::fs::read(call.path(i))

@@ -52,6 +52,22 @@ pub const KERNELS: &[&str] = &[
 /// file, `analysis.json` and `report.txt` for the tree.
 pub const ANALYSIS_DIR: &str = ".batuta/analysis";
 
+/// Whether `path` is a per-file analysis report: `ANALYSIS_DIR/files/PATH.json`, or
+/// `ANALYSIS_DIR/PROJECT/files/PATH.json` for a project of a workspace.
+pub fn is_file_report(path: &str) -> bool {
+    let Some(rest) = path
+        .strip_prefix(ANALYSIS_DIR)
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return false;
+    };
+    let rest = match rest.split_once('/') {
+        Some((project, after)) if project != "files" => after,
+        _ => rest,
+    };
+    rest.starts_with("files/") && rest.ends_with(".json")
+}
+
 /// `builtin: analyze` runs file by file (one cached `analyze-file` action per source file)
 /// and aggregates, so editing one file re-analyses that file only.
 pub const FAN_OUT: &[FanOut] = &[FanOut {

@@ -91,16 +91,30 @@ fn run_loaded(
     }
     if let Some(base) = &args.affected {
         match affected(&m, &g, base) {
-            Ok(only) => {
+            Ok(mut only) => {
+                let projects = m
+                    .is_workspace()
+                    .then(|| graph::affected_projects(&g, &mut only));
                 let n = only.iter().filter(|k| **k).count();
                 match args.format {
                     CheckFormat::Text => {
-                        println!("affected since {base}: {n} of {} actions", g.actions.len())
+                        println!("affected since {base}: {n} of {} actions", g.actions.len());
+                        if let Some(p) = &projects {
+                            let list = if p.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                p.join(", ")
+                            };
+                            println!("affected projects: {list}");
+                        }
                     }
-                    CheckFormat::Json => println!(
-                        "{}",
-                        serde_json::json!({"event": "affected", "base": base, "actions": n, "of": g.actions.len()})
-                    ),
+                    CheckFormat::Json => {
+                        let mut v = serde_json::json!({"event": "affected", "base": base, "actions": n, "of": g.actions.len()});
+                        if let Some(p) = projects {
+                            v["projects"] = serde_json::json!(p);
+                        }
+                        println!("{v}")
+                    }
                 }
                 opts.only = Some(only);
             }
@@ -200,7 +214,18 @@ fn writes(
     g: &graph::ActionGraph,
 ) -> Option<std::sync::Arc<std::collections::HashSet<String>>> {
     let all;
-    let g = if g.stages.len() == m.stages.len() {
+    let every_stage = if m.is_workspace() {
+        // Every stage of every project: shared ones and each project's own, by phase.
+        g.projects.len() == m.projects.len()
+            && m.projects.iter().zip(&g.projects).all(|(wp, gp)| {
+                let phases: std::collections::BTreeSet<_> =
+                    m.stages.iter().chain(&wp.stages).map(|s| s.phase).collect();
+                phases.len() == gp.stages.len()
+            })
+    } else {
+        g.stages.len() == m.stages.len()
+    };
+    let g = if every_stage {
         g
     } else {
         all = graph::expand_all(m).ok()?;

@@ -19,8 +19,12 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
         (Ok((m, g)), CheckFormat::Text) => {
             ui.warnings(&m, &g.warnings, true);
             let tasks: usize = m.stages.iter().map(|s| s.tasks.len()).sum();
+            let projects = match m.projects.len() {
+                0 => String::new(),
+                n => format!("{n} project{}, ", plural(n)),
+            };
             println!(
-                "ok: {} is valid: {} stage{}, {} task{}, {} action{}, {} target{}",
+                "ok: {} is valid: {projects}{} stage{}, {} task{}, {} action{}, {} target{}",
                 m.path.display(),
                 m.stages.len(),
                 plural(m.stages.len()),
@@ -43,6 +47,7 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat) -> Exit {
                 "ok": true,
                 "file": m.path.display().to_string(),
                 "stages": m.stages.len(),
+                "projects": m.projects.iter().map(|p| p.project.name.value.as_str()).collect::<Vec<_>>(),
                 "actions": g.actions.len(),
                 "problems": 0,
                 "warnings": notes(&m, &g.warnings, true).iter().filter(|d| d.severity == Severity::Warning).count(),

@@ -223,6 +223,7 @@ mod tests {
 
     fn row(source: &str, dependents: usize, errors: usize, lines: usize) -> FileStatus {
         FileStatus {
+            project: None,
             source: Some(source.to_owned()),
             module: Some(format!("rust/src/{}", source.replace(".py", ".rs"))),
             kind: Kind::Module,

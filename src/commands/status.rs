@@ -30,18 +30,44 @@ pub fn run(ui: &Ui, manifest: &ManifestArg, format: CheckFormat, files: bool, ne
         }
     };
     let q = quarantine(manifest);
+    let whole = q.get(&None).copied();
     match format {
-        CheckFormat::Text => print!("{}", board(&state, q)),
+        CheckFormat::Text => print!("{}", board(&state, &q)),
         CheckFormat::Json => {
             let mut v = serde_json::to_value(&state).expect("state is plain data");
-            v["overall_percent"] = serde_json::json!(progress(&state, q));
-            if let Some(q) = q {
+            v["overall_percent"] = serde_json::json!(overall(&state, &q));
+            if let Some(q) = whole {
                 v["quarantined"] = serde_json::json!({ "modules": q.modules, "of": q.of });
+            }
+            for (name, ps) in &state.projects {
+                let pq = q.get(&Some(name.clone())).copied();
+                v["projects"][name]["overall_percent"] = serde_json::json!(progress(ps, pq));
+                if let Some(pq) = pq {
+                    v["projects"][name]["quarantined"] =
+                        serde_json::json!({ "modules": pq.modules, "of": pq.of });
+                }
             }
             println!("{v}");
         }
     }
     Exit::Success
+}
+
+/// The quarantine of each project of a workspace (by name), and of the whole (`None`).
+pub type Quarantines = std::collections::BTreeMap<Option<String>, Quarantine>;
+
+/// The whole's share: in a workspace, the mean of its projects' shares (a project done is
+/// its part done, whatever the others); else the one board's.
+pub fn overall(s: &State, q: &Quarantines) -> u32 {
+    if s.projects.is_empty() {
+        return progress(s, q.get(&None).copied());
+    }
+    let shares: Vec<u32> = s
+        .projects
+        .iter()
+        .map(|(name, ps)| progress(ps, q.get(&Some(name.clone())).copied()))
+        .collect();
+    shares.iter().sum::<u32>() / shares.len() as u32
 }
 
 /// How many of the crate's modules assemble quarantined at its last run, of how many.
@@ -51,13 +77,18 @@ pub struct Quarantine {
     pub of: usize,
 }
 
-/// The quarantine of the manifest's crates, when it has any (a manifest that does not load
-/// has none to show: the board is read from the state alone).
-fn quarantine(manifest: &ManifestArg) -> Option<Quarantine> {
+/// The quarantine of the manifest's crates, of the whole and of each project, where it
+/// has any (a manifest that does not load has none to show: the board is read from the
+/// state alone).
+fn quarantine(manifest: &ManifestArg) -> Quarantines {
     use batuta_rules::transpile::assemble::{self, record};
-    let m = super::load(manifest).ok()?;
-    let g = graph::expand_all(&m).ok()?;
-    let mut q = Quarantine { modules: 0, of: 0 };
+    let mut all = Quarantines::new();
+    let Some(m) = super::load(manifest).ok() else {
+        return all;
+    };
+    let Ok(g) = graph::expand_all(&m) else {
+        return all;
+    };
     for a in g.actions.iter().filter(|a| {
         matches!(&a.kind, batuta_engine::graph::ActionKind::Builtin { name, .. } if name == assemble::NAME)
     }) {
@@ -69,10 +100,15 @@ fn quarantine(manifest: &ManifestArg) -> Option<Quarantine> {
         else {
             continue;
         };
-        q.of += rec.modules.len();
-        q.modules += rec.quarantined().count();
+        let project = a.scope.as_ref().map(|s| s.name.clone());
+        for key in [None, project].into_iter().collect::<std::collections::BTreeSet<_>>() {
+            let q = all.entry(key).or_insert(Quarantine { modules: 0, of: 0 });
+            q.of += rec.modules.len();
+            q.modules += rec.quarantined().count();
+        }
     }
-    (q.modules > 0).then_some(q)
+    all.retain(|_, q| q.modules > 0);
+    all
 }
 
 /// The overall share: the state's, less the transpile phase's share of the modules that
@@ -150,8 +186,9 @@ pub fn mark(s: Status) -> (&'static str, &'static str) {
     }
 }
 
-pub fn board(s: &State, q: Option<Quarantine>) -> String {
+pub fn board(s: &State, qs: &Quarantines) -> String {
     let mut out = String::new();
+    let q = qs.get(&None).copied();
     let started = Phase::ALL
         .iter()
         .any(|p| s.phase(*p).status != Status::NotStarted);
@@ -160,10 +197,52 @@ pub fn board(s: &State, q: Option<Quarantine>) -> String {
         out.push_str("💡 Run `batuta build` to start with the Analysis phase.\n");
         return out;
     }
-    out.push_str("📊 Workflow Progress\n");
+    // A workspace: a board per project, then the whole.
+    for (name, ps) in &s.projects {
+        let pq = qs.get(&Some(name.clone())).copied();
+        let _ = writeln!(out, "📦 Project {name}: {}% complete", progress(ps, pq));
+        phase_lines(&mut out, ps, pq, "  ");
+        out.push('\n');
+    }
+    if s.projects.is_empty() {
+        out.push_str("📊 Workflow Progress\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "📊 Workflow Progress, all {} projects",
+            s.projects.len()
+        );
+    }
     out.push_str(&"─".repeat(46));
     out.push('\n');
+    phase_lines(&mut out, s, q, "");
+    if s.projects.is_empty() {
+        let _ = writeln!(out, "\nOverall: {}% complete", progress(s, q));
+    } else {
+        let _ = writeln!(
+            out,
+            "\nOverall: {}% complete (the mean of the projects' shares)",
+            overall(s, qs)
+        );
+    }
+    if let Some(q) = q {
+        let _ = writeln!(
+            out,
+            "💡 {} module{} do{} not compile: `batuta status --files` lists {} and what to port next.",
+            q.modules,
+            if q.modules == 1 { "" } else { "s" },
+            if q.modules == 1 { "es" } else { "" },
+            if q.modules == 1 { "it" } else { "them" },
+        );
+    }
+    details(&mut out, s);
+    out
+}
+
+/// The five phases of one board, a line each.
+fn phase_lines(out: &mut String, s: &State, q: Option<Quarantine>, indent: &str) {
     for p in Phase::ALL {
+        out.push_str(indent);
         let ps = s.phase(p);
         let (symbol, label) = mark(ps.status);
         match q {
@@ -185,17 +264,10 @@ pub fn board(s: &State, q: Option<Quarantine>) -> String {
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "\nOverall: {}% complete", progress(s, q));
-    if let Some(q) = q {
-        let _ = writeln!(
-            out,
-            "💡 {} module{} do{} not compile: `batuta status --files` lists {} and what to port next.",
-            q.modules,
-            if q.modules == 1 { "" } else { "s" },
-            if q.modules == 1 { "es" } else { "" },
-            if q.modules == 1 { "it" } else { "them" },
-        );
-    }
+}
+
+/// When each phase ran, and what failed in it.
+fn details(out: &mut String, s: &State) {
     let details: Vec<Phase> = Phase::ALL
         .into_iter()
         .filter(|p| s.phase(*p).status != Status::NotStarted)
@@ -220,7 +292,6 @@ pub fn board(s: &State, q: Option<Quarantine>) -> String {
             }
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -229,7 +300,9 @@ mod tests {
 
     #[test]
     fn empty_state_says_nothing_started() {
-        assert!(board(&State::default(), None).starts_with("No workflow started yet."));
+        assert!(
+            board(&State::default(), &Quarantines::new()).starts_with("No workflow started yet.")
+        );
     }
 
     #[test]
@@ -240,7 +313,7 @@ mod tests {
         s.start(Phase::Transpile, "2025-11-19T14:22:15Z");
         s.finish(Phase::Transpile, "2025-11-19T14:22:20Z", 5.0, None);
         s.start(Phase::Optimize, "2025-11-19T14:22:21Z");
-        let b = board(&s, None);
+        let b = board(&s, &Quarantines::new());
         assert!(b.contains("✓ Analysis          [Completed]"), "{b}");
         assert!(b.contains("⏳ Optimization      [In Progress]"), "{b}");
         assert!(b.contains("○ Deployment        [Not Started]"), "{b}");
@@ -254,8 +327,8 @@ mod tests {
             s.start(p, "2025-11-19T14:21:32Z");
             s.finish(p, "2025-11-19T14:21:33Z", 0.1, None);
         }
-        let q = Some(Quarantine { modules: 3, of: 6 });
-        let b = board(&s, q);
+        let q = Quarantines::from([(None, Quarantine { modules: 3, of: 6 })]);
+        let b = board(&s, &q);
         assert!(
             b.contains("⚠️ Transpilation     [Completed, 3 of 6 modules quarantined]"),
             "{b}"

@@ -393,8 +393,9 @@ impl Ctx<'_> {
             action: &a.id,
             phase: a.phase,
             root: self.root,
-            source: &self.source,
-            output: &self.output,
+            // A workspace's action works in its own project's folders.
+            source: a.scope.as_ref().map_or(&self.source, |s| &s.source),
+            output: a.scope.as_ref().map_or(&self.output, |s| &s.output),
             inputs,
             outputs: &a.outputs,
             with,

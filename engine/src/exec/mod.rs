@@ -455,6 +455,11 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
                             }
                         }
                     }
+                    Node::StageOf(k, p) => {
+                        phases.project_stage_done(k, p);
+                        complete(graph, n, &mut waiting, &mut ready);
+                    }
+                    Node::Needed(..) => complete(graph, n, &mut waiting, &mut ready),
                     Node::Action(i) => {
                         let a = &g.actions[i];
                         if !opts.keeps(i, a) {
@@ -462,7 +467,7 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
                             continue;
                         }
                         if fresh[i] && !g.file_deps(i).any(|(j, _)| rewritten[j]) {
-                            phases.action_started(a.phase, false);
+                            phases.action_started(a, false);
                             reporter.event(Event::ActionFinished {
                                 action: a,
                                 outcome: &Outcome::UpToDate,
@@ -479,7 +484,7 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
                             continue;
                         }
                         gpu_in_use += a.gpu.min(gpu_slots);
-                        phases.action_started(a.phase, true);
+                        phases.action_started(a, true);
                         reporter.event(Event::ActionStarted(a));
                         in_flight += 1;
                         job_tx.send(i).expect("workers alive");
@@ -536,12 +541,13 @@ fn schedule(ctx: &action::Ctx<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>)
                 Outcome::Cancelled => continue,
                 Outcome::Failed(f) => {
                     summary.failed += 1;
-                    phases.action_failed(a.phase, &a.id, &f);
+                    phases.action_failed(a, &f);
                     summary.failures.push((a.id.clone(), f));
                     if opts.keep_going {
-                        for j in fail_downstream(g, g.action_nodes[i], &mut waiting, &mut ready) {
-                            let b = &g.actions[j];
-                            phases.action_blocked(b.phase, &b.id, &a.id);
+                        for (j, why) in
+                            fail_downstream(g, g.action_nodes[i], &mut waiting, &mut ready)
+                        {
+                            phases.action_blocked(&g.actions[j], a, why);
                         }
                     } else {
                         stopping = true;
@@ -574,22 +580,30 @@ fn fail_downstream(
     failed: NodeIndex,
     waiting: &mut [usize],
     ready: &mut VecDeque<NodeIndex>,
-) -> Vec<usize> {
+) -> Vec<(usize, Blocked)> {
     use petgraph::visit::EdgeRef;
     let graph = &g.graph;
     let mut blocked = Vec::new();
-    let mut stack = vec![failed];
-    while let Some(n) = stack.pop() {
+    let mut stack = vec![(failed, Blocked::Reads)];
+    while let Some((n, why)) = stack.pop() {
         for e in graph.edges_directed(n, Outgoing) {
             let next = e.target();
-            if let (crate::graph::Edge::File(f), Node::Action(j)) = (e.weight(), graph[next])
-                && !g.actions[j].is_matched(f)
-            {
+            let blocks = match (e.weight(), graph[next]) {
+                (crate::graph::Edge::File(f), Node::Action(j)) => {
+                    (!g.actions[j].is_matched(f)).then_some(why)
+                }
+                // What a failed project's dependents wait for through `needs` never comes.
+                (crate::graph::Edge::Needs, _) => Some(Blocked::Needs),
+                _ => None,
+            };
+            if let Some(why) = blocks {
                 // Each node is blocked once: its waiting count is spent so it never runs.
                 if waiting[next.index()] != usize::MAX {
                     waiting[next.index()] = usize::MAX;
-                    blocked.push(j);
-                    stack.push(next);
+                    if let Node::Action(j) = graph[next] {
+                        blocked.push((j, why));
+                    }
+                    stack.push((next, why));
                 }
                 continue;
             }
@@ -603,6 +617,15 @@ fn fail_downstream(
         }
     }
     blocked
+}
+
+/// Why an action will not run after another failed (keep-going).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blocked {
+    /// It reads what the failed action (or one it waited for) did not write.
+    Reads,
+    /// Its project needs the failed action's project.
+    Needs,
 }
 
 /// Mark a node done and release what waited only for it.
@@ -656,6 +679,20 @@ struct PhaseTracker<'a> {
     reporter: &'a dyn Reporter,
     /// Phases the graph holds, so empty stages still complete.
     phases: Vec<Phase>,
+    /// A workspace's projects, each with its board (in the state file's `projects`), in
+    /// the order of `ActionGraph::projects`.
+    projects: Vec<ProjectBoard>,
+}
+
+/// One project's board of a workspace, kept like the whole one.
+#[derive(Default)]
+struct ProjectBoard {
+    name: String,
+    phases: Vec<Phase>,
+    started: HashMap<Phase, Instant>,
+    worked: std::collections::HashSet<Phase>,
+    failed: HashMap<Phase, Vec<String>>,
+    done: std::collections::HashSet<Phase>,
 }
 
 impl<'a> PhaseTracker<'a> {
@@ -675,7 +712,48 @@ impl<'a> PhaseTracker<'a> {
             done: Vec::new(),
             reporter,
             phases: g.stages.iter().map(|(p, _)| *p).collect(),
+            projects: g
+                .projects
+                .iter()
+                .map(|p| ProjectBoard {
+                    name: p.scope.name.clone(),
+                    phases: p.stages.iter().map(|(p, _)| *p).collect(),
+                    ..ProjectBoard::default()
+                })
+                .collect(),
         }
+    }
+
+    /// The board of the action's project, when it belongs to one, and that project's state.
+    fn board_of(&mut self, a: &crate::graph::Action) -> Option<(&mut ProjectBoard, &mut State)> {
+        let scope = a.scope.as_ref()?;
+        let board = self.projects.iter_mut().find(|b| b.name == scope.name)?;
+        let state = self.state.projects.entry(scope.name.clone()).or_default();
+        Some((board, state))
+    }
+
+    /// A stage of project `k` of the workspace is done: its board says how it went.
+    fn project_stage_done(&mut self, k: u32, p: Phase) {
+        let Some(board) = self.projects.get_mut(k as usize) else {
+            return;
+        };
+        board.done.insert(p);
+        let state = self.state.projects.entry(board.name.clone()).or_default();
+        let started = *board.started.entry(p).or_insert_with(Instant::now);
+        let error = board.failed.get(&p).map(|e| e.join("; "));
+        // As for the whole: a stage complete before with nothing to do is left as it was.
+        if error.is_none()
+            && !board.worked.contains(&p)
+            && state.phase(p).status == crate::state::Status::Completed
+        {
+            return;
+        }
+        if !board.worked.contains(&p) {
+            state.start(p, &state::now_rfc3339());
+        }
+        let secs = started.elapsed().as_secs_f64();
+        state.finish(p, &state::now_rfc3339(), secs, error);
+        self.save();
     }
 
     fn save(&self) {
@@ -687,7 +765,14 @@ impl<'a> PhaseTracker<'a> {
 
     /// An action of phase `p` is being dealt with; `work` is false when it was found up to
     /// date, which changes nothing worth writing down.
-    fn action_started(&mut self, p: Phase, work: bool) {
+    fn action_started(&mut self, a: &crate::graph::Action, work: bool) {
+        let p = a.phase;
+        if let Some((board, state)) = self.board_of(a) {
+            board.started.entry(p).or_insert_with(Instant::now);
+            if work && board.worked.insert(p) {
+                state.start(p, &state::now_rfc3339());
+            }
+        }
         if let std::collections::hash_map::Entry::Vacant(e) = self.started.entry(p) {
             e.insert(Instant::now());
             self.reporter.event(Event::PhaseStarted(p));
@@ -699,7 +784,10 @@ impl<'a> PhaseTracker<'a> {
     }
 
     fn stage_done(&mut self, p: Phase) {
-        self.action_started(p, false);
+        if let std::collections::hash_map::Entry::Vacant(e) = self.started.entry(p) {
+            e.insert(Instant::now());
+            self.reporter.event(Event::PhaseStarted(p));
+        }
         self.done.push(p);
         // With keep-going a stage is passed with failures in it: it is still failed.
         if let Some(errors) = self.failed.get(&p) {
@@ -732,18 +820,36 @@ impl<'a> PhaseTracker<'a> {
             .event(Event::PhaseFinished { phase: p, ok: true });
     }
 
-    fn action_failed(&mut self, p: Phase, id: &str, f: &Failure) {
-        self.failed
-            .entry(p)
-            .or_default()
-            .push(format!("{id}: {} [{}]", f.message, f.code));
+    fn action_failed(&mut self, a: &crate::graph::Action, f: &Failure) {
+        let why = format!("{}: {} [{}]", a.id, f.message, f.code);
+        self.note_failure(a, why);
     }
 
-    /// An action of phase `p` will not run because `cause` failed (keep-going).
-    fn action_blocked(&mut self, p: Phase, id: &str, cause: &str) {
-        self.failed.entry(p).or_default().push(format!(
-            "{id}: not run, it reads what {cause} did not write"
-        ));
+    /// `a` will not run because `cause` failed (keep-going).
+    fn action_blocked(
+        &mut self,
+        a: &crate::graph::Action,
+        cause: &crate::graph::Action,
+        why: Blocked,
+    ) {
+        let why = match (why, &cause.scope) {
+            (Blocked::Needs, Some(project)) => format!(
+                "{}: not run, it needs project '{}', where {} failed",
+                a.id, project.name, cause.id
+            ),
+            _ => format!(
+                "{}: not run, it reads what {} did not write",
+                a.id, cause.id
+            ),
+        };
+        self.note_failure(a, why);
+    }
+
+    fn note_failure(&mut self, a: &crate::graph::Action, why: String) {
+        if let Some((board, _)) = self.board_of(a) {
+            board.failed.entry(a.phase).or_default().push(why.clone());
+        }
+        self.failed.entry(a.phase).or_default().push(why);
     }
 
     /// At the end: phases that started but did not complete have failed.
@@ -770,7 +876,27 @@ impl<'a> PhaseTracker<'a> {
                 ok: false,
             });
         }
-        if !open.is_empty() {
+        let mut changed = !open.is_empty();
+        for board in &self.projects {
+            let state = self.state.projects.entry(board.name.clone()).or_default();
+            for &p in &board.phases {
+                if !board.started.contains_key(&p) || board.done.contains(&p) {
+                    continue;
+                }
+                let why = match board.failed.get(&p) {
+                    Some(errors) => errors.join("; "),
+                    None if summary.cancelled => "cancelled".to_owned(),
+                    None => "stopped: an action in another phase or project failed".to_owned(),
+                };
+                if !board.worked.contains(&p) {
+                    state.start(p, &state::now_rfc3339());
+                }
+                let secs = board.started[&p].elapsed().as_secs_f64();
+                state.finish(p, &state::now_rfc3339(), secs, Some(why));
+                changed = true;
+            }
+        }
+        if changed {
             self.save();
         }
     }

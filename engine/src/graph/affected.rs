@@ -46,3 +46,51 @@ pub fn affected(g: &ActionGraph, changed: &HashSet<String>) -> Vec<bool> {
     }
     selected
 }
+
+/// A workspace's projects the selection touches: those with a selected action, and those
+/// that need one of them (their stages wait for it), in the order of the graph. Their
+/// actions join the selection, so each affected project is built whole.
+pub fn affected_projects(g: &ActionGraph, selected: &mut [bool]) -> Vec<String> {
+    let k = g.projects.len();
+    let index = |a: &super::Action| {
+        let scope = a.scope.as_ref()?;
+        g.projects.iter().position(|p| p.scope.name == scope.name)
+    };
+    let mut hit = vec![false; k];
+    for (i, a) in g.actions.iter().enumerate() {
+        if selected[i]
+            && let Some(p) = index(a)
+        {
+            hit[p] = true;
+        }
+    }
+    // What needs an affected project is affected, transitively.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for p in 0..k {
+            if !hit[p] && g.projects[p].needs.iter().any(|&q| hit[q as usize]) {
+                hit[p] = true;
+                changed = true;
+            }
+        }
+    }
+    for (i, a) in g.actions.iter().enumerate() {
+        if index(a).is_some_and(|p| hit[p]) {
+            selected[i] = true;
+        }
+    }
+    // Whole projects may read what others write: what they read joins too.
+    let mut stack: Vec<usize> = (0..selected.len()).filter(|&i| selected[i]).collect();
+    while let Some(i) = stack.pop() {
+        for (j, _) in g.file_deps(i) {
+            if !std::mem::replace(&mut selected[j], true) {
+                stack.push(j);
+            }
+        }
+    }
+    (0..k)
+        .filter(|&p| hit[p])
+        .map(|p| g.projects[p].scope.name.clone())
+        .collect()
+}

@@ -20,7 +20,7 @@ pub fn critical_path(g: &ActionGraph, time: impl Fn(usize) -> u64) -> (u64, Vec<
     for node in order {
         let own = match graph[node] {
             Node::Action(i) => time(i),
-            Node::StageDone(_) => 0,
+            Node::StageDone(_) | Node::StageOf(..) | Node::Needed(..) => 0,
         };
         let wait = graph
             .neighbors_directed(node, Incoming)

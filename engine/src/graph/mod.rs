@@ -8,7 +8,7 @@ mod critical;
 mod expand;
 pub mod walk;
 
-pub use affected::affected;
+pub use affected::{affected, affected_projects};
 pub use critical::critical_path;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -41,7 +41,8 @@ pub enum ActionKind {
 /// One unit of work, with every path relative to the workspace and `/`-separated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
-    /// Stable and readable: `stage/task` or, for `each`, `stage/task:path`.
+    /// Stable and readable: `stage/task` or, for `each`, `stage/task:path`; in a workspace
+    /// the project's name comes first, `project/stage/task[:path]`.
     pub id: String,
     pub phase: Phase,
     pub task: String,
@@ -64,6 +65,18 @@ pub struct Action {
     pub sidecars: Vec<Sidecar>,
     /// Where the task is defined, for errors about this action.
     pub span: Span,
+    /// The project of a workspace (`projects:`) the action belongs to; `None` for the one
+    /// project of a manifest with `project:`.
+    pub scope: Option<std::sync::Arc<Scope>>,
+}
+
+/// A project of a workspace, as its actions see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub name: String,
+    /// Its `source` and `output`, normalised relative to the workspace.
+    pub source: String,
+    pub output: String,
 }
 
 /// A file a tool writes next to the output it was told to write (depyler writes a
@@ -81,7 +94,14 @@ pub struct Sidecar {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Node {
     Action(usize),
+    /// Every action of this phase, in every project, is done (the phase board's point).
     StageDone(Phase),
+    /// A stage of one project of a workspace (an index into `ActionGraph::projects`) is
+    /// done: the project's later stages wait for it.
+    StageOf(u32, Phase),
+    /// A stage of one project is done, as the projects that need it see it: they wait for
+    /// it, and a failure in it (with keep-going) stops them ([`Edge::Needs`]).
+    Needed(u32, Phase),
 }
 
 /// Why one node waits for another.
@@ -91,6 +111,8 @@ pub enum Edge {
     File(String),
     /// Ordering by stage: an action finishes its stage, or a stage gates what needs it.
     Stage,
+    /// A project waits for one it needs: unlike a stage, what fails before it stops it.
+    Needs,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +134,18 @@ pub struct ActionGraph {
     /// What expansion found worth a look that stops nothing (an `each` that matches no
     /// file), pointing into the manifest.
     pub warnings: Vec<crate::manifest::Diagnostic>,
+    /// A workspace's projects in the graph (`Node::StageOf` and `Node::Needed` index it);
+    /// empty for a manifest with `project:`.
+    pub projects: Vec<ProjectStages>,
+}
+
+/// One project of a workspace in the graph: the stages selected of it, and the projects
+/// (indices into `ActionGraph::projects`) it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectStages {
+    pub scope: std::sync::Arc<Scope>,
+    pub stages: Vec<(Phase, Vec<Phase>)>,
+    pub needs: Vec<u32>,
 }
 
 /// How the manifest plans to migrate one source file of an `each` task with an `out`

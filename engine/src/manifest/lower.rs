@@ -10,6 +10,7 @@ use super::model::{
 use super::template::{Template, TemplateErrorKind};
 use super::yaml::{Key, Node, NodeKind};
 
+mod projects;
 mod remote;
 pub use remote::check_url as check_remote_url;
 
@@ -17,11 +18,13 @@ pub use remote::check_url as check_remote_url;
 /// `schemas/batuta.schema.json` declares exactly these.
 pub mod keys {
     pub const TOP: &[&str] = &[
-        "version", "project", "tools", "rules", "stages", "targets", "remote",
+        "version", "project", "projects", "tools", "rules", "stages", "targets", "remote",
     ];
     pub const REMOTE: &[&str] = &["cache", "execute", "instance", "upload", "token_env", "tls"];
     pub const REMOTE_TLS: &[&str] = &["ca", "domain"];
     pub const PROJECT: &[&str] = &["name", "source", "output", "exclude"];
+    /// A project of `projects:`: its name is its key.
+    pub const WORKSPACE_PROJECT: &[&str] = &["source", "output", "exclude", "needs", "stages"];
     pub const TOOL: &[&str] = &["command", "version", "install"];
     pub const RULE: &[&str] = &["tool", "run"];
     pub const TASK: &[&str] = &[
@@ -400,14 +403,39 @@ impl<'s> Lower<'s> {
                 None
             }
         };
-        let project = match top.get("project") {
-            Some(n) => self.project(n),
-            None => {
+        let projects = top
+            .get("projects")
+            .map(|n| self.projects(n))
+            .unwrap_or_default();
+        let project = match (top.get("project"), top.get("projects")) {
+            (Some(n), None) => self.project(n),
+            (Some(n), Some(_)) => {
+                self.push(
+                    Diagnostic::new(
+                        Code::Conflict,
+                        "the manifest has both `project:` and `projects:`",
+                    )
+                    .at(n.span)
+                    .label("one migration")
+                    .help(
+                        "`project:` describes one migration, `projects:` several; keep one of them",
+                    ),
+                );
+                None
+            }
+            // A workspace: its own project stands for the whole, named after its folder.
+            (None, Some(n)) => Some(Project {
+                name: Sp::new(workspace_name(&path), n.span),
+                source: Sp::new(".".to_owned(), n.span),
+                output: Sp::new("rust".to_owned(), n.span),
+                exclude: Vec::new(),
+            }),
+            (None, None) => {
                 self.missing(
                     top_start,
                     "project",
                     "the manifest",
-                    "add `project: { name: my-migration }`",
+                    "add `project: { name: my-migration }` (or `projects:` for several)",
                 );
                 None
             }
@@ -451,11 +479,15 @@ impl<'s> Lower<'s> {
             stages,
             targets,
             remote,
+            projects,
             warnings: Vec::new(),
             fan_out: &[],
             companions: &[],
             migration_map: &[],
             migration_sources: &[],
+            builtin_files: &[],
+            crate_name: None,
+            instance: None,
         })
     }
 
@@ -926,4 +958,13 @@ impl<'s> Lower<'s> {
         }
         targets
     }
+}
+
+/// The name of a workspace manifest's folder, for the project that stands for the whole.
+fn workspace_name(path: &std::path::Path) -> String {
+    let dir = super::workspace_of(path);
+    std::fs::canonicalize(&dir)
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "workspace".to_owned())
 }

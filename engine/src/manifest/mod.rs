@@ -9,6 +9,7 @@ mod diagnostic;
 mod excerpt;
 mod lower;
 mod model;
+mod projects;
 mod template;
 mod validate;
 mod yaml;
@@ -23,8 +24,9 @@ pub use diagnostic::{
 pub use lower::{VERSION, check_remote_url, keys};
 pub use model::{
     Fallback, Manifest, Phase, Project, Remote, Resources, Rule, Sp, Stage, Target, Task, TaskKind,
-    Tool,
+    Tool, WorkspaceProject,
 };
+pub use projects::StageRef;
 pub use template::{Placeholder, Segment, Template};
 pub(crate) use validate::normalize;
 pub use yaml::{Key, Node, NodeKind};
@@ -195,11 +197,12 @@ impl Catalog {
 /// manifest defines a rule or tool of that name itself. Spans point at the first task
 /// that names the template, so errors about it point somewhere useful.
 /// Fills in the [`BuiltinFiles`] of every builtin task that names no files of its own.
-fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
-    let krate = catalog
+fn add_builtin_files(m: &mut Manifest) {
+    let krate = m
         .crate_name
         .and_then(|f| f(m))
         .unwrap_or_else(|| m.project.name.value.clone());
+    let instance = m.instance.clone();
     let expand = |path: &str, p: &Project| -> String {
         // `{output}` and `{source}` may stand anywhere; `.` for the workspace drops out.
         let folder = |f: &str| match f.trim_end_matches('/') {
@@ -212,14 +215,14 @@ fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
             .replace("{output}", &folder(&p.output.value))
             .replace("{source}", &folder(&p.source.value));
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        parts.join("/")
+        projects::scoped(instance.as_deref(), &parts.join("/"))
     };
     let project = m.project.clone();
     for task in m.stages.iter_mut().flat_map(|s| &mut s.tasks) {
         let TaskKind::Builtin(name) = &task.kind else {
             continue;
         };
-        let Some(files) = catalog.files.iter().find(|f| f.builtin == name.value) else {
+        let Some(files) = m.builtin_files.iter().find(|f| f.builtin == name.value) else {
             continue;
         };
         let span = name.span;
@@ -246,9 +249,11 @@ fn add_builtin_files(m: &mut Manifest, catalog: &Catalog) {
 }
 
 fn add_builtin_templates(m: &mut Manifest, catalog: &Catalog) {
+    // A workspace's projects may use rules of their own stages that the shared ones do not.
     let used: Vec<(String, Span)> = m
         .stages
         .iter()
+        .chain(m.projects.iter().flat_map(|p| &p.stages))
         .flat_map(|s| &s.tasks)
         .filter_map(|t| match &t.kind {
             TaskKind::Rule(name) => Some((name.value.clone(), name.span)),
@@ -416,20 +421,37 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
     let mut lower = lower::Lower::new(text);
     let mut manifest = lower.manifest(&node, path.to_path_buf(), source.clone());
     if let Some(m) = &mut manifest {
-        add_builtin_templates(m, catalog);
-        add_builtin_files(m, catalog);
-    }
-    let mut diags = lower.diags;
-    if let Some(m) = &manifest {
-        validate::validate(m, catalog, &mut diags);
-    }
-    let manifest = manifest.map(|mut m| {
         m.fan_out = catalog.fan_out;
         m.companions = catalog.companions;
         m.migration_map = catalog.migration_map;
         m.migration_sources = catalog.migration_sources;
-        m
-    });
+        m.builtin_files = catalog.files;
+        m.crate_name = catalog.crate_name;
+        add_builtin_templates(m, catalog);
+        // A workspace's builtins get their files per project, from its own folders.
+        if m.projects.is_empty() {
+            add_builtin_files(m);
+        }
+    }
+    let mut diags = lower.diags;
+    if let Some(m) = &manifest {
+        if m.projects.is_empty() {
+            validate::validate(m, catalog, &mut diags);
+        } else {
+            // Each project is checked as the manifest of one migration it is; what the
+            // projects share is reported once.
+            let mut each = Vec::new();
+            for inst in m.instances() {
+                validate::validate(&inst, catalog, &mut each);
+            }
+            for d in each {
+                if !diags.contains(&d) {
+                    diags.push(d);
+                }
+            }
+            projects::validate(m, &mut diags);
+        }
+    }
     let errors = diags.iter().any(|d| d.severity == Severity::Error);
     match manifest {
         Some(mut m) if !errors => {

@@ -45,6 +45,10 @@ pub struct Manifest {
     pub targets: Vec<Target>,
     /// A shared remote cache (`remote:`); `None` opens no connection.
     pub remote: Option<Remote>,
+    /// `projects:`, several migrations in one workspace; empty for a manifest with
+    /// `project:`. Each runs the shared `stages` (its own replace them by name); see
+    /// [`Manifest::instances`].
+    pub projects: Vec<WorkspaceProject>,
     /// What loading found that stops nothing (warnings and advice), in the order of the text.
     pub warnings: Vec<super::Diagnostic>,
     /// The catalog's file-by-file builtins (set when loaded).
@@ -55,6 +59,24 @@ pub struct Manifest {
     pub migration_map: &'static [&'static str],
     /// The builtins that read every ported file's source; see `Catalog::migration_sources`.
     pub migration_sources: &'static [&'static str],
+    /// The catalog's default files of builtins (set when loaded); see `Catalog::files`.
+    pub builtin_files: &'static [super::BuiltinFiles],
+    /// The catalog's name of the crate (set when loaded); see `Catalog::crate_name`.
+    pub crate_name: Option<fn(&Manifest) -> Option<String>>,
+    /// For the manifest of one project of a workspace ([`Manifest::instances`]), its name:
+    /// its actions' ids start with it.
+    pub instance: Option<String>,
+}
+
+/// One project of `projects:`.
+#[derive(Debug, Clone)]
+pub struct WorkspaceProject {
+    /// Its name (the key), source, output and excludes.
+    pub project: Project,
+    /// Projects whose stages each of its stages waits for.
+    pub needs: Vec<Sp<String>>,
+    /// Its own stages, replacing the shared ones of the same phase.
+    pub stages: Vec<Stage>,
 }
 
 #[derive(Debug, Clone)]

@@ -19,7 +19,6 @@ use super::plan::{self, Mode, Options, Plan, PlanError, Size};
 use super::profile::{self, Profile};
 use super::trace::shapes::Shapes;
 use super::{CALIBRATION, table};
-use crate::ANALYSIS_DIR;
 use crate::analyze::FileReport;
 
 const VERSION: &str = concat!("optimize-", env!("CARGO_PKG_VERSION"), "-1");
@@ -264,10 +263,9 @@ fn read_trace(call: &Call<'_>) -> Result<Option<Shapes>, Failure> {
 
 /// The per-file analysis reports among the inputs (none without an analyze stage).
 fn read_reports(call: &Call<'_>) -> Result<Vec<FileReport>, Failure> {
-    let prefix = format!("{ANALYSIS_DIR}/files/");
     call.inputs
         .iter()
-        .filter(|i| i.starts_with(&prefix) && i.ends_with(".json"))
+        .filter(|i| crate::is_file_report(i))
         .map(|i| {
             let bytes = std::fs::read(call.path(i)).map_err(|e| {
                 Failure::new(phase_code(call.phase), format!("cannot read '{i}': {e}"))

@@ -34,6 +34,9 @@ pub use text::text;
 /// One row of the table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileStatus {
+    /// The project of a workspace (`projects:`) the file belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     /// The legacy file, relative to the workspace (`None` for a module written in Rust from
     /// the start).
     pub source: Option<String>,
@@ -326,7 +329,37 @@ pub fn table(
             .unwrap_or(0);
     }
     order(&mut rows);
+    group_by_project(g, &mut rows);
     rows
+}
+
+/// In a workspace, each row names its project (the one whose source holds the file, or
+/// whose output holds the module), and the rows are grouped by project in the graph's
+/// order, each group still in to-do order.
+fn group_by_project(g: &ActionGraph, rows: &mut [FileStatus]) {
+    if g.projects.is_empty() {
+        return;
+    }
+    let under = |dir: &str, path: &str| dir.is_empty() || path.starts_with(&format!("{dir}/"));
+    let which = |r: &FileStatus| {
+        g.projects.iter().position(|p| {
+            r.source
+                .as_deref()
+                .is_some_and(|s| under(&p.scope.source, s))
+                || r.module
+                    .as_deref()
+                    .is_some_and(|m| under(&p.scope.output, m))
+        })
+    };
+    for r in rows.iter_mut() {
+        r.project = which(r).map(|k| g.projects[k].scope.name.clone());
+    }
+    rows.sort_by_key(|r| {
+        r.project
+            .as_ref()
+            .and_then(|n| g.projects.iter().position(|p| &p.scope.name == n))
+            .unwrap_or(usize::MAX)
+    });
 }
 
 fn bytecount(b: &[u8]) -> usize {
@@ -342,6 +375,7 @@ fn row(
     transpile: Step,
 ) -> FileStatus {
     FileStatus {
+        project: None,
         source: source.cloned(),
         module: Some(module.to_owned()),
         kind,

@@ -101,7 +101,15 @@ pub fn text(rows: &[FileStatus]) -> String {
         let _ = writeln!(out, "{status}");
     };
     line(&mut out, &head, "STATUS");
+    let mut project: Option<&str> = None;
     for (r, c) in rows.iter().zip(&cells) {
+        // A workspace's rows come grouped by project, each under its name.
+        if let Some(p) = r.project.as_deref()
+            && project != Some(p)
+        {
+            project = Some(p);
+            let _ = writeln!(out, "[{p}]");
+        }
         let c: Vec<&str> = c.iter().map(String::as_str).collect();
         line(&mut out, &c, &r.status);
     }

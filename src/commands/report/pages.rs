@@ -448,6 +448,7 @@ mod tests {
 
     fn files_row(source: Option<&str>, module: &str) -> FileStatus {
         FileStatus {
+            project: None,
             source: source.map(str::to_owned),
             module: Some(module.to_owned()),
             kind: files::Kind::Module,

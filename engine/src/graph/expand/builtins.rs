@@ -67,6 +67,7 @@ impl<'m> Expander<'m> {
             gpu: 0,
             sidecars: Vec::new(),
             span: task.name.span,
+            scope: None,
         });
     }
 
@@ -82,7 +83,9 @@ impl<'m> Expander<'m> {
                 skipped.push(serde_json::json!({ "path": file.rel, "reason": reason }));
                 continue;
             }
-            let out = format!("{}/files/{}.json", fo.dir, file.rel);
+            let out = self
+                .m
+                .scoped(&format!("{}/files/{}.json", fo.dir, file.rel));
             self.actions.push(Action {
                 id: format!("{}/{}:{}", task.phase, task.name, file.rel),
                 phase: task.phase,
@@ -100,6 +103,7 @@ impl<'m> Expander<'m> {
                 gpu: 0,
                 sidecars: Vec::new(),
                 span: task.name.span,
+                scope: None,
             });
             per_file.push(out);
         }
@@ -125,8 +129,12 @@ impl<'m> Expander<'m> {
         );
         let a = self.actions.last_mut().expect("just pushed");
         a.inputs.splice(0..0, per_file);
-        a.outputs
-            .splice(0..0, fo.outputs.iter().map(|o| format!("{}/{o}", fo.dir)));
+        a.outputs.splice(
+            0..0,
+            fo.outputs
+                .iter()
+                .map(|o| self.m.scoped(&format!("{}/{o}", fo.dir))),
+        );
     }
 
     /// A file ported by hand gets no action; its module must be there, or the crate would

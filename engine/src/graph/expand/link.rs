@@ -75,11 +75,47 @@ impl<'m> Expander<'m> {
         let nodes: Vec<NodeIndex> = (0..self.actions.len())
             .map(|i| g.add_node(Node::Action(i)))
             .collect();
+        let barriers = self.stage_barriers(&mut g, &nodes, stages);
+        self.file_edges(&mut g, &nodes);
+        for (phase, needs) in stages {
+            for need in needs {
+                if let Some(&b) = barriers.get(need) {
+                    for (i, a) in self.actions.iter().enumerate() {
+                        if a.phase == *phase {
+                            g.add_edge(b, nodes[i], Edge::Stage);
+                        }
+                    }
+                    // An empty stage still orders the stages around it.
+                    g.add_edge(b, barriers[phase], Edge::Stage);
+                }
+            }
+        }
+        if toposort(&g, None).is_err() {
+            self.report_cycles(&g);
+        }
+        (g, nodes)
+    }
+
+    /// One `StageDone` per stage, after every action of its phase.
+    fn stage_barriers(
+        &self,
+        g: &mut DiGraph<Node, Edge>,
+        nodes: &[NodeIndex],
+        stages: &[(Phase, Vec<Phase>)],
+    ) -> HashMap<Phase, NodeIndex> {
         let barriers: HashMap<Phase, NodeIndex> = stages
             .iter()
             .map(|(p, _)| (*p, g.add_node(Node::StageDone(*p))))
             .collect();
+        for (i, a) in self.actions.iter().enumerate() {
+            g.add_edge(nodes[i], barriers[&a.phase], Edge::Stage);
+        }
+        barriers
+    }
 
+    /// An edge from the writer of each file to each action that reads it; a file with
+    /// two writers is an error.
+    fn file_edges(&mut self, g: &mut DiGraph<Node, Edge>, nodes: &[NodeIndex]) {
         let mut producer: HashMap<&str, usize> = HashMap::with_capacity(self.actions.len());
         for (i, a) in self.actions.iter().enumerate() {
             for out in &a.outputs {
@@ -91,9 +127,14 @@ impl<'m> Expander<'m> {
                     )
                     .at(a.span);
                     // Two files of one `each` task: its `out` drops what tells them apart.
-                    let d = if first.phase == a.phase && first.task == a.task {
+                    let same_task = first.phase == a.phase && first.task == a.task;
+                    let d = if same_task && first.scope == a.scope {
                         d.label("two of this task's files have one output")
                             .help("every file has one writer; keep {dir} or {path} in `out` so each input gets its own output")
+                    } else if same_task {
+                        d.label("every project runs this shared task").help(
+                            "every file has one writer; write under each project's output (`each` with `out`, or a builtin's default files), or give one project a stage of its own",
+                        )
                     } else {
                         d.label("this task writes it again").help(
                             "every file has one writer; give one of the tasks a different output",
@@ -111,18 +152,90 @@ impl<'m> Expander<'m> {
                     g.add_edge(nodes[j], nodes[i], Edge::File(input.clone()));
                 }
             }
-            g.add_edge(nodes[i], barriers[&a.phase], Edge::Stage);
         }
+    }
+
+    /// A workspace's edges: files as in one project; each project's stages ordered by its
+    /// own `needs` (`StageOf`); each stage of a project after the same and earlier stages of
+    /// the projects it needs (`Needed`, whose failure stops it); and the phase board's
+    /// `StageDone`s over every project.
+    pub(super) fn link_workspace(
+        &mut self,
+        stages: &[(Phase, Vec<Phase>)],
+        projects: &[super::super::ProjectStages],
+    ) -> (DiGraph<Node, Edge>, Vec<NodeIndex>) {
+        let mut g = DiGraph::with_capacity(
+            self.actions.len() + stages.len() * (1 + 2 * projects.len()),
+            self.actions.len() * 4,
+        );
+        let nodes: Vec<NodeIndex> = (0..self.actions.len())
+            .map(|i| g.add_node(Node::Action(i)))
+            .collect();
+        let board = self.stage_barriers(&mut g, &nodes, stages);
         for (phase, needs) in stages {
             for need in needs {
-                if let Some(&b) = barriers.get(need) {
-                    for (i, a) in self.actions.iter().enumerate() {
-                        if a.phase == *phase {
+                if let Some(&b) = board.get(need) {
+                    g.add_edge(b, board[phase], Edge::Stage);
+                }
+            }
+        }
+        self.file_edges(&mut g, &nodes);
+        let index: HashMap<&str, u32> = projects
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (p.scope.name.as_str(), k as u32))
+            .collect();
+        let needed_by_any: HashSet<u32> = projects.iter().flat_map(|p| &p.needs).copied().collect();
+        let mut own: HashMap<(u32, Phase), NodeIndex> = HashMap::new();
+        let mut needed: HashMap<(u32, Phase), NodeIndex> = HashMap::new();
+        for (k, p) in projects.iter().enumerate() {
+            let k = k as u32;
+            for (phase, _) in &p.stages {
+                own.insert((k, *phase), g.add_node(Node::StageOf(k, *phase)));
+                if needed_by_any.contains(&k) {
+                    needed.insert((k, *phase), g.add_node(Node::Needed(k, *phase)));
+                }
+            }
+        }
+        // Each action by project and phase.
+        let mut by: HashMap<(u32, Phase), Vec<usize>> = HashMap::new();
+        for (i, a) in self.actions.iter().enumerate() {
+            let k = a.scope.as_ref().and_then(|s| index.get(s.name.as_str()));
+            if let Some(&k) = k {
+                by.entry((k, a.phase)).or_default().push(i);
+                g.add_edge(nodes[i], own[&(k, a.phase)], Edge::Stage);
+                if let Some(&n) = needed.get(&(k, a.phase)) {
+                    g.add_edge(nodes[i], n, Edge::Needs);
+                }
+            }
+        }
+        for (k, p) in projects.iter().enumerate() {
+            let k = k as u32;
+            for (phase, needs) in &p.stages {
+                let members = by.get(&(k, *phase)).map_or(&[][..], Vec::as_slice);
+                for need in needs {
+                    if let Some(&b) = own.get(&(k, *need)) {
+                        for &i in members {
                             g.add_edge(b, nodes[i], Edge::Stage);
                         }
+                        g.add_edge(b, own[&(k, *phase)], Edge::Stage);
                     }
-                    // An empty stage still orders the stages around it.
-                    g.add_edge(b, barriers[phase], Edge::Stage);
+                }
+                // The same and earlier stages of every project it needs.
+                for &q in &p.needs {
+                    for (qphase, _) in &projects[q as usize].stages {
+                        if qphase > phase {
+                            continue;
+                        }
+                        let n = needed[&(q, *qphase)];
+                        for &i in members {
+                            g.add_edge(n, nodes[i], Edge::Needs);
+                        }
+                        g.add_edge(n, own[&(k, *phase)], Edge::Stage);
+                        if let Some(&mine) = needed.get(&(k, *phase)) {
+                            g.add_edge(n, mine, Edge::Needs);
+                        }
+                    }
                 }
             }
         }
@@ -146,11 +259,12 @@ impl<'m> Expander<'m> {
                 .map(|&n| match g[n] {
                     Node::Action(i) => self.actions[i].id.clone(),
                     Node::StageDone(p) => format!("stage {p}"),
+                    Node::StageOf(_, p) | Node::Needed(_, p) => format!("a project's stage {p}"),
                 })
                 .collect();
             let first = cycle.iter().find_map(|&n| match g[n] {
                 Node::Action(i) => Some(&self.actions[i]),
-                Node::StageDone(_) => None,
+                _ => None,
             });
             let mut d = Diagnostic::new(
                 Code::Cycle,

@@ -7,6 +7,7 @@
 mod builtins;
 mod confine;
 mod link;
+mod workspace;
 
 use builtins::fan_out_of;
 
@@ -19,12 +20,15 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use super::walk::{self, glob_set};
 use super::{Action, ActionGraph, ActionKind, Edge, FilePlan, How, Node, Sidecar};
 use crate::manifest::{
-    Code, Diagnostic, Diagnostics, FanOut, Manifest, Phase, Placeholder, Sp, Span, Task, TaskKind,
-    Template, did_you_mean, expand_command, normalize,
+    Code, Diagnostic, Diagnostics, FanOut, Manifest, Phase, Placeholder, Sp, Span, StageRef, Task,
+    TaskKind, Template, did_you_mean, expand_command, normalize,
 };
 
 /// Expand `target` (the `default` target, or every stage, when `None`).
 pub fn expand(m: &Manifest, target: Option<&str>) -> Result<ActionGraph, Diagnostics> {
+    if m.is_workspace() {
+        return workspace::expand(m, target);
+    }
     let (name, roots, keep_going) = select(m, target).map_err(|d| Diagnostics {
         source: m.source.clone(),
         items: vec![d],
@@ -32,13 +36,27 @@ pub fn expand(m: &Manifest, target: Option<&str>) -> Result<ActionGraph, Diagnos
     build(m, name, &with_needs(m, roots), keep_going)
 }
 
-/// Expand the given stages and every stage they need, as the anonymous target `all`.
+/// Expand the given stages and every stage they need, as the anonymous target `all` (of
+/// every project, in a workspace).
 pub fn expand_stages(m: &Manifest, phases: &[Phase]) -> Result<ActionGraph, Diagnostics> {
+    if m.is_workspace() {
+        let refs: Vec<StageRef> = phases
+            .iter()
+            .map(|&phase| StageRef {
+                project: None,
+                phase,
+            })
+            .collect();
+        return workspace::build(m, "all".to_owned(), &refs, false);
+    }
     build(m, "all".to_owned(), &with_needs(m, phases.to_vec()), false)
 }
 
 /// Expand every stage the manifest defines, as `batuta check` and `batuta clean` need.
 pub fn expand_all(m: &Manifest) -> Result<ActionGraph, Diagnostics> {
+    if m.is_workspace() {
+        return expand_stages(m, &Phase::ALL);
+    }
     let all: Vec<Phase> = m.stages.iter().map(|s| s.phase).collect();
     expand_stages(m, &all)
 }
@@ -49,6 +67,17 @@ fn build(
     phases: &BTreeSet<Phase>,
     keep_going: bool,
 ) -> Result<ActionGraph, Diagnostics> {
+    let (mut x, stages) = gather(m, phases);
+    x.resolve_input_globs();
+    let (graph, action_nodes) = x.link(&stages);
+    x.finish(target, keep_going, stages, graph, action_nodes, Vec::new())
+}
+
+/// The actions of the selected stages, and those stages with the stages each needs.
+fn gather<'m>(
+    m: &'m Manifest,
+    phases: &BTreeSet<Phase>,
+) -> (Expander<'m>, Vec<(Phase, Vec<Phase>)>) {
     let mut x = Expander::new(m);
     let tasks: Vec<&Task> = m
         .stages
@@ -79,29 +108,43 @@ fn build(
         })
         .collect();
     x.tell_the_plan();
-    x.resolve_input_globs();
-    let (graph, action_nodes) = x.link(&stages);
-    let (warnings, errors): (Vec<Diagnostic>, Vec<Diagnostic>) = x
-        .diags
-        .into_iter()
-        .partition(|d| d.severity != crate::manifest::Severity::Error);
-    if !errors.is_empty() {
-        return Err(Diagnostics {
-            source: m.source.clone(),
-            items: errors,
-        });
+    (x, stages)
+}
+
+impl Expander<'_> {
+    /// The graph, or the errors found on the way to it.
+    fn finish(
+        self,
+        target: String,
+        keep_going: bool,
+        stages: Vec<(Phase, Vec<Phase>)>,
+        graph: DiGraph<Node, Edge>,
+        action_nodes: Vec<NodeIndex>,
+        projects: Vec<super::ProjectStages>,
+    ) -> Result<ActionGraph, Diagnostics> {
+        let (warnings, errors): (Vec<Diagnostic>, Vec<Diagnostic>) = self
+            .diags
+            .into_iter()
+            .partition(|d| d.severity != crate::manifest::Severity::Error);
+        if !errors.is_empty() {
+            return Err(Diagnostics {
+                source: self.m.source.clone(),
+                items: errors,
+            });
+        }
+        Ok(ActionGraph {
+            warnings,
+            target,
+            keep_going,
+            stages,
+            actions: self.actions,
+            graph,
+            action_nodes,
+            hand_ported: self.hand_ported,
+            plan: self.plan,
+            projects,
+        })
     }
-    Ok(ActionGraph {
-        warnings,
-        target,
-        keep_going,
-        stages,
-        actions: x.actions,
-        graph,
-        action_nodes,
-        hand_ported: x.hand_ported,
-        plan: x.plan,
-    })
 }
 
 /// The target's name, its stages with everything they need, and keep_going.
@@ -586,6 +629,7 @@ impl<'m> Expander<'m> {
             gpu: task.resources.gpu,
             sidecars: Vec::new(),
             span: task.name.span,
+            scope: None,
         });
     }
 }

@@ -12,6 +12,8 @@ use clap::Args;
 use crate::Exit;
 use crate::output::Ui;
 
+mod workspace;
+
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// The legacy code, relative to this folder [default: this folder]
@@ -22,7 +24,7 @@ pub struct InitArgs {
     pub force: bool,
 }
 
-const EXCLUDE: &[&str] = &[
+pub(super) const EXCLUDE: &[&str] = &[
     "**/__pycache__/**",
     "**/node_modules/**",
     "venv/**",
@@ -52,14 +54,17 @@ pub fn run(_ui: &Ui, args: &InitArgs) -> Exit {
     }
     let source = slash(&args.source);
     let files = scan_tree(&args.source, EXCLUDE);
-    let scripts = scripts(&files);
-    let c = c_program(&args.source, &files);
-    let a = report::aggregate(files, &[]);
     let name = std::env::current_dir()
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "migration".to_owned());
-    let text = manifest_text(&name, &source, &a, &scripts, c.as_ref());
+    let proposals = workspace::propose(&files, &name);
+    let text = if proposals.len() > 1 {
+        workspace::manifest_text(&args.source, &source, &files, &proposals)
+    } else {
+        one_project(&args.source, &source, &name, &files)
+    };
+    let a = report::aggregate(files, &[]);
     if let Err(e) = std::fs::write(&target, text) {
         eprintln!("error: cannot write {}: {e}", target.display());
         return Exit::Failed;
@@ -82,6 +87,14 @@ pub fn run(_ui: &Ui, args: &InitArgs) -> Exit {
     Exit::Success
 }
 
+/// The manifest of one migration of the files under `dir` (`source` as the manifest names it).
+fn one_project(dir: &Path, source: &str, name: &str, files: &[FileReport]) -> String {
+    let scripts = scripts(files);
+    let c = c_program(dir, files);
+    let a = report::aggregate(files.to_vec(), &[]);
+    manifest_text(name, source, &a, &scripts, c.as_ref())
+}
+
 fn slash(p: &Path) -> String {
     let parts: Vec<String> = p
         .components()
@@ -99,7 +112,7 @@ fn slash(p: &Path) -> String {
 
 /// The shell scripts the analysis found (by extension or by shebang), as `each` globs:
 /// `**/*.sh` for those it matches, and each script it does not match by its path.
-fn scripts(files: &[FileReport]) -> Vec<String> {
+pub(super) fn scripts(files: &[FileReport]) -> Vec<String> {
     let mut globs = Vec::new();
     let mut by_path = Vec::new();
     for f in files
@@ -122,13 +135,13 @@ fn scripts(files: &[FileReport]) -> Vec<String> {
 /// then a program), and the libraries and macros its Makefile passes (`-lncurses`,
 /// `-DTLF_FONTS`; values that name make variables are left out).
 #[derive(Debug, Default)]
-struct CProgram {
+pub(super) struct CProgram {
     main: bool,
     link: Vec<String>,
     defines: Vec<(String, Option<String>)>,
 }
 
-fn c_program(dir: &Path, files: &[FileReport]) -> Option<CProgram> {
+pub(super) fn c_program(dir: &Path, files: &[FileReport]) -> Option<CProgram> {
     use batuta_rules::transpile::assemble::bridge;
     let c: Vec<&FileReport> = files
         .iter()
@@ -213,7 +226,7 @@ const TRANSPILE: &[Transpile] = &[
     ("C", "decy", &[("c", "**/*.c")]),
 ];
 
-fn yaml_str(s: &str) -> String {
+pub(super) fn yaml_str(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
 }
 
@@ -227,7 +240,6 @@ fn manifest_text(
     c: Option<&CProgram>,
 ) -> String {
     let mut o = String::new();
-    let found: Vec<&str> = a.languages.iter().map(|l| l.name.as_str()).collect();
     let _ = writeln!(
         o,
         "# batuta.yaml: the migration of this code to Rust, written by `batuta init`."
@@ -278,6 +290,31 @@ fn manifest_text(
             .join(", ")
     );
 
+    let targets = stages_text(&mut o, name, source, "rust", a, scripts, c, true);
+    let _ = writeln!(o, "\n# What `batuta build TARGET` runs.");
+    let _ = writeln!(
+        o,
+        "targets:\n  default: [{}]\n  analysis: [analyze]",
+        targets.last().expect("analyze at least")
+    );
+    o
+}
+
+/// The tools comment and `stages:` of one migration whose crate is at `output`, for the
+/// languages `a` found; with `analyze` false, no analyze stage (a workspace shares one).
+/// Returns the stages worth a target, in phase order.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn stages_text(
+    o: &mut String,
+    name: &str,
+    source: &str,
+    output: &str,
+    a: &Analysis,
+    scripts: &[String],
+    c: Option<&CProgram>,
+    analyze: bool,
+) -> Vec<&'static str> {
+    let found: Vec<&str> = a.languages.iter().map(|l| l.name.as_str()).collect();
     let used: Vec<&Transpile> = TRANSPILE
         .iter()
         .filter(|(fam, ..)| found.contains(fam))
@@ -320,15 +357,9 @@ fn manifest_text(
     let crate_ = !used.is_empty();
     let _ = writeln!(o, "# The phases, each after the one before.");
     let _ = writeln!(o, "stages:");
-    let _ = writeln!(o, "  analyze:");
-    let _ = writeln!(
-        o,
-        "    builtin: analyze         # languages, dependencies, ML frameworks, complexity, TDG"
-    );
-    let _ = writeln!(
-        o,
-        "    with: {{ min_grade: F }}   # raise it to stop the line below a grade (BATUTA-Q-001)"
-    );
+    if analyze {
+        analyze_stage(o);
+    }
     if crate_ || !scripts.is_empty() {
         let _ = writeln!(o, "  transpile:\n    needs: [analyze]\n    tasks:");
         for (_, rule, tasks) in &used {
@@ -356,7 +387,7 @@ fn manifest_text(
             let _ = writeln!(
                 o,
                 "      # The shell scripts, by extension and by shebang: each purified into a POSIX\n\
-                 \x20     # script of the same name under rust/scripts, which must lint clean.\n\
+                 \x20     # script of the same name under {output}/scripts, which must lint clean.\n\
                  \x20     shell: {{ rule: bashrs, each: {}, out: \"scripts/{{path}}\" }}",
                 yaml_str(&one_glob(scripts))
             );
@@ -367,7 +398,7 @@ fn manifest_text(
                 "      # The Rust files as one Cargo package: Cargo.toml (with the crates the tools\n\
                  \x20     # asked for) and src/lib.rs declaring the modules that compile. A module that\n\
                  \x20     # does not is quarantined: left out of the crate and listed, with its errors, by\n\
-                 \x20     # `batuta status --files`. To port a file by hand, write its .rs under rust/src\n\
+                 \x20     # `batuta status --files`. To port a file by hand, write its .rs under {output}/src\n\
                  \x20     # and name the source in its task's `hand_ported: [...]`."
             );
             let root = if c.is_some_and(|c| c.main) {
@@ -376,20 +407,28 @@ fn manifest_text(
                 "lib"
             };
             let mut inputs = vec![
-                "\"rust/src/**/*.rs\"".to_owned(),
-                "\".batuta/transpile/**/*.toml\"".to_owned(),
+                format!("\"{output}/src/**/*.rs\""),
+                // depyler's Cargo.toml sidecars, of this crate's modules only.
+                if output == "rust" {
+                    "\".batuta/transpile/**/*.toml\"".to_owned()
+                } else {
+                    format!("\".batuta/transpile/{output}/**/*.toml\"")
+                },
             ];
-            let mut outputs = vec!["rust/Cargo.toml".to_owned(), format!("rust/src/{root}.rs")];
+            let mut outputs = vec![
+                format!("{output}/Cargo.toml"),
+                format!("{output}/src/{root}.rs"),
+            ];
             if let Some(c) = c {
                 let headers = match source {
                     "." => "**/*.h".to_owned(),
                     s => format!("{s}/**/*.h"),
                 };
                 inputs.push(yaml_str(&headers));
-                outputs.push("rust/build.rs".to_owned());
+                outputs.push(format!("{output}/build.rs"));
                 let _ = writeln!(
                     o,
-                    "      # C that stays C (bridged) is compiled by rust/build.rs, with these macros and\n\
+                    "      # C that stays C (bridged) is compiled by {output}/build.rs, with these macros and\n\
                      \x20     # libraries from the Makefile (a compile_commands.json among the inputs, as\n\
                      \x20     # `bear -- make` writes it, gives each file its exact flags instead).{}",
                     if c.main {
@@ -438,18 +477,26 @@ fn manifest_text(
     }
     let mut targets = vec!["analyze"];
     if crate_ {
-        optimize_stage(&mut o, used.iter().any(|(fam, ..)| *fam == "Python"));
+        let bin = batuta_rules::transpile::assemble::package_name(name);
+        let dist = if output == "rust" {
+            "dist".to_owned()
+        } else {
+            // A workspace's projects each ship into a folder of their own.
+            format!("dist/{}", output.rsplit('/').next().unwrap_or(output))
+        };
+        optimize_stage(o, output, used.iter().any(|(fam, ..)| *fam == "Python"));
         let _ = writeln!(
             o,
-            "  validate:\n    needs: [optimize]\n    builtin: cargo-test      # the migrated tests must pass\n    inputs: [rust/Cargo.toml, \"rust/src/**/*.rs\"]"
+            "  validate:\n    needs: [optimize]\n    builtin: cargo-test      # the migrated tests must pass\n    inputs: [{output}/Cargo.toml, \"{output}/src/**/*.rs\"]"
         );
         let outputs = if c.is_some_and(|c| c.main) {
-            let bin = batuta_rules::transpile::assemble::package_name(name);
             format!(
-                "    # The program, and the manifest of what was built.\n    outputs: [dist/{bin}, dist/manifest.json]"
+                "    # The program, and the manifest of what was built.\n    outputs: [{dist}/{bin}, {dist}/manifest.json]"
             )
         } else {
-            "    # A library: its release build ships no binary, only the manifest of what it built.\n    outputs: [dist/manifest.json]".to_owned()
+            format!(
+                "    # A library: its release build ships no binary, only the manifest of what it built.\n    outputs: [{dist}/manifest.json]"
+            )
         };
         let _ = writeln!(
             o,
@@ -459,29 +506,35 @@ fn manifest_text(
     } else if !scripts.is_empty() {
         targets.push("transpile");
     }
-    let _ = writeln!(o, "\n# What `batuta build TARGET` runs.");
+    targets
+}
+
+pub(super) fn analyze_stage(o: &mut String) {
+    let _ = writeln!(o, "  analyze:");
     let _ = writeln!(
         o,
-        "targets:\n  default: [{}]\n  analysis: [analyze]",
-        targets.last().expect("analyze at least")
+        "    builtin: analyze         # languages, dependencies, ML frameworks, complexity, TDG"
     );
-    o
+    let _ = writeln!(
+        o,
+        "    with: {{ min_grade: F }}   # raise it to stop the line below a grade (BATUTA-Q-001)"
+    );
 }
 
 /// The optimize stage; with Python, in two tasks: the plan, and the Python extension,
 /// built with the plan's cargo profile.
-fn optimize_stage(o: &mut String, python: bool) {
+fn optimize_stage(o: &mut String, output: &str, python: bool) {
     if python {
         let _ = writeln!(
             o,
             "  optimize:\n    needs: [transpile]\n    tasks:\n\
              \x20     optimize: {{ builtin: optimize, with: {{ profile: balanced, gpu: auto }} }}   # SIMD/GPU by the cost model\n\
              \x20     # The Python modules whose Rust compiles, as one CPython extension module (PyO3,\n\
-             \x20     # stable ABI) in rust/python/, built with the plan's cargo profile. Each function\n\
-             \x20     # whose signature converts gets a wrapper; `batuta status --files` says why any\n\
-             \x20     # other stays Python. rust/python/batuta_mixed.py runs the original program with\n\
-             \x20     # those functions native and every other module Python, as python3 runs it:\n\
-             \x20     #   python3 rust/python/batuta_mixed.py -m yourpackage    (or a script, or -m pytest)\n\
+             \x20     # stable ABI) in {output}/python/, built with the plan's cargo profile. Each\n\
+             \x20     # function whose signature converts gets a wrapper; `batuta status --files` says\n\
+             \x20     # why any other stays Python. {output}/python/batuta_mixed.py runs the original\n\
+             \x20     # program with those functions native and every other module Python:\n\
+             \x20     #   python3 {output}/python/batuta_mixed.py -m yourpackage   (or a script, or -m pytest)\n\
              \x20     # so a compare-outputs check can hold the two side by side (see the guide).\n\
              \x20     native: {{ builtin: python-extension }}"
         );

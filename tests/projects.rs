@@ -1,0 +1,305 @@
+//! Several projects in one manifest (`projects:`, MANIFEST.md): each project its own
+//! migration, failing alone with --keep-going unless another needs it; targets and the
+//! command line naming `project`, `project:stage` and `*:stage`; `--affected` naming the
+//! projects it builds; status with a board per project; and `batuta init` proposing the
+//! projects of a real tree of three languages, built end to end with the real tools.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+mod common;
+
+use common::{Files, events, outcomes, summary};
+
+/// Three projects of copies: `b` needs `a`, `c` needs nothing. A file holding `bad` fails
+/// its copy.
+const WORKSPACE: &str = r#"
+version: 1
+projects:
+  a: { source: a, output: out/a }
+  b: { source: b, output: out/b, needs: [a] }
+  c:
+    source: c
+    output: out/c
+    stages:
+      build:
+        needs: [transpile]
+        tasks:
+          size: { run: [wc, -c, "{in}"], each: "*.txt" }
+          twice: { run: [cp, "{in}", "{out}"], each: "*.txt", out: "{stem}.twice" }
+stages:
+  transpile:
+    tasks:
+      copy:
+        run: [sh, -c, '! grep -q bad "$1" && cp "$1" "$2"', sh, "{in}", "{out}"]
+        each: "*.txt"
+        out: "{stem}.rs"
+  build:
+    needs: [transpile]
+    tasks:
+      size: { run: [wc, -c, "{in}"], each: "*.txt" }
+targets:
+  ci: { stages: ["*:build"], keep_going: true }
+  lib: [a:build]
+"#;
+
+fn workspace(a_is_bad: bool) -> Files {
+    Files::new(
+        WORKSPACE,
+        &[
+            ("a/one.txt", if a_is_bad { "bad" } else { "one" }),
+            ("b/two.txt", "two"),
+            ("c/three.txt", "three"),
+        ],
+    )
+}
+
+fn build(ws: &Files, args: &[&str]) -> (i32, Vec<Value>) {
+    let out = ws
+        .batuta()
+        .arg("build")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), events(&out))
+}
+
+fn state(ws: &Files) -> Value {
+    serde_json::from_str(&ws.read(".batuta-state.json")).unwrap()
+}
+
+#[test]
+fn a_failing_project_stops_only_the_projects_that_need_it() {
+    let ws = workspace(true);
+    let (code, ev) = build(&ws, &["ci"]);
+    assert_eq!(code, 1, "{ev:#?}");
+    assert_eq!(outcomes(&ev, "failed"), ["a/transpile/copy:one.txt"]);
+    // c needs nothing: all of it ran. b needs a: none of it did.
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        [
+            "a/build/size:one.txt",
+            "c/build/size:three.txt",
+            "c/build/twice:three.txt",
+            "c/transpile/copy:three.txt",
+        ]
+    );
+    assert!(
+        !ev.iter()
+            .any(|e| e["id"].as_str().is_some_and(|id| id.starts_with("b/")))
+    );
+    // Every action event says its project, and ids start with it.
+    for e in ev.iter().filter(|e| e["event"] == "action") {
+        let id = e["id"].as_str().unwrap();
+        assert!(
+            id.starts_with(&format!("{}/", e["project"].as_str().unwrap())),
+            "{e}"
+        );
+    }
+    // The boards: a failed in transpile, b was stopped by a, c is done.
+    let s = state(&ws);
+    let board = |p: &str, phase: &str| s["projects"][p]["phases"][phase].clone();
+    assert_eq!(board("a", "Transpilation")["status"], "Failed");
+    assert_eq!(board("c", "Transpilation")["status"], "Completed");
+    assert_eq!(board("c", "Deployment")["status"], "Completed");
+    let why = board("b", "Transpilation")["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        why.contains("it needs project 'a', where a/transpile/copy:one.txt failed"),
+        "{why}"
+    );
+    let status = ws.batuta().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("📦 Project c: 40% complete"), "{text}");
+    assert!(text.contains("Overall: "), "{text}");
+    let json = ws
+        .batuta()
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["projects"]["c"]["overall_percent"], 40, "{v}");
+
+    // Mended, it goes on where it stopped: a's file and what waited for a run now.
+    ws.write("a/one.txt", "one");
+    let (code, ev) = build(&ws, &["ci"]);
+    assert_eq!(code, 0, "{ev:#?}");
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        [
+            "a/build/size:one.txt",
+            "a/transpile/copy:one.txt",
+            "b/build/size:two.txt",
+            "b/transpile/copy:two.txt"
+        ]
+    );
+}
+
+#[test]
+fn targets_name_projects_and_their_stages() {
+    let ws = workspace(false);
+    // A project's name is all its stages, and nothing of the others.
+    let (code, ev) = build(&ws, &["c"]);
+    assert_eq!(code, 0, "{ev:#?}");
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        [
+            "c/build/size:three.txt",
+            "c/build/twice:three.txt",
+            "c/transpile/copy:three.txt",
+        ]
+    );
+    // project:stage brings what it needs, in its project and in those it needs.
+    let (_, ev) = build(&ws, &["b:transpile"]);
+    assert_eq!(
+        outcomes(&ev, "executed"),
+        ["a/transpile/copy:one.txt", "b/transpile/copy:two.txt"]
+    );
+    // Building one project never sweeps another's outputs.
+    assert!(ws.path("out/c/three.rs").is_file());
+    assert!(ws.path("out/c/three.twice").is_file());
+    // A target of the manifest, `*:stage`, and a bare stage (every project's).
+    let (_, ev) = build(&ws, &["lib"]);
+    assert_eq!(outcomes(&ev, "executed"), ["a/build/size:one.txt"]);
+    let (code, ev) = build(&ws, &["*:build"]);
+    assert_eq!(code, 0);
+    assert_eq!(summary(&ev)["failed"], 0);
+    let out = ws.batuta().args(["build", "libb"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown target or project 'libb'"), "{err}");
+    assert!(err.contains("did you mean 'lib'?"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real code: a Python module from PyPI (docopt 0.6.2), a C program from Debian (sl 5.02) and
+// the shell scripts Debian's gzip installs in /usr/bin, side by side in one tree.
+
+fn corpus(rel: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(rel)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::create_dir_all(to).unwrap();
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+fn git(ws: &Files, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args(args)
+        .current_dir(ws.dir.path())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn init_proposes_the_projects_of_a_real_tree_and_each_builds_alone() {
+    let ws = Files::new("", &[]);
+    std::fs::remove_file(ws.path("batuta.yaml")).unwrap();
+    copy_dir(&corpus("docopt-0.6.2"), &ws.path("docopt"));
+    copy_dir(&corpus("sl-5.02"), &ws.path("sl"));
+    for s in ["zdiff", "zcmp", "gunzip"] {
+        let text = std::fs::read(Path::new("/usr/bin").join(s))
+            .unwrap_or_else(|e| panic!("/usr/bin/{s}: {e} (gzip is Essential on Debian)"));
+        ws.write(&format!("scripts/{s}"), &String::from_utf8_lossy(&text));
+    }
+    let out = ws.batuta().arg("init").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let manifest = ws.read("batuta.yaml");
+    // One project per component, each saying why.
+    for (name, why) in [
+        ("docopt", "# Python code: docopt/ holds it"),
+        ("sl", "# C code built by sl/Makefile"),
+        ("scripts", "# shell scripts: scripts/ holds them"),
+    ] {
+        assert!(manifest.contains(&format!("\n  {name}:\n")), "{manifest}");
+        assert!(manifest.contains(why), "{manifest}");
+    }
+    let check = ws.batuta().arg("check").output().unwrap();
+    assert!(check.status.success(), "init's manifest checks: {check:?}");
+
+    let (_, ev) = build(&ws, &["--keep-going"]);
+    // Whatever the transpilers make of each file, every project reaches its last stage on
+    // its own: sl's C stays C where decy fails (a program in dist/sl), docopt's crate
+    // builds without the module that failed, and the scripts are purified or reported.
+    let ran: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["event"] == "action")
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "docopt/transpile/crate",
+        "docopt/build/build",
+        "sl/transpile/crate",
+        "sl/validate/validate",
+        "scripts/transpile/shell:zcmp",
+    ] {
+        assert!(ran.contains(&id), "{id} did not run: {ran:#?}");
+    }
+    assert_eq!(
+        ev.iter()
+            .find(|e| e["event"] == "action" && e["id"] == "sl/build/build")
+            .map(|e| e["outcome"].clone()),
+        Some(Value::from("executed")),
+        "{ev:#?}"
+    );
+    assert!(ws.path("dist/sl/sl").is_file());
+    // Nothing was stopped by another project: none needs another.
+    let s = state(&ws);
+    assert!(!s.to_string().contains("it needs project"), "{s:#}");
+    assert_eq!(s["projects"].as_object().unwrap().len(), 3, "{s:#}");
+
+    // status --files says each file's project.
+    let out = ws
+        .batuta()
+        .args(["status", "--files", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["files"].as_array().unwrap();
+    assert_eq!(rows.len(), 5, "{rows:#?}");
+    for r in rows {
+        let source = r["source"].as_str().unwrap();
+        let project = r["project"].as_str().unwrap();
+        assert!(source.starts_with(&format!("{project}/")), "{r}");
+    }
+
+    // An edit in one project affects that project alone.
+    git(&ws, &["init", "-q"]);
+    git(&ws, &["add", "-A"]);
+    git(&ws, &["commit", "-qm", "tree"]);
+    let mut zcmp = ws.read("scripts/zcmp");
+    zcmp.push_str("\n# edited\n");
+    ws.write("scripts/zcmp", &zcmp);
+    let (_, ev) = build(&ws, &["--keep-going", "--affected", "HEAD"]);
+    let affected = ev.iter().find(|e| e["event"] == "affected").unwrap();
+    assert_eq!(
+        affected["projects"],
+        serde_json::json!(["scripts"]),
+        "{affected}"
+    );
+    assert!(
+        ev.iter()
+            .filter(|e| e["event"] == "action")
+            .all(|e| e["project"] == "scripts"),
+        "{ev:#?}"
+    );
+}
