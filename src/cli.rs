@@ -59,7 +59,8 @@ pub enum Command {
     },
     /// Print the expanded action graph of a target
     Graph {
-        /// The target to expand [default: the `default` target, or every stage]
+        /// The target to expand; in a workspace also a project, `project:stage` or `*:stage`
+        /// [default: the `default` target, or every stage]
         target: Option<String>,
         #[command(flatten)]
         manifest: ManifestArg,
@@ -153,11 +154,18 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// What TARGET may be, one per line, for the completion scripts
+    #[command(name = "__targets", hide = true)]
+    Targets {
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The target to build [default: the `default` target, or every stage]
+    /// The target to build; in a workspace also a project, `project:stage` or `*:stage`
+    /// [default: the `default` target, or every stage]
     pub target: Option<String>,
     #[command(flatten)]
     pub manifest: ManifestArg,

@@ -9,7 +9,7 @@ mod report;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 use cli::{Cli, Command};
 use output::Ui;
@@ -64,6 +64,7 @@ fn prints_for_a_pipe(c: &Command) -> bool {
             | Command::Status { .. }
             | Command::Check { .. }
             | Command::Completions { .. }
+            | Command::Targets { .. }
             | Command::Analyze(_)
             | Command::Report { .. }
             | Command::Doctor { .. }
@@ -130,15 +131,8 @@ fn main() -> ExitCode {
         } => commands::report::run(&ui, manifest, *format, output.as_deref()),
         Command::Explain { code } => commands::explain::run(code.as_deref()),
         Command::Worker(args) => commands::worker::run(args),
-        Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "batuta",
-                &mut std::io::stdout(),
-            );
-            Exit::Success
-        }
+        Command::Completions { shell } => commands::completions::run(*shell),
+        Command::Targets { manifest } => commands::completions::targets(manifest),
     };
     ExitCode::from(exit as u8)
 }

@@ -210,7 +210,7 @@ fn init_writes_a_manifest_that_check_accepts_and_never_overwrites_it() {
     let (code, out, err) = ws.run(&["check"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.starts_with("ok: batuta.yaml is valid: 5 stages"),
+        out.starts_with("ok: batuta.yaml is valid: 2 projects"),
         "{out}"
     );
 

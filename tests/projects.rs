@@ -303,3 +303,128 @@ fn init_proposes_the_projects_of_a_real_tree_and_each_builds_alone() {
         "{ev:#?}"
     );
 }
+
+/// examples/workspace: a Python service and the C library it calls, two projects, the
+/// service's crate depending on the library's.
+#[test]
+fn the_workspace_example_validates_and_a_broken_library_stops_only_its_dependants() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/workspace");
+    let ws = Files::new("", &[]);
+    for rel in [
+        "batuta.yaml",
+        "legacy/libcodec/codec.c",
+        "legacy/libcodec/codec.h",
+        "legacy/service/service.py",
+        "legacy/service/records.txt",
+        "rust/service/Cargo.toml",
+        "rust/service/src/main.rs",
+        "rust/service/src/service.rs",
+    ] {
+        ws.write(rel, &std::fs::read_to_string(example.join(rel)).unwrap());
+    }
+    let (code, ev) = build(&ws, &[]);
+    assert_eq!(code, 0, "{ev:#?}");
+    // The migrated service, calling the codec crate, printed what the original did.
+    assert!(
+        outcomes(&ev, "executed").contains(&"service/validate/same"),
+        "{ev:#?}"
+    );
+    let out = std::process::Command::new(ws.path("dist/service/service"))
+        .stdin(std::fs::File::open(ws.path("legacy/service/records.txt")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "061b0207 alpha\n11e60398 Wikipedia\n478e0734 the quick brown fox\n"
+    );
+    // status --files: the C file is bridged, the service hand-ported, each in its project.
+    let files = ws
+        .batuta()
+        .args(["status", "--files", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&files.stdout).unwrap();
+    let row = |source: &str| {
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["source"] == source)
+            .cloned()
+            .unwrap_or_else(|| panic!("{source}: {v:#}"))
+    };
+    assert_eq!(row("legacy/libcodec/codec.c")["project"], "codec");
+    assert_eq!(row("legacy/service/service.py")["project"], "service");
+    assert_eq!(row("legacy/service/service.py")["origin"], "hand-ported");
+
+    // A library that no longer compiles fails codec; the service, which needs it, is not
+    // built or validated against it.
+    let broken = ws
+        .read("legacy/libcodec/codec.c")
+        .replace("return (b << 16) | a;", "return (b << 16) | ;");
+    ws.write("legacy/libcodec/codec.c", &broken);
+    let (code, ev) = build(&ws, &["--keep-going"]);
+    assert_eq!(code, 1, "{ev:#?}");
+    let failed = outcomes(&ev, "failed");
+    assert!(
+        failed.iter().all(|id| id.starts_with("codec/")),
+        "{failed:?}"
+    );
+    assert!(
+        !ev.iter().any(|e| e["event"] == "action"
+            && e["project"] == "service"
+            && e["outcome"] != "up_to_date"),
+        "{ev:#?}"
+    );
+    let s = state(&ws);
+    let why = s["projects"]["service"]["phases"]["Deployment"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // It reads the codec crate (and needs the project): either way, codec's failure is why.
+    assert!(why.contains("not run") && why.contains("codec/"), "{s:#}");
+}
+
+#[test]
+fn completions_ask_batuta_for_the_projects_and_their_stages() {
+    let ws = workspace(false);
+    let out = ws.batuta().arg("__targets").output().unwrap();
+    assert!(out.status.success());
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for n in ["ci", "lib", "a", "b:transpile", "c:build", "*:build"] {
+        assert!(names.iter().any(|x| x == n), "{n}: {names:?}");
+    }
+    // Outside a workspace it prints nothing and succeeds: completion never shows an error.
+    let empty = tempfile::tempdir().unwrap();
+    let out = ws
+        .batuta()
+        .current_dir(empty.path())
+        .arg("__targets")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "{out:?}"
+    );
+    // Each shell's script asks it, for the target of build, watch and graph.
+    for shell in ["bash", "zsh", "fish"] {
+        let out = ws.batuta().args(["completions", shell]).output().unwrap();
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains("batuta __targets"), "{shell}: {script}");
+    }
+    let bash = ws.batuta().args(["completions", "bash"]).output().unwrap();
+    let ok = std::process::Command::new("bash")
+        .arg("-n")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(&bash.stdout)?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(ok.success(), "bash -n refuses the script");
+}

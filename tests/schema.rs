@@ -282,9 +282,13 @@ fn the_example_shows_every_key() {
     );
     let mut used = BTreeSet::new();
     collect(&to_json(&text).expect("YAML"), &mut used);
+    // `projects:` cannot stand beside `project:`: the workspace example shows it.
+    let workspace = std::fs::read_to_string(repo().join("examples/workspace/batuta.yaml")).unwrap();
+    collect(&to_json(&workspace).expect("YAML"), &mut used);
     let all = [
         keys::TOP,
         keys::PROJECT,
+        keys::WORKSPACE_PROJECT,
         keys::TOOL,
         keys::RULE,
         keys::TASK,

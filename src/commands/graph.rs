@@ -75,7 +75,7 @@ fn json_graph(g: &ActionGraph) -> Value {
             }
             deps.sort_unstable();
             deps.dedup();
-            json!({
+            let mut v = json!({
                 "id": a.id,
                 "stage": a.phase.stage_name(),
                 "task": a.task,
@@ -86,7 +86,11 @@ fn json_graph(g: &ActionGraph) -> Value {
                 "env": a.env,
                 "cache": a.cache,
                 "gpu": a.gpu,
-            })
+            });
+            if let Some(scope) = &a.scope {
+                v["project"] = json!(scope.name);
+            }
+            v
         })
         .collect();
     edges.sort_unstable();
@@ -98,6 +102,22 @@ fn json_graph(g: &ActionGraph) -> Value {
     let mut graph = serde_json::Map::new();
     graph.insert("target".into(), json!(g.target));
     graph.insert("stages".into(), Value::Array(stages));
+    if !g.projects.is_empty() {
+        let projects = g
+            .projects
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": p.scope.name,
+                    "source": p.scope.source,
+                    "output": p.scope.output,
+                    "needs": p.needs.iter().map(|&k| &g.projects[k as usize].scope.name).collect::<Vec<_>>(),
+                    "stages": p.stages.iter().map(|(s, needs)| json!({ "name": s.stage_name(), "needs": needs.iter().map(|n| n.stage_name()).collect::<Vec<_>>() })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        graph.insert("projects".into(), Value::Array(projects));
+    }
     graph.insert("actions".into(), Value::Array(actions));
     graph.insert("edges".into(), Value::Array(edges));
     Value::Object(graph)

@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod build;
 pub mod check;
 pub mod clean;
+pub mod completions;
 pub mod doctor;
 pub mod explain;
 pub mod files;

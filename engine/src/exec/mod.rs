@@ -738,6 +738,11 @@ impl<'a> PhaseTracker<'a> {
             return;
         };
         board.done.insert(p);
+        // None of its actions was part of this build (another target, --affected): the
+        // board keeps what the last build that ran them said.
+        if !board.started.contains_key(&p) && !board.failed.contains_key(&p) {
+            return;
+        }
         let state = self.state.projects.entry(board.name.clone()).or_default();
         let started = *board.started.entry(p).or_insert_with(Instant::now);
         let error = board.failed.get(&p).map(|e| e.join("; "));

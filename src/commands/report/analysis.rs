@@ -28,8 +28,21 @@ pub struct Section {
 /// The analysis, `None` when no analysis ran here; an error says why a file that is there
 /// cannot be shown.
 pub fn collect(root: &Path) -> Result<Option<Section>, String> {
-    let path = root.join(batuta_rules::ANALYSIS_DIR).join("analysis.json");
-    let text = match std::fs::read_to_string(&path) {
+    read(&root.join(batuta_rules::ANALYSIS_DIR).join("analysis.json"))
+}
+
+/// The analysis of one project of a workspace, in its own folder of the analysis.
+pub fn collect_project(root: &Path, project: &str) -> Result<Option<Section>, String> {
+    read(
+        &root
+            .join(batuta_rules::ANALYSIS_DIR)
+            .join(project)
+            .join("analysis.json"),
+    )
+}
+
+fn read(path: &Path) -> Result<Option<Section>, String> {
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),

@@ -7,14 +7,28 @@ use crate::commands::files::{FileStatus, Share};
 use super::format::{self, Row, esc};
 
 const HEAD: [&str; 4] = ["source", "Rust module", "native", "status"];
+/// A workspace's table names each file's project first.
+const HEAD_PROJECTS: [&str; 5] = ["project", "source", "Rust module", "native", "status"];
 
-fn file_cells(f: &FileStatus) -> Vec<String> {
-    vec![
+fn head(files: &[FileStatus]) -> &'static [&'static str] {
+    if files.iter().any(|f| f.project.is_some()) {
+        &HEAD_PROJECTS
+    } else {
+        &HEAD
+    }
+}
+
+fn file_cells(f: &FileStatus, projects: bool) -> Vec<String> {
+    let mut cells = vec![
         f.source.clone().unwrap_or_else(|| "–".to_owned()),
         f.module.clone().unwrap_or_else(|| "–".to_owned()),
         format!("{} of {} lines", f.native_lines, f.code_lines),
         f.status.clone(),
-    ]
+    ];
+    if projects {
+        cells.insert(0, f.project.clone().unwrap_or_else(|| "–".to_owned()));
+    }
+    cells
 }
 
 /// `Native Rust: 38 of 360 code lines run as native Rust (10.6 %); checks passed on it: …`
@@ -38,7 +52,9 @@ pub fn markdown(s: &mut String, files: &[FileStatus], share: &Share) {
     s.push_str("\n## Files\n\n");
     s.push_str(&headline(share));
     s.push_str("\n\n");
-    format::md_table(s, &HEAD, files.iter().map(file_cells));
+    let head = head(files);
+    let projects = head.len() == HEAD_PROJECTS.len();
+    format::md_table(s, head, files.iter().map(|f| file_cells(f, projects)));
 }
 
 /// With `pages`, the folder of the per-file pages, each source links to its page.
@@ -51,19 +67,22 @@ pub fn html(s: &mut String, files: &[FileStatus], share: &Share, pages: Option<&
         "<p class=\"headline\">{}</p>\n",
         esc(&headline(share))
     ));
+    let head = head(files);
+    let projects = head.len() == HEAD_PROJECTS.len();
+    let link = usize::from(projects);
     let rows = files.iter().map(|f| {
-        let mut cells: Vec<String> = file_cells(f).iter().map(|c| esc(c)).collect();
+        let mut cells: Vec<String> = file_cells(f, projects).iter().map(|c| esc(c)).collect();
         if let (Some(dir), Some(page)) = (pages, super::pages::page_of(f)) {
             let href: String = format!("{dir}/{page}")
                 .split('/')
                 .map(percent)
                 .collect::<Vec<_>>()
                 .join("/");
-            cells[0] = format!("<a href=\"{}\">{}</a>", esc(&href), cells[0]);
+            cells[link] = format!("<a href=\"{}\">{}</a>", esc(&href), cells[link]);
         }
         Row::plain(cells)
     });
-    format::html_table(s, "files", &HEAD, rows);
+    format::html_table(s, "files", head, rows);
 }
 
 /// A path segment as a URL path segment: what is not unreserved is percent-encoded.

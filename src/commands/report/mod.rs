@@ -19,6 +19,7 @@ mod format;
 mod outcome;
 mod pages;
 mod plan;
+mod projects;
 mod results;
 mod transpile;
 mod validation;
@@ -46,6 +47,9 @@ pub struct Report {
     pub generated: String,
     pub overall_percent: u32,
     pub phases: Vec<board::PhaseRow>,
+    /// A workspace's projects (`projects:`), each with its board; empty for one project.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub projects: Vec<projects::Project>,
     /// `None` until an analysis ran.
     pub analysis: Option<analysis::Section>,
     pub transpile: Vec<transpile::FileResult>,
@@ -162,11 +166,17 @@ pub fn collect(m: &Manifest, g: &ActionGraph) -> Result<Report, String> {
     let optimization = plan::collect(root, g, &mut notes);
     let files = crate::commands::files::table(g, &journal, &state, root, &m.project.source.value);
     let native = crate::commands::files::share(&files);
+    let projects = projects::collect(m, &state, &files, &mut notes);
     Ok(Report {
         project: m.project.name.value.clone(),
         generated: state::now_rfc3339(),
-        overall_percent: state.progress(),
+        overall_percent: if projects.is_empty() {
+            state.progress()
+        } else {
+            projects::overall(&projects)
+        },
         phases: board::collect(&state),
+        projects,
         analysis,
         transpile: transpile::collect(m, g, &outcomes),
         validation: validation::collect(root, g, &outcomes),
@@ -191,6 +201,7 @@ pub fn markdown(r: &Report) -> String {
         r.generated, r.overall_percent
     );
     board::markdown(&mut s, &r.phases);
+    projects::markdown(&mut s, &r.projects);
     analysis::markdown(&mut s, r.analysis.as_ref());
     transpile::markdown(&mut s, &r.transpile);
     plan::markdown(&mut s, &r.optimization);
@@ -225,6 +236,7 @@ pub fn html(r: &Report, pages: Option<&str>) -> String {
     );
     s.push_str(&format::progress(r.overall_percent));
     board::html(&mut s, &r.phases);
+    projects::html(&mut s, &r.projects);
     analysis::html(&mut s, r.analysis.as_ref());
     transpile::html(&mut s, &r.transpile);
     plan::html(&mut s, &r.optimization);
