@@ -6,7 +6,8 @@
 //! - A Python file runs native where the Python extension (`builtin: python-extension`)
 //!   replaces its functions in the mixed program: those functions' lines, as the
 //!   extension's record counts them; or all of it once its module is part of a standalone
-//!   Rust program (a crate assembled with a `main`) that compiles.
+//!   Rust program (a crate assembled with a `main`) that compiles, or when no extension
+//!   reads it (the crate, where its module compiles, is then what the migration ships).
 //! - A shell script stays a script.
 //!
 //! Code lines are tokei's (the analysis's per-file count) where the analysis ran, and the
@@ -105,15 +106,10 @@ pub fn record(g: &ActionGraph, root: &Path, source_root: &str) -> std::io::Resul
     Ok(Some(p))
 }
 
-/// The share after each build that recorded one, by the build's `finished`.
-pub fn read_history(root: &Path) -> BTreeMap<String, Point> {
+/// The share after each build that recorded one, oldest first.
+pub fn read_history(root: &Path) -> Vec<Point> {
     history::read_lines::<Point>(&history_path(root))
-        .map(|(points, _)| {
-            points
-                .into_iter()
-                .map(|p| (p.finished.clone(), p))
-                .collect()
-        })
+        .map(|(points, _)| points)
         .unwrap_or_default()
 }
 
@@ -156,9 +152,12 @@ pub fn fill(
             Some(p) => p.code_lines,
             None => code_lines(root, source_root, &src),
         };
-        let compiled = r.kind == Kind::Module && r.compile == Compile::Ok;
+        let compiled = r.kind == Kind::Module
+            && matches!(r.compile, Compile::Ok | Compile::TestsQuarantined { .. });
         let module = r.module.clone().unwrap_or_default();
-        let whole = compiled && (!is_python(&src) || programs(&module));
+        // A Python file the extension reads counts by function; one it does not read (no
+        // extension: the crate is what the migration ships) counts whole, as C does.
+        let whole = compiled && (!is_python(&src) || programs(&module) || python.is_none());
         r.native_lines = if whole {
             r.code_lines
         } else {

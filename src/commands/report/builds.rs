@@ -1,7 +1,6 @@
 //! The history of builds that did work: when, how long, what ran and what was restored —
 //! so a team sees progress over weeks.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use batuta_engine::history::Entry;
@@ -23,8 +22,8 @@ const HEAD: [&str; 8] = [
 ];
 
 /// The share of native code after the build, when it recorded one.
-fn native(b: &Entry, points: &BTreeMap<String, Point>) -> String {
-    match points.get(&b.finished) {
+fn native(b: &Entry, points: &[Point]) -> String {
+    match points.iter().rev().find(|p| p.finished == b.finished) {
         Some(p) if p.code_lines > 0 => format!(
             "{:.1} % ({} of {})",
             p.native_lines as f64 * 100.0 / p.code_lines as f64,
@@ -35,7 +34,7 @@ fn native(b: &Entry, points: &BTreeMap<String, Point>) -> String {
     }
 }
 
-fn row(b: &Entry, points: &BTreeMap<String, Point>) -> Vec<String> {
+fn row(b: &Entry, points: &[Point]) -> Vec<String> {
     vec![
         b.finished.clone(),
         b.target.clone(),
@@ -53,12 +52,7 @@ fn row(b: &Entry, points: &BTreeMap<String, Point>) -> Vec<String> {
 }
 
 /// Most recent first.
-pub fn markdown(
-    s: &mut String,
-    builds: &[Entry],
-    points: &BTreeMap<String, Point>,
-    damaged: usize,
-) {
+pub fn markdown(s: &mut String, builds: &[Entry], points: &[Point], damaged: usize) {
     s.push_str("\n## Builds\n\n");
     if builds.is_empty() {
         s.push_str(NONE);
@@ -71,7 +65,7 @@ pub fn markdown(
     }
 }
 
-pub fn html(s: &mut String, builds: &[Entry], points: &BTreeMap<String, Point>, damaged: usize) {
+pub fn html(s: &mut String, builds: &[Entry], points: &[Point], damaged: usize) {
     s.push_str("<h2>Builds</h2>\n");
     if builds.is_empty() {
         let _ = writeln!(s, "<p class=\"note\">{NONE}</p>");

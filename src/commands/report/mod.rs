@@ -60,8 +60,9 @@ pub struct Report {
     pub files: Vec<crate::commands::files::FileStatus>,
     /// The share of the program's code lines that run as native Rust (the headline).
     pub native: crate::commands::files::Share,
-    /// That share after each build that recorded one, by the build's `finished`.
-    pub native_history: std::collections::BTreeMap<String, crate::commands::files::Point>,
+    /// That share after each build that recorded one, oldest first (each names its
+    /// build's `finished`).
+    pub native_history: Vec<crate::commands::files::Point>,
     /// Results of other rules that no section above shows.
     pub results: Vec<results::RuleResult>,
     pub artifacts: Vec<artifacts::Artifact>,
