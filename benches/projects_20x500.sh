@@ -38,7 +38,7 @@ stages='stages:
 
 mkdir -p "$root/one" "$root/many"
 tree "$root/one" 1 10000
-mv "$root/one/legacy/p01"/* "$root/one/legacy/" && rmdir "$root/one/legacy/p01"
+mv "$root/one/legacy"/p*/* "$root/one/legacy/" && rmdir "$root/one/legacy"/p*
 printf 'version: 1\nproject: { name: one, source: legacy, output: rust }\n%s\n' "$stages" >"$root/one/batuta.yaml"
 tree "$root/many" 20 500
 {
@@ -58,7 +58,7 @@ for ws in one many; do
     cold=$(ms "$bin" build -f "$dir/batuta.yaml")
     noop=$(for _ in $(seq "$runs"); do ms "$bin" build -f "$dir/batuta.yaml"; done | median)
     edit=$(for i in $(seq "$runs"); do
-        file=$(find "$dir/legacy" -name m00.py | head -1)
+        file=$(find "$dir/legacy" -name 'm0*.py' | sort | head -1)
         echo "y = $i" >>"$file"
         ms "$bin" build -f "$dir/batuta.yaml"
     done | median)

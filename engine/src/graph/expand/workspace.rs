@@ -201,17 +201,22 @@ impl Expander<'_> {
     /// project's name.
     fn adopt(&mut self, one: Expander<'_>, scope: &Arc<Scope>) {
         let name = &scope.name;
-        // Where each of `one`'s actions lands: a companion the workspace has already (the
-        // machine's calibration, which every project's optimize reads) is not added twice.
+        // A companion (the machine's calibration, which every project's optimize reads) is
+        // the workspace's, in no project, so no project waits for another through it; it
+        // is added once. Where each of `one`'s actions lands:
         let mut at: Vec<Option<usize>> = Vec::with_capacity(one.actions.len());
         for mut a in one.actions {
-            let companion = a.id.contains('#')
-                && self
+            let companion = matches!(&a.kind, ActionKind::Builtin { name, .. }
+                if self.m.companions.iter().any(|c| c.adds == name.as_str()));
+            if companion {
+                let same = self
                     .actions
                     .iter()
-                    .any(|b| b.outputs == a.outputs && b.kind == a.kind);
-            if companion {
-                at.push(None);
+                    .position(|b| b.outputs == a.outputs && b.kind == a.kind);
+                at.push(Some(same.unwrap_or(self.actions.len())));
+                if same.is_none() {
+                    self.actions.push(a);
+                }
                 continue;
             }
             at.push(Some(self.actions.len()));
