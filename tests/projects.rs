@@ -282,6 +282,17 @@ fn init_proposes_the_projects_of_a_real_tree_and_each_builds_alone() {
         assert!(source.starts_with(&format!("{project}/")), "{r}");
     }
 
+    // The analysis, per project.
+    let out = ws
+        .batuta()
+        .args(["analyze", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&String> = v["projects"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["docopt", "scripts", "sl"], "{v}");
+    assert_eq!(v["projects"]["sl"]["primary_language"], "C", "{v}");
+
     // An edit in one project affects that project alone.
     git(&ws, &["init", "-q"]);
     git(&ws, &["add", "-A"]);

@@ -186,3 +186,48 @@ fn a_project_stage_brings_what_it_needs_in_its_project_and_in_those_it_needs() {
     let (_dir, g) = expand(Some("*:analyze"));
     assert_eq!(g.actions.len(), 4, "{:?}", ids(&g));
 }
+
+/// A shared task's `hand_ported` names a file of one project: the others do not have it,
+/// and that is no error; a file no project has is.
+#[test]
+fn a_shared_tasks_hand_port_belongs_to_the_project_that_has_the_file() {
+    let manifest = |listed: &str| {
+        format!(
+            r#"
+version: 1
+projects:
+  service: {{ source: legacy/service, output: rust/service }}
+  tools: {{ source: legacy/tools, output: rust/tools }}
+stages:
+  transpile:
+    tasks:
+      py: {{ run: [cp, "{{in}}", "{{out}}"], each: "*.py", out: "src/{{stem}}.rs", hand_ported: [{listed}] }}
+"#
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in [
+        ("legacy/service/app.py", "print(1)\n"),
+        ("legacy/tools/other.py", "print(2)\n"),
+        ("rust/service/src/app.rs", "fn main() {}\n"),
+    ] {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let path = dir.path().join("batuta.yaml");
+    std::fs::write(&path, manifest("app.py")).unwrap();
+    let m = load(&path, &CATALOG).expect("loads");
+    let g = graph::expand(&m, None).unwrap_or_else(|d| panic!("{:#?}", d.items));
+    assert_eq!(ids(&g), ["tools/transpile/py:other.py"]);
+    assert_eq!(g.hand_ported[0].task, "service/transpile/py");
+    std::fs::write(&path, manifest("gone.py")).unwrap();
+    let m = load(&path, &CATALOG).expect("loads");
+    let d = graph::expand(&m, None).unwrap_err();
+    assert_eq!(d.items.len(), 1, "{:#?}", d.items);
+    assert!(
+        d.items[0].message.contains("hand_ported names 'gone.py'"),
+        "{:#?}",
+        d.items
+    );
+}

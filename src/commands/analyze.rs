@@ -136,32 +136,54 @@ pub fn run(ui: &Ui, args: &AnalyzeArgs) -> Exit {
         }
         return Exit::Failed;
     }
-    let json_path = m
-        .root
-        .join(batuta_rules::ANALYSIS_DIR)
-        .join("analysis.json");
-    let mut a: Analysis = match std::fs::read(&json_path)
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-    {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", json_path.display());
-            return Exit::Failed;
-        }
-    };
-    // Tools come and go between runs; what is on PATH is looked up now.
-    a.recommendations = recommend::recommend(&a.language_files(), None, &a.recommendations);
-    a.left_out = left_out_of(&m);
     let sections = Sections {
         languages: args.languages,
         dependencies: args.dependencies,
         tdg: args.tdg,
     };
-    match args.format {
-        AnalyzeFormat::Text => print!("{}", render_text(&a, sections)),
-        AnalyzeFormat::Markdown => print!("{}", render_markdown(&a, sections)),
-        AnalyzeFormat::Json => println!("{}", json(&a, sections)),
+    // Each analyze action's analysis: one, or one per project of a workspace.
+    let mut by_project = serde_json::Map::new();
+    for a in g
+        .actions
+        .iter()
+        .filter(|a| matches!(&a.kind, graph::ActionKind::Builtin { name, .. } if name == "analyze"))
+    {
+        let Some(out) = a.outputs.iter().find(|o| o.ends_with("/analysis.json")) else {
+            continue;
+        };
+        let json_path = m.root.join(out);
+        let mut an: Analysis = match std::fs::read(&json_path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        {
+            Ok(an) => an,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", json_path.display());
+                return Exit::Failed;
+            }
+        };
+        // Tools come and go between runs; what is on PATH is looked up now.
+        an.recommendations = recommend::recommend(&an.language_files(), None, &an.recommendations);
+        an.left_out = left_out_of(&m);
+        let project = a.scope.as_ref().map(|s| s.name.as_str());
+        match (args.format, project) {
+            (AnalyzeFormat::Text, Some(p)) => {
+                print!("== project {p} ==\n{}\n", render_text(&an, sections))
+            }
+            (AnalyzeFormat::Markdown, Some(p)) => {
+                print!("# Project {p}\n\n{}\n", render_markdown(&an, sections))
+            }
+            (AnalyzeFormat::Json, Some(p)) => {
+                let v = serde_json::from_str(&json(&an, sections)).unwrap_or_default();
+                by_project.insert(p.to_owned(), v);
+            }
+            (AnalyzeFormat::Text, None) => print!("{}", render_text(&an, sections)),
+            (AnalyzeFormat::Markdown, None) => print!("{}", render_markdown(&an, sections)),
+            (AnalyzeFormat::Json, None) => println!("{}", json(&an, sections)),
+        }
+    }
+    if !by_project.is_empty() {
+        println!("{}", serde_json::json!({ "projects": by_project }));
     }
     Exit::Success
 }

@@ -227,7 +227,8 @@ fn check_stage_ref(m: &Manifest, text: &Sp<String>, names: &[&str], diags: &mut 
     });
 }
 
-/// Report each cycle of `needs` between projects once, at the need that closes it.
+/// Report each cycle of `needs` between projects once, at the need that closes it (a
+/// project needing itself is reported as such by [`validate`]).
 fn check_cycles(m: &Manifest, diags: &mut Vec<Diagnostic>) {
     let index: HashMap<&str, usize> = m
         .projects
@@ -235,60 +236,32 @@ fn check_cycles(m: &Manifest, diags: &mut Vec<Diagnostic>) {
         .enumerate()
         .map(|(i, p)| (p.project.name.value.as_str(), i))
         .collect();
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Active,
-        Done,
-    }
-    let mut mark = vec![Mark::New; m.projects.len()];
-    let mut path: Vec<usize> = Vec::new();
-    fn visit(
-        m: &Manifest,
-        index: &HashMap<&str, usize>,
-        i: usize,
-        mark: &mut [Mark],
-        path: &mut Vec<usize>,
-        diags: &mut Vec<Diagnostic>,
-    ) {
-        mark[i] = Mark::Active;
-        path.push(i);
-        for need in &m.projects[i].needs {
-            let Some(&j) = index.get(need.value.as_str()) else {
-                continue;
-            };
-            if j == i {
-                continue; // reported as a project that needs itself
-            }
-            match mark[j] {
-                Mark::Active => {
-                    let from = path.iter().position(|&k| k == j).unwrap_or(0);
-                    let mut names: Vec<&str> = path[from..]
-                        .iter()
-                        .map(|&k| m.projects[k].project.name.value.as_str())
-                        .collect();
-                    names.push(&need.value);
-                    diags.push(
-                        Diagnostic::new(
-                            Code::Cycle,
-                            format!("projects need each other: {}", names.join(" -> ")),
-                        )
-                        .at(need.span)
-                        .label("this need closes the cycle")
-                        .help("a project's stages wait for those of the projects it needs; remove one of these needs"),
-                    );
-                }
-                Mark::New => visit(m, index, j, mark, path, diags),
-                Mark::Done => {}
-            }
-        }
-        path.pop();
-        mark[i] = Mark::Done;
-    }
-    for i in 0..m.projects.len() {
-        if mark[i] == Mark::New {
-            visit(m, &index, i, &mut mark, &mut path, diags);
-        }
+    let needs: Vec<Vec<(usize, Span)>> = m
+        .projects
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            p.needs
+                .iter()
+                .filter_map(|n| Some((*index.get(n.value.as_str())?, n.span)))
+                .filter(|(j, _)| *j != i)
+                .collect()
+        })
+        .collect();
+    for (cycle, span) in super::validate::cycles(&needs) {
+        let names: Vec<&str> = cycle
+            .iter()
+            .map(|&k| m.projects[k].project.name.value.as_str())
+            .collect();
+        diags.push(
+            Diagnostic::new(
+                Code::Cycle,
+                format!("projects need each other: {}", names.join(" -> ")),
+            )
+            .at(span)
+            .label("this need closes the cycle")
+            .help("a project's stages wait for those of the projects it needs; remove one of these needs"),
+        );
     }
 }
 

@@ -2,7 +2,6 @@
 //! placeholders have values where they are used, stages form no cycle, and no path
 //! leaves the workspace. Pure: it reads no files (graph expansion checks symlinks).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use super::Catalog;
@@ -439,66 +438,82 @@ fn check_path(path: &Sp<String>, what: &str, diags: &mut Vec<Diagnostic>) {
 
 /// Report each cycle in `needs` once, as `a -> b -> a`, at the edge that closes it.
 fn check_stage_cycles(m: &Manifest, diags: &mut Vec<Diagnostic>) {
-    let needs: HashMap<Phase, Vec<(Phase, Span)>> = m
+    let phases: Vec<Phase> = m.stages.iter().map(|s| s.phase).collect();
+    let needs: Vec<Vec<(usize, Span)>> = m
         .stages
         .iter()
         .map(|s| {
-            let edges = s
-                .needs
+            s.needs
                 .iter()
-                .filter_map(|n| Some((Phase::from_stage_name(&n.value)?, n.span)))
-                .filter(|(p, _)| m.stage(*p).is_some())
-                .collect();
-            (s.phase, edges)
+                .filter_map(|n| {
+                    let p = Phase::from_stage_name(&n.value)?;
+                    Some((phases.iter().position(|q| *q == p)?, n.span))
+                })
+                .collect()
         })
         .collect();
+    for (cycle, span) in cycles(&needs) {
+        let names: Vec<&str> = cycle.iter().map(|&i| phases[i].stage_name()).collect();
+        diags.push(
+            Diagnostic::new(
+                Code::Cycle,
+                format!("stages need each other: {}", names.join(" -> ")),
+            )
+            .at(span)
+            .label("this need closes the cycle")
+            .help("a stage runs after the stages it needs; remove one of these needs"),
+        );
+    }
+}
+
+/// Every cycle of a graph given as each node's edges (to a node, written where), once, as
+/// the path `a, b, a` and the edge that closes it, in a depth-first search from each node in
+/// order.
+pub(super) fn cycles(edges: &[Vec<(usize, Span)>]) -> Vec<(Vec<usize>, Span)> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
         Active,
         Done,
     }
-    let mut mark: HashMap<Phase, Mark> = needs.keys().map(|p| (*p, Mark::New)).collect();
-    fn visit(
-        p: Phase,
-        needs: &HashMap<Phase, Vec<(Phase, Span)>>,
-        mark: &mut HashMap<Phase, Mark>,
-        path: &mut Vec<Phase>,
-        diags: &mut Vec<Diagnostic>,
-    ) {
-        mark.insert(p, Mark::Active);
-        path.push(p);
-        for &(next, span) in &needs[&p] {
-            match mark[&next] {
-                Mark::New => visit(next, needs, mark, path, diags),
-                Mark::Active => {
-                    let start = path.iter().position(|&q| q == next).unwrap_or(0);
-                    let cycle: Vec<&str> = path[start..]
-                        .iter()
-                        .chain(std::iter::once(&next))
-                        .map(|q| q.stage_name())
-                        .collect();
-                    diags.push(
-                        Diagnostic::new(
-                            Code::Cycle,
-                            format!("stages need each other: {}", cycle.join(" -> ")),
-                        )
-                        .at(span)
-                        .label("this need closes the cycle")
-                        .help("a stage runs after the stages it needs; remove one of these needs"),
-                    );
+    struct Search<'e> {
+        edges: &'e [Vec<(usize, Span)>],
+        mark: Vec<Mark>,
+        path: Vec<usize>,
+        found: Vec<(Vec<usize>, Span)>,
+    }
+    impl Search<'_> {
+        fn visit(&mut self, n: usize) {
+            self.mark[n] = Mark::Active;
+            self.path.push(n);
+            for &(next, span) in &self.edges[n] {
+                match self.mark[next] {
+                    Mark::New => self.visit(next),
+                    Mark::Active => {
+                        let start = self.path.iter().position(|&q| q == next).unwrap_or(0);
+                        let mut cycle = self.path[start..].to_vec();
+                        cycle.push(next);
+                        self.found.push((cycle, span));
+                    }
+                    Mark::Done => {}
                 }
-                Mark::Done => {}
             }
-        }
-        path.pop();
-        mark.insert(p, Mark::Done);
-    }
-    for phase in Phase::ALL {
-        if mark.get(&phase) == Some(&Mark::New) {
-            visit(phase, &needs, &mut mark, &mut Vec::new(), diags);
+            self.path.pop();
+            self.mark[n] = Mark::Done;
         }
     }
+    let mut s = Search {
+        edges,
+        mark: vec![Mark::New; edges.len()],
+        path: Vec::new(),
+        found: Vec::new(),
+    };
+    for n in 0..edges.len() {
+        if s.mark[n] == Mark::New {
+            s.visit(n);
+        }
+    }
+    s.found
 }
 
 #[cfg(test)]

@@ -137,6 +137,14 @@ fn workspace_path(m: &Manifest, file: &Path) -> Option<String> {
 }
 
 /// The transpile task the manifest defines as `stage/task`.
+/// The manifest of the migration a file belongs to: in a workspace, its project's.
+fn migration_of<'m>(m: &'m Manifest, project: Option<&str>) -> std::borrow::Cow<'m, Manifest> {
+    match project.and_then(|p| m.workspace_project(p)) {
+        Some(wp) => std::borrow::Cow::Owned(m.instance(wp)),
+        None => std::borrow::Cow::Borrowed(m),
+    }
+}
+
 fn task_of<'m>(m: &'m Manifest, phase: Phase, name: &str) -> Option<&'m Task> {
     m.stage(phase)?.tasks.iter().find(|t| t.name.value == name)
 }
@@ -176,7 +184,8 @@ fn port(m: &Manifest, g: &ActionGraph, source: &str) -> Result<String, Problem> 
             Problem::new(format!("no transpile task of the manifest turns {source} into Rust"))
                 .help("a file is ported by hand in place of its transpiler's output: its task needs `each` and `out`")
         })?;
-    let task = task_of(m, action.phase, &action.task)
+    let mine = migration_of(m, action.scope.as_ref().map(|s| s.name.as_str()));
+    let task = task_of(&mine, action.phase, &action.task)
         .ok_or_else(|| Problem::new(format!("the task of {} was not found", action.id)))?;
     let each = task
         .each
@@ -191,7 +200,7 @@ fn port(m: &Manifest, g: &ActionGraph, source: &str) -> Result<String, Problem> 
         ActionKind::Command { tool: Some(t), .. } => t.clone(),
         _ => action.task.clone(),
     };
-    let entry = entry_of(m, source);
+    let entry = entry_of(&mine, source);
     let text = m.source.text.to_string();
     let new_manifest = edit::add(&text, each.span.offset, &entry).map_err(Problem::new)?;
 
@@ -299,15 +308,21 @@ fn undo(m: &Manifest, g: &ActionGraph, source: &str) -> Result<String, Problem> 
             Problem::new(format!("{source} is not ported by hand"))
                 .help(format!("`batuta port {source}` starts a hand port"))
         })?;
-    let (stage, name) = h.task.split_once('/').unwrap_or(("", &h.task));
+    // In a workspace the task is `project/stage/task`.
+    let (project, task_id) = match h.task.split_once('/') {
+        Some((p, rest)) if m.is_workspace() => (Some(p), rest),
+        _ => (None, h.task.as_str()),
+    };
+    let mine = migration_of(m, project);
+    let (stage, name) = task_id.split_once('/').unwrap_or(("", task_id));
     let task = Phase::from_stage_name(stage)
-        .and_then(|p| task_of(m, p, name))
+        .and_then(|p| task_of(&mine, p, name))
         .ok_or_else(|| Problem::new(format!("the task {} was not found", h.task)))?;
     let each = task
         .each
         .as_ref()
         .ok_or_else(|| Problem::new(format!("task {} has no `each`", h.task)))?;
-    let entry = entry_of(m, source);
+    let entry = entry_of(&mine, source);
     let text = m.source.text.to_string();
     let new_manifest = edit::remove(&text, each.span.offset, &entry).map_err(Problem::new)?;
 

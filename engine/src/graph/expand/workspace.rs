@@ -90,9 +90,34 @@ pub(super) fn build(
     let mut x = Expander::new(m);
     let mut projects: Vec<ProjectStages> = Vec::new();
     let mut index: Vec<Option<u32>> = vec![None; instances.len()];
-    for (k, (inst, phases)) in instances.iter().zip(&selected).enumerate() {
-        if phases.is_empty() {
+    // The projects are independent until linked: each is walked and expanded at once.
+    let gathered: Vec<_> = {
+        use rayon::prelude::*;
+        instances
+            .par_iter()
+            .zip(&selected)
+            .map(|(inst, phases)| (!phases.is_empty()).then(|| gather(inst, phases)))
+            .collect()
+    };
+    // Per hand_ported/bridged entry: the projects whose task has it, and those that found
+    // no such file.
+    let mut runs: HashMap<usize, usize> = HashMap::new();
+    let mut unmatched: HashMap<usize, usize> = HashMap::new();
+    for (k, (inst, one)) in instances.iter().zip(gathered).enumerate() {
+        let Some((one, stages)) = one else {
             continue;
+        };
+        let listed = entries(inst);
+        for &at in &listed {
+            *runs.entry(at).or_default() += 1;
+        }
+        for d in &one.diags {
+            if d.code == Code::UnknownName
+                && let Some(at) = d.span.map(|s| s.offset)
+                && listed.contains(&at)
+            {
+                *unmatched.entry(at).or_default() += 1;
+            }
         }
         index[k] = Some(projects.len() as u32);
         let wp: &WorkspaceProject = &m.projects[k];
@@ -101,7 +126,6 @@ pub(super) fn build(
             source: normalize("", &inst.project.source.value).unwrap_or_default(),
             output: normalize("", &inst.project.output.value).unwrap_or_default(),
         });
-        let (one, stages) = gather(inst, phases);
         x.adopt(one, &scope);
         projects.push(ProjectStages {
             scope,
@@ -139,6 +163,7 @@ pub(super) fn build(
         }
     }
     stages.sort_by_key(|(p, _)| *p);
+    x.keep_unmatched_of_no_project(&unmatched, &runs);
     x.resolve_input_globs();
     let (graph, action_nodes) = x.link_workspace(&stages, &projects);
     x.finish(target, keep_going, stages, graph, action_nodes, projects)
@@ -244,4 +269,34 @@ impl Expander<'_> {
             }
         }
     }
+
+    /// A shared task's `hand_ported` or `bridged` entry names a file of one project: it is
+    /// wrong only when no project that runs the task has that file. `unmatched` counts, per
+    /// entry (by where it is written), the projects that did not match it.
+    fn keep_unmatched_of_no_project(
+        &mut self,
+        unmatched: &HashMap<usize, usize>,
+        runs: &HashMap<usize, usize>,
+    ) {
+        self.diags.retain(|d| {
+            let Some(at) = d.span.map(|s| s.offset) else {
+                return true;
+            };
+            match (unmatched.get(&at), runs.get(&at)) {
+                (Some(missed), Some(ran)) => missed >= ran,
+                _ => true,
+            }
+        });
+    }
+}
+
+/// Where the `hand_ported` and `bridged` entries of an instance's tasks are written, for
+/// [`Expander::keep_unmatched_of_no_project`].
+fn entries(inst: &Manifest) -> Vec<usize> {
+    inst.stages
+        .iter()
+        .flat_map(|s| &s.tasks)
+        .flat_map(|t| t.hand_ported.iter().chain(&t.bridged))
+        .map(|h| h.span.offset)
+        .collect()
 }
