@@ -193,3 +193,54 @@ pub fn text(rows: &[FileStatus]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::native::{Native, StaysPython};
+    use super::super::tests::row_for_tests;
+    use super::*;
+
+    #[test]
+    fn a_python_files_native_functions_are_listed_and_counted_under_its_status() {
+        let mut r = row_for_tests("pkg/text.py");
+        r.compile = Compile::Ok;
+        r.origin = "hand-ported";
+        r.transpile = Step::None;
+        r.code_lines = 40;
+        r.native_lines = 12;
+        r.native = Some(Native {
+            functions: 1,
+            of: 2,
+            lines: 12,
+            stays: None,
+            python: vec![StaysPython {
+                name: "shout".into(),
+                why: "a generator in Python (it yields)".into(),
+            }],
+        });
+        r.status = super::super::summary(&r);
+        assert_eq!(r.status, "hand-ported, 1 of 2 functions native");
+        let mut other = row_for_tests("pkg/consts.py");
+        other.compile = Compile::Ok;
+        other.code_lines = 10;
+        other.native = Some(Native {
+            functions: 0,
+            of: 0,
+            lines: 0,
+            stays: None,
+            python: Vec::new(),
+        });
+        other.status = super::super::summary(&other);
+        assert_eq!(other.status, "compiles, still Python");
+        let t = text(&[r, other]);
+        assert!(
+            t.contains("\npkg/text.py: 1 of 2 functions native (12 code lines)\n  shout stays Python: a generator in Python (it yields)\n"),
+            "{t}"
+        );
+        assert!(t.contains("\n2 files: 1 compiles, 1 hand-ported\n"), "{t}");
+        assert!(
+            t.contains("Native Rust: 12 of 50 code lines run as native Rust (24.0 %).\n"),
+            "{t}"
+        );
+    }
+}
