@@ -439,3 +439,62 @@ fn completions_ask_batuta_for_the_projects_and_their_stages() {
         .unwrap();
     assert!(ok.success(), "bash -n refuses the script");
 }
+
+/// `batuta watch c` rebuilds project c alone.
+#[test]
+#[cfg(unix)]
+fn watch_rebuilds_one_project() {
+    use std::io::{BufRead, BufReader};
+    let ws = workspace(false);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("batuta"))
+        .current_dir(ws.dir.path())
+        .args(["watch", "c", "--format", "json", "--debounce", "50"])
+        .env("NO_COLOR", "1")
+        .env("BATUTA_CACHE_DIR", ws.path("cache"))
+        .env_remove("BATUTA_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next_build = || {
+        let mut ev = Vec::new();
+        loop {
+            let v = rx
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .unwrap_or_else(|e| panic!("no summary: {e:?} {ev:#?}"));
+            let done = v["event"] == "summary";
+            ev.push(v);
+            if done {
+                return ev;
+            }
+        }
+    };
+    let first = next_build();
+    assert!(
+        outcomes(&first, "executed")
+            .iter()
+            .all(|id| id.starts_with("c/")),
+        "{first:#?}"
+    );
+    ws.write("c/three.txt", "three, edited");
+    let second = next_build();
+    assert_eq!(
+        outcomes(&second, "executed"),
+        [
+            "c/build/size:three.txt",
+            "c/build/twice:three.txt",
+            "c/transpile/copy:three.txt"
+        ]
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

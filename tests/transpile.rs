@@ -590,6 +590,58 @@ fn decy_transpiles_real_c_and_rejects_a_syntax_error() {
     );
 }
 
+/// A C file that compiles only with the macros its build defines: decy (which takes no
+/// `-D`) is given them through a prelude, from the task's `with` or from the project's
+/// compilation database; without them the file is what cc calls it, a syntax error.
+#[test]
+fn decy_is_given_the_macros_the_project_compiles_with() {
+    real_tool("decy");
+    let manifest = |with: &str| {
+        format!(
+            "version: 1\nproject: {{ name: t, source: legacy, output: rust }}\nstages:\n  transpile:\n    tasks:\n      c: {{ rule: decy, each: \"*.c\", out: \"src/{{stem}}.rs\"{with} }}\n"
+        )
+    };
+    let scale =
+        "#include \"scale.h\"\n\nint scale(int x)\n{\n    return x * FACTOR + VER_REVISION;\n}\n";
+    let ws = Ws::new(
+        &manifest(", with: { defines: { FACTOR: 3, VER_REVISION: \"2\" } }"),
+        &[
+            ("legacy/scale.c", scale),
+            ("legacy/scale.h", "int scale(int x);\n"),
+        ],
+    );
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0, "{ev:#?}");
+    let rs = ws.read("rust/src/scale.rs");
+    assert!(rs.contains("(x * 3) + 2"), "{rs}");
+
+    // The project's own flags, as bear writes them, win over nothing declared.
+    ws.write("batuta.yaml", &manifest(""));
+    let db = format!(
+        "[{{\"directory\": \"{}\", \"file\": \"scale.c\", \"arguments\": [\"cc\", \"-DFACTOR=5\", \"-DVER_REVISION=7\", \"-c\", \"scale.c\"]}}]",
+        ws.path("legacy").display()
+    );
+    ws.write("legacy/compile_commands.json", &db);
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0, "{ev:#?}");
+    let rs = ws.read("rust/src/scale.rs");
+    assert!(rs.contains("(x * 5) + 7"), "{rs}");
+
+    // Without either, the file does not compile, and that is what the failure says.
+    std::fs::remove_file(ws.path("legacy/compile_commands.json")).unwrap();
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 1);
+    let f = failure(&ev, "transpile/c:scale.c");
+    assert_eq!(f["code"], "BATUTA-T-002", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("legacy/scale.c:5:16"),
+        "{f}"
+    );
+}
+
 /// Copy a folder (the example's sources, not its outputs).
 fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {

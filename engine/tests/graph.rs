@@ -35,6 +35,7 @@ const CATALOG: Catalog = Catalog {
         },
         run: &["{tool}", "{in}", "{out}"],
         gate: &["test", "-s", "{in}"],
+        prelude: None,
     }],
     files: &[BuiltinFiles {
         builtin: "cargo-build",

@@ -125,6 +125,7 @@ impl Rules for Registry {
             build::NAME => Some(&build::CargoBuild),
             "optimize" => Some(&optimize::rule::Optimize),
             "calibrate" => Some(&optimize::calibrate::Calibrate),
+            transpile::prelude::NAME => Some(&transpile::prelude::Prelude),
             optimize::trace::NAME => Some(&optimize::trace::TraceShapes),
             _ => validate::builtin(name),
         }

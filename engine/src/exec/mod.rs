@@ -682,6 +682,10 @@ struct PhaseTracker<'a> {
     /// A workspace's projects, each with its board (in the state file's `projects`), in
     /// the order of `ActionGraph::projects`.
     projects: Vec<ProjectBoard>,
+    /// A project's board changed since the state file was written: the next write of the
+    /// whole's (at its stage's end, or at the build's) takes it along, so a workspace costs
+    /// no write of its own.
+    unsaved: bool,
 }
 
 /// One project's board of a workspace, kept like the whole one.
@@ -721,6 +725,7 @@ impl<'a> PhaseTracker<'a> {
                     ..ProjectBoard::default()
                 })
                 .collect(),
+            unsaved: false,
         }
     }
 
@@ -758,10 +763,11 @@ impl<'a> PhaseTracker<'a> {
         }
         let secs = started.elapsed().as_secs_f64();
         state.finish(p, &state::now_rfc3339(), secs, error);
-        self.save();
+        self.unsaved = true;
     }
 
-    fn save(&self) {
+    fn save(&mut self) {
+        self.unsaved = false;
         if let Err(e) = self.state.save(&self.path) {
             let w = format!("could not save {}: {e}", self.path.display());
             self.reporter.event(Event::Warning(&w));
@@ -819,6 +825,8 @@ impl<'a> PhaseTracker<'a> {
             }
             let secs = self.started[&p].elapsed().as_secs_f64();
             self.state.finish(p, &state::now_rfc3339(), secs, None);
+            self.save();
+        } else if self.unsaved {
             self.save();
         }
         self.reporter
@@ -901,7 +909,7 @@ impl<'a> PhaseTracker<'a> {
                 changed = true;
             }
         }
-        if changed {
+        if changed || self.unsaved {
             self.save();
         }
     }

@@ -632,6 +632,7 @@ impl<'s> Lower<'s> {
                     tool: None,
                     run: Vec::new(),
                     gate: Vec::new(),
+                    prelude: None,
                 });
                 continue;
             };
@@ -657,6 +658,7 @@ impl<'s> Lower<'s> {
                 tool,
                 run: run.unwrap_or_default(),
                 gate: Vec::new(),
+                prelude: None,
             });
         }
         rules

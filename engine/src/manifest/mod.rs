@@ -155,6 +155,11 @@ pub struct BuiltinTemplate {
     /// A check run on each output after `run` succeeds, as its own action (`{in}` is the
     /// output): a non-zero exit fails the task. Empty for none.
     pub gate: &'static [&'static str],
+    /// A builtin that writes what the tool reads in place of each source file, given the
+    /// flags the project is compiled with (the task's `with`, or a `compile_commands.json`
+    /// beside the sources): a tool that takes no such flags itself (decy) still sees the
+    /// macros the build defines. `None` for a tool that needs none.
+    pub prelude: Option<&'static str>,
 }
 
 /// A tool a built-in template runs, as `tools:` would declare it.
@@ -289,6 +294,7 @@ fn add_builtin_templates(m: &mut Manifest, catalog: &Catalog) {
             tool: Some(Sp::new(t.tool.name.to_owned(), span)),
             run: parse(t.run),
             gate: parse(t.gate),
+            prelude: t.prelude.map(str::to_owned),
         });
     }
     // What a known tool writes beside its outputs, whoever declared the tool.

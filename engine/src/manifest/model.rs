@@ -111,6 +111,9 @@ pub struct Rule {
     pub run: Vec<Sp<Template>>,
     /// Built-in templates only: a check run on each output, as an action of its own.
     pub gate: Vec<Sp<Template>>,
+    /// Built-in templates only: the builtin that writes what the tool reads in place of a
+    /// source file (see `BuiltinTemplate::prelude`).
+    pub prelude: Option<String>,
 }
 
 /// The five phases of a migration, in the order they run.

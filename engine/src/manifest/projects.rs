@@ -93,6 +93,19 @@ impl Manifest {
         scoped(self.instance.as_deref(), path)
     }
 
+    /// The source and output folders of each migration this manifest describes (each
+    /// project's, in a workspace), normalised relative to the workspace.
+    pub fn folders(&self) -> Vec<(String, String)> {
+        let norm = |p: &Sp<String>| normalize("", &p.value).unwrap_or_default();
+        if self.projects.is_empty() {
+            return vec![(norm(&self.project.source), norm(&self.project.output))];
+        }
+        self.projects
+            .iter()
+            .map(|p| (norm(&p.project.source), norm(&p.project.output)))
+            .collect()
+    }
+
     /// The projects `name` needs, directly or through others (validation ruled out
     /// cycles), in the order of the manifest.
     pub fn needed_by(&self, name: &str) -> Vec<&str> {

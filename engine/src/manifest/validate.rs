@@ -194,12 +194,22 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
             "a builtin or kernel task is one action; it reads `inputs`",
         ));
     }
-    if let (Some(w), true) = (&task.with, is_command) {
-        diags.push(conflict(
+    // A built-in rule with a prelude takes the flags the project is compiled with.
+    let prelude = match &task.kind {
+        TaskKind::Rule(name) => m
+            .rule(&name.value)
+            .and_then(|r| r.prelude.as_ref())
+            .map(|p| Sp::new(p.clone(), name.span)),
+        _ => None,
+    };
+    match (&task.with, is_command, &prelude) {
+        (Some(_), true, Some(p)) => check_with(catalog, "builtin", p, task, &what, diags),
+        (Some(w), true, None) => diags.push(conflict(
             w.span,
             format!("{what}: 'with' only applies to builtin and kernel tasks"),
             "pass options to a command through its `run` arguments",
-        ));
+        )),
+        _ => {}
     }
     if let Some(h) = task.hand_ported.first()
         && (task.each.is_none() || task.out.is_none())

@@ -260,17 +260,18 @@ impl Incremental {
         let (m, g) = (&self.good.0, &self.good.1);
         let mut rels: HashSet<&str> = HashSet::new();
         rels.insert("");
-        let source = manifest::normalize("", &m.project.source.value).unwrap_or_default();
+        let folders = m.folders();
+        let sources: Vec<&str> = folders.iter().map(|(s, _)| s.as_str()).collect();
         let paths = g
             .actions
             .iter()
             .flat_map(|a| a.inputs.iter().chain(&a.outputs))
             .map(String::as_str)
-            .chain(std::iter::once(source.as_str()).filter(|s| !s.is_empty()))
+            .chain(sources.iter().copied().filter(|s| !s.is_empty()))
             .collect::<Vec<_>>();
         let mut dirs: Vec<PathBuf> = Vec::new();
         for p in paths {
-            let mut dir = if p == source { p } else { parent(p) };
+            let mut dir = if sources.contains(&p) { p } else { parent(p) };
             while rels.insert(dir) {
                 dir = parent(dir);
             }
@@ -282,25 +283,28 @@ impl Incremental {
                 self.root_abs.join(r)
             });
         }
-        // Every folder under the source tree, so new files anywhere in it are seen.
-        let src_abs = self.root_abs.join(&source);
+        // Every folder under the source trees, so new files anywhere in them are seen.
         let skip = self.skipped_dirs();
-        dirs.extend(walk::dirs(&src_abs, &skip));
+        for source in &sources {
+            dirs.extend(walk::dirs(&self.root_abs.join(source), &skip));
+        }
         dirs.sort();
         dirs.dedup();
         dirs
     }
 
     fn skipped_dirs(&self) -> Vec<PathBuf> {
-        let m = &self.good.0;
-        let output = manifest::normalize("", &m.project.output.value).unwrap_or_default();
-        let source = manifest::normalize("", &m.project.source.value).unwrap_or_default();
+        let folders = self.good.0.folders();
         let mut skip = vec![self.root_abs.join(".batuta"), self.root_abs.join(".git")];
-        // The output tree is batuta's to write, unless it holds the sources (`output: .`).
-        let holds_source =
-            output.is_empty() || source == output || source.starts_with(&format!("{output}/"));
-        if !holds_source {
-            skip.push(self.root_abs.join(output));
+        // An output tree is batuta's to write, unless it holds sources (`output: .`).
+        for (_, output) in &folders {
+            let holds_source = output.is_empty()
+                || folders
+                    .iter()
+                    .any(|(s, _)| s == output || s.starts_with(&format!("{output}/")));
+            if !holds_source {
+                skip.push(self.root_abs.join(output));
+            }
         }
         skip
     }
@@ -311,7 +315,7 @@ impl Incremental {
         let mut relevant = Vec::new();
         let mut reshaped = false;
         let root = self.good.0.root.clone();
-        let source = manifest::normalize("", &self.good.0.project.source.value).unwrap_or_default();
+        let folders = self.good.0.folders();
         let skip = self.skipped_dirs();
         for p in &changes.paths {
             let Ok(rel) = p.strip_prefix(&self.root_abs) else {
@@ -354,8 +358,9 @@ impl Incremental {
             }
             // A file or folder that came or went under the source tree may add or remove
             // actions made by `each`.
-            let under_source =
-                source.is_empty() || rel == source || rel.starts_with(&format!("{source}/"));
+            let under_source = folders.iter().any(|(source, _)| {
+                source.is_empty() || rel == *source || rel.starts_with(&format!("{source}/"))
+            });
             if changes.reshaped.contains(p)
                 && under_source
                 && !skip.iter().any(|s| p.starts_with(s))

@@ -10,6 +10,7 @@
 pub mod assemble;
 pub mod classify;
 pub mod diagnose;
+pub mod prelude;
 pub mod pyext;
 pub mod stubs;
 
@@ -64,6 +65,7 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: DEPYLER,
         run: &["{tool}", "transpile", "{in}", "-o", "{out}"],
         gate: &[],
+        prelude: None,
     },
     // C → Rust.
     BuiltinTemplate {
@@ -71,6 +73,8 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: DECY,
         run: &["{tool}", "transpile", "{in}", "-o", "{out}"],
         gate: &[],
+        // decy takes no -D: the macros come in a prelude (see `prelude`).
+        prelude: Some(prelude::NAME),
     },
     // Shell → deterministic, idempotent POSIX shell; the purified script must lint without
     // errors (`bashrs lint` exits 1 on warnings, 2 on errors; `--level error` keeps only
@@ -80,6 +84,7 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: BASHRS,
         run: &["{tool}", "purify", "{in}", "-o", "{out}"],
         gate: &["{tool}", "lint", "--level", "error", "{in}"],
+        prelude: None,
     },
     // Ruchy → Rust.
     BuiltinTemplate {
@@ -87,6 +92,7 @@ pub const TEMPLATES: &[BuiltinTemplate] = &[
         tool: RUCHY,
         run: &["{tool}", "transpile", "{in}", "-o", "{out}"],
         gate: &[],
+        prelude: None,
     },
 ];
 

@@ -370,10 +370,16 @@ pub(super) fn stages_text(
                     format!("src/{{dir}}/{{stem}}_{task}.rs")
                 };
                 // C stays C where its Rust fails: the program builds from the first build.
-                let fallback = if *rule == "decy" {
-                    ", fallback: bridge"
-                } else {
-                    ""
+                // C stays C where its Rust fails, and decy is given the Makefile's macros.
+                let fallback = match (*rule, c) {
+                    ("decy", Some(c)) if !c.defines.is_empty() => {
+                        format!(
+                            ", fallback: bridge, with: {{ defines: {} }}",
+                            defines_yaml(c)
+                        )
+                    }
+                    ("decy", _) => ", fallback: bridge".to_owned(),
+                    _ => String::new(),
                 };
                 let _ = writeln!(
                     o,
@@ -449,19 +455,7 @@ pub(super) fn stages_text(
             );
             match c {
                 Some(c) => {
-                    let defines: Vec<String> = c
-                        .defines
-                        .iter()
-                        .map(|(k, v)| match v {
-                            Some(v) => format!("{k}: {}", yaml_str(v)),
-                            None => format!("{k}: null"),
-                        })
-                        .collect();
-                    let defines = if defines.is_empty() {
-                        "{}".to_owned()
-                    } else {
-                        format!("{{ {} }}", defines.join(", "))
-                    };
+                    let defines = defines_yaml(c);
                     let _ = writeln!(
                         o,
                         "        with:\n          name: {}\n          bridge: {{ defines: {defines}, link: [{}] }}",
@@ -509,6 +503,23 @@ pub(super) fn stages_text(
     targets
 }
 
+/// The Makefile's macros as a YAML mapping (`{ NAME: "value", FLAG: null }`).
+fn defines_yaml(c: &CProgram) -> String {
+    let defines: Vec<String> = c
+        .defines
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{k}: {}", yaml_str(v)),
+            None => format!("{k}: null"),
+        })
+        .collect();
+    if defines.is_empty() {
+        "{}".to_owned()
+    } else {
+        format!("{{ {} }}", defines.join(", "))
+    }
+}
+
 pub(super) fn analyze_stage(o: &mut String) {
     let _ = writeln!(o, "  analyze:");
     let _ = writeln!(
@@ -542,6 +553,36 @@ fn optimize_stage(o: &mut String, output: &str, python: bool) {
         let _ = writeln!(
             o,
             "  optimize:\n    needs: [transpile]\n    builtin: optimize\n    with: {{ profile: balanced, gpu: auto }}   # SIMD/GPU by the cost model"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decy_is_given_the_makefiles_macros() {
+        let c = CProgram {
+            main: false,
+            link: Vec::new(),
+            defines: vec![
+                ("FACTOR".to_owned(), Some("3".to_owned())),
+                ("NDEBUG".to_owned(), None),
+            ],
+        };
+        let a = report::aggregate(
+            vec![FileReport {
+                path: "scale.c".to_owned(),
+                language: Some("C".to_owned()),
+                ..FileReport::default()
+            }],
+            &[],
+        );
+        let text = manifest_text("t", ".", &a, &[], Some(&c));
+        assert!(
+            text.contains("fallback: bridge, with: { defines: { FACTOR: \"3\", NDEBUG: null } } }"),
+            "{text}"
         );
     }
 }

@@ -37,6 +37,57 @@ impl<'m> Expander<'m> {
         }
     }
 
+    /// The prelude of `input` for a built-in rule that has one
+    /// ([`crate::manifest::BuiltinTemplate::prelude`]): an action of `builtin` that writes
+    /// it from the source and the project's flags, which are the task's `with` or the
+    /// compilation database (`compile_commands.json`, as bear and CMake write it) in the
+    /// project's source folder or the workspace. Without flags the tool reads the source.
+    pub(super) fn prelude(
+        &mut self,
+        task: &Task,
+        builtin: &str,
+        input: &str,
+        rel: &str,
+    ) -> Option<String> {
+        // The one the task names among its inputs, else one beside the sources or at the top.
+        let named = task
+            .inputs
+            .iter()
+            .filter_map(|i| normalize("", &i.value))
+            .find(|i| i.rsplit('/').next() == Some("compile_commands.json"));
+        let database = named
+            .into_iter()
+            .chain([
+                join(&self.source, "compile_commands.json"),
+                "compile_commands.json".to_owned(),
+            ])
+            .find(|p| self.abs(p).is_file());
+        if task.with.is_none() && database.is_none() {
+            return None;
+        }
+        let out = format!(".batuta/transpile/prelude/{input}");
+        self.actions.push(Action {
+            id: format!("{}/{}#prelude:{rel}", task.phase, task.name),
+            phase: task.phase,
+            task: task.name.value.clone(),
+            kind: ActionKind::Builtin {
+                name: builtin.to_owned(),
+                with: task.with.as_ref().map(crate::manifest::Node::to_json),
+            },
+            inputs: std::iter::once(input.to_owned()).chain(database).collect(),
+            matched: Vec::new(),
+            outputs: vec![out.clone()],
+            env: Vec::new(),
+            cache: true,
+            local: true,
+            gpu: 0,
+            sidecars: Vec::new(),
+            span: task.name.span,
+            scope: None,
+        });
+        Some(out)
+    }
+
     /// The catalog's companion ([`crate::manifest::Companion`]) of the builtin `builtin`, which the action just pushed for
     /// `task` reads; the companion's action itself is added with the first such task.
     pub(super) fn companion(&mut self, task: &Task, builtin: &str) {

@@ -336,11 +336,13 @@ impl<'m> Expander<'m> {
 
     fn task(&mut self, task: &'m Task) {
         let mut gate: &[Sp<crate::manifest::Template>] = &[];
+        let mut prelude: Option<&str> = None;
         let (run, tool): (&[Sp<crate::manifest::Template>], Option<&str>) = match &task.kind {
             TaskKind::Run(run) => (run, task.tool.as_ref().map(|t| t.value.as_str())),
             TaskKind::Rule(name) => {
                 let rule = self.m.rule(&name.value).expect("validated rule");
                 gate = &rule.gate;
+                prelude = rule.prelude.as_deref();
                 (&rule.run, rule.tool.as_ref().map(|t| t.value.as_str()))
             }
             TaskKind::Builtin(_) if let Some(fo) = fan_out_of(self.m, task) => {
@@ -496,8 +498,12 @@ impl<'m> Expander<'m> {
                 );
                 continue;
             }
+            // The tool reads the prelude, when the project's flags give one, in its place.
+            let prelude =
+                prelude.and_then(|builtin| self.prelude(task, builtin, &input, &file.rel));
+            let read = prelude.clone().unwrap_or_else(|| input.clone());
             let Some(argv) = self.command(task, run, |p| match p {
-                Placeholder::In => input.clone(),
+                Placeholder::In => read.clone(),
                 Placeholder::Out => out.clone().unwrap_or_default(),
                 Placeholder::Tool => tool_cmd.clone().unwrap_or_default(),
                 other => var(other),
@@ -510,6 +516,9 @@ impl<'m> Expander<'m> {
                 tool: tool.map(str::to_owned),
             };
             self.push_action(task, id, kind, Some(input), out.clone());
+            if let Some(p) = prelude {
+                self.actions.last_mut().expect("just pushed").inputs.push(p);
+            }
             let sidecars = tool.and_then(|t| self.m.tool(t)).map(|t| &t.sidecars);
             if let (Some(out), Some(sidecars)) = (&out, sidecars) {
                 self.add_sidecars(task, sidecars, out, &var);
