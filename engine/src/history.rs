@@ -30,17 +30,22 @@ pub fn path(root: &Path) -> PathBuf {
 
 /// Add a build to the history.
 pub fn append(root: &Path, entry: &Entry) -> io::Result<()> {
-    let path = path(root);
+    append_line(&path(root), entry)
+}
+
+/// Add one line to a JSON-lines file kept as the history is (another record that grows
+/// build by build, such as the share of native code).
+pub fn append_line(path: &Path, value: &impl Serialize) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
+    let mut line = serde_json::to_vec(value).map_err(io::Error::other)?;
     line.push(b'\n');
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .read(true)
         .append(true)
-        .open(&path)?;
+        .open(path)?;
     // After a torn line, start a new one, so the damage stays one line.
     if !ends_with_newline(&mut f)? {
         line.insert(0, b'\n');
@@ -62,8 +67,14 @@ fn ends_with_newline(f: &mut std::fs::File) -> io::Result<bool> {
 
 /// Every build recorded, oldest first, and how many damaged lines were skipped.
 pub fn read(root: &Path) -> io::Result<(Vec<Entry>, usize)> {
+    read_lines(&path(root))
+}
+
+/// Every line of a JSON-lines file written by [`append_line`], oldest first, and how many
+/// damaged lines were skipped.
+pub fn read_lines<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<(Vec<T>, usize)> {
     // Bytes, not text: a crash may tear a line inside a multi-byte character.
-    let bytes = match std::fs::read(path(root)) {
+    let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
         Err(e) => return Err(e),

@@ -31,6 +31,7 @@ pub const BUILTINS: &[&str] = &[
     "bench",
     // transpile
     "assemble",
+    "python-extension",
     // build
     "cargo-build",
 ];
@@ -84,7 +85,8 @@ pub const CATALOG: Catalog = Catalog {
     check_with: Some(check_with),
     companions: optimize::COMPANIONS,
     crate_name: Some(transpile::assemble::crate_name),
-    migration_map: &[transpile::assemble::NAME],
+    migration_map: &[transpile::assemble::NAME, transpile::pyext::NAME],
+    migration_sources: &[transpile::pyext::NAME],
 };
 
 /// The files builtins read and write when their tasks name none.
@@ -93,6 +95,7 @@ pub const FILES: &[BuiltinFiles] = &[
     optimize::FILES,
     optimize::trace::FILES,
     transpile::assemble::FILES,
+    transpile::pyext::FILES,
 ];
 
 /// The catalog's load-time check of `with:`: the rule of that name judges it.
@@ -117,6 +120,7 @@ impl Rules for Registry {
             "analyze" => Some(&analyze::rule::Analyze),
             "analyze-file" => Some(&analyze::rule::AnalyzeFile),
             transpile::assemble::NAME => Some(&transpile::assemble::Assemble),
+            transpile::pyext::NAME => Some(&transpile::pyext::PythonExtension),
             build::NAME => Some(&build::CargoBuild),
             "optimize" => Some(&optimize::rule::Optimize),
             "calibrate" => Some(&optimize::calibrate::Calibrate),

@@ -196,6 +196,12 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
         // Only speed is lost: the next build derives the graph again.
         tracing::warn!("cannot keep the build's database: {e}");
     }
+    if summary.executed + summary.cached + summary.failed > 0 || summary.cancelled {
+        // The share of native code after this build, for the report's history of builds.
+        if let Err(e) = super::files::record_native(g, &m.root, &m.project.source.value) {
+            eprintln!("warning: could not record the share of native code: {e}");
+        }
+    }
     let junit_ok = args
         .junit
         .as_deref()

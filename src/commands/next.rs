@@ -234,6 +234,9 @@ mod tests {
             stubs: 0,
             dependents,
             lines,
+            code_lines: 0,
+            native_lines: 0,
+            native: None,
         }
     }
 

@@ -146,7 +146,10 @@ fn run_files(ui: &Ui, manifest: &ManifestArg, format: TextOrJson, next: bool) ->
     }
     match format {
         TextOrJson::Text => print!("{}", super::files::text(&rows)),
-        TextOrJson::Json => println!("{}", serde_json::json!({ "files": rows })),
+        TextOrJson::Json => println!(
+            "{}",
+            serde_json::json!({ "files": rows, "native": super::files::share(&rows) })
+        ),
     }
     Exit::Success
 }

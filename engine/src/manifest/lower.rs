@@ -485,6 +485,7 @@ impl<'s> Lower<'s> {
             fan_out: &[],
             companions: &[],
             migration_map: &[],
+            migration_sources: &[],
             builtin_files: &[],
             crate_name: None,
             instance: None,

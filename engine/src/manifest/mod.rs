@@ -56,6 +56,10 @@ pub struct Catalog {
     /// expansion puts the plan in their `with` under [`MIGRATION_KEY`] (so it is part of
     /// their key) and makes the sources of bridged files their inputs.
     pub migration_map: &'static [&'static str],
+    /// Builtins of `migration_map` that also read the source of every file the plan
+    /// ports (generated or by hand), not only of the bridged ones: expansion makes those
+    /// sources their inputs too, so an edit to one reruns them.
+    pub migration_sources: &'static [&'static str],
 }
 
 /// The `with` key under which a builtin of [`Catalog::migration_map`] gets the plan: a list
@@ -186,6 +190,7 @@ impl Catalog {
         companions: &[],
         crate_name: None,
         migration_map: &[],
+        migration_sources: &[],
     };
 
     pub fn template(&self, name: &str) -> Option<&'static BuiltinTemplate> {
@@ -425,6 +430,7 @@ pub fn load_str(text: &str, path: &Path, catalog: &Catalog) -> Result<Manifest, 
         m.fan_out = catalog.fan_out;
         m.companions = catalog.companions;
         m.migration_map = catalog.migration_map;
+        m.migration_sources = catalog.migration_sources;
         m.builtin_files = catalog.files;
         m.crate_name = catalog.crate_name;
         add_builtin_templates(m, catalog);

@@ -57,6 +57,8 @@ pub struct Manifest {
     pub companions: &'static [super::Companion],
     /// The builtins told the migration plan (set when loaded); see `Catalog::migration_map`.
     pub migration_map: &'static [&'static str],
+    /// The builtins that read every ported file's source; see `Catalog::migration_sources`.
+    pub migration_sources: &'static [&'static str],
     /// The catalog's default files of builtins (set when loaded); see `Catalog::files`.
     pub builtin_files: &'static [super::BuiltinFiles],
     /// The catalog's name of the crate (set when loaded); see `Catalog::crate_name`.

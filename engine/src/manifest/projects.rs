@@ -77,6 +77,7 @@ impl Manifest {
             fan_out: self.fan_out,
             companions: self.companions,
             migration_map: self.migration_map,
+            migration_sources: self.migration_sources,
             builtin_files: self.builtin_files,
             crate_name: self.crate_name,
             instance: Some(p.project.name.value.clone()),

@@ -24,23 +24,30 @@ pub(crate) struct Crate {
     pub manifest: PathBuf,
     pub env: Vec<(String, OsString)>,
     pub cargo: PathBuf,
+    /// The crate's folder relative to the workspace, which diagnostics' paths start with.
+    pub rel: String,
 }
 
 impl Crate {
     /// The crate of `call`, which must have a Cargo.toml; `missing` says what to do when it
     /// has none.
     pub fn of(call: &Call<'_>, missing: &str) -> Result<Crate, Failure> {
+        Crate::at(call, call.output, missing)
+    }
+
+    /// The crate in folder `rel` of the workspace (another than `project.output`'s).
+    pub fn at(call: &Call<'_>, rel: &str, missing: &str) -> Result<Crate, Failure> {
         let root = call.root.canonicalize().map_err(|e| {
             super::failure::io_failure(format!("cannot resolve {}", call.root.display()), e)
         })?;
-        let dir = root.join(call.output);
+        let dir = root.join(rel);
         let manifest = dir.join("Cargo.toml");
         if !manifest.is_file() {
             return Err(Failure::new(
                 codes::B001,
                 format!(
                     "no crate to build: {} does not exist",
-                    super::rel(call.output, "Cargo.toml")
+                    super::rel(rel, "Cargo.toml")
                 ),
             )
             .hint(missing.to_owned()));
@@ -55,6 +62,7 @@ impl Crate {
             manifest,
             env,
             cargo,
+            rel: rel.to_owned(),
         })
     }
 
@@ -97,7 +105,7 @@ impl Crate {
         let messages = messages::parse(
             &String::from_utf8_lossy(&finished.stdout),
             &self.manifest,
-            call.output,
+            &self.rel,
         );
         Ok(CargoRun {
             finished,

@@ -11,6 +11,7 @@ pub mod assemble;
 pub mod classify;
 pub mod diagnose;
 pub mod prelude;
+pub mod pyext;
 pub mod stubs;
 
 /// The compilation database among a C task's inputs (`inputs: [compile_commands.json]`):

@@ -8,9 +8,12 @@
 //! - assemble's record (`.batuta/transpile/<crate>/assembly.json`): the modules it
 //!   quarantined and their compiler errors; and the cargo-build record for a crate that
 //!   assemble did not check;
-//! - the checks that cover each file ([`coverage`]), and who uses whom ([`rank`]).
+//! - the checks that cover each file ([`coverage`]), and who uses whom ([`rank`]);
+//! - the Python extension's record: which functions run native ([`native`], which also
+//!   counts the share of code lines that run as native Rust, the headline).
 
 pub mod coverage;
+mod native;
 mod rank;
 mod text;
 
@@ -25,6 +28,7 @@ use batuta_rules::build::record::{self, Record};
 use batuta_rules::transpile::assemble::{self, record::Assembly};
 use serde::Serialize;
 
+pub use native::{Point, Share, read_history as native_history, record as record_native, share};
 pub use text::text;
 
 /// One row of the table.
@@ -61,6 +65,12 @@ pub struct FileStatus {
     pub dependents: usize,
     /// The source's lines.
     pub lines: usize,
+    /// Its code lines (see [`native`]), and of those the lines that run as native Rust.
+    pub code_lines: usize,
+    pub native_lines: usize,
+    /// A Python file the Python extension reads: which of its functions run native.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native: Option<native::Native>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -267,6 +277,18 @@ pub fn table(
         let module = r.module.clone().unwrap_or_default();
         r.compile = compile_of(&module, &assemblies, &builds, &r.transpile);
     }
+    // Modules of a crate assembled as a standalone program run native in it.
+    let in_program = |module: &str| {
+        assemblies.iter().any(|(a, rec)| {
+            let program = a.outputs.iter().any(|o| o.ends_with("src/main.rs"));
+            program
+                && rec
+                    .as_ref()
+                    .and_then(|r| r.module(module))
+                    .is_some_and(|m| !m.quarantined && m.bridged.is_none())
+        })
+    };
+    native::fill(&mut rows, g, root, source_root, &in_program);
     // What the tools stood in for: only generated Rust that was written.
     for r in rows
         .iter_mut()
@@ -367,6 +389,9 @@ fn row(
         stubs: 0,
         dependents: 0,
         lines: 0,
+        code_lines: 0,
+        native_lines: 0,
+        native: None,
     }
 }
 
@@ -571,10 +596,28 @@ fn order(rows: &mut [FileStatus]) {
     }
 }
 
+/// What of a Python file the extension reads runs native, as its status says it:
+/// `1 of 2 functions native`, or `still Python` for one whose module compiles.
+pub(super) fn native_part(r: &FileStatus) -> Option<String> {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    match &r.native {
+        Some(n) if n.functions > 0 => Some(format!(
+            "{} of {} native",
+            n.functions,
+            plural(n.of, "function")
+        )),
+        Some(_) if r.compile == Compile::Ok => Some("still Python".to_owned()),
+        _ => None,
+    }
+}
+
 /// The status in words, with the stubs found when the file got that far.
 fn summary(r: &FileStatus) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    let status = furthest(r);
+    let status = match native_part(r) {
+        Some(part) => format!("{}, {part}", furthest(r)),
+        None => furthest(r),
+    };
     let failed = matches!(r.transpile, Step::Failed(_))
         || matches!(
             r.compile,
@@ -630,6 +673,17 @@ fn furthest(r: &FileStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A generated module's row for `source`, for the tests of the parts.
+    pub(super) fn row_for_tests(source: &str) -> FileStatus {
+        row(
+            Some(&source.to_owned()),
+            "rust/src/m.rs",
+            Kind::Module,
+            "generated",
+            Step::Ok,
+        )
+    }
 
     #[test]
     fn failures_are_read_from_the_state_with_their_codes() {

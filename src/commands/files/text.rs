@@ -124,19 +124,43 @@ pub fn text(rows: &[FileStatus]) -> String {
             }
             _ => {}
         }
+        // What of a Python file stays Python, and why: the extension's to-do list.
+        if let Some(n) = &r.native
+            && (n.functions > 0 || !n.python.is_empty())
+        {
+            let _ = writeln!(
+                out,
+                "\n{name}: {} of {} native ({})",
+                n.functions,
+                plural(n.of, "function"),
+                plural(n.lines, "code line")
+            );
+            for p in &n.python {
+                let _ = writeln!(out, "  {} stays Python: {}", p.name, p.why);
+            }
+        }
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for r in rows {
-        let key = if r.status.starts_with("quarantined") {
+        // `hand-ported, 1 of 2 functions native` counts as hand-ported: the native part
+        // is in the headline.
+        let status = match super::native_part(r) {
+            Some(part) => r
+                .status
+                .split_once(&format!(", {part}"))
+                .map_or(r.status.as_str(), |(head, _)| head),
+            None => r.status.as_str(),
+        };
+        let key = if status.starts_with("quarantined") {
             "quarantined"
-        } else if r.status.starts_with("does not compile") {
+        } else if status.starts_with("does not compile") {
             "with compile errors"
-        } else if r.status.starts_with("transpile failed") {
+        } else if status.starts_with("transpile failed") {
             "failed to transpile"
-        } else if r.status.starts_with("lint failed") {
+        } else if status.starts_with("lint failed") {
             "failed to lint"
         } else {
-            r.status.as_str()
+            status
         };
         *counts.entry(key).or_default() += 1;
     }
@@ -147,6 +171,13 @@ pub fn text(rows: &[FileStatus]) -> String {
         plural(rows.len(), "file"),
         parts.join(", ")
     );
+    let share = super::share(rows);
+    let _ = write!(out, "Native Rust: {}", share.headline());
+    if share.checks.is_empty() {
+        out.push_str(".\n");
+    } else {
+        let _ = writeln!(out, "; checks passed on it: {}.", share.checks.join(", "));
+    }
     if let Some(first) = rows.iter().find(|r| r.next == Some(1)) {
         let name = first
             .source
@@ -161,4 +192,55 @@ pub fn text(rows: &[FileStatus]) -> String {
         let _ = writeln!(out, "Next: {name}: {}{users}.", first.status);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::native::{Native, StaysPython};
+    use super::super::tests::row_for_tests;
+    use super::*;
+
+    #[test]
+    fn a_python_files_native_functions_are_listed_and_counted_under_its_status() {
+        let mut r = row_for_tests("pkg/text.py");
+        r.compile = Compile::Ok;
+        r.origin = "hand-ported";
+        r.transpile = Step::None;
+        r.code_lines = 40;
+        r.native_lines = 12;
+        r.native = Some(Native {
+            functions: 1,
+            of: 2,
+            lines: 12,
+            stays: None,
+            python: vec![StaysPython {
+                name: "shout".into(),
+                why: "a generator in Python (it yields)".into(),
+            }],
+        });
+        r.status = super::super::summary(&r);
+        assert_eq!(r.status, "hand-ported, 1 of 2 functions native");
+        let mut other = row_for_tests("pkg/consts.py");
+        other.compile = Compile::Ok;
+        other.code_lines = 10;
+        other.native = Some(Native {
+            functions: 0,
+            of: 0,
+            lines: 0,
+            stays: None,
+            python: Vec::new(),
+        });
+        other.status = super::super::summary(&other);
+        assert_eq!(other.status, "compiles, still Python");
+        let t = text(&[r, other]);
+        assert!(
+            t.contains("\npkg/text.py: 1 of 2 functions native (12 code lines)\n  shout stays Python: a generator in Python (it yields)\n"),
+            "{t}"
+        );
+        assert!(t.contains("\n2 files: 1 compiles, 1 hand-ported\n"), "{t}");
+        assert!(
+            t.contains("Native Rust: 12 of 50 code lines run as native Rust (24.0 %).\n"),
+            "{t}"
+        );
+    }
 }

@@ -478,10 +478,7 @@ pub(super) fn stages_text(
             // A workspace's projects each ship into a folder of their own.
             format!("dist/{}", output.rsplit('/').next().unwrap_or(output))
         };
-        let _ = writeln!(
-            o,
-            "  optimize:\n    needs: [transpile]\n    builtin: optimize\n    with: {{ profile: balanced, gpu: auto }}   # SIMD/GPU by the cost model"
-        );
+        optimize_stage(o, output, used.iter().any(|(fam, ..)| *fam == "Python"));
         let _ = writeln!(
             o,
             "  validate:\n    needs: [optimize]\n    builtin: cargo-test      # the migrated tests must pass\n    inputs: [{output}/Cargo.toml, \"{output}/src/**/*.rs\"]"
@@ -533,6 +530,31 @@ pub(super) fn analyze_stage(o: &mut String) {
         o,
         "    with: {{ min_grade: F }}   # raise it to stop the line below a grade (BATUTA-Q-001)"
     );
+}
+
+/// The optimize stage; with Python, in two tasks: the plan, and the Python extension,
+/// built with the plan's cargo profile.
+fn optimize_stage(o: &mut String, output: &str, python: bool) {
+    if python {
+        let _ = writeln!(
+            o,
+            "  optimize:\n    needs: [transpile]\n    tasks:\n\
+             \x20     optimize: {{ builtin: optimize, with: {{ profile: balanced, gpu: auto }} }}   # SIMD/GPU by the cost model\n\
+             \x20     # The Python modules whose Rust compiles, as one CPython extension module (PyO3,\n\
+             \x20     # stable ABI) in {output}/python/, built with the plan's cargo profile. Each\n\
+             \x20     # function whose signature converts gets a wrapper; `batuta status --files` says\n\
+             \x20     # why any other stays Python. {output}/python/batuta_mixed.py runs the original\n\
+             \x20     # program with those functions native and every other module Python:\n\
+             \x20     #   python3 {output}/python/batuta_mixed.py -m yourpackage   (or a script, or -m pytest)\n\
+             \x20     # so a compare-outputs check can hold the two side by side (see the guide).\n\
+             \x20     native: {{ builtin: python-extension }}"
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "  optimize:\n    needs: [transpile]\n    builtin: optimize\n    with: {{ profile: balanced, gpu: auto }}   # SIMD/GPU by the cost model"
+        );
+    }
 }
 
 #[cfg(test)]

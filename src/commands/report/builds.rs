@@ -5,10 +5,12 @@ use std::fmt::Write as _;
 
 use batuta_engine::history::Entry;
 
+use crate::commands::files::Point;
+
 use super::format::{self, Row, esc};
 
 const NONE: &str = "No build has done any work yet.";
-const HEAD: [&str; 7] = [
+const HEAD: [&str; 8] = [
     "finished",
     "target",
     "duration",
@@ -16,9 +18,23 @@ const HEAD: [&str; 7] = [
     "cached",
     "up to date",
     "failed",
+    "native",
 ];
 
-fn row(b: &Entry) -> Vec<String> {
+/// The share of native code after the build, when it recorded one.
+fn native(b: &Entry, points: &[Point]) -> String {
+    match points.iter().rev().find(|p| p.finished == b.finished) {
+        Some(p) if p.code_lines > 0 => format!(
+            "{:.1} % ({} of {})",
+            p.native_lines as f64 * 100.0 / p.code_lines as f64,
+            p.native_lines,
+            p.code_lines
+        ),
+        _ => "–".to_owned(),
+    }
+}
+
+fn row(b: &Entry, points: &[Point]) -> Vec<String> {
     vec![
         b.finished.clone(),
         b.target.clone(),
@@ -31,24 +47,25 @@ fn row(b: &Entry) -> Vec<String> {
             b.failed,
             if b.cancelled { " (cancelled)" } else { "" }
         ),
+        native(b, points),
     ]
 }
 
 /// Most recent first.
-pub fn markdown(s: &mut String, builds: &[Entry], damaged: usize) {
+pub fn markdown(s: &mut String, builds: &[Entry], points: &[Point], damaged: usize) {
     s.push_str("\n## Builds\n\n");
     if builds.is_empty() {
         s.push_str(NONE);
         s.push('\n');
     } else {
-        format::md_table(s, &HEAD, builds.iter().rev().map(row));
+        format::md_table(s, &HEAD, builds.iter().rev().map(|b| row(b, points)));
     }
     if damaged > 0 {
         let _ = writeln!(s, "\n{damaged} damaged history lines were skipped.");
     }
 }
 
-pub fn html(s: &mut String, builds: &[Entry], damaged: usize) {
+pub fn html(s: &mut String, builds: &[Entry], points: &[Point], damaged: usize) {
     s.push_str("<h2>Builds</h2>\n");
     if builds.is_empty() {
         let _ = writeln!(s, "<p class=\"note\">{NONE}</p>");
@@ -60,7 +77,7 @@ pub fn html(s: &mut String, builds: &[Entry], damaged: usize) {
             } else {
                 String::new()
             },
-            cells: row(b).iter().map(|c| esc(c)).collect(),
+            cells: row(b, points).iter().map(|c| esc(c)).collect(),
         });
         format::html_table(s, "builds", &HEAD, rows);
     }

@@ -58,6 +58,11 @@ pub struct Report {
     pub optimization: Vec<plan::Section>,
     /// Each source file's migration: transpiled, compiles, validated, or hand-ported.
     pub files: Vec<crate::commands::files::FileStatus>,
+    /// The share of the program's code lines that run as native Rust (the headline).
+    pub native: crate::commands::files::Share,
+    /// That share after each build that recorded one, oldest first (each names its
+    /// build's `finished`).
+    pub native_history: Vec<crate::commands::files::Point>,
     /// Results of other rules that no section above shows.
     pub results: Vec<results::RuleResult>,
     pub artifacts: Vec<artifacts::Artifact>,
@@ -161,6 +166,7 @@ pub fn collect(m: &Manifest, g: &ActionGraph) -> Result<Report, String> {
     let outcomes = outcome::Outcomes::new(&state, &journal);
     let optimization = plan::collect(root, g, &mut notes);
     let files = crate::commands::files::table(g, &journal, &state, root, &m.project.source.value);
+    let native = crate::commands::files::share(&files);
     let projects = projects::collect(m, &state, &files, &mut notes);
     Ok(Report {
         project: m.project.name.value.clone(),
@@ -177,6 +183,8 @@ pub fn collect(m: &Manifest, g: &ActionGraph) -> Result<Report, String> {
         validation: validation::collect(root, g, &outcomes),
         optimization,
         files,
+        native,
+        native_history: crate::commands::files::native_history(root),
         results: results::collect(root, g),
         artifacts: artifacts::collect(root, g, &journal),
         builds,
@@ -199,10 +207,15 @@ pub fn markdown(r: &Report) -> String {
     transpile::markdown(&mut s, &r.transpile);
     plan::markdown(&mut s, &r.optimization);
     validation::markdown(&mut s, &r.validation);
-    files::markdown(&mut s, &r.files);
+    files::markdown(&mut s, &r.files, &r.native);
     results::markdown(&mut s, &r.results);
     artifacts::markdown(&mut s, &r.artifacts);
-    builds::markdown(&mut s, &r.builds, r.damaged_history_lines);
+    builds::markdown(
+        &mut s,
+        &r.builds,
+        &r.native_history,
+        r.damaged_history_lines,
+    );
     if !r.notes.is_empty() {
         s.push_str("\n## Notes\n\n");
         for n in &r.notes {
@@ -229,10 +242,15 @@ pub fn html(r: &Report, pages: Option<&str>) -> String {
     transpile::html(&mut s, &r.transpile);
     plan::html(&mut s, &r.optimization);
     validation::html(&mut s, &r.validation);
-    files::html(&mut s, &r.files, pages);
+    files::html(&mut s, &r.files, &r.native, pages);
     results::html(&mut s, &r.results);
     artifacts::html(&mut s, &r.artifacts);
-    builds::html(&mut s, &r.builds, r.damaged_history_lines);
+    builds::html(
+        &mut s,
+        &r.builds,
+        &r.native_history,
+        r.damaged_history_lines,
+    );
     if !r.notes.is_empty() {
         s.push_str("<h2>Notes</h2>\n<ul class=\"note\">\n");
         for n in &r.notes {

@@ -462,6 +462,9 @@ mod tests {
             stubs: 0,
             dependents: 0,
             lines: 0,
+            code_lines: 0,
+            native_lines: 0,
+            native: None,
         }
     }
 }

@@ -239,12 +239,27 @@ impl<'m> Expander<'m> {
             .filter(|p| matches!(p.how, How::Bridged | How::GeneratedOrBridged))
             .map(|p| p.source.clone())
             .collect();
+        // What a builtin of `migration_sources` reads besides: the sources of the files
+        // ported, generated or by hand (the Python extension reads their functions).
+        let ported: Vec<String> = self
+            .plan
+            .iter()
+            .filter(|p| matches!(p.how, How::Generated | How::HandPorted))
+            .map(|p| p.source.clone())
+            .collect();
         for a in &mut self.actions {
             let ActionKind::Builtin { name, with } = &mut a.kind else {
                 continue;
             };
             if !self.m.migration_map.contains(&name.as_str()) {
                 continue;
+            }
+            if self.m.migration_sources.contains(&name.as_str()) {
+                for src in &ported {
+                    if !a.inputs.contains(src) {
+                        a.inputs.push(src.clone());
+                    }
+                }
             }
             let mut map = match with.take() {
                 Some(serde_json::Value::Object(m)) => m,

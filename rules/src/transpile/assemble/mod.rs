@@ -14,7 +14,7 @@
 pub mod bridge;
 mod check;
 pub mod record;
-mod tree;
+pub(crate) mod tree;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

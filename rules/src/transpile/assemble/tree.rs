@@ -36,7 +36,7 @@ pub fn ident(name: &str) -> String {
 /// The module tree: folders and files under `src/`, each file with whether it is left out
 /// of test builds.
 #[derive(Debug, Default)]
-pub(super) struct Dir {
+pub(crate) struct Dir {
     files: BTreeMap<String, bool>,
     dirs: BTreeMap<String, Dir>,
 }
@@ -44,7 +44,7 @@ pub(super) struct Dir {
 impl Dir {
     /// A module; with `not_in_tests`, declared `#[cfg(not(test))]`: the program has it, a
     /// test build does not (its own tests do not compile).
-    pub(super) fn insert(&mut self, parts: &[&str], not_in_tests: bool) {
+    pub(crate) fn insert(&mut self, parts: &[&str], not_in_tests: bool) {
         match parts {
             [] => {}
             [file] => {
@@ -62,7 +62,7 @@ impl Dir {
 
     /// `pub mod` lines for this folder; `at` is the folder relative to the one whose file
     /// the lines are written in, for `#[path]`s that have to name it.
-    pub(super) fn render(&self, out: &mut String, indent: usize) {
+    pub(crate) fn render(&self, out: &mut String, indent: usize) {
         let pad = "    ".repeat(indent);
         for (stem, not_in_tests) in &self.files {
             let id = ident(stem);
