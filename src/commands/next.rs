@@ -216,27 +216,23 @@ mod tests {
     use super::*;
 
     fn row(source: &str, dependents: usize, errors: usize, lines: usize) -> FileStatus {
+        let module = format!("rust/src/{}", source.replace(".py", ".rs"));
         FileStatus {
-            project: None,
-            source: Some(source.to_owned()),
-            module: Some(format!("rust/src/{}", source.replace(".py", ".rs"))),
-            kind: Kind::Module,
-            origin: "generated",
             tool: Some("depyler".into()),
-            transpile: Step::Ok,
             compile: Compile::Quarantined {
                 count: errors,
                 first: format!("rust/src/{source}:3:5: error[E0308]: mismatched types"),
             },
-            validate: Validation::None,
             status: format!("quarantined ({})", plural(errors, "error")),
-            next: None,
-            stubs: 0,
             dependents,
             lines,
-            code_lines: 0,
-            native_lines: 0,
-            native: None,
+            ..super::super::files::row(
+                Some(&source.to_owned()),
+                &module,
+                Kind::Module,
+                "generated",
+                Step::Ok,
+            )
         }
     }
 

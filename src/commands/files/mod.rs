@@ -367,7 +367,8 @@ fn bytecount(b: &[u8]) -> usize {
     n + usize::from(b.last().is_some_and(|c| *c != b'\n'))
 }
 
-fn row(
+/// A row with nothing known of the file yet beyond how it was made.
+pub(crate) fn row(
     source: Option<&String>,
     module: &str,
     kind: Kind,

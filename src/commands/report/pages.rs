@@ -447,24 +447,16 @@ mod tests {
     }
 
     fn files_row(source: Option<&str>, module: &str) -> FileStatus {
+        let source = source.map(str::to_owned);
         FileStatus {
-            project: None,
-            source: source.map(str::to_owned),
-            module: Some(module.to_owned()),
-            kind: files::Kind::Module,
-            origin: "generated",
-            tool: None,
-            transpile: Step::Ok,
             compile: Compile::Ok,
-            validate: Validation::None,
-            status: String::new(),
-            next: None,
-            stubs: 0,
-            dependents: 0,
-            lines: 0,
-            code_lines: 0,
-            native_lines: 0,
-            native: None,
+            ..files::row(
+                source.as_ref(),
+                module,
+                files::Kind::Module,
+                "generated",
+                Step::Ok,
+            )
         }
     }
 }
