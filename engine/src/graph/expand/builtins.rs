@@ -66,26 +66,14 @@ impl<'m> Expander<'m> {
             return None;
         }
         let out = format!(".batuta/transpile/prelude/{input}");
-        self.actions.push(Action {
-            id: format!("{}/{}#prelude:{rel}", task.phase, task.name),
-            phase: task.phase,
-            task: task.name.value.clone(),
-            kind: ActionKind::Builtin {
-                name: builtin.to_owned(),
-                with: task.with.as_ref().map(crate::manifest::Node::to_json),
-            },
-            inputs: std::iter::once(input.to_owned()).chain(database).collect(),
-            matched: Vec::new(),
-            outputs: vec![out.clone()],
-            env: Vec::new(),
-            cache: true,
-            local: true,
-            gpu: 0,
-            timeout: None,
-            sidecars: Vec::new(),
-            span: task.name.span,
-            scope: None,
-        });
+        self.actions.push(helper_action(
+            task,
+            format!("{}/{}#prelude:{rel}", task.phase, task.name),
+            builtin,
+            task.with.as_ref().map(crate::manifest::Node::to_json),
+            std::iter::once(input.to_owned()).chain(database).collect(),
+            vec![out.clone()],
+        ));
         Some(out)
     }
 
@@ -101,27 +89,15 @@ impl<'m> Expander<'m> {
         if !self.companions.insert(c.adds) {
             return;
         }
-        self.actions.push(Action {
-            id: format!("{}/{}#{}", task.phase, task.name, c.adds),
-            phase: task.phase,
-            task: task.name.value.clone(),
-            kind: ActionKind::Builtin {
-                name: c.adds.to_owned(),
-                with: None,
-            },
-            inputs: Vec::new(),
-            matched: Vec::new(),
+        // Whatever the task says: the companion's result is what makes it worth having.
+        self.actions.push(helper_action(
+            task,
+            format!("{}/{}#{}", task.phase, task.name, c.adds),
+            c.adds,
+            None,
+            Vec::new(),
             outputs,
-            env: Vec::new(),
-            // Whatever the task says: the companion's result is what makes it worth having.
-            cache: true,
-            local: true,
-            gpu: 0,
-            timeout: None,
-            sidecars: Vec::new(),
-            span: task.name.span,
-            scope: None,
-        });
+        ));
     }
 
     /// One `per_file` action per source file that can be read, then the aggregate, which
@@ -140,24 +116,16 @@ impl<'m> Expander<'m> {
                 .m
                 .scoped(&format!("{}/files/{}.json", fo.dir, file.rel));
             self.actions.push(Action {
-                id: format!("{}/{}:{}", task.phase, task.name, file.rel),
-                phase: task.phase,
-                task: task.name.value.clone(),
-                kind: ActionKind::Builtin {
-                    name: fo.per_file.to_owned(),
-                    with: None,
-                },
-                inputs: vec![input],
-                matched: Vec::new(),
-                outputs: vec![out.clone()],
                 env: task.env.iter().map(|e| e.value.clone()).collect(),
                 cache: task.cache,
-                local: true,
-                gpu: 0,
-                timeout: None,
-                sidecars: Vec::new(),
-                span: task.name.span,
-                scope: None,
+                ..helper_action(
+                    task,
+                    format!("{}/{}:{}", task.phase, task.name, file.rel),
+                    fo.per_file,
+                    None,
+                    vec![input],
+                    vec![out.clone()],
+                )
             });
             per_file.push(out);
         }
@@ -304,6 +272,38 @@ impl<'m> Expander<'m> {
             };
             self.diags.push(d);
         }
+    }
+}
+
+/// An action of a builtin that a task brings along (a companion, a prelude, a fan-out's
+/// per-file work): run here, cached, with no environment of its own.
+fn helper_action(
+    task: &Task,
+    id: String,
+    builtin: &str,
+    with: Option<serde_json::Value>,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+) -> Action {
+    Action {
+        id,
+        phase: task.phase,
+        task: task.name.value.clone(),
+        kind: ActionKind::Builtin {
+            name: builtin.to_owned(),
+            with,
+        },
+        inputs,
+        matched: Vec::new(),
+        outputs,
+        env: Vec::new(),
+        cache: true,
+        local: true,
+        gpu: 0,
+        timeout: None,
+        sidecars: Vec::new(),
+        span: task.name.span,
+        scope: None,
     }
 }
 
