@@ -271,11 +271,10 @@ fn writes(
     let every_stage = if m.is_workspace() {
         // Every stage of every project: shared ones and each project's own, by phase.
         g.projects.len() == m.projects.len()
-            && m.projects.iter().zip(&g.projects).all(|(wp, gp)| {
-                let phases: std::collections::BTreeSet<_> =
-                    m.stages.iter().chain(&wp.stages).map(|s| s.phase).collect();
-                phases.len() == gp.stages.len()
-            })
+            && m.projects
+                .iter()
+                .zip(&g.projects)
+                .all(|(wp, gp)| m.project_phases(wp).len() == gp.stages.len())
     } else {
         g.stages.len() == m.stages.len()
     };

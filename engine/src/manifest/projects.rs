@@ -51,6 +51,15 @@ impl Manifest {
         self.projects.iter().map(|p| self.instance(p)).collect()
     }
 
+    /// The phases a project of the workspace has: the shared stages' and its own.
+    pub fn project_phases(&self, p: &WorkspaceProject) -> std::collections::BTreeSet<Phase> {
+        self.stages
+            .iter()
+            .chain(&p.stages)
+            .map(|s| s.phase)
+            .collect()
+    }
+
     /// The manifest of one project of the workspace; see [`Manifest::instances`].
     pub fn instance(&self, p: &WorkspaceProject) -> Manifest {
         let mut stages: Vec<Stage> = self
@@ -202,28 +211,24 @@ fn check_stage_ref(m: &Manifest, text: &Sp<String>, names: &[&str], diags: &mut 
         Some((p, s)) => (Some(p), s),
         None => (None, text.value.as_str()),
     };
-    let instances: Vec<Manifest> = match project {
+    let known: std::collections::BTreeSet<Phase> = match project {
         Some(p) => match m.workspace_project(p) {
-            Some(wp) => vec![m.instance(wp)],
+            Some(wp) => m.project_phases(wp),
             None => {
                 diags.push(unknown_project(&Sp::new(p.to_owned(), text.span), names));
                 return;
             }
         },
-        None => m.instances(),
+        None => m
+            .projects
+            .iter()
+            .flat_map(|wp| m.project_phases(wp))
+            .collect(),
     };
-    let has = |i: &Manifest| Phase::from_stage_name(stage).is_some_and(|ph| i.stage(ph).is_some());
-    if instances.iter().any(has) {
+    if Phase::from_stage_name(stage).is_some_and(|ph| known.contains(&ph)) {
         return;
     }
-    let mut known: Vec<&str> = Vec::new();
-    for i in &instances {
-        for s in &i.stages {
-            if !known.contains(&s.phase.stage_name()) {
-                known.push(s.phase.stage_name());
-            }
-        }
-    }
+    let known: Vec<&str> = known.iter().map(|p| p.stage_name()).collect();
     let whose = project.map_or("any project".to_owned(), |p| format!("project '{p}'"));
     let d = Diagnostic::new(
         Code::UnknownName,
