@@ -10,7 +10,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{Files, events, outcomes, summary};
+use common::{Files, copy_tree, corpus, events, outcomes, summary};
 
 /// Three projects of copies: `b` needs `a`, `c` needs nothing. A file holding `bad` fails
 /// its copy.
@@ -179,26 +179,6 @@ fn targets_name_projects_and_their_stages() {
 // Real code: a Python module from PyPI (docopt 0.6.2), a C program from Debian (sl 5.02) and
 // the shell scripts Debian's gzip installs in /usr/bin, side by side in one tree.
 
-fn corpus(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/corpus")
-        .join(rel)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::create_dir_all(to).unwrap();
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
-
 fn git(ws: &Files, args: &[&str]) {
     let ok = std::process::Command::new("git")
         .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
@@ -214,8 +194,8 @@ fn git(ws: &Files, args: &[&str]) {
 fn init_proposes_the_projects_of_a_real_tree_and_each_builds_alone() {
     let ws = Files::new("", &[]);
     std::fs::remove_file(ws.path("batuta.yaml")).unwrap();
-    copy_dir(&corpus("docopt-0.6.2"), &ws.path("docopt"));
-    copy_dir(&corpus("sl-5.02"), &ws.path("sl"));
+    copy_tree(&corpus("docopt-0.6.2"), &ws.path("docopt"));
+    copy_tree(&corpus("sl-5.02"), &ws.path("sl"));
     for s in ["zdiff", "zcmp", "gunzip"] {
         let text = std::fs::read(Path::new("/usr/bin").join(s))
             .unwrap_or_else(|e| panic!("/usr/bin/{s}: {e} (gzip is Essential on Debian)"));

@@ -15,35 +15,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{Files, events};
-
-fn corpus(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/corpus")
-        .join(rel)
-}
-
-fn copy_into(ws: &Files, from: &Path, to: &str) {
-    for entry in walk(from) {
-        let rel = entry.strip_prefix(from).unwrap();
-        let dest = ws.path(to).join(rel);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(&entry, &dest).unwrap();
-    }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
+use common::{Files, copy_tree, corpus, events};
 
 fn init(ws: &Files) -> String {
     let out = ws.batuta().arg("init").output().unwrap();
@@ -105,7 +77,7 @@ fn nothing_blocked_but_dependants(ev: &[Value]) {
 fn a_pypi_package_builds_with_its_failing_modules_quarantined() {
     let ws = Files::new("", &[]);
     std::fs::remove_file(ws.path("batuta.yaml")).unwrap();
-    copy_into(&ws, &corpus("python-slugify-8.0.4"), ".");
+    copy_tree(&corpus("python-slugify-8.0.4"), ws.dir.path());
     let manifest = init(&ws);
     assert!(manifest.contains("rule: depyler"), "{manifest}");
     let (code, ev) = build(&ws);
@@ -178,7 +150,7 @@ fn a_pypi_package_builds_with_its_failing_modules_quarantined() {
 fn a_debian_c_program_gets_a_crate_and_every_phase_runs() {
     let ws = Files::new("", &[]);
     std::fs::remove_file(ws.path("batuta.yaml")).unwrap();
-    copy_into(&ws, &corpus("sl-5.02"), ".");
+    copy_tree(&corpus("sl-5.02"), ws.dir.path());
     let manifest = init(&ws);
     assert!(manifest.contains("rule: decy"), "{manifest}");
     let (_, ev) = build(&ws);

@@ -52,6 +52,27 @@ impl Files {
     }
 }
 
+/// A folder of real legacy code committed under tests/corpus.
+pub fn corpus(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(rel)
+}
+
+/// Copy the tree `from` into the folder `to`, made as needed.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
 /// Wait for a file a test command creates when it starts.
 pub fn wait_for(path: &Path) {
     let t = Instant::now();
