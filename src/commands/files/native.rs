@@ -86,13 +86,16 @@ pub fn history_path(root: &Path) -> PathBuf {
 /// After a build that did work (and so added a line to the history): the share as it now
 /// stands, under that build's time.
 pub fn record(g: &ActionGraph, root: &Path, source_root: &str) -> std::io::Result<Option<Point>> {
+    if !super::has_modules(g) {
+        return Ok(None);
+    }
     let (builds, _) = history::read(root)?;
     let Some(last) = builds.last() else {
         return Ok(None);
     };
     let state = State::load(&state::path(root)).map_err(std::io::Error::other)?;
     let (journal, _) = Journal::load(&batuta_engine::journal::path(root));
-    let rows = super::table(g, &journal, &state, root, source_root);
+    let rows = super::unranked(g, &journal, &state, root, source_root);
     if rows.is_empty() {
         return Ok(None);
     }
