@@ -629,6 +629,8 @@ fn decy_is_given_the_macros_the_project_compiles_with() {
 
     // Without either, the file does not compile, and that is what the failure says.
     std::fs::remove_file(ws.path("legacy/compile_commands.json")).unwrap();
+    // Settled, so that this build's database trusts what it saw of the tree.
+    std::thread::sleep(std::time::Duration::from_millis(100));
     let (code, ev) = ws.transpile(&[]);
     assert_eq!(code, 1);
     let f = failure(&ev, "transpile/c:scale.c");
@@ -640,6 +642,15 @@ fn decy_is_given_the_macros_the_project_compiles_with() {
             .contains("legacy/scale.c:5:16"),
         "{f}"
     );
+
+    // One written at the workspace's top after that build (as `bear -- make` run there
+    // would) is found by the next: the build's database notes that it looked for it.
+    let db = db.replace("-DFACTOR=5", "-DFACTOR=4");
+    ws.write("compile_commands.json", &db);
+    let (code, ev) = ws.transpile(&[]);
+    assert_eq!(code, 0, "{ev:#?}");
+    let rs = ws.read("rust/src/scale.rs");
+    assert!(rs.contains("(x * 4) + 7"), "{rs}");
 }
 
 /// Copy a folder (the example's sources, not its outputs).

@@ -158,6 +158,8 @@ pub struct Expanded(pub Result<Arc<Expansion>, Arc<Diagnostics>>);
 pub struct Expansion {
     pub graph: ActionGraph,
     pub walked: Vec<PathBuf>,
+    /// Files expansion asked for by name (absolute), outside the folders it walked.
+    pub probed: Vec<PathBuf>,
 }
 
 impl PartialEq for Expanded {
@@ -184,6 +186,7 @@ impl PartialEq for Expanded {
                         .zip(&gb.actions)
                         .all(|(x, y)| same_action(x, y))
                     && a.walked == b.walked
+                    && a.probed == b.probed
             }
             _ => false,
         }
@@ -293,10 +296,16 @@ pub fn action_graph(db: &dyn Db) -> Expanded {
     };
     let _ = Tree::get(db).generation(db);
     let selection = ManifestInput::get(db).selection(db).clone();
-    let (graph, walked) = graph::walk::observing(|| selection.expand(&m));
+    let (graph, seen) = graph::walk::observing(|| selection.expand(&m));
     Expanded(
         graph
-            .map(|graph| Arc::new(Expansion { graph, walked }))
+            .map(|graph| {
+                Arc::new(Expansion {
+                    graph,
+                    walked: seen.folders,
+                    probed: seen.files,
+                })
+            })
             .map_err(Arc::new),
     )
 }

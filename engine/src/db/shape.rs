@@ -183,6 +183,11 @@ impl Shape {
         for h in &g.hand_ported {
             ancestors(root, &h.module, 0, &mut kinds);
         }
+        for p in &e.probed {
+            if let Ok(rel) = abs(p).strip_prefix(root) {
+                ancestors(root, &rel.to_string_lossy(), 0, &mut kinds);
+            }
+        }
         let listed = each(paths, stamp);
         let kinds = each(kinds, kind);
         let since = nanos(started) - RACY_WINDOW_NS;
@@ -225,6 +230,7 @@ mod tests {
                 projects: Vec::new(),
             },
             walked,
+            probed: Vec::new(),
         }
     }
 
@@ -263,5 +269,23 @@ mod tests {
         std::fs::write(src.join("pkg/c.py"), "c").unwrap();
         let racy = Shape::observe(dir.path(), &expansion(walked), SystemTime::now());
         assert!(racy.racy && racy.changed());
+    }
+
+    #[test]
+    fn a_probed_file_that_appears_or_goes_is_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let probed = dir.path().join("compile_commands.json");
+        let mut e = expansion(Vec::new());
+        e.probed = vec![probed.clone()];
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        let shape = Shape::observe(dir.path(), &e, SystemTime::now());
+        assert!(!shape.changed());
+        std::fs::write(&probed, "[]").unwrap();
+        assert!(shape.changed(), "the file appeared");
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        let shape = Shape::observe(dir.path(), &e, SystemTime::now());
+        assert!(!shape.changed());
+        std::fs::remove_file(&probed).unwrap();
+        assert!(shape.changed(), "the file went");
     }
 }

@@ -20,31 +20,56 @@ pub struct SourceFile {
     pub not_utf8: bool,
 }
 
-thread_local! {
-    /// Where the walks made on this thread write the folders they enter (see [`observing`]).
-    static OBSERVER: RefCell<Option<Arc<Mutex<Vec<PathBuf>>>>> = const { RefCell::new(None) };
+/// What the walks and probes made on a thread saw (see [`observing`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// The folders the walks entered: what they found depends on their listings, and a
+    /// folder's mtime changes with its listing.
+    pub folders: Vec<PathBuf>,
+    /// The files whose presence was asked of by name (see [`probed`]): expansion chose
+    /// by whether each is there.
+    pub files: Vec<PathBuf>,
 }
 
-/// Run `f`, and say which folders the walks it made on this thread entered: what it
-/// found depends on their listings, and a folder's mtime changes with its listing.
-pub fn observing<T>(f: impl FnOnce() -> T) -> (T, Vec<PathBuf>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
+thread_local! {
+    /// Where the walks made on this thread write what they see (see [`observing`]).
+    static OBSERVER: RefCell<Option<Observer>> = const { RefCell::new(None) };
+}
+
+/// Run `f`, and say which folders the walks it made on this thread entered and which
+/// files it asked for by name.
+pub fn observing<T>(f: impl FnOnce() -> T) -> (T, Observed) {
+    let seen = Arc::new(Mutex::new(Observed::default()));
     let outer = OBSERVER.with(|o| o.borrow_mut().replace(seen.clone()));
     let out = f();
     OBSERVER.with(|o| *o.borrow_mut() = outer);
-    let mut dirs = std::mem::take(&mut *seen.lock().expect("observer lock"));
-    dirs.sort_unstable();
-    dirs.dedup();
-    (out, dirs)
+    let mut seen = std::mem::take(&mut *seen.lock().expect("observer lock"));
+    for v in [&mut seen.folders, &mut seen.files] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    (out, seen)
 }
 
 /// What observes the walks of a thread (see [`observing`]).
-pub type Observer = Arc<Mutex<Vec<PathBuf>>>;
+pub type Observer = Arc<Mutex<Observed>>;
 
 /// The observer of the calling thread, for a walk's worker threads to write to, and for
 /// work the caller hands to other threads (see [`observed_by`]).
 pub fn observer() -> Option<Observer> {
     OBSERVER.with(|o| o.borrow().clone())
+}
+
+/// Note that the calling thread's work depends on whether the file at `path` (absolute)
+/// is there, outside any folder a walk lists: a compilation database looked for in the
+/// workspace's top folder, say, which each build's own files make too busy to stamp.
+pub fn probed(path: &Path) {
+    if let Some(seen) = observer() {
+        seen.lock()
+            .expect("observer lock")
+            .files
+            .push(path.to_path_buf());
+    }
 }
 
 /// Run `f` with `observer` observing the walks it makes on this thread: work that an
@@ -90,7 +115,10 @@ pub fn dirs(dir: &Path, skip: &[PathBuf]) -> Vec<PathBuf> {
                     return WalkState::Skip;
                 }
                 if let Some(seen) = seen {
-                    seen.lock().expect("observer lock").push(path.to_path_buf());
+                    seen.lock()
+                        .expect("observer lock")
+                        .folders
+                        .push(path.to_path_buf());
                 }
                 if entry.depth() > 0 {
                     found.lock().expect("walk lock").push(path.to_path_buf());
@@ -133,7 +161,10 @@ pub fn walk(dir: &Path, exclude: &GlobSet, skip: &[PathBuf]) -> Vec<SourceFile> 
                     return WalkState::Skip;
                 }
                 if let Some(seen) = seen {
-                    seen.lock().expect("observer lock").push(path.to_path_buf());
+                    seen.lock()
+                        .expect("observer lock")
+                        .folders
+                        .push(path.to_path_buf());
                 }
                 return WalkState::Continue;
             }
@@ -233,7 +264,11 @@ mod tests {
         let none = glob_set(std::iter::empty::<&str>()).unwrap();
         let (files, seen) = observing(|| walk(d, &none, &[d.join("skipped")]));
         assert_eq!(files.len(), 2, "{files:?}");
-        assert_eq!(seen, [d.to_path_buf(), d.join("pkg"), d.join("pkg/empty")]);
+        assert_eq!(
+            seen.folders,
+            [d.to_path_buf(), d.join("pkg"), d.join("pkg/empty")]
+        );
+        assert!(seen.files.is_empty());
         // Outside `observing`, nothing is kept.
         assert!(observer().is_none());
     }

@@ -61,7 +61,11 @@ impl<'m> Expander<'m> {
                 join(&self.source, "compile_commands.json"),
                 "compile_commands.json".to_owned(),
             ])
-            .find(|p| self.abs(p).is_file());
+            .find(|p| {
+                let abs = self.abs(p);
+                crate::graph::walk::probed(&abs);
+                abs.is_file()
+            });
         if task.with.is_none() && database.is_none() {
             return None;
         }
