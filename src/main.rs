@@ -96,6 +96,8 @@ fn main() -> ExitCode {
             free: libmimalloc_sys::mi_free,
         })
     };
+    // SAFETY: no other thread exists yet.
+    unsafe { batuta_engine::folders::reserve_descriptors(4096) };
     let cli = Cli::parse();
     if prints_for_a_pipe(&cli.command) {
         stop_quietly_on_a_closed_pipe();

@@ -13,6 +13,35 @@ use std::sync::{Arc, RwLock};
 
 use crate::digest::{Digest, Stamp, StatCache, hash_file};
 
+/// Grow the process's descriptor table to hold `n` descriptors, once, while no other
+/// thread runs. A build holds a descriptor per folder it stats in ([`Folders`]); the kernel
+/// grows the table by doubling, and a growth with threads running waits for an RCU grace
+/// period first (milliseconds each: at 2,000 folders most of a no-op's time). Growing it
+/// before any thread exists costs a copy. Capped by the soft limit on open files.
+///
+/// # Safety
+/// No other thread may exist yet: one could be handed the descriptor this borrows.
+pub unsafe fn reserve_descriptors(n: usize) {
+    let mut limit: libc::rlimit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return;
+    }
+    let top = (n as u64).min(limit.rlim_cur) as libc::c_int - 1;
+    if top <= 2 {
+        return;
+    }
+    // SAFETY: duplicating stderr to a free high number and closing that copy again.
+    unsafe {
+        if libc::fcntl(top, libc::F_GETFD) == -1 && libc::dup2(2, top) == top {
+            libc::close(top);
+        }
+    }
+}
+
 pub struct Folders {
     root: PathBuf,
     /// Each folder opened so far, by its workspace-relative path (`None`: it cannot be).

@@ -59,7 +59,7 @@ struct Identity {
 }
 
 /// The answers kept between builds, by question.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Memo {
     answers: HashMap<String, (Identity, Answer)>,
     /// Programs started since the memo was loaded (tests and benchmarks count them).
@@ -67,6 +67,9 @@ pub struct Memo {
     spawned: usize,
     #[serde(skip)]
     changed: bool,
+    /// Answer only from what is kept (see [`Memo::frozen`]).
+    #[serde(skip)]
+    frozen: bool,
 }
 
 fn stamp(p: &Path) -> Option<Stamp> {
@@ -157,6 +160,13 @@ impl Memo {
         {
             return answer.clone();
         }
+        if self.frozen {
+            self.changed = true;
+            return Err(Unavailable {
+                not_found: false,
+                why: "not asked: what runs changed".to_owned(),
+            });
+        }
         let answer = match &id.program {
             None => Err(Unavailable {
                 not_found: true,
@@ -199,10 +209,24 @@ impl Memo {
         {
             return v.clone();
         }
+        if self.frozen {
+            self.changed = true;
+            return String::new();
+        }
         let v = compute();
         self.changed = true;
         self.answers.insert(key, (id, Ok(v.clone())));
         v
+    }
+
+    /// This memo, answering only from what it keeps: a question whose identity changed is
+    /// not asked (no process starts), and [`Memo::changed`] tells that one was. What a
+    /// settled build's check (`crate::db::settled`) asks with.
+    pub fn frozen(mut self) -> Memo {
+        self.frozen = true;
+        self.changed = false;
+        self.spawned = 0;
+        self
     }
 
     /// How many programs this memo started since it was loaded.
@@ -273,6 +297,17 @@ mod tests {
         std::fs::rename(new, &tool).unwrap();
         assert_eq!(memo.ask(&q).unwrap(), "tool 2.0");
         assert_eq!(memo.spawned(), 1);
+
+        // Frozen, it answers what it keeps and starts nothing for what changed.
+        let mut frozen = memo.clone().frozen();
+        assert_eq!(frozen.ask(&q).unwrap(), "tool 2.0");
+        assert!(!frozen.changed());
+        std::thread::sleep(Duration::from_millis(20));
+        let new = script(dir.path(), "tool.new", "echo tool 3.0");
+        std::fs::rename(new, &tool).unwrap();
+        assert!(frozen.ask(&q).is_err());
+        assert!(frozen.changed(), "what runs changed");
+        assert_eq!(frozen.spawned(), 0, "and nothing was started to find out");
     }
 
     #[test]

@@ -24,7 +24,48 @@ pub fn cache_dir(m: &Manifest) -> PathBuf {
 
 pub fn run(ui: &Ui, args: &BuildArgs) -> Exit {
     let selection = Selection::Target(args.target.clone());
+    if let Some(exit) = settled(ui, args, &selection) {
+        return exit;
+    }
     run_loaded(ui, args, open(&args.manifest, selection, |_| Ok(())))
+}
+
+/// A plain build whose last run settled (see `batuta_engine::db::settled`) and whose
+/// every dependency is as it was then: nothing to do, said as the full path says it,
+/// without loading the graph. `None` when the full path must look.
+fn settled(ui: &Ui, args: &BuildArgs, selection: &Selection) -> Option<Exit> {
+    // What prints or writes more than the summary, or builds a part, takes the full path.
+    let plain = args.format == TextOrJson::Text
+        && args.affected.is_none()
+        && args.junit.is_none()
+        && args.profile.is_none()
+        && args.modules.is_empty()
+        && args.remote_cache.is_none()
+        && args.remote_executor.is_none();
+    if !plain {
+        return None;
+    }
+    let started = std::time::Instant::now();
+    let path = super::find_manifest(&args.manifest).ok()?;
+    let root = batuta_engine::manifest::workspace_of(&path);
+    // Held while looking, so no build changes the workspace meanwhile; a busy workspace
+    // is the full path's to wait for (or not, with --no-wait).
+    let _lock =
+        batuta_engine::lock::WorkspaceLock::acquire(&root, batuta_engine::lock::Wait::No).ok()?;
+    let s = db::settled::Settled::check(
+        &path,
+        selection,
+        &batuta_rules::CATALOG,
+        &batuta_rules::Registry,
+    )?;
+    tracing::debug!(elapsed = ?started.elapsed(), actions = s.actions, "settled: nothing to do");
+    let summary = Summary {
+        up_to_date: s.actions,
+        duration: started.elapsed(),
+        ..Summary::default()
+    };
+    print_text_summary(ui, &summary);
+    Some(Exit::Success)
 }
 
 /// `batuta transpile`: build the transpile stage and what it needs.
@@ -160,12 +201,15 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
     }
     let fingerprints = ws.fingerprints(&m, g, &batuta_rules::Registry);
     let db_warning = ws.take_warning();
+    // This build may change the workspace: until it settles again, the next one looks.
+    db::settled::Settled::forget(&m.root, &ws.selection());
+    let after = std::sync::Mutex::new(None::<exec::Session>);
     let build = |r: &dyn Progress| {
         if let Some(w) = &db_warning {
             r.event(exec::Event::Warning(w));
         }
         let mut session = journal.join().expect("the journal reader does not panic");
-        session.build(&exec::Job {
+        let s = session.build(&exec::Job {
             manifest: &m,
             graph: g,
             fingerprints: &fingerprints.0,
@@ -174,7 +218,9 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
             progress: r,
             cancel,
             known_fresh: None,
-        })
+        });
+        *after.lock().expect("session lock") = Some(session);
+        s
     };
     let summary = match args.format {
         TextOrJson::Text => {
@@ -206,6 +252,21 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
         .junit
         .as_deref()
         .is_none_or(|p| write_junit(&m, g, &summary, p));
+    let whole = opts.only.is_none() && args.modules.is_empty();
+    let quiet = crate::output::notes(&m, &g.warnings, false).is_empty();
+    let all_fresh = summary.executed + summary.cached + summary.up_to_date == g.actions.len();
+    // Only `build` looks for the record (see `settled`); `transpile` would write it in vain.
+    let looked_for = matches!(ws.selection(), Selection::Target(_));
+    if looked_for && whole && quiet && all_fresh && summary.failed == 0 && !summary.cancelled {
+        let session = after.lock().expect("session lock").take();
+        if let Some(session) = session
+            && let Some(s) =
+                db::settled::Settled::record(&ws, g, &batuta_rules::Registry, &|p| session.stamp(p))
+            && let Err(e) = s.save(&m.root)
+        {
+            tracing::warn!("cannot keep that the build settled: {e}");
+        }
+    }
     if summary.cancelled {
         Exit::Interrupted
     } else if summary.failed > 0 || !junit_ok {

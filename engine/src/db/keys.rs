@@ -82,6 +82,45 @@ pub fn fingerprints_of(g: &ActionGraph, parts: &KeyParts<'_>) -> Vec<Result<Dige
         .collect()
 }
 
+/// What the keys of a graph's actions ask of the world: the tools they run, the rules
+/// they use, the variables they declare. Kept by name, so that a settled build (see
+/// `super::settled`) can ask again without the graph.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyNeeds {
+    pub tools: std::collections::BTreeSet<String>,
+    /// `(kind, name)`: `builtin` or `kernel`.
+    pub rules: std::collections::BTreeSet<(String, String)>,
+    pub env: std::collections::BTreeSet<String>,
+}
+
+impl KeyNeeds {
+    pub fn of(g: &ActionGraph) -> KeyNeeds {
+        let mut needs = KeyNeeds::default();
+        for a in &g.actions {
+            match &a.kind {
+                ActionKind::Command { tool: Some(t), .. } => {
+                    if !needs.tools.contains(t) {
+                        needs.tools.insert(t.clone());
+                    }
+                }
+                ActionKind::Builtin { name, .. } => {
+                    needs.rules.insert(("builtin".to_owned(), name.clone()));
+                }
+                ActionKind::Kernel { name, .. } => {
+                    needs.rules.insert(("kernel".to_owned(), name.clone()));
+                }
+                ActionKind::Command { .. } => {}
+            }
+            for n in &a.env {
+                if !needs.env.contains(n) {
+                    needs.env.insert(n.clone());
+                }
+            }
+        }
+        needs
+    }
+}
+
 /// What the keys of `g`'s actions need, as it stands now: tools and rules asked through
 /// `memo` (a process only when what runs changed since it was asked), variables read.
 pub fn gather(
@@ -90,56 +129,63 @@ pub fn gather(
     rules: &dyn Rules,
     memo: &mut probe::Memo,
 ) -> Gathered {
+    gather_needs(m, &KeyNeeds::of(g), rules, memo)
+}
+
+/// [`gather`] for what a graph needs, by name.
+pub fn gather_needs(
+    m: &Manifest,
+    needs: &KeyNeeds,
+    rules: &dyn Rules,
+    memo: &mut probe::Memo,
+) -> Gathered {
     let root: &Path = &m.root;
     let mut tools = BTreeMap::new();
     let mut rule_versions = BTreeMap::new();
-    let mut env = BTreeMap::new();
-    for a in &g.actions {
-        match &a.kind {
-            ActionKind::Command { tool: Some(t), .. } if !tools.contains_key(t) => {
-                let tool = m.tool(t).expect("validated tool");
-                let answer = memo.ask(&probe::Query {
-                    program: &tool.command.value,
-                    args: &tool.version,
-                    env: &[],
-                    dir: root,
-                });
-                tools.insert(t.clone(), answer);
-            }
-            ActionKind::Builtin { name, .. } | ActionKind::Kernel { name, .. } => {
-                let (kind, rule) = match a.kind {
-                    ActionKind::Builtin { .. } => ("builtin", rules.builtin(name)),
-                    _ => ("kernel", rules.kernel(name)),
-                };
-                let id = rule_id(kind, name);
-                if let (Some(rule), false) = (rule, rule_versions.contains_key(&id)) {
-                    let mut version = match rule.version_inputs() {
-                        Some(inputs) => memo.remember(&id, &inputs, || rule.version().to_owned()),
-                        None => rule.version().to_owned(),
-                    };
-                    for t in rule.tools() {
-                        let args: Vec<String> = t.args.iter().map(|s| (*s).to_owned()).collect();
-                        let answer = memo.ask(&probe::Query {
-                            program: t.program,
-                            args: &args,
-                            env: t.env,
-                            dir: root,
-                        });
-                        version.push(' ');
-                        match answer {
-                            Ok(v) => version.push_str(&v),
-                            Err(_) => version.push_str(&format!("{}: not found", t.program)),
-                        }
-                    }
-                    rule_versions.insert(id, version);
-                }
-            }
-            ActionKind::Command { .. } => {}
-        }
-        for n in &a.env {
-            env.entry(n.clone())
-                .or_insert_with(|| std::env::var_os(n).map(|v| v.to_string_lossy().into_owned()));
-        }
+    for t in &needs.tools {
+        let tool = m.tool(t).expect("validated tool");
+        let answer = memo.ask(&probe::Query {
+            program: &tool.command.value,
+            args: &tool.version,
+            env: &[],
+            dir: root,
+        });
+        tools.insert(t.clone(), answer);
     }
+    for (kind, name) in &needs.rules {
+        let rule = match kind.as_str() {
+            "builtin" => rules.builtin(name),
+            _ => rules.kernel(name),
+        };
+        let Some(rule) = rule else { continue };
+        let id = rule_id(kind, name);
+        let mut version = match rule.version_inputs() {
+            Some(inputs) => memo.remember(&id, &inputs, || rule.version().to_owned()),
+            None => rule.version().to_owned(),
+        };
+        for t in rule.tools() {
+            let args: Vec<String> = t.args.iter().map(|s| (*s).to_owned()).collect();
+            let answer = memo.ask(&probe::Query {
+                program: t.program,
+                args: &args,
+                env: t.env,
+                dir: root,
+            });
+            version.push(' ');
+            match answer {
+                Ok(v) => version.push_str(&v),
+                Err(_) => version.push_str(&format!("{}: not found", t.program)),
+            }
+        }
+        rule_versions.insert(id, version);
+    }
+    let env = needs
+        .env
+        .iter()
+        .map(|n| {
+            let v = std::env::var_os(n).map(|v| v.to_string_lossy().into_owned());
+            (n.clone(), v)
+        })
+        .collect();
     (tools, rule_versions, env)
 }

@@ -14,6 +14,7 @@
 //! The database decides *what* is stale; the scheduler (`exec`) decides how to run it.
 
 mod keys;
+pub mod settled;
 mod shape;
 pub(crate) mod store;
 mod workspace;
@@ -24,7 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-pub use keys::{KeyParts, ToolDown, fingerprints_of, gather};
+pub use keys::{KeyNeeds, KeyParts, ToolDown, fingerprints_of, gather, gather_needs};
 pub use workspace::Workspace;
 
 use crate::digest::Digest;

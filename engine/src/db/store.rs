@@ -37,7 +37,7 @@ struct Payload {
 }
 
 /// This binary, as files name it: its version and its executable's identity.
-fn binary() -> [u8; 32] {
+pub(super) fn binary() -> [u8; 32] {
     static ID: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
     *ID.get_or_init(|| {
         let mut h = blake3::Hasher::new();

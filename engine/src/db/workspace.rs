@@ -142,6 +142,22 @@ impl Workspace {
         &mut self.db
     }
 
+    /// The manifest's path, as the build was given it.
+    pub fn manifest_path(&self) -> PathBuf {
+        ManifestInput::get(&self.db).path(&self.db).clone()
+    }
+
+    /// Which part of the manifest is built.
+    pub fn selection(&self) -> Selection {
+        ManifestInput::get(&self.db).selection(&self.db).clone()
+    }
+
+    /// What the database keeps besides salsa's part: the tree's shape as the last
+    /// expansion saw it, and the tools' answers by identity.
+    pub fn kept(&self) -> (&Shape, &crate::probe::Memo) {
+        (&self.extra.shape, &self.extra.probes)
+    }
+
     pub fn manifest_text(&self) -> &str {
         ManifestInput::get(&self.db).text(&self.db)
     }

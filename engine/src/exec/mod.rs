@@ -276,6 +276,12 @@ impl Session {
         self.journal.actions.get(id)
     }
 
+    /// The stamp the stat cache holds for a workspace file: what a build last verified
+    /// (hashed, or found unchanged) of it.
+    pub fn stamp(&self, rel: &str) -> Option<crate::digest::Stamp> {
+        self.journal.stat.get(rel).map(|(s, _)| s)
+    }
+
     /// The digest of a workspace file through the stat cache (`Ok(None)`: no such file).
     pub fn digest(&mut self, root: &Path, rel: &str) -> std::io::Result<Option<Digest>> {
         let cache = std::sync::RwLock::new(std::mem::take(&mut self.journal.stat));
