@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, KeyNeeds};
 use super::shape::Shape;
-use super::store::binary;
+use super::store;
 use super::{Selection, Workspace};
 use crate::digest::{Digest, Stamp};
 use crate::fsutil::{self, Durability};
@@ -163,12 +163,7 @@ impl Settled {
     /// Write it beside the database. Not flushed: a torn file fails its checksum.
     pub fn save(&self, root: &Path) -> std::io::Result<()> {
         let payload = postcard::to_stdvec(self).map_err(std::io::Error::other)?;
-        let mut bytes = Vec::with_capacity(MAGIC.len() + 32 + 8 + 32 + payload.len());
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&binary());
-        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(blake3::hash(&payload).as_bytes());
-        bytes.extend_from_slice(&payload);
+        let bytes = store::seal(MAGIC, &payload);
         fsutil::write_replace(&path(root, &self.selection), &bytes, Durability::Deferred)
     }
 
@@ -177,22 +172,10 @@ impl Settled {
         let _ = std::fs::remove_file(path(root, selection));
     }
 
-    /// The record kept for `selection` of the manifest at `manifest_path`, if there is a
-    /// sound one.
+    /// The record kept for `selection` in the workspace at `root`, if it is sound.
     fn load(root: &Path, selection: &Selection) -> Option<Settled> {
         let bytes = std::fs::read(path(root, selection)).ok()?;
-        let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-        let (id, rest) = rest.split_at_checked(32)?;
-        if id != binary() {
-            return None;
-        }
-        let (len, rest) = rest.split_at_checked(8)?;
-        let (sum, payload) = rest.split_at_checked(32)?;
-        let len = u64::from_le_bytes(len.try_into().ok()?);
-        if payload.len() as u64 != len || blake3::hash(payload).as_bytes() != sum {
-            return None;
-        }
-        postcard::from_bytes(payload).ok()
+        postcard::from_bytes(store::unseal(MAGIC, &bytes).ok()?).ok()
     }
 
     /// Whether the build of `selection` of the manifest at `manifest_path` is still

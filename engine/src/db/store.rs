@@ -37,7 +37,7 @@ struct Payload {
 }
 
 /// This binary, as files name it: its version and its executable's identity.
-pub(super) fn binary() -> [u8; 32] {
+fn binary() -> [u8; 32] {
     static ID: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
     *ID.get_or_init(|| {
         let mut h = blake3::Hasher::new();
@@ -52,6 +52,36 @@ pub(super) fn binary() -> [u8; 32] {
     })
 }
 
+/// `payload` framed as batuta's files under `.batuta/db/` are: `magic`, this binary's
+/// name, the payload's length and BLAKE3, the payload.
+pub(super) fn seal(magic: &[u8; 8], payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(magic.len() + 32 + 8 + 32 + payload.len());
+    bytes.extend_from_slice(magic);
+    bytes.extend_from_slice(&binary());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(blake3::hash(payload).as_bytes());
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// The payload [`seal`] framed, or why it cannot be trusted.
+pub(super) fn unseal<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Result<&'a [u8], &'static str> {
+    let rest = bytes
+        .strip_prefix(magic.as_slice())
+        .ok_or("not a batuta database, or from another version")?;
+    let (id, rest) = rest.split_at_checked(32).ok_or("damaged")?;
+    if id != binary() {
+        return Err("from another build of batuta");
+    }
+    let (len, rest) = rest.split_at_checked(8).ok_or("damaged")?;
+    let (sum, payload) = rest.split_at_checked(32).ok_or("damaged")?;
+    let len = u64::from_le_bytes(len.try_into().expect("8 bytes"));
+    if payload.len() as u64 != len || blake3::hash(payload).as_bytes() != sum {
+        return Err("damaged");
+    }
+    Ok(payload)
+}
+
 /// Fill `db` (new and empty) from the file at `path`. `Ok(None)` when there is no file;
 /// `Err` says why a file was not used, and leaves `db` for the caller to replace.
 pub fn load(path: &Path, db: &mut Database) -> Result<Option<Extra>, String> {
@@ -61,23 +91,7 @@ pub fn load(path: &Path, db: &mut Database) -> Result<Option<Extra>, String> {
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
     let damaged = |why: &str| format!("{} is {why}; it was discarded", path.display());
-    let Some(rest) = bytes.strip_prefix(MAGIC.as_slice()) else {
-        return Err(damaged("not a batuta database, or from another version"));
-    };
-    let (id, rest) = rest
-        .split_at_checked(32)
-        .ok_or_else(|| damaged("damaged"))?;
-    if id != binary() {
-        return Err(damaged("from another build of batuta"));
-    }
-    let (len, rest) = rest.split_at_checked(8).ok_or_else(|| damaged("damaged"))?;
-    let (sum, payload) = rest
-        .split_at_checked(32)
-        .ok_or_else(|| damaged("damaged"))?;
-    let len = u64::from_le_bytes(len.try_into().expect("8 bytes"));
-    if payload.len() as u64 != len || blake3::hash(payload).as_bytes() != sum {
-        return Err(damaged("damaged"));
-    }
+    let payload = unseal(MAGIC, &bytes).map_err(damaged)?;
     let payload: Payload = postcard::from_bytes(payload).map_err(|_| damaged("damaged"))?;
     // Sealed and from this binary, it loads; should salsa still refuse it, the caller
     // starts afresh rather than trust a half-filled database.
@@ -102,13 +116,7 @@ pub fn save(path: &Path, db: &mut Database, extra: &Extra) -> io::Result<()> {
         extra,
     })
     .map_err(io::Error::other)?;
-    let mut bytes = Vec::with_capacity(MAGIC.len() + 32 + 8 + 32 + payload.len());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&binary());
-    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(blake3::hash(&payload).as_bytes());
-    bytes.extend_from_slice(&payload);
-    fsutil::write_atomic(path, &bytes)
+    fsutil::write_atomic(path, &seal(MAGIC, &payload))
 }
 
 /// [`Payload`] as written, without copying the database's bytes.

@@ -95,6 +95,25 @@ impl Manifest {
         m
     }
 
+    /// How a diagnostic names a key of this manifest's project: `project.source`, or in a
+    /// project of a workspace `projects.NAME.source`, where the user wrote it.
+    pub fn project_key(&self, key: &str) -> String {
+        match &self.instance {
+            Some(name) => format!("projects.{name}.{key}"),
+            None => format!("project.{key}"),
+        }
+    }
+
+    /// How a diagnostic about a task names its project's key: a task may be shared by
+    /// every project of a workspace, and the same problem found in each project must read
+    /// the same to be said once.
+    pub fn task_project_key(&self, key: &str) -> String {
+        match &self.instance {
+            Some(_) => format!("the project's `{key}`"),
+            None => format!("project.{key}"),
+        }
+    }
+
     /// Where a builtin's default file of this manifest goes. In a project of a workspace,
     /// what the projects would otherwise all write (the release in `dist/`, the analysis
     /// and the shape traces under `.batuta/`) goes to a folder of the project's own.

@@ -46,8 +46,8 @@ pub(super) fn validate(m: &Manifest, catalog: &Catalog, diags: &mut Vec<Diagnost
             check_stage_name(m, stage, &format!("target '{}'", target.name), diags);
         }
     }
-    check_path(&m.project.source, "project.source", diags);
-    check_path(&m.project.output, "project.output", diags);
+    check_path(&m.project.source, &m.project_key("source"), diags);
+    check_path(&m.project.output, &m.project_key("output"), diags);
 }
 
 fn unknown_name(kind: &str, name: &Sp<String>, known: &[&str], where_: &str) -> Diagnostic {
@@ -253,15 +253,16 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
     if let Some(each) = &task.each
         && leaves_workspace(&each.value)
     {
+        let source = m.task_project_key("source");
         diags.push(
             Diagnostic::new(
                 Code::PathEscapes,
-                format!("{what}: each '{}' leaves project.source", each.value),
+                format!("{what}: each '{}' leaves {source}", each.value),
             )
             .at(each.span)
             .label("matches outside the source folder")
             .help(format!(
-                "`each` matches files under project.source ('{}'): write the pattern from there, or make project.source the folder that holds the files",
+                "`each` matches files under {source} ('{}'): write the pattern from there, or make {source} the folder that holds the files",
                 m.project.source.value
             )),
         );
@@ -325,15 +326,16 @@ fn check_task(m: &Manifest, catalog: &Catalog, task: &Task, diags: &mut Vec<Diag
         // Placeholders come from paths inside project.source, so test the literal parts.
         let sample = out.value.expand(|_| "x".to_owned());
         if leaves_workspace(&sample) {
+            let output = m.task_project_key("output");
             diags.push(
                 Diagnostic::new(
                     Code::PathEscapes,
-                    format!("{what}: out '{}' leaves project.output", out.value),
+                    format!("{what}: out '{}' leaves {output}", out.value),
                 )
                 .at(out.span)
                 .label("climbs out of the output folder")
                 .help(format!(
-                    "`out` is relative to project.output ('{}') and stays inside it, for example \"src/{{dir}}/{{stem}}.rs\"",
+                    "`out` is relative to {output} ('{}') and stays inside it, for example \"src/{{dir}}/{{stem}}.rs\"",
                     m.project.output.value
                 )),
             );

@@ -268,11 +268,12 @@ impl<'m> Expander<'m> {
             )
             .at(h.span)
             .label("not one of the task's files");
+            let source = self.m.task_project_key("source");
             d = match did_you_mean(&h.value, matches.iter().map(|f| f.rel.as_str())) {
                 Some(s) => d.help(format!(
-                    "did you mean '{s}'? (paths are relative to project.source, like `each`)"
+                    "did you mean '{s}'? (paths are relative to {source}, like `each`)"
                 )),
-                None => d.help("paths are relative to project.source, like `each`"),
+                None => d.help(format!("paths are relative to {source}, like `each`")),
             };
             self.diags.push(d);
         }

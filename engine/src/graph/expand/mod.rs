@@ -270,20 +270,23 @@ impl<'m> Expander<'m> {
         let dir = self.abs(&self.source);
         if !dir.is_dir() {
             let p = &self.m.project.source;
+            let key = self.m.project_key("source");
             self.diags.push(
                 Diagnostic::new(
                     Code::Missing,
-                    format!("project.source '{}' is not a folder", p.value),
+                    format!("{key} '{}' is not a folder", p.value),
                 )
                 .at(p.span)
                 .label("no such folder beside the manifest")
-                .help("`each` globs match files under project.source; create it or fix the path"),
+                .help(format!(
+                    "`each` globs match files under {key}; create it or fix the path"
+                )),
             );
             return;
         }
         if !self.inside(&self.source.clone()) {
             let p = &self.m.project.source;
-            self.diags.push(escapes(p, "project.source"));
+            self.diags.push(escapes(p, &self.m.project_key("source")));
             return;
         }
         let exclude = glob_set(self.m.project.exclude.iter().map(|e| e.value.as_str()));
