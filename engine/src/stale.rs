@@ -37,18 +37,24 @@ pub fn sweep(
 ) -> (Vec<Swept>, Vec<(String, Vec<String>)>) {
     let mut done = Vec::new();
     let mut dropped = Vec::new();
-    let mut ids: Vec<&String> = records.keys().collect();
+    // Only the records with a file nothing writes, in a stable order: sorting every id
+    // was most of a watch rebuild's sweep at 10,000 actions.
+    let mut ids: Vec<&String> = records
+        .iter()
+        .filter(|(_, rec)| {
+            rec.outputs
+                .iter()
+                .any(|(p, _)| !writes.contains(p.as_str()))
+        })
+        .map(|(id, _)| id)
+        .collect();
     ids.sort();
     for id in ids {
         let rec = &records[id];
-        let stale: Vec<_> = rec
+        let stale = rec
             .outputs
             .iter()
-            .filter(|(p, _)| !writes.contains(p.as_str()))
-            .collect();
-        if stale.is_empty() {
-            continue;
-        }
+            .filter(|(p, _)| !writes.contains(p.as_str()));
         for (path, recorded) in stale {
             // Another record of the same file (an action renamed, or two past writers)
             // already dealt with it.

@@ -306,6 +306,17 @@ fn affected(m: &Manifest, g: &graph::ActionGraph, base: &str) -> Result<Vec<bool
 
 /// How to run a build of `g`, as the command line and the manifest ask.
 pub fn options(args: &BuildArgs, m: &Manifest, g: &graph::ActionGraph) -> exec::Options {
+    options_with(args, m, g, writes(m, g))
+}
+
+/// [`options`] with the set of files the manifest writes already known (`watch` keeps it
+/// while the graph stays the same: it is 10,000 paths at 10,000 actions).
+pub fn options_with(
+    args: &BuildArgs,
+    m: &Manifest,
+    g: &graph::ActionGraph,
+    writes: Option<std::sync::Arc<std::collections::HashSet<String>>>,
+) -> exec::Options {
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         usize::from,
@@ -317,14 +328,14 @@ pub fn options(args: &BuildArgs, m: &Manifest, g: &graph::ActionGraph) -> exec::
         modules: args.modules.clone(),
         only: None,
         remote: None,
-        writes: writes(m, g),
+        writes,
     }
 }
 
 /// Every file the manifest's actions write, in all its stages, for the sweep of files an
 /// earlier build wrote that nothing writes any more. The target's graph serves when it is
 /// every stage; a manifest whose other stages do not expand sweeps nothing.
-fn writes(
+pub fn writes(
     m: &Manifest,
     g: &graph::ActionGraph,
 ) -> Option<std::sync::Arc<std::collections::HashSet<String>>> {

@@ -21,7 +21,7 @@ use crate::output::{self, Ui};
 use crate::profile::Profile;
 use crate::progress::{JsonProgress, TextProgress};
 
-use super::build::{options, print_text_summary, summary_line, write_junit};
+use super::build::{options_with, print_text_summary, summary_line, write_junit};
 
 /// Set by Ctrl-C (or SIGTERM, SIGHUP): the running build is cancelled and watching ends.
 use crate::signals::CANCELLED as STOP;
@@ -70,6 +70,7 @@ pub fn run(ui: &Ui, args: &WatchArgs) -> Exit {
 fn watch(inc: &mut Incremental, watcher: &mut Watcher, args: &WatchArgs, out: &Out) -> Exit {
     let mut announced = false;
     let mut graph_seen = None;
+    let mut writes = None;
     loop {
         let plan = inc.round(&batuta_rules::Registry);
         if let Some(d) = &plan.problem {
@@ -82,10 +83,14 @@ fn watch(inc: &mut Incremental, watcher: &mut Watcher, args: &WatchArgs, out: &O
         {
             return out.fatal(&e);
         }
+        if graph_seen != Some(graph_id) {
+            let (m, g) = (&plan.built.0, &plan.built.1);
+            writes = super::build::writes(m, g);
+        }
         graph_seen = Some(graph_id);
         // Every round builds, even when the database knows everything is up to date: a
         // summary answers every change, and a build of known-fresh actions reads no file.
-        let round = build(inc, &plan, args, out, watcher);
+        let round = build(inc, &plan, writes.clone(), args, out, watcher);
         if let Some(e) = round.error {
             return out.fatal(&e);
         }
@@ -167,12 +172,13 @@ struct Round {
 fn build(
     inc: &mut Incremental,
     plan: &Planned,
+    writes: Option<std::sync::Arc<HashSet<String>>>,
     args: &WatchArgs,
     out: &Out,
     watcher: &Watcher,
 ) -> Round {
     let (m, g) = (&plan.built.0, &plan.built.1);
-    let mut opts = options(&args.build, m, g);
+    let mut opts = options_with(&args.build, m, g, writes);
     match super::remote::for_build(
         args.build.remote_cache.as_deref(),
         args.build.remote_executor.as_deref(),

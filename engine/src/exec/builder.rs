@@ -16,6 +16,7 @@ use super::{Event, Job, Outcome, Summary};
 /// Run the plan to its end.
 pub(super) fn run(b: &Build<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -> Summary {
     let (g, opts, progress, cancel) = (job.graph, job.options, job.progress, job.cancel);
+    let t0 = Instant::now();
     let wanted: Vec<bool> = g
         .actions
         .iter()
@@ -36,6 +37,7 @@ pub(super) fn run(b: &Build<'_>, job: &Job<'_>, phases: &mut PhaseTracker<'_>) -
         .collect();
     tracing::debug!(
         fresh = fresh.iter().filter(|f| **f).count(),
+        elapsed = ?t0.elapsed(),
         "checked freshness"
     );
     let mut plan = Plan::new(g, Some(wanted), opts.keep_going, Resources::default());

@@ -239,6 +239,10 @@ pub struct Session {
     /// The journal file as this session last read or wrote it (size, mtime): another
     /// batuta that built in between changes it, and the session reads it again.
     stamp: Option<(u64, std::time::SystemTime)>,
+    /// The set of written files the journal was last swept against: the records this
+    /// session adds are all of files some action writes, so until the set or the journal
+    /// on disk changes, a sweep finds nothing (and costs a look at every record).
+    swept: Option<std::sync::Weak<std::collections::HashSet<String>>>,
 }
 
 fn stamp_of(path: &Path) -> Option<(u64, std::time::SystemTime)> {
@@ -256,6 +260,7 @@ impl Session {
             journal,
             warning,
             stamp,
+            swept: None,
         }
     }
 
@@ -268,6 +273,7 @@ impl Session {
             self.journal = journal;
             self.warning = warning.or(self.warning.take());
             self.stamp = now;
+            self.swept = None;
         }
     }
 
@@ -317,8 +323,16 @@ impl Session {
             progress,
         );
         if let Some(writes) = &opts.writes {
-            for s in &recorder.sweep_stale(writes) {
-                progress.event(Event::Swept(s));
+            let same = self
+                .swept
+                .as_ref()
+                .and_then(std::sync::Weak::upgrade)
+                .is_some_and(|w| std::sync::Arc::ptr_eq(&w, writes));
+            if !same {
+                for s in &recorder.sweep_stale(writes) {
+                    progress.event(Event::Swept(s));
+                }
+                self.swept = Some(std::sync::Arc::downgrade(writes));
             }
         }
         let local_slots = opts.remote.as_ref().filter(|r| r.executes()).map(|_| {
