@@ -254,7 +254,9 @@ fn run_loaded(ui: &Ui, args: &BuildArgs, loaded: Result<Opened, Diagnostics>) ->
         .is_none_or(|p| write_junit(&m, g, &summary, p));
     let whole = opts.only.is_none() && args.modules.is_empty();
     let quiet = crate::output::notes(&m, &g.warnings, false).is_empty();
-    let all_fresh = summary.executed + summary.cached + summary.up_to_date == g.actions.len();
+    // Only a build that ran nothing: one that wrote outputs did so within a clock tick of
+    // now, which the record could not trust, and looking would cost every edit's build.
+    let all_fresh = summary.up_to_date == g.actions.len();
     // Only `build` looks for the record (see `settled`); `transpile` would write it in vain.
     let looked_for = matches!(ws.selection(), Selection::Target(_));
     if looked_for && whole && quiet && all_fresh && summary.failed == 0 && !summary.cancelled {

@@ -1,4 +1,4 @@
-//! A settled build: what a build in which every action ended up to date depended on, kept
+//! A settled build: what a build that found every action up to date depended on, kept
 //! so that the next `batuta build` of the same selection can tell by `stat` calls alone
 //! that it would do nothing, without loading the database, the graph or the journal.
 //!
@@ -93,7 +93,7 @@ fn digest_of(asked: &keys::Gathered) -> Digest {
 }
 
 impl Settled {
-    /// The record of a build of `ws`'s graph `g` that ended with every action up to date,
+    /// The record of a build of `ws`'s graph `g` that found every action up to date,
     /// with `stamp` giving what the build verified of each file; `None` when something it
     /// depended on cannot be proven unchanged later (a stamp within a clock tick of now, a
     /// file it has no stamp for, an action that is never up to date).
