@@ -15,7 +15,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{Files, events, summary};
+use common::{Files, summary};
 
 const SOURCES: [&str; 5] = ["figlet.c", "zipio.c", "crc.c", "inflate.c", "utf8.c"];
 
@@ -155,31 +155,11 @@ fn python_zip(font: &[u8]) -> Vec<u8> {
     out.stdout
 }
 
-fn build(ws: &Files) -> (i32, Vec<Value>) {
-    let out = ws
-        .batuta()
-        .args(["build", "--keep-going", "--format", "json"])
-        .output()
-        .unwrap();
-    (out.status.code().unwrap_or(-1), events(&out))
-}
-
 fn outcome<'a>(ev: &'a [Value], id: &str) -> &'a str {
     ev.iter()
         .find(|e| e["event"] == "action" && e["id"] == id)
         .and_then(|e| e["outcome"].as_str())
         .unwrap_or_else(|| panic!("no outcome for {id}: {ev:#?}"))
-}
-
-fn rows(ws: &Files) -> Vec<Value> {
-    let out = ws
-        .batuta()
-        .args(["status", "--files", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["files"].as_array().unwrap().clone()
 }
 
 fn row<'a>(rows: &'a [Value], source: &str) -> &'a Value {
@@ -191,7 +171,7 @@ fn row<'a>(rows: &'a [Value], source: &str) -> &'a Value {
 #[test]
 fn a_c_program_runs_bridged_then_with_one_file_ported_by_hand() {
     let ws = workspace();
-    let (_, ev) = build(&ws);
+    let (_, ev) = ws.build_json(&["--keep-going"]);
     // Whatever decy made of each file, the program links and prints what the original does.
     assert_eq!(outcome(&ev, "build/build"), "executed", "{ev:#?}");
     assert!(
@@ -210,7 +190,7 @@ fn a_c_program_runs_bridged_then_with_one_file_ported_by_hand() {
             .starts_with("4 cases, all the same"),
         "{report}"
     );
-    let all = rows(&ws);
+    let all = ws.file_rows();
     for s in SOURCES {
         let r = row(&all, &format!("legacy/{s}"));
         assert_eq!(r["compile"]["state"], "bridged", "{r}");
@@ -226,10 +206,10 @@ fn a_c_program_runs_bridged_then_with_one_file_ported_by_hand() {
         "batuta.yaml",
         &MANIFEST.replace(" HAND", ", hand_ported: [crc.c]"),
     );
-    let (code, ev) = build(&ws);
+    let (code, ev) = ws.build_json(&["--keep-going"]);
     assert_eq!(outcome(&ev, "build/build"), "executed", "{ev:#?}");
     assert_eq!(outcome(&ev, "validate/same"), "executed", "{ev:#?}");
-    let all = rows(&ws);
+    let all = ws.file_rows();
     let crc = row(&all, "legacy/crc.c");
     assert_eq!(crc["origin"], "hand-ported", "{crc}");
     assert_eq!(crc["compile"]["state"], "ok", "{crc}");
@@ -261,7 +241,7 @@ fn a_c_program_runs_bridged_then_with_one_file_ported_by_hand() {
         "rust/src/crc.rs",
         &CRC_RS.replace("& 0xff) as usize", "& 0x1ff) as usize"),
     );
-    let (code, ev) = build(&ws);
+    let (code, ev) = ws.build_json(&["--keep-going"]);
     assert_eq!(code, 1);
     let same = ev
         .iter()

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{Files, events, summary};
+use common::{Files, summary};
 
 /// Both packages as Python runs them (from this folder); PYTHON is an interpreter with
 /// pytest.
@@ -244,15 +244,6 @@ fn workspace(python: &Path) -> Files {
     ws
 }
 
-fn build(ws: &Files) -> (i32, Vec<Value>) {
-    let out = ws
-        .batuta()
-        .args(["build", "--keep-going", "--format", "json"])
-        .output()
-        .unwrap();
-    (out.status.code().unwrap_or(-1), events(&out))
-}
-
 fn action<'a>(ev: &'a [Value], id: &str) -> &'a Value {
     ev.iter()
         .find(|e| e["event"] == "action" && e["id"] == id)
@@ -264,16 +255,6 @@ fn report<'a>(ev: &'a [Value], id: &str) -> &'a str {
         .find(|e| e["event"] == "report" && e["id"] == id)
         .and_then(|e| e["text"].as_str())
         .unwrap_or_else(|| panic!("no report of {id}: {ev:#?}"))
-}
-
-fn status(ws: &Files) -> Value {
-    let out = ws
-        .batuta()
-        .args(["status", "--files", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn row<'a>(status: &'a Value, source: &str) -> &'a Value {
@@ -302,7 +283,7 @@ fn python_packages_run_with_hand_ported_modules_native_under_their_own_tests() {
     let python = python();
     let ws = workspace(&python);
     let started = std::time::Instant::now();
-    let (_, ev) = build(&ws);
+    let (_, ev) = ws.build_json(&["--keep-going"]);
     let cold = started.elapsed();
     // Whatever depyler made of the packages, the mixed program is the original's twin.
     assert_eq!(
@@ -312,7 +293,7 @@ fn python_packages_run_with_hand_ported_modules_native_under_their_own_tests() {
     );
     let same = action(&ev, "validate/same");
     assert_eq!(same["outcome"], "executed", "{same}");
-    let before = status(&ws);
+    let before = ws.status_files();
     let native_before = before["native"]["native_lines"].as_u64().unwrap();
     let unidecode = row(&before, "text_unidecode/__init__.py");
     assert_eq!(unidecode["native"]["functions"], 0, "{unidecode}");
@@ -336,7 +317,7 @@ fn python_packages_run_with_hand_ported_modules_native_under_their_own_tests() {
         ),
     );
     let started = std::time::Instant::now();
-    let (_, ev) = build(&ws);
+    let (_, ev) = ws.build_json(&["--keep-going"]);
     let ported = started.elapsed();
     assert_eq!(action(&ev, "transpile/native")["outcome"], "executed");
     let same = action(&ev, "validate/same");
@@ -372,7 +353,7 @@ fn python_packages_run_with_hand_ported_modules_native_under_their_own_tests() {
     assert!(tests.contains("133 passed"), "{tests}");
 
     // `status --files`: which functions run native, which stay Python and why; the share.
-    let after = status(&ws);
+    let after = ws.status_files();
     let unidecode = row(&after, "text_unidecode/__init__.py");
     assert_eq!(unidecode["native"]["functions"], 1, "{unidecode}");
     assert_eq!(unidecode["native"]["of"], 1, "{unidecode}");
@@ -415,7 +396,7 @@ fn python_packages_run_with_hand_ported_modules_native_under_their_own_tests() {
     );
 
     // Nothing changed, nothing runs: the extension is cached like any action.
-    let (code, ev) = build(&ws);
+    let (code, ev) = ws.build_json(&["--keep-going"]);
     let s = summary(&ev);
     assert_eq!(s["executed"], 0, "{ev:#?}");
     assert_eq!(code, i32::from(s["failed"].as_u64().unwrap() > 0));
@@ -429,7 +410,7 @@ fn python_packages_run_with_hand_ported_modules_native_under_their_own_tests() {
             "(truncated.len() + word.len())",
         ),
     );
-    let (code, ev) = build(&ws);
+    let (code, ev) = ws.build_json(&["--keep-going"]);
     assert_eq!(code, 1);
     assert_eq!(action(&ev, "transpile/native")["outcome"], "executed");
     let same = action(&ev, "validate/same");

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{Files, copy_tree, corpus, events};
+use common::{Files, copy_tree, corpus};
 
 fn init(ws: &Files) -> String {
     let out = ws.batuta().arg("init").output().unwrap();
@@ -23,15 +23,6 @@ fn init(ws: &Files) -> String {
     let check = ws.batuta().arg("check").output().unwrap();
     assert!(check.status.success(), "init's manifest checks: {check:?}");
     ws.read("batuta.yaml")
-}
-
-fn build(ws: &Files) -> (i32, Vec<Value>) {
-    let out = ws
-        .batuta()
-        .args(["build", "--keep-going", "--format", "json"])
-        .output()
-        .unwrap();
-    (out.status.code().unwrap_or(-1), events(&out))
 }
 
 fn ids<'a>(ev: &'a [Value], outcome: &str) -> Vec<&'a str> {
@@ -42,17 +33,6 @@ fn ids<'a>(ev: &'a [Value], outcome: &str) -> Vec<&'a str> {
         .collect();
     v.sort_unstable();
     v
-}
-
-fn status_files(ws: &Files) -> Vec<Value> {
-    let out = ws
-        .batuta()
-        .args(["status", "--files", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["files"].as_array().unwrap().clone()
 }
 
 /// Every action ran or failed on its own account: none was left out because something it
@@ -80,7 +60,7 @@ fn a_pypi_package_builds_with_its_failing_modules_quarantined() {
     copy_tree(&corpus("python-slugify-8.0.4"), ws.dir.path());
     let manifest = init(&ws);
     assert!(manifest.contains("rule: depyler"), "{manifest}");
-    let (code, ev) = build(&ws);
+    let (code, ev) = ws.build_json(&["--keep-going"]);
     let sources = [
         "setup.py",
         "slugify/__init__.py",
@@ -112,7 +92,7 @@ fn a_pypi_package_builds_with_its_failing_modules_quarantined() {
         assert!(code.starts_with("BATUTA-"), "{e}");
         assert_ne!(code, "BATUTA-T-001", "depyler is installed: {e}");
     }
-    let rows = status_files(&ws);
+    let rows = ws.file_rows();
     assert_eq!(rows.len(), sources.len(), "{rows:#?}");
     let lib = ws.read("rust/src/lib.rs");
     for r in &rows {
@@ -153,9 +133,9 @@ fn a_debian_c_program_gets_a_crate_and_every_phase_runs() {
     copy_tree(&corpus("sl-5.02"), ws.dir.path());
     let manifest = init(&ws);
     assert!(manifest.contains("rule: decy"), "{manifest}");
-    let (_, ev) = build(&ws);
+    let (_, ev) = ws.build_json(&["--keep-going"]);
     nothing_blocked_but_dependants(&ev);
-    let rows = status_files(&ws);
+    let rows = ws.file_rows();
     let sl = rows
         .iter()
         .find(|r| r["source"] == "sl.c")
@@ -187,8 +167,8 @@ fn debians_shell_scripts_are_found_by_shebang_and_each_purified_or_reported() {
     assert!(manifest.contains("bin/zgrep"), "{manifest}");
     // A shell-only project has no crate, so nothing refers to one.
     assert!(!manifest.contains("Cargo.toml"), "{manifest}");
-    let (_, ev) = build(&ws);
-    let rows = status_files(&ws);
+    let (_, ev) = ws.build_json(&["--keep-going"]);
+    let rows = ws.file_rows();
     assert_eq!(rows.len(), scripts.len(), "{rows:#?}");
     for r in &rows {
         assert_eq!(r["kind"], "script", "{r}");

@@ -6,16 +6,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{Files, events, summary};
-
-fn build(ws: &Files) -> (i32, Vec<Value>) {
-    let out = ws
-        .batuta()
-        .args(["build", "--format", "json"])
-        .output()
-        .unwrap();
-    (out.status.code().unwrap_or(-1), events(&out))
-}
+use common::{Files, summary};
 
 fn removed(ev: &[Value]) -> Vec<&str> {
     let mut v: Vec<&str> = ev
@@ -54,7 +45,7 @@ fn what_no_action_writes_any_more_is_removed_and_nothing_else() {
             ("out/src/app.rs", "pub fn main() {}\n"),
         ],
     );
-    let (code, ev) = build(&ws);
+    let (code, ev) = ws.build_json(&[]);
     assert_eq!(code, 0, "{ev:#?}");
     assert!(ws.path("out/gen/pkg/b.txt").exists());
     assert!(ws.path("out/src/lib.rs").exists());
@@ -64,7 +55,7 @@ fn what_no_action_writes_any_more_is_removed_and_nothing_else() {
     // Exclude b.py, and make the crate a program: b's copy and the old crate root are
     // batuta's and unchanged, so they go, with the folder b's copy leaves empty.
     ws.write("batuta.yaml", &manifest("\"pkg/**\"", "out/src/main.rs"));
-    let (code, ev) = build(&ws);
+    let (code, ev) = ws.build_json(&[]);
     assert_eq!(code, 0, "{ev:#?}");
     assert_eq!(removed(&ev), ["out/gen/pkg/b.txt", "out/src/lib.rs"]);
     assert!(
@@ -77,7 +68,7 @@ fn what_no_action_writes_any_more_is_removed_and_nothing_else() {
     assert_eq!(ws.read("out/src/app.rs"), "pub fn main() {}\n");
 
     // Nothing more to sweep, and nothing to do.
-    let (_, ev) = build(&ws);
+    let (_, ev) = ws.build_json(&[]);
     assert!(removed(&ev).is_empty(), "{ev:#?}");
     assert_eq!(summary(&ev)["executed"], 0);
 
@@ -99,11 +90,11 @@ fn a_file_changed_since_batuta_wrote_it_is_kept() {
         &manifest("", "out/src/lib.rs"),
         &[("src/a.py", "a\n"), ("src/b.py", "b\n")],
     );
-    build(&ws);
+    ws.build_json(&[]);
     // b's copy becomes someone's own work, then b leaves the migration.
     ws.write("out/gen/b.txt", "edited by hand\n");
     ws.write("batuta.yaml", &manifest("\"b.py\"", "out/src/lib.rs"));
-    let (code, ev) = build(&ws);
+    let (code, ev) = ws.build_json(&[]);
     assert_eq!(code, 0);
     assert!(removed(&ev).is_empty(), "{ev:#?}");
     let kept: Vec<&Value> = ev.iter().filter(|e| e["event"] == "kept").collect();
@@ -111,7 +102,7 @@ fn a_file_changed_since_batuta_wrote_it_is_kept() {
     assert_eq!(kept[0]["path"], "out/gen/b.txt");
     assert_eq!(ws.read("out/gen/b.txt"), "edited by hand\n");
     // batuta forgets it: the next build does not mention it again.
-    let (_, ev) = build(&ws);
+    let (_, ev) = ws.build_json(&[]);
     assert!(!ev.iter().any(|e| e["event"] == "kept"), "{ev:#?}");
 }
 
@@ -121,7 +112,7 @@ fn clean_removes_what_past_builds_wrote_too() {
         &manifest("", "out/src/lib.rs"),
         &[("src/a.py", "a\n"), ("src/b.py", "b\n")],
     );
-    build(&ws);
+    ws.build_json(&[]);
     // b leaves the manifest without a build in between: only the journal knows its copy.
     ws.write("batuta.yaml", &manifest("\"b.py\"", "out/src/lib.rs"));
     ws.write("out/mine.txt", "mine\n");
@@ -156,7 +147,7 @@ stages:
             "def add(a: int, b: int) -> int:\n    return a + b\n",
         )],
     );
-    let (code, ev) = build(&ws);
+    let (code, ev) = ws.build_json(&[]);
     assert_eq!(code, 0, "{ev:#?}");
     let sidecar = ".batuta/transpile/rust/src/calc.rs.Cargo.toml";
     assert!(ws.path(sidecar).exists());
@@ -171,7 +162,7 @@ stages:
             "out: \"src/{stem}.rs\", hand_ported: [calc.py] }",
         ),
     );
-    let (code, ev) = build(&ws);
+    let (code, ev) = ws.build_json(&[]);
     assert_eq!(code, 0, "{ev:#?}");
     assert_eq!(removed(&ev), [sidecar]);
     let kept: Vec<&Value> = ev.iter().filter(|e| e["event"] == "kept").collect();

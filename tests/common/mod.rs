@@ -47,6 +47,33 @@ impl Files {
         c
     }
 
+    /// `batuta build --format json` with `args`: its exit code and its events.
+    pub fn build_json(&self, args: &[&str]) -> (i32, Vec<Value>) {
+        let out = self
+            .batuta()
+            .args(["build", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), events(&out))
+    }
+
+    /// What `batuta status --files --format json` says (it must succeed).
+    pub fn status_files(&self) -> Value {
+        let out = self
+            .batuta()
+            .args(["status", "--files", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// The rows of [`Files::status_files`].
+    pub fn file_rows(&self) -> Vec<Value> {
+        self.status_files()["files"].as_array().unwrap().clone()
+    }
+
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
