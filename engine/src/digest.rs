@@ -150,6 +150,11 @@ impl Stamp {
 }
 
 impl Stamp {
+    /// The stamp of what is at `p`, following links; `None` when nothing is there.
+    pub fn of_path(p: &Path) -> Option<Stamp> {
+        std::fs::metadata(p).ok().map(|m| Stamp::of(&m))
+    }
+
     /// The stamp of what `fstatat` found.
     #[cfg(unix)]
     pub fn of_stat(st: &libc::stat) -> Stamp {
@@ -175,8 +180,17 @@ pub struct StatCache {
     changed: bool,
 }
 
-/// Kernel file timestamps are coarse (a few milliseconds); stay well clear of that.
-const RACY_WINDOW_NS: i128 = 50_000_000;
+/// Kernel file timestamps are coarse (a few milliseconds): a stamp within this of the
+/// instant it was taken or kept says nothing of a write in the same tick (git's "racy
+/// clean" problem). The stat cache, the tree's shape and the settled record all keep clear
+/// of it.
+pub const RACY_WINDOW_NS: i128 = 50_000_000;
+
+/// `t` in nanoseconds since the epoch, as a [`Stamp`] counts time.
+pub fn nanos(t: std::time::SystemTime) -> i128 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
 
 impl StatCache {
     /// The recorded digest, if the file's current metadata says it is still right.
@@ -223,9 +237,7 @@ impl StatCache {
 
     /// Call just before persisting: stamps recorded until now become trustworthy.
     pub fn mark_saved(&mut self) {
-        self.saved_at_ns = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i128);
+        self.saved_at_ns = nanos(std::time::SystemTime::now());
     }
 
     pub fn changed(&self) -> bool {

@@ -42,6 +42,39 @@ pub unsafe fn reserve_descriptors(n: usize) {
     }
 }
 
+/// The folder at `path`, opened to stat relative to it (`O_PATH`); `None` when it is
+/// not there, not a folder, or cannot be opened.
+pub fn open_folder(path: &Path) -> Option<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: open of a NUL-terminated path; the descriptor is owned below.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    // SAFETY: a descriptor just opened, owned by nobody else.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The stamp of `name` in the folder `fd` and whether it is a regular file; `Ok(None)`
+/// when nothing is there. Follows a final link.
+pub fn stat_at(fd: &OwnedFd, name: &str) -> io::Result<Option<(Stamp, bool)>> {
+    let name = cstr(name)?;
+    // SAFETY: stat is plain data that fstatat fills.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstatat on a folder held open and a NUL-terminated name.
+    if unsafe { libc::fstatat(fd.as_raw_fd(), name.as_ptr(), &mut st, 0) } != 0 {
+        let e = io::Error::last_os_error();
+        return match e.kind() {
+            io::ErrorKind::NotFound => Ok(None),
+            _ => Err(e),
+        };
+    }
+    let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
+    Ok(Some((Stamp::of_stat(&st), regular)))
+}
+
 pub struct Folders {
     root: PathBuf,
     /// Each folder opened so far, by its workspace-relative path (`None`: it cannot be).
@@ -69,19 +102,7 @@ impl Folders {
         } else {
             self.root.join(dir)
         };
-        let fd = CString::new(path.as_os_str().as_bytes())
-            .ok()
-            .and_then(|c| {
-                // SAFETY: open of a NUL-terminated path; the descriptor is owned below.
-                let fd = unsafe {
-                    libc::open(
-                        c.as_ptr(),
-                        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-                    )
-                };
-                // SAFETY: a descriptor just opened, owned by nobody else.
-                (fd >= 0).then(|| Arc::new(unsafe { OwnedFd::from_raw_fd(fd) }))
-            });
+        let fd = open_folder(&path).map(Arc::new);
         self.open
             .write()
             .expect("folders lock")
@@ -102,19 +123,7 @@ impl Folders {
                 Err(e) => Err(e),
             };
         };
-        let name = cstr(name)?;
-        // SAFETY: stat is plain data that fstatat fills.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: fstatat on a folder we hold open and a NUL-terminated name.
-        if unsafe { libc::fstatat(fd.as_raw_fd(), name.as_ptr(), &mut st, 0) } != 0 {
-            let e = io::Error::last_os_error();
-            return match e.kind() {
-                io::ErrorKind::NotFound => Ok(None),
-                _ => Err(e),
-            };
-        }
-        let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
-        Ok(Some((Stamp::of_stat(&st), regular)))
+        stat_at(&fd, name)
     }
 
     /// The digest of the file at `rel` through the stat cache, as `crate::digest::digest`

@@ -72,10 +72,6 @@ pub struct Memo {
     frozen: bool,
 }
 
-fn stamp(p: &Path) -> Option<Stamp> {
-    std::fs::metadata(p).ok().map(|m| Stamp::of(&m))
-}
-
 /// Whether `exe` is one of rustup's proxies: rustup installs them as links to itself in
 /// its own folder.
 fn is_rustup_proxy(exe: &Path) -> bool {
@@ -120,7 +116,7 @@ fn rustup_files(dir: &Path) -> Vec<PathBuf> {
 
 fn identity(q: &Query<'_>, env: &[(String, OsString)]) -> Identity {
     let program = find_program(q.program).and_then(|p| {
-        let s = stamp(&p)?;
+        let s = Stamp::of_path(&p)?;
         Some((p, s))
     });
     let mut files = Vec::new();
@@ -134,7 +130,7 @@ fn identity(q: &Query<'_>, env: &[(String, OsString)]) -> Identity {
         files = rustup_files(q.dir)
             .into_iter()
             .map(|f| {
-                let s = stamp(&f);
+                let s = Stamp::of_path(&f);
                 (f, s)
             })
             .collect();
@@ -195,7 +191,11 @@ impl Memo {
     ) -> String {
         let id = Identity {
             program: None,
-            files: inputs.files.iter().map(|f| (f.clone(), stamp(f))).collect(),
+            files: inputs
+                .files
+                .iter()
+                .map(|f| (f.clone(), Stamp::of_path(f)))
+                .collect(),
             env: inputs
                 .env
                 .iter()

@@ -22,9 +22,6 @@
 //! the next build takes the full path (and records it then). The file is framed like the
 //! database (magic, the binary, length, BLAKE3), so a damaged or foreign one is ignored.
 
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -35,7 +32,8 @@ use super::keys::{self, KeyNeeds};
 use super::shape::Shape;
 use super::store;
 use super::{Selection, Workspace};
-use crate::digest::{Digest, Stamp};
+use crate::digest::{Digest, RACY_WINDOW_NS, Stamp, nanos};
+use crate::folders;
 use crate::fsutil::{self, Durability};
 use crate::graph::ActionGraph;
 use crate::manifest::{self, Catalog};
@@ -43,9 +41,6 @@ use crate::probe;
 use crate::rule::Rules;
 
 const MAGIC: &[u8; 8] = b"BTOK0001";
-
-/// Kernel file timestamps are coarse (a few milliseconds); stay well clear of that.
-const RACY_WINDOW_NS: i128 = 50_000_000;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Settled {
@@ -72,17 +67,11 @@ pub fn path(root: &Path, selection: &Selection) -> PathBuf {
         .join(format!("{}.settled", selection.file_name()))
 }
 
-fn now_ns() -> i128 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128)
-}
-
 fn own_files(root: &Path) -> Vec<(PathBuf, Option<Stamp>)> {
     [crate::journal::path(root), crate::state::path(root)]
         .into_iter()
         .map(|p| {
-            let s = std::fs::metadata(&p).ok().map(|m| Stamp::of(&m));
+            let s = Stamp::of_path(&p);
             (p, s)
         })
         .collect()
@@ -122,7 +111,7 @@ impl Settled {
             .collect();
         paths.sort_unstable();
         paths.dedup();
-        let since = now_ns() - RACY_WINDOW_NS;
+        let since = nanos(SystemTime::now()) - RACY_WINDOW_NS;
         let mut folders: Vec<(String, Vec<(String, Stamp)>)> = Vec::new();
         for p in paths {
             // No stamp: the build did not verify it (an input a glob matched, now gone).
@@ -221,40 +210,17 @@ impl Settled {
     /// no-op's time at 2,000 folders).
     fn files_unchanged(&self, root: &Path) -> bool {
         self.folders.par_iter().all(|(dir, names)| {
-            let Some(fd) = open_folder(root, dir) else {
+            let path = if dir.is_empty() {
+                root.to_path_buf()
+            } else {
+                root.join(dir)
+            };
+            let Some(fd) = folders::open_folder(&path) else {
                 return false;
             };
-            names
-                .iter()
-                .all(|(name, then)| matches!(stat_at(&fd, name), Some(now) if now == *then))
+            names.iter().all(|(name, then)| {
+                matches!(folders::stat_at(&fd, name), Ok(Some((now, _))) if now == *then)
+            })
         })
     }
-}
-
-fn open_folder(root: &Path, dir: &str) -> Option<OwnedFd> {
-    let path = if dir.is_empty() {
-        root.to_path_buf()
-    } else {
-        root.join(dir)
-    };
-    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: open of a NUL-terminated path; the descriptor is owned below.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    // SAFETY: a descriptor just opened, owned by nobody else.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// The stamp of `name` in the folder `fd`, following a final link as the build did.
-fn stat_at(fd: &OwnedFd, name: &str) -> Option<Stamp> {
-    let name = CString::new(name).ok()?;
-    // SAFETY: stat is plain data that fstatat fills.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstatat on a folder we hold open and a NUL-terminated name.
-    (unsafe { libc::fstatat(fd.as_raw_fd(), name.as_ptr(), &mut st, 0) } == 0)
-        .then(|| Stamp::of_stat(&st))
 }

@@ -28,10 +28,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::Expansion;
-use crate::digest::Stamp;
-
-/// Kernel file timestamps are coarse (a few milliseconds); stay well clear of that.
-const RACY_WINDOW_NS: i128 = 50_000_000;
+use crate::digest::{RACY_WINDOW_NS, Stamp, nanos};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shape {
@@ -63,15 +60,6 @@ fn kind(p: &Path) -> Kind {
         Ok(m) if m.is_file() => Kind::File,
         Ok(_) => Kind::Other,
     }
-}
-
-fn stamp(p: &Path) -> Option<Stamp> {
-    std::fs::metadata(p).ok().map(|m| Stamp::of(&m))
-}
-
-fn nanos(t: SystemTime) -> i128 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 /// `rel` and its folders, from `skip` levels up to the workspace (`""`), as paths under
@@ -188,7 +176,7 @@ impl Shape {
                 ancestors(root, &rel.to_string_lossy(), 0, &mut kinds);
             }
         }
-        let listed = each(paths, stamp);
+        let listed = each(paths, Stamp::of_path);
         let kinds = each(kinds, kind);
         let since = nanos(started) - RACY_WINDOW_NS;
         let racy = listed
@@ -205,7 +193,10 @@ impl Shape {
     /// the observation was racy.
     pub fn changed(&self) -> bool {
         self.racy
-            || self.listed.par_iter().any(|(p, then)| stamp(p) != *then)
+            || self
+                .listed
+                .par_iter()
+                .any(|(p, then)| Stamp::of_path(p) != *then)
             || self.kinds.par_iter().any(|(p, then)| kind(p) != *then)
     }
 }
