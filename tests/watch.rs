@@ -403,6 +403,24 @@ fn an_output_deleted_by_hand_is_restored() {
 }
 
 #[test]
+fn an_output_edited_by_hand_after_an_edit_is_restored() {
+    let w = pipeline();
+    std::thread::sleep(Duration::from_millis(500));
+    // A round after an edit keeps what the last one knew of every other action...
+    w.write("src/a.py", "edited\n");
+    let b = w.next_build();
+    assert_eq!(executed(&b), ["build/join", "transpile/upper:a.py"]);
+    // ...but not of an action whose output someone else wrote since.
+    w.write("out/b.txt", "scribbled\n");
+    let b = w.next_build();
+    assert!(
+        outcomes(&b).contains(&("transpile/upper:b.py".to_owned(), "cached".to_owned())),
+        "{b:#?}"
+    );
+    assert_eq!(w.read("out/b.txt"), "B\n");
+}
+
+#[test]
 fn the_builds_own_writes_do_not_restart_it() {
     // `second` is still running when the event of `first`'s write arrives.
     let w = Watch::start(

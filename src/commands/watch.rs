@@ -28,8 +28,8 @@ use crate::signals::CANCELLED as STOP;
 
 /// How often the loop looks at Ctrl-C while nothing happens: rare enough to cost nothing.
 const IDLE_POLL: Duration = Duration::from_millis(200);
-/// How often it looks for events and the build's end while a build runs.
-const BUSY_POLL: Duration = Duration::from_millis(5);
+/// How often it looks at Ctrl-C while a build runs (the build's end wakes it at once).
+const BUSY_POLL: Duration = Duration::from_millis(50);
 
 pub fn run(ui: &Ui, args: &WatchArgs) -> Exit {
     let path = match super::find_manifest(&args.build.manifest) {
@@ -90,7 +90,7 @@ fn watch(inc: &mut Incremental, watcher: &mut Watcher, args: &WatchArgs, out: &O
         graph_seen = Some(graph_id);
         // Every round builds, even when the database knows everything is up to date: a
         // summary answers every change, and a build of known-fresh actions reads no file.
-        let round = build(inc, &plan, writes.clone(), args, out, watcher);
+        let round = build(inc, &plan, writes.clone(), args, out, &mut *watcher);
         if let Some(e) = round.error {
             return out.fatal(&e);
         }
@@ -144,6 +144,11 @@ fn take(inc: &mut Incremental, watcher: &mut Watcher, c: &Changes, out: &Out) ->
     if c.is_empty() {
         return false;
     }
+    if c.lost {
+        out.note(
+            "warning: file events were lost (the system's queue overflowed); checking every file",
+        );
+    }
     if let Err(e) = watcher.watch(inc.new_dirs(c).iter().map(PathBuf::as_path)) {
         // A folder that cannot be watched loses its future events, not this batch.
         out.note(&format!("warning: {e}"));
@@ -175,7 +180,7 @@ fn build(
     writes: Option<std::sync::Arc<HashSet<String>>>,
     args: &WatchArgs,
     out: &Out,
-    watcher: &Watcher,
+    watcher: &mut Watcher,
 ) -> Round {
     let (m, g) = (&plan.built.0, &plan.built.1);
     let mut opts = options_with(&args.build, m, g, writes);
@@ -242,7 +247,13 @@ fn build(
     };
     round.summary = std::thread::scope(|s| {
         let session = inc.session();
-        let worker = s.spawn(|| session.build(&job));
+        let waker = watcher.waker();
+        let job = &job;
+        let worker = s.spawn(move || {
+            let summary = session.build(job);
+            waker.wake();
+            summary
+        });
         while !worker.is_finished() {
             if STOP.load(Ordering::SeqCst) {
                 cancel.store(true, Ordering::SeqCst);

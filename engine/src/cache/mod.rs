@@ -18,6 +18,8 @@
 mod gc;
 mod pack;
 
+pub use pack::Packs;
+
 pub use gc::GcReport;
 
 use std::collections::HashSet;
@@ -110,7 +112,10 @@ pub struct Cache {
     /// This build's action records, until [`Cache::flush`] seals them into a pack.
     writer: Mutex<Option<pack::Writer>>,
     /// The packs on disk, read at the first lookup.
-    packs: Mutex<Option<Arc<pack::Packs>>>,
+    packs: Mutex<Option<Arc<Packs>>>,
+    /// The packs an earlier read found (this cache's, or the last build's in the same
+    /// process): their indexes are not read again.
+    before: Mutex<Option<Arc<Packs>>>,
     /// A restored record is noted as used again (a copy in this build's pack) when its
     /// last use is older than this: often enough for gc to tell old from recent, rarely
     /// enough that builds restoring everything do not copy every record each time.
@@ -133,6 +138,7 @@ impl Cache {
             unflushed: Mutex::new(Vec::new()),
             writer: Mutex::new(None),
             packs: Mutex::new(None),
+            before: Mutex::new(None),
             refresh_after_ns: REFRESH_AFTER_NS,
             damaged: Mutex::new(HashSet::new()),
         }
@@ -162,12 +168,26 @@ impl Cache {
     }
 
     /// The packs on disk, read once; a damaged one is reported (once) as `Err`.
+    /// Start from the packs an earlier build of this process read (see
+    /// [`Cache::packs_read`]), so that only new packs have their index read.
+    pub fn after(self, read: Option<Arc<Packs>>) -> Cache {
+        *self.before.lock().expect("packs lock") = read;
+        self
+    }
+
+    /// The packs this cache read last, for the next build's [`Cache::after`].
+    pub fn packs_read(&self) -> Option<Arc<Packs>> {
+        let packs = self.packs.lock().expect("packs lock").clone();
+        packs.or_else(|| self.before.lock().expect("packs lock").clone())
+    }
+
     fn packs(&self) -> Result<Arc<pack::Packs>, CacheError> {
         let mut packs = self.packs.lock().expect("packs lock");
         if let Some(p) = &*packs {
             return Ok(p.clone());
         }
-        let mut loaded = pack::Packs::load(&self.packs_dir());
+        let before = self.before.lock().expect("packs lock").clone();
+        let mut loaded = pack::Packs::load(&self.packs_dir(), before.as_deref());
         let damaged = std::mem::take(&mut loaded.damaged);
         *packs = Some(Arc::new(loaded));
         match damaged.into_iter().next() {
@@ -376,7 +396,9 @@ impl Cache {
         let blobs = self.flush_blobs();
         let records = match self.writer.lock().expect("writer lock").take() {
             Some(w) => {
-                *self.packs.lock().expect("packs lock") = None;
+                if let Some(read) = self.packs.lock().expect("packs lock").take() {
+                    *self.before.lock().expect("packs lock") = Some(read);
+                }
                 pack::sweep_unsealed(&self.packs_dir());
                 w.finish(&self.packs_dir())
                     .and_then(|()| pack::merge_if_many(&self.packs_dir()))

@@ -24,6 +24,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::digest::Digest;
 use crate::fsutil::{self, Durability};
@@ -39,10 +40,9 @@ const FOOTER: usize = 8 + 4 + 32 + 8;
 /// Past this many packs a flush merges them, so a lookup opens a bounded number of files.
 pub const MERGE_OVER: usize = 16;
 
-/// Where a record is: which file, at what offset, how long.
+/// Where a record is in its pack, and when it was last used.
 #[derive(Debug, Clone, Copy)]
 struct At {
-    file: usize,
     offset: u64,
     len: u32,
     used: u64,
@@ -58,13 +58,30 @@ pub struct Entry {
     pub used: u64,
 }
 
-/// The packs of a cache folder, read once: every key's newest record.
+/// The packs of a cache folder, read once, newest first: a key's record is the newest
+/// pack's that has it.
 #[derive(Debug, Default)]
 pub struct Packs {
-    files: Vec<(PathBuf, File)>,
-    index: HashMap<Digest, At>,
+    packs: Vec<Arc<Pack>>,
     /// Packs that did not check out, and why: removed, to be reported.
     pub damaged: Vec<(PathBuf, String)>,
+}
+
+/// One pack's index, with the pack open.
+#[derive(Debug)]
+struct Pack {
+    path: PathBuf,
+    file: File,
+    /// Device, inode and size. A pack is written once and renamed into place, and merges
+    /// and gc write new files, so a file of the same identity holds the same index: the
+    /// next build of the same process (`watch`) reads only the packs that are new.
+    identity: (u64, u64, u64),
+    index: HashMap<Digest, At>,
+}
+
+fn identity(m: &fs::Metadata) -> (u64, u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino(), m.len())
 }
 
 /// Why a pack's index cannot be read.
@@ -78,24 +95,42 @@ pub enum IndexError {
 }
 
 impl Packs {
-    /// The packs in `dir`, newest first. A pack whose footer or index does not check out
-    /// is removed (a pack is renamed into place whole, so that is damage, not a write in
-    /// progress) and listed in `damaged`.
-    pub fn load(dir: &Path) -> Packs {
+    /// The packs in `dir`, newest first, each index read unless `before` (an earlier load)
+    /// holds the same file. A pack whose footer or index does not check out is removed (a
+    /// pack is renamed into place whole, so that is damage, not a write in progress) and
+    /// listed in `damaged`.
+    pub fn load(dir: &Path, before: Option<&Packs>) -> Packs {
         let mut packs = Packs::default();
         for path in pack_files(dir) {
+            let known = before.and_then(|b| {
+                let p = b.packs.iter().find(|p| p.path == path)?;
+                let now = fs::metadata(&path).ok()?;
+                (identity(&now) == p.identity).then(|| p.clone())
+            });
+            if let Some(p) = known {
+                packs.packs.push(p);
+                continue;
+            }
             match read_index(&path) {
                 Ok((file, entries)) => {
-                    let n = packs.files.len();
+                    let Ok(meta) = file.metadata() else { continue };
+                    let mut index = HashMap::with_capacity(entries.len());
                     for e in entries {
-                        packs.index.entry(e.key).or_insert(At {
-                            file: n,
-                            offset: e.offset,
-                            len: e.len,
-                            used: e.used,
-                        });
+                        index.insert(
+                            e.key,
+                            At {
+                                offset: e.offset,
+                                len: e.len,
+                                used: e.used,
+                            },
+                        );
                     }
-                    packs.files.push((path, file));
+                    packs.packs.push(Arc::new(Pack {
+                        path,
+                        identity: identity(&meta),
+                        file,
+                        index,
+                    }));
                 }
                 // Merged into a newer pack by another build since it was listed.
                 Err(IndexError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {}
@@ -111,16 +146,22 @@ impl Packs {
 
     /// The sealed record of `key` and when it was last used, if a pack has it.
     pub fn get(&self, key: &Digest) -> io::Result<Option<(Vec<u8>, u64)>> {
-        let Some(at) = self.index.get(key) else {
-            return Ok(None);
-        };
-        let mut bytes = vec![0; at.len as usize];
-        self.files[at.file].1.read_exact_at(&mut bytes, at.offset)?;
-        Ok(Some((bytes, at.used)))
+        for p in &self.packs {
+            if let Some(at) = p.index.get(key) {
+                let mut bytes = vec![0; at.len as usize];
+                p.file.read_exact_at(&mut bytes, at.offset)?;
+                return Ok(Some((bytes, at.used)));
+            }
+        }
+        Ok(None)
     }
 
     pub fn len(&self) -> usize {
-        self.files.len()
+        self.packs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.packs.is_empty()
     }
 }
 
@@ -329,24 +370,29 @@ fn new_name() -> String {
 /// Merge the packs of `dir` into one when there are more than [`MERGE_OVER`]: each key's
 /// newest record, copied as it is (its seal goes with it). The merged packs are removed.
 pub fn merge_if_many(dir: &Path) -> io::Result<()> {
-    let packs = Packs::load(dir);
-    if packs.len() <= MERGE_OVER {
+    if pack_files(dir).len() <= MERGE_OVER {
         return Ok(());
     }
+    let packs = Packs::load(dir, None);
+    // Each key's newest record: (pack, where), the oldest pack first so newer ones win.
+    let mut newest: HashMap<&Digest, (usize, &At)> = HashMap::new();
+    for (n, p) in packs.packs.iter().enumerate().rev() {
+        for (key, at) in &p.index {
+            newest.insert(key, (n, at));
+        }
+    }
     let mut w = Writer::new(dir)?;
-    let mut keys: Vec<(&Digest, &At)> = packs.index.iter().collect();
+    let mut keys: Vec<(&Digest, (usize, &At))> = newest.into_iter().collect();
     // Oldest pack first, in file order: the merged pack reads like the ones it replaces.
-    keys.sort_unstable_by_key(|(_, at)| (std::cmp::Reverse(at.file), at.offset));
-    for (key, at) in keys {
+    keys.sort_unstable_by_key(|(_, (n, at))| (std::cmp::Reverse(*n), at.offset));
+    for (key, (n, at)) in keys {
         let mut bytes = vec![0; at.len as usize];
-        packs.files[at.file]
-            .1
-            .read_exact_at(&mut bytes, at.offset)?;
+        packs.packs[n].file.read_exact_at(&mut bytes, at.offset)?;
         w.append_used(*key, &bytes, at.used)?;
     }
     w.finish(dir)?;
-    for (path, _) in &packs.files {
-        let _ = fs::remove_file(path);
+    for p in &packs.packs {
+        let _ = fs::remove_file(&p.path);
     }
     Ok(())
 }
@@ -371,11 +417,39 @@ mod tests {
         let mut w = Writer::new(dir.path()).unwrap();
         w.append(key(2), b"two, later").unwrap();
         w.finish(dir.path()).unwrap();
-        let packs = Packs::load(dir.path());
+        let packs = Packs::load(dir.path(), None);
         assert_eq!(packs.len(), 2);
         assert_eq!(packs.get(&key(1)).unwrap().unwrap().0, b"one again");
         assert_eq!(packs.get(&key(2)).unwrap().unwrap().0, b"two, later");
         assert!(packs.get(&key(3)).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_later_load_reads_only_the_packs_that_are_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::new(dir.path()).unwrap();
+        w.append(key(1), b"one").unwrap();
+        w.finish(dir.path()).unwrap();
+        let first = Packs::load(dir.path(), None);
+        let mut w = Writer::new(dir.path()).unwrap();
+        w.append(key(2), b"two").unwrap();
+        w.finish(dir.path()).unwrap();
+        let second = Packs::load(dir.path(), Some(&first));
+        assert_eq!(second.len(), 2);
+        assert!(Arc::ptr_eq(&second.packs[1], &first.packs[0]), "kept");
+        assert_eq!(second.get(&key(2)).unwrap().unwrap().0, b"two");
+        // A pack rewritten under its own name (as gc does) is a new file: read again.
+        let old = first.packs[0].path.clone();
+        let mut w = Writer::new(dir.path()).unwrap();
+        w.append(key(1), b"one, rewritten").unwrap();
+        w.finish_as(&old).unwrap();
+        let third = Packs::load(dir.path(), Some(&second));
+        assert!(
+            !Arc::ptr_eq(&third.packs[1], &second.packs[1]),
+            "read again"
+        );
+        assert!(Arc::ptr_eq(&third.packs[0], &second.packs[0]), "kept");
+        assert_eq!(third.get(&key(1)).unwrap().unwrap().0, b"one, rewritten");
     }
 
     #[test]
@@ -391,14 +465,17 @@ mod tests {
         let n = bytes.len();
         bytes[n - FOOTER - 1] ^= 1;
         fs::write(&path, &bytes).unwrap();
-        let packs = Packs::load(dir.path());
+        let packs = Packs::load(dir.path(), None);
         assert_eq!(packs.len(), 0);
         assert_eq!(packs.damaged[0].1, "index damaged");
         assert!(!path.exists(), "removed");
         bytes.truncate(n - 3);
         fs::write(&path, &bytes).unwrap();
-        assert_eq!(Packs::load(dir.path()).damaged[0].1, "footer damaged");
-        assert!(Packs::load(dir.path()).damaged.is_empty(), "reported once");
+        assert_eq!(Packs::load(dir.path(), None).damaged[0].1, "footer damaged");
+        assert!(
+            Packs::load(dir.path(), None).damaged.is_empty(),
+            "reported once"
+        );
         drop(unfinished);
     }
 
@@ -457,7 +534,7 @@ mod tests {
         let n = bytes.len();
         bytes[n - 8..].copy_from_slice(OLD_END);
         fs::write(&path, &bytes).unwrap();
-        let packs = Packs::load(dir.path());
+        let packs = Packs::load(dir.path(), None);
         assert!(packs.get(&key(1)).unwrap().is_none());
         assert!(packs.damaged.is_empty());
         assert!(path.exists(), "left for gc");
@@ -492,9 +569,9 @@ mod tests {
                 .unwrap();
             w.finish(dir.path()).unwrap();
         }
-        assert_eq!(Packs::load(dir.path()).len(), MERGE_OVER + 1);
+        assert_eq!(Packs::load(dir.path(), None).len(), MERGE_OVER + 1);
         merge_if_many(dir.path()).unwrap();
-        let packs = Packs::load(dir.path());
+        let packs = Packs::load(dir.path(), None);
         assert_eq!(packs.len(), 1);
         for i in 0..=MERGE_OVER as u32 {
             assert_eq!(

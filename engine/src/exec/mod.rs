@@ -243,6 +243,10 @@ pub struct Session {
     /// session adds are all of files some action writes, so until the set or the journal
     /// on disk changes, a sweep finds nothing (and costs a look at every record).
     swept: Option<std::sync::Weak<std::collections::HashSet<String>>>,
+    /// How many times the journal was read from disk (see [`Session::loads`]).
+    loads: u64,
+    /// The cache's packs as the last build read them: the next reads only new ones.
+    packs: Option<std::sync::Arc<crate::cache::Packs>>,
 }
 
 fn stamp_of(path: &Path) -> Option<(u64, std::time::SystemTime)> {
@@ -261,7 +265,15 @@ impl Session {
             warning,
             stamp,
             swept: None,
+            loads: 0,
+            packs: None,
         }
+    }
+
+    /// Which reading of the journal the session holds: it changes when another process's
+    /// build made the session read it again, and with it any record.
+    pub fn loads(&self) -> u64 {
+        self.loads
     }
 
     /// Read the journal again if another process wrote it since this session did.
@@ -274,6 +286,7 @@ impl Session {
             self.warning = warning.or(self.warning.take());
             self.stamp = now;
             self.swept = None;
+            self.loads += 1;
         }
     }
 
@@ -321,6 +334,7 @@ impl Session {
             self.journal_path.clone(),
             link.as_ref(),
             progress,
+            self.packs.take(),
         );
         if let Some(writes) = &opts.writes {
             let same = self
@@ -370,8 +384,9 @@ impl Session {
         tracing::debug!(elapsed = ?started.elapsed(), "scheduled");
         phases.close(summary.cancelled);
         drop(runners);
-        let (journal, changed) = recorder.finish();
+        let (journal, changed, packs) = recorder.finish();
         self.journal = journal;
+        self.packs = packs;
         // What the build did is in the journal already, appended as it went; a new
         // snapshot is written when the appended part has grown, or the stat cache learnt
         // digests worth keeping (hashed inputs), not after every small build.
@@ -387,6 +402,7 @@ impl Session {
         self.stamp = stamp_of(&self.journal_path);
         summary.duration = started.elapsed();
         recorder::history(root, &g.target, &summary, progress);
+        tracing::debug!(elapsed = ?started.elapsed(), "build done");
         summary
     }
 }

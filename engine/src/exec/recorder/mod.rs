@@ -66,13 +66,14 @@ impl<'a> Recorder<'a> {
         journal_path: PathBuf,
         remote: Option<&'a RemoteLink<'a>>,
         progress: &'a dyn Progress,
+        packs_read: Option<std::sync::Arc<crate::cache::Packs>>,
     ) -> Recorder<'a> {
         let (journal_appended, journal_snapshot) = (journal.appended, journal.snapshot);
         Recorder {
             journal_appended,
             journal_snapshot,
             root,
-            cache: Cache::new(cache_dir),
+            cache: Cache::new(cache_dir).after(packs_read),
             stat: RwLock::new(journal.stat),
             records: RwLock::new(journal.actions),
             changed: AtomicBool::new(false),
@@ -422,7 +423,9 @@ impl<'a> Recorder<'a> {
     /// The end of the build: the cache made durable, the remote's uploads finished, the
     /// journal told the build ended, and the journal as it now stands, with whether this
     /// build changed it.
-    pub fn finish(self) -> (Journal, bool) {
+    /// End the build's records: the journal as it now stands, whether this build changed
+    /// it, and the cache's packs as read (for the next build of the process).
+    pub fn finish(self) -> (Journal, bool, Option<std::sync::Arc<crate::cache::Packs>>) {
         if self.began.load(Ordering::Relaxed) {
             self.append(Entry::Ended);
         }
@@ -440,7 +443,7 @@ impl<'a> Recorder<'a> {
             appended: self.journal_appended + self.appended.load(Ordering::Relaxed),
             snapshot: self.journal_snapshot,
         };
-        (journal, changed)
+        (journal, changed, self.cache.packs_read())
     }
 }
 
