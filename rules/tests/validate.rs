@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use batuta_engine::manifest::Phase;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rules};
+use batuta_engine::rule::{Call, Note, Rules};
 use serde_json::{Value, json};
 
 static NO_CANCEL: AtomicBool = AtomicBool::new(false);
@@ -32,7 +32,7 @@ fn run(
     inputs: &[&str],
     outputs: &[&str],
     with: Value,
-) -> Result<Report, Failure> {
+) -> Result<Note, Failure> {
     let rule = batuta_rules::Registry
         .builtin(name)
         .unwrap_or_else(|| panic!("{name} is registered"));

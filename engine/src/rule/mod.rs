@@ -56,16 +56,17 @@ impl Call<'_> {
     }
 }
 
-/// What a successful rule has to say: a short report for people (`-v` shows it, the cache
-/// keeps it like a command's stdout).
+/// What a successful rule has to say: a short note for people (`-v` shows it, the cache
+/// keeps it like a command's stdout). Not "report": that word is `batuta report`'s and the
+/// analysis report's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
+pub struct Note {
     pub text: String,
 }
 
-impl Report {
-    pub fn new(text: impl Into<String>) -> Report {
-        Report { text: text.into() }
+impl Note {
+    pub fn new(text: impl Into<String>) -> Note {
+        Note { text: text.into() }
     }
 }
 
@@ -109,7 +110,7 @@ pub trait Rule: Send + Sync {
 
     /// Reads `call.inputs`, writes every one of `call.outputs`, or fails with the book's
     /// code and what to do.
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure>;
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure>;
 
     /// What is wrong with a task's `with:` for this rule (unknown options, values of the
     /// wrong kind), asked when the manifest loads so the mistake never starts a build.

@@ -6,7 +6,7 @@ use batuta_engine::codes;
 use batuta_engine::codes::phase_code;
 use batuta_engine::manifest::WithProblem;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 
 use crate::analyze::report::{Sections, aggregate, render_text};
 use crate::analyze::tdg::grade_rank;
@@ -52,7 +52,7 @@ impl Rule for AnalyzeFile {
         VERSION
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let (Some(input), Some(output)) = (call.inputs.first(), call.outputs.first()) else {
             return Err(fail(
                 call,
@@ -63,7 +63,7 @@ impl Rule for AnalyzeFile {
         let json = serde_json::to_vec(&report)
             .map_err(|e| fail(call, format!("cannot encode the report: {e}")))?;
         write(call, output, &json)?;
-        Ok(Report::default())
+        Ok(Note::default())
     }
 }
 
@@ -95,7 +95,7 @@ impl Rule for Analyze {
         }
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let [json_out, text_out, ..] = call.outputs else {
             return Err(fail(
                 call,
@@ -167,7 +167,7 @@ impl Rule for Analyze {
         write(call, text_out, text.as_bytes())?;
         gate(call, &analysis)?;
         let t = &analysis.tdg;
-        Ok(Report::new(format!(
+        Ok(Note::new(format!(
             "{} files, {} code lines, TDG {:.1} ({})",
             analysis.files, analysis.code, t.score, t.grade
         )))

@@ -23,7 +23,7 @@ use std::time::Duration;
 use batuta_engine::codes;
 use batuta_engine::manifest::BuiltinFiles;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde::Deserialize;
 
 use crate::validate::with;
@@ -104,7 +104,7 @@ impl Rule for CargoBuild {
         with::check::<With>(NAME, w)
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let w: With = with::parse(NAME, call.with).map_err(|e| e.failure(codes::B001, KEYS))?;
         check_name("profile", &w.profile, &[])?;
         for t in &w.targets {
@@ -193,7 +193,7 @@ impl Rule for CargoBuild {
                 a.path, a.size, a.blake3
             ));
         }
-        Ok(Report::new(text))
+        Ok(Note::new(text))
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use batuta_engine::codes;
 use batuta_engine::codes::phase_code;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde_json::{Map, Value, json};
 
 use super::load::{self, AnyArray, Array, Column, Format};
@@ -99,7 +99,7 @@ impl Rule for KernelRule {
         Err(WithProblem::new(with, &known, message))
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let opts = Options::parse(self.0, call)?;
         if call.cancelled() {
             return Err(bad(call, "cancelled".into()));
@@ -128,7 +128,7 @@ impl Rule for KernelRule {
         }
         match done.failure {
             Some(f) => Err(f),
-            None => Ok(Report::new(done.report)),
+            None => Ok(Note::new(done.report)),
         }
     }
 }

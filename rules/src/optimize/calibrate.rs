@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use batuta_engine::codes::phase_code;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde::{Deserialize, Serialize};
 
 use crate::kernels::{
@@ -292,7 +292,7 @@ impl Rule for Calibrate {
         })
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let fail = |m: String| Failure::new(phase_code(call.phase), m);
         let [out] = call.outputs else {
             return Err(fail(
@@ -305,7 +305,7 @@ impl Rule for Calibrate {
         batuta_engine::fsutil::write_atomic(&call.path(out), &json)
             .map_err(|e| fail(format!("cannot write '{out}': {e}")))?;
         let m = &c.model;
-        Ok(Report::new(format!(
+        Ok(Note::new(format!(
             "calibrated in {:.2} s: matmul scalar {:.1} / simd {:.1}{} GFLOP/s{}",
             c.seconds,
             m.matmul.scalar / 1e9,

@@ -12,7 +12,7 @@ use batuta_engine::codes;
 use batuta_engine::codes::phase_code;
 use batuta_engine::fsutil::write_atomic;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde_json::Value;
 
 use super::calibrate::Calibration;
@@ -153,7 +153,7 @@ impl Rule for Optimize {
         }
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let fail = |m: String| Failure::new(phase_code(call.phase), m);
         let s = settings(call.with).map_err(|m| {
             fail(m)
@@ -202,7 +202,7 @@ impl Rule for Optimize {
             profile::config(s.profile).as_bytes(),
         )
         .map_err(|e| fail(format!("cannot write '{config_out}': {e}")))?;
-        Ok(Report::new(text))
+        Ok(Note::new(text))
     }
 }
 

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 use batuta_engine::codes::phase_code;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde::Deserialize;
 
 use super::diagnose::cflags;
@@ -43,7 +43,7 @@ impl Rule for Prelude {
         with::check::<With>(NAME, w)
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let fail = |m: String| Failure::new(phase_code(call.phase), m);
         let w: With = with::parse(NAME, call.with).map_err(|e| fail(e.message))?;
         let (Some(source), Some(out)) = (call.inputs.first(), call.outputs.first()) else {
@@ -86,7 +86,7 @@ impl Rule for Prelude {
         }
         std::fs::write(&path, text).map_err(|e| fail(format!("cannot write {out}: {e}")))?;
         let defined = macros.iter().filter(|(_, v)| v.is_some()).count();
-        Ok(Report::new(format!(
+        Ok(Note::new(format!(
             "{note}{source}: {defined} macro{} for the transpiler",
             if defined == 1 { "" } else { "s" }
         )))

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use batuta_engine::codes;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -124,7 +124,7 @@ impl Rule for Bench {
         with::check::<With>(NAME, w)
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let p = plan(call).map_err(|e| e.failure(codes::Q001, KEYS))?;
         let fail = |e: super::error::RunError| e.failure(codes::Q001);
         let copies = [
@@ -200,7 +200,7 @@ impl Rule for Bench {
             "migrated": side_json(&p.with.migrated, &m, &times[1]),
         });
         report::write_json(p.report.as_ref(), &doc).map_err(fail)?;
-        Ok(Report::new(summary))
+        Ok(Note::new(summary))
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use batuta_engine::codes;
 use batuta_engine::rule::Failure;
 use batuta_engine::rule::failure::Kind;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde::Deserialize;
 
 use super::error::{RunError, WithError};
@@ -83,7 +83,7 @@ impl Rule for CargoTest {
             .map_err(|e| with::problem(&e.message))
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let p = plan(call).map_err(|e| e.failure(codes::V002, KEYS))?;
         let last_run = junit::last_run_path(call.root, call.action);
         // A report left by an earlier run must not pass for this one's.
@@ -201,7 +201,7 @@ impl Rule for CargoTest {
             )));
         }
         report::write(p.report.as_ref(), &xml).map_err(|e| e.failure(codes::V002))?;
-        Ok(Report::new(format!(
+        Ok(Note::new(format!(
             "{passed} passed, {ignored} ignored in {} suites ({} s)",
             suites.len(),
             done.elapsed.as_secs()

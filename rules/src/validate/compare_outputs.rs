@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use batuta_engine::codes;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -164,7 +164,7 @@ impl Rule for CompareOutputs {
         with::check::<With>(NAME, w)
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let p = plan(call).map_err(|e| e.failure(codes::V001, KEYS))?;
         let mut results = Vec::new();
         for case in p.cases() {
@@ -234,7 +234,7 @@ impl Rule for CompareOutputs {
                 per_case.join("\n")
             )
         };
-        Ok(Report::new(text))
+        Ok(Note::new(text))
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use batuta_engine::codes;
 use batuta_engine::rule::Failure;
 use batuta_engine::rule::failure::Kind;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde::Deserialize;
 
 use super::behaviour::Op;
@@ -79,14 +79,14 @@ impl Rule for Syscalls {
         with::check::<With>(NAME, w)
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let p = plan(call).map_err(|e| e.failure(codes::V003, KEYS))?;
         trace_and_compare(call, &p)
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn trace_and_compare(_: &Call<'_>, _: &Plan) -> Result<Report, Failure> {
+fn trace_and_compare(_: &Call<'_>, _: &Plan) -> Result<Note, Failure> {
     Err(Failure::new(
         codes::V003,
         format!("{NAME} needs strace, which runs only on Linux"),
@@ -95,7 +95,7 @@ fn trace_and_compare(_: &Call<'_>, _: &Plan) -> Result<Report, Failure> {
 }
 
 #[cfg(target_os = "linux")]
-fn trace_and_compare(call: &Call<'_>, p: &Plan) -> Result<Report, Failure> {
+fn trace_and_compare(call: &Call<'_>, p: &Plan) -> Result<Note, Failure> {
     use super::side::Side;
 
     let strace = super::run::resolve("tracer", "strace", call.root, &call.env).map_err(|_| {
@@ -124,7 +124,7 @@ fn trace_and_compare(call: &Call<'_>, p: &Plan) -> Result<Report, Failure> {
         "migrated": migr.json(&p.with.migrated),
     });
     report::write_json(p.report.as_ref(), &doc).map_err(|e| e.failure(codes::V003))?;
-    Ok(Report::new(format!(
+    Ok(Note::new(format!(
         "same {} observable operations (original {} processes, migrated {})",
         orig.ops.len(),
         orig.processes,

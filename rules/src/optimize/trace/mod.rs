@@ -19,7 +19,7 @@ use batuta_engine::codes::phase_code;
 use batuta_engine::fsutil::write_atomic;
 use batuta_engine::manifest::BuiltinFiles;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde_json::{Value, json};
 
 use crate::analyze::ml::Via;
@@ -80,7 +80,7 @@ impl Rule for TraceShapes {
             .map_err(|e| problem(e.message))
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let code = phase_code(call.phase);
         let fail = |m: String| Failure::new(code, m);
         let cases = validation_cases(NAME, call.with).map_err(|e| {
@@ -126,7 +126,7 @@ impl Rule for TraceShapes {
         write_atomic(&call.path(out), &bytes)
             .map_err(|e| fail(format!("cannot write '{out}': {e}")))?;
         let calls: u64 = shapes.sites.iter().map(|s| s.count).sum();
-        Ok(Report::new(format!(
+        Ok(Note::new(format!(
             "traced {} case(s) in {:.2} s: {calls} calls at {} of {n_sites} call sites\n",
             cases.cases.len(),
             elapsed.as_secs_f64(),

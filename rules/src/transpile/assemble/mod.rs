@@ -23,7 +23,7 @@ use std::time::Duration;
 use batuta_engine::codes;
 use batuta_engine::manifest::BuiltinFiles;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde::Deserialize;
 
 use crate::validate::with;
@@ -306,7 +306,7 @@ impl Rule for Assemble {
         with::check::<With>(NAME, v)
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let w: With = with::parse(NAME, call.with).map_err(|e| e.failure(codes::B001, KEYS))?;
         let timeout = with::timeout(NAME, w.timeout, DEFAULT_TIMEOUT)
             .map_err(|e| e.failure(codes::B001, KEYS))?;
@@ -541,7 +541,7 @@ impl Rule for Assemble {
             write_output(call, path, &String::from_utf8_lossy(&json))?;
         }
         let summary = summary(&assembly, unchecked, deps.len(), rounds, call, &notes);
-        Ok(Report::new(summary))
+        Ok(Note::new(summary))
     }
 }
 

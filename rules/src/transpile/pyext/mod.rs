@@ -31,7 +31,7 @@ use batuta_engine::fsutil;
 use batuta_engine::graph::{FilePlan, How};
 use batuta_engine::manifest::BuiltinFiles;
 use batuta_engine::rule::Failure;
-use batuta_engine::rule::{Call, Report, Rule};
+use batuta_engine::rule::{Call, Note, Rule};
 use serde::Deserialize;
 
 use crate::build::Crate;
@@ -164,7 +164,7 @@ impl Rule for PythonExtension {
         with::check::<With>(NAME, v)
     }
 
-    fn run(&self, call: &Call<'_>) -> Result<Report, Failure> {
+    fn run(&self, call: &Call<'_>) -> Result<Note, Failure> {
         let w: With = with::parse(NAME, call.with).map_err(|e| e.failure(codes::B001, KEYS))?;
         if !matches!(w.profile.as_str(), "release" | "dev") {
             return Err(fail(format!(
@@ -373,7 +373,7 @@ impl Rule for PythonExtension {
             fsutil::write_atomic(&call.path(rec), &json)
                 .map_err(|e| fail(format!("{NAME}: cannot write {rec}: {e}")))?;
         }
-        Ok(Report::new(summary(&ext, built.rounds)))
+        Ok(Note::new(summary(&ext, built.rounds)))
     }
 }
 
