@@ -4,7 +4,8 @@
 //!
 //! Inputs are what the outside world changes: the manifest's text and which part of it is
 //! built, the shape of the file tree (a generation, moved on when a folder expansion listed
-//! changed), the tool and rule versions and declared environment values the keys need, and,
+//! changed; expanding again then lists only the folders whose stamp moved, see
+//! `graph::listing`), the tool and rule versions and declared environment values the keys need, and,
 //! in `watch`, each source file's digest. Tracked queries derive the manifest, the action
 //! graph, each action's fingerprint (the part of its key known before its inputs are read,
 //! see `crate::key`) and, in `watch`, each action's key. Salsa backdates a recomputed value
@@ -29,6 +30,7 @@ pub use keys::{KeyNeeds, KeyParts, ToolDown, fingerprints_of, gather, gather_nee
 pub use workspace::Workspace;
 
 use crate::digest::Digest;
+use crate::graph::listing::Listings;
 use crate::graph::{self, Action, ActionGraph};
 use crate::key;
 use crate::manifest::{self, Catalog, Diagnostics, Manifest, Phase};
@@ -38,6 +40,8 @@ pub trait Db: salsa::Database {
     /// The input for a source file, if one was registered.
     fn source_file(&self, path: &str) -> Option<SourceFile>;
     fn catalog(&self) -> &Catalog;
+    /// The folder listings expansion reads folders through (see `graph::listing`).
+    fn listings(&self) -> Arc<Listings>;
 }
 
 #[salsa::db]
@@ -48,6 +52,9 @@ pub struct Database {
     /// must stay stable for salsa to compare revisions.
     files: Arc<Mutex<HashMap<String, SourceFile>>>,
     catalog: Catalog,
+    /// Kept with the database (see `store::Extra`): a folder whose stamp did not move is
+    /// not listed again when the graph is expanded again.
+    listings: Arc<Listings>,
 }
 
 #[salsa::db]
@@ -61,6 +68,10 @@ impl Db for Database {
 
     fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    fn listings(&self) -> Arc<Listings> {
+        self.listings.clone()
     }
 }
 
@@ -297,7 +308,7 @@ pub fn action_graph(db: &dyn Db) -> Expanded {
     };
     let _ = Tree::get(db).generation(db);
     let selection = ManifestInput::get(db).selection(db).clone();
-    let (graph, seen) = graph::walk::observing(|| selection.expand(&m));
+    let (graph, seen) = graph::walk::observing_with(Some(db.listings()), || selection.expand(&m));
     Expanded(
         graph
             .map(|graph| {
@@ -378,6 +389,7 @@ impl Database {
             storage: salsa::Storage::default(),
             files: Arc::default(),
             catalog,
+            listings: Arc::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The database on disk, `.batuta/db/<selection>`: salsa's own serialization of the
 //! persisted inputs and queries (the `persistence` feature), with what the database needs
-//! besides (the tool answers of `crate::probe`, the tree's [`Shape`]).
+//! besides (the tool answers of `crate::probe`, the tree's [`Shape`], the folder listings
+//! of `crate::graph::listing`).
 //!
 //! Layout: `BTDB0001`, 32 bytes naming the batuta binary that wrote it, the payload's
 //! length and BLAKE3, the payload (postcard). Salsa numbers its ingredients in the order
@@ -28,6 +29,8 @@ const MAGIC: &[u8; 8] = b"BTDB0001";
 pub struct Extra {
     pub probes: probe::Memo,
     pub shape: Shape,
+    /// The listings of the folders the last expansion walked (shared with the database).
+    pub listings: std::sync::Arc<crate::graph::listing::Listings>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -184,6 +184,36 @@ fn a_saved_database_answers_the_next_run_without_deriving_anything() {
 }
 
 #[test]
+fn expanding_again_after_a_new_file_lists_only_its_folder() {
+    let dir = workspace();
+    let path = dir.path().join("batuta.yaml");
+    std::fs::write(
+        &path,
+        MANIFEST.replace(
+            "each: '*.py', out: '{stem}.txt'",
+            "each: '**/*.py', out: '{path}.txt'",
+        ),
+    )
+    .unwrap();
+    for d in ["src/one", "src/two"] {
+        std::fs::create_dir(dir.path().join(d)).unwrap();
+        std::fs::write(dir.path().join(d).join("m.py"), "m").unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    let (ws, first, _) = derive(&path);
+    assert_eq!(first.0.len(), 4);
+    assert_eq!(ws.db().listings().reads(), 3, "src, src/one, src/two");
+
+    // Kept on disk with the database: the next run, after a file came in src/two, reads
+    // that folder alone.
+    std::fs::write(dir.path().join("src/two/n.py"), "n").unwrap();
+    let (ws, grown, derived) = derive(&path);
+    assert!(derived);
+    assert_eq!(grown.0.len(), 5);
+    assert_eq!(ws.db().listings().reads(), 1);
+}
+
+#[test]
 fn a_damaged_or_cut_database_is_discarded_with_one_warning_and_never_misleads() {
     let dir = workspace();
     let path = dir.path().join("batuta.yaml");

@@ -75,6 +75,7 @@ impl Workspace {
                 (Extra::default(), Some(why))
             }
         };
+        db.listings = extra.listings.clone();
         let mut ws = Workspace {
             db,
             root,
@@ -198,6 +199,7 @@ impl Workspace {
         self.executed.fetch_or(was, Ordering::Relaxed);
         if expanded && let Ok(e) = &out {
             self.extra.shape = Shape::observe(&self.root, e, started);
+            self.extra.listings.forget_unused();
             self.dirty = true;
         }
         out

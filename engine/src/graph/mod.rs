@@ -6,6 +6,8 @@
 mod affected;
 mod critical;
 mod expand;
+mod ignores;
+pub mod listing;
 pub mod walk;
 
 pub use affected::{affected, affected_projects};
