@@ -151,6 +151,22 @@ impl Stamp {
 
 impl Stamp {
     /// The stamp of what is at `p`, following links; `None` when nothing is there.
+    /// Whether a write could have left this stamp as it was, had it been taken at `at`
+    /// (nanoseconds since the epoch): its mtime or ctime is within a timestamp tick of
+    /// `at`. A stamp whose times are both whole seconds is taken to come from a file system
+    /// that keeps whole seconds, whose tick is two seconds (on one that keeps nanoseconds
+    /// that is one stamp in a billion, and costs only a second look).
+    pub fn racy_at(&self, at: i128) -> bool {
+        const SECOND: i128 = 1_000_000_000;
+        let coarse = self.mtime_ns % SECOND == 0 && self.ctime_ns % SECOND == 0;
+        let window = if coarse {
+            COARSE_WINDOW_NS
+        } else {
+            RACY_WINDOW_NS
+        };
+        self.mtime_ns >= at - window || self.ctime_ns >= at - window
+    }
+
     pub fn of_path(p: &Path) -> Option<Stamp> {
         std::fs::metadata(p).ok().map(|m| Stamp::of(&m))
     }
@@ -182,9 +198,13 @@ pub struct StatCache {
 
 /// Kernel file timestamps are coarse (a few milliseconds): a stamp within this of the
 /// instant it was taken or kept says nothing of a write in the same tick (git's "racy
-/// clean" problem). The stat cache, the tree's shape and the settled record all keep clear
-/// of it.
+/// clean" problem). The stat cache, the tree's shape, the folder listings and the settled
+/// record all keep clear of it (see [`Stamp::racy_at`]).
 pub const RACY_WINDOW_NS: i128 = 50_000_000;
+
+/// The same for a file system that keeps whole seconds (FAT keeps two, some network
+/// mounts one): a write up to two seconds after the stamp's time leaves it as it was.
+pub const COARSE_WINDOW_NS: i128 = 2_000_000_000 + RACY_WINDOW_NS;
 
 /// `t` in nanoseconds since the epoch, as a [`Stamp`] counts time.
 pub fn nanos(t: std::time::SystemTime) -> i128 {
@@ -201,9 +221,7 @@ impl StatCache {
     /// The recorded digest, if the file's current stamp says it is still right.
     pub fn trusted_stamp(&self, rel: &str, stamp: Stamp) -> Option<Digest> {
         match self.entries.get(rel) {
-            Some((seen, digest))
-                if *seen == stamp && stamp.mtime_ns < self.saved_at_ns - RACY_WINDOW_NS =>
-            {
+            Some((seen, digest)) if *seen == stamp && !stamp.racy_at(self.saved_at_ns) => {
                 Some(*digest)
             }
             _ => None,
@@ -278,6 +296,33 @@ pub fn digest(cache: &RwLock<StatCache>, root: &Path, rel: &str) -> io::Result<O
 mod tests {
     use super::*;
     use std::fs::File;
+
+    #[test]
+    fn a_stamp_of_whole_seconds_is_racy_for_two_seconds() {
+        let now: i128 = 1_800_000_000 * 1_000_000_000 + 500_000_000;
+        let at = |ago_ms: i128, whole: bool| {
+            let t = now - ago_ms * 1_000_000;
+            let t = if whole { t - t % 1_000_000_000 } else { t };
+            Stamp {
+                size: 1,
+                mtime_ns: t,
+                ctime_ns: t,
+                inode: 1,
+            }
+        };
+        // Nanoseconds: a tick of a few milliseconds.
+        assert!(at(10, false).racy_at(now));
+        assert!(!at(100, false).racy_at(now));
+        // Whole seconds (FAT, some network mounts): a write a second later keeps the
+        // stamp, so a stamp one second old proves nothing.
+        assert!(at(1_000, true).racy_at(now));
+        assert!(!at(3_000, true).racy_at(now));
+        // A file extracted from a tar archive keeps a whole-second mtime, but its ctime is
+        // the extraction's: the usual tick.
+        let mut extracted = at(3_600_000, true);
+        extracted.ctime_ns = now - 500_000_000 - 1_234;
+        assert!(!extracted.racy_at(now));
+    }
 
     #[test]
     fn hex_round_trip_and_known_value() {

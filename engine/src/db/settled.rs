@@ -32,7 +32,7 @@ use super::keys::{self, KeyNeeds};
 use super::shape::Shape;
 use super::store;
 use super::{Selection, Workspace};
-use crate::digest::{Digest, RACY_WINDOW_NS, Stamp, nanos};
+use crate::digest::{Digest, Stamp, nanos};
 use crate::folders;
 use crate::fsutil::{self, Durability};
 use crate::graph::ActionGraph;
@@ -111,12 +111,12 @@ impl Settled {
             .collect();
         paths.sort_unstable();
         paths.dedup();
-        let since = nanos(SystemTime::now()) - RACY_WINDOW_NS;
+        let now = nanos(SystemTime::now());
         let mut folders: Vec<(String, Vec<(String, Stamp)>)> = Vec::new();
         for p in paths {
             // No stamp: the build did not verify it (an input a glob matched, now gone).
             let s = stamp(p)?;
-            if s.mtime_ns >= since || s.ctime_ns >= since {
+            if s.racy_at(now) {
                 return None;
             }
             let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));

@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::Expansion;
-use crate::digest::{RACY_WINDOW_NS, Stamp, nanos};
+use crate::digest::{Stamp, nanos};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shape {
@@ -178,10 +178,8 @@ impl Shape {
         }
         let listed = each(paths, Stamp::of_path);
         let kinds = each(kinds, kind);
-        let since = nanos(started) - RACY_WINDOW_NS;
-        let racy = listed
-            .iter()
-            .any(|(_, s)| s.is_some_and(|s| s.mtime_ns >= since || s.ctime_ns >= since));
+        let at = nanos(started);
+        let racy = listed.iter().any(|(_, s)| s.is_some_and(|s| s.racy_at(at)));
         Shape {
             listed,
             kinds,

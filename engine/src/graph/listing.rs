@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{RACY_WINDOW_NS, Stamp, nanos};
+use crate::digest::{Stamp, nanos};
 
 /// What an entry is, as the folder says (not looking through a link).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,9 +107,8 @@ impl Listings {
         }
         let listing = Arc::new(read(dir)?);
         self.read.fetch_add(1, Ordering::Relaxed);
-        let since = nanos(std::time::SystemTime::now()) - RACY_WINDOW_NS;
         let mut kept = self.kept.write().expect("listings lock");
-        if stamp.mtime_ns < since && stamp.ctime_ns < since {
+        if !stamp.racy_at(nanos(std::time::SystemTime::now())) {
             kept.insert(dir.to_path_buf(), (stamp, listing.clone()));
         } else {
             kept.remove(dir);
