@@ -5,20 +5,13 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Files, events};
+use common::Files;
 use serde_json::Value;
 
 fn build(ws: &Files) -> (i32, Vec<Value>) {
-    let out = Command::new(assert_cmd::cargo::cargo_bin("batuta"))
-        .current_dir(ws.dir.path())
-        .env("BATUTA_CACHE_DIR", ws.path("cache"))
-        .args(["build", "--format", "json"])
-        .output()
-        .unwrap();
-    (out.status.code().unwrap(), events(&out))
+    ws.build_json(&[])
 }
 
 fn failed(ev: &[Value]) -> &Value {
@@ -116,12 +109,7 @@ stages:
         "{log}"
     );
     // The text summary names it, and a success removes it.
-    let text = Command::new(assert_cmd::cargo::cargo_bin("batuta"))
-        .current_dir(ws.dir.path())
-        .env("BATUTA_CACHE_DIR", ws.path("cache"))
-        .arg("build")
-        .output()
-        .unwrap();
+    let text = ws.batuta().arg("build").output().unwrap();
     let err = String::from_utf8_lossy(&text.stderr);
     assert!(err.contains(".batuta/logs/build_noisy.log"), "{err}");
     ws.write(
