@@ -3,6 +3,7 @@
 //! one edit touches one action's files instead of stat-ing the whole workspace.
 
 mod events;
+mod known;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -48,7 +49,7 @@ pub struct Incremental {
     /// Source path → the actions that read it, for the last good graph.
     readers: HashMap<String, Vec<usize>>,
     /// What the last round knew, for the actions nothing touched since to keep.
-    known: Option<Known>,
+    known: Option<known::Known>,
     /// Sources whose digest changed since the last round.
     edited: HashSet<String>,
     /// Every folder on the way to an output (absolute): watched when a build creates it,
@@ -58,15 +59,6 @@ pub struct Incremental {
     touched: HashSet<String>,
     /// Whether the next plan must ask the disk about everything (the first round).
     cold: bool,
-}
-
-/// A round's answer about each action, and what it was worked out from.
-struct Known {
-    built: Built,
-    fingerprints: Fingerprints,
-    /// Which reading of the journal the records came from (see `Session::loads`).
-    journal: u64,
-    fresh: Vec<Option<bool>>,
 }
 
 impl Incremental {
@@ -201,65 +193,6 @@ impl Incremental {
             let d = self.session.digest(&m.root, &p).ok().flatten();
             self.ws.set_source(&p, d);
         }
-    }
-
-    /// Per action: known up to date, known stale, or ask the disk. An action the last
-    /// round knew to be up to date stays so while nothing it depends on moved: the graph,
-    /// the fingerprints and the journal are the ones that round had, none of its sources
-    /// was edited and none of its outputs touched; the build did not run it. Only the
-    /// others are asked of the database and the journal: after one edit, the action that
-    /// reads it (asking all 10,000 of a large workspace cost 4 ms a round).
-    fn known_fresh(&mut self, built: &Built, fingerprints: &Fingerprints) -> Vec<Option<bool>> {
-        let journal = self.session.loads();
-        let reusable = self.known.take().filter(|k| {
-            Arc::ptr_eq(&k.built, built)
-                && Arc::ptr_eq(&k.fingerprints.0, &fingerprints.0)
-                && k.journal == journal
-        });
-        let fresh = match reusable {
-            Some(k) => {
-                let mut fresh = k.fresh;
-                for i in self
-                    .edited
-                    .iter()
-                    .filter_map(|p| self.readers.get(p))
-                    .flatten()
-                {
-                    fresh[*i] = Some(false);
-                }
-                for i in self.touched.iter().filter_map(|o| self.outputs.get(o)) {
-                    fresh[*i] = Some(false);
-                }
-                for (i, f) in fresh.iter_mut().enumerate() {
-                    if *f != Some(true) {
-                        *f = self.ask(built, i);
-                    }
-                }
-                fresh
-            }
-            None => (0..built.1.actions.len())
-                .map(|i| self.ask(built, i))
-                .collect(),
-        };
-        self.known = Some(Known {
-            built: built.clone(),
-            fingerprints: fingerprints.clone(),
-            journal,
-            fresh: fresh.clone(),
-        });
-        fresh
-    }
-
-    /// Whether action `i` is up to date, as the database's key and the journal say.
-    fn ask(&self, built: &Built, i: usize) -> Option<bool> {
-        let a = &built.1.actions[i];
-        let touched =
-            !self.touched.is_empty() && a.outputs.iter().any(|o| self.touched.contains(o));
-        if touched || !a.cache {
-            return None;
-        }
-        let key = self.ws.action_key(i)?;
-        Some(self.session.record(&a.id).is_some_and(|r| r.key == key))
     }
 
     fn index_outputs(&mut self) {
