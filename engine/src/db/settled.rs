@@ -40,7 +40,34 @@ use crate::manifest::{self, Catalog};
 use crate::probe;
 use crate::rule::Rules;
 
-const MAGIC: &[u8; 8] = b"BTOK0001";
+const MAGIC: &[u8; 8] = b"BTOK0002";
+
+/// A folder (`""`: the workspace's) and the stamps of some of its files, by name.
+type Folder = (String, Vec<(String, Stamp)>);
+
+/// `files` (path, stamp) by folder, each folder's names sorted.
+fn by_folder(mut files: Vec<(&str, Stamp)>) -> Vec<Folder> {
+    files.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut folders: Vec<Folder> = Vec::new();
+    for (p, s) in files {
+        let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
+        match folders.last_mut() {
+            Some((d, names)) if d == dir => names.push((name.to_owned(), s)),
+            _ => folders.push((dir.to_owned(), vec![(name.to_owned(), s)])),
+        }
+    }
+    // Sorted paths keep a folder's files together except where its subfolders' sort
+    // between them ("a/a.txt" < "a/b/c.txt" < "a/d.txt"): merge what split.
+    folders.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut merged: Vec<Folder> = Vec::with_capacity(folders.len());
+    for (dir, names) in folders {
+        match merged.last_mut() {
+            Some((d, have)) if *d == dir => have.extend(names),
+            _ => merged.push((dir, names)),
+        }
+    }
+    merged
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Settled {
@@ -54,9 +81,14 @@ pub struct Settled {
     shape: Shape,
     /// The journal and the state file, with their stamps (`None`: absent).
     own: Vec<(PathBuf, Option<Stamp>)>,
-    /// Every input and output of every action with its stamp, by folder (`""`: the
-    /// workspace's), each folder's names sorted.
-    folders: Vec<(String, Vec<(String, Stamp)>)>,
+    /// Every input no action writes with its stamp, by folder (`""`: the workspace's),
+    /// each folder's names sorted; the folders holding the most recently changed files
+    /// first. Checked before [`Settled::folders`]: an edit is far likelier in a source than
+    /// in an output, and a check that stops at the first change then fails fast (a build
+    /// after an edit pays for it: up to 15 ms at 10,000 actions when outputs came first).
+    sources: Vec<Folder>,
+    /// The other files: outputs, and inputs some action writes, by folder, sorted.
+    folders: Vec<Folder>,
     /// How many actions the build had: all of them up to date.
     pub actions: usize,
 }
@@ -103,6 +135,11 @@ impl Settled {
         if frozen.changed() {
             return None;
         }
+        let written: std::collections::HashSet<&str> = g
+            .actions
+            .iter()
+            .flat_map(|a| a.outputs.iter().map(String::as_str))
+            .collect();
         let mut paths: Vec<&str> = g
             .actions
             .iter()
@@ -112,29 +149,22 @@ impl Settled {
         paths.sort_unstable();
         paths.dedup();
         let now = nanos(SystemTime::now());
-        let mut folders: Vec<(String, Vec<(String, Stamp)>)> = Vec::new();
+        let (mut sources, mut others) = (Vec::new(), Vec::new());
         for p in paths {
             // No stamp: the build did not verify it (an input a glob matched, now gone).
             let s = stamp(p)?;
             if s.racy_at(now) {
                 return None;
             }
-            let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
-            match folders.last_mut() {
-                Some((d, names)) if d == dir => names.push((name.to_owned(), s)),
-                _ => folders.push((dir.to_owned(), vec![(name.to_owned(), s)])),
+            if written.contains(p) {
+                others.push((p, s));
+            } else {
+                sources.push((p, s));
             }
         }
-        // Sorted paths keep a folder's files together except where its subfolders' sort
-        // between them ("a/a.txt" < "a/b/c.txt" < "a/d.txt"): merge what split.
-        folders.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut merged: Vec<(String, Vec<(String, Stamp)>)> = Vec::with_capacity(folders.len());
-        for (dir, names) in folders {
-            match merged.last_mut() {
-                Some((d, have)) if *d == dir => have.extend(names),
-                _ => merged.push((dir, names)),
-            }
-        }
+        let mut sources = by_folder(sources);
+        let newest = |names: &[(String, Stamp)]| names.iter().map(|(_, s)| s.mtime_ns).max();
+        sources.sort_by_cached_key(|(_, names)| std::cmp::Reverse(newest(names)));
         Some(Settled {
             manifest: ws.manifest_path(),
             text: Digest::of(ws.manifest_text().as_bytes()),
@@ -144,7 +174,8 @@ impl Settled {
             probes: probes.clone(),
             shape: shape.clone(),
             own: own_files(ws.root()),
-            folders: merged,
+            sources,
+            folders: by_folder(others),
             actions: g.actions.len(),
         })
     }
@@ -191,6 +222,7 @@ impl Settled {
         }
         tracing::debug!(elapsed = ?t.elapsed(), "settled: shape");
         if !s.files_unchanged(&root) {
+            tracing::debug!(elapsed = ?t.elapsed(), "settled: a file changed");
             return None;
         }
         tracing::debug!(elapsed = ?t.elapsed(), "settled: files");
@@ -209,7 +241,11 @@ impl Settled {
     /// with threads running waits for an RCU grace period (milliseconds each, most of a
     /// no-op's time at 2,000 folders).
     fn files_unchanged(&self, root: &Path) -> bool {
-        self.folders.par_iter().all(|(dir, names)| {
+        Self::unchanged(root, &self.sources) && Self::unchanged(root, &self.folders)
+    }
+
+    fn unchanged(root: &Path, folders: &[Folder]) -> bool {
+        folders.par_iter().all(|(dir, names)| {
             let path = if dir.is_empty() {
                 root.to_path_buf()
             } else {
