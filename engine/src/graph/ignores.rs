@@ -5,9 +5,10 @@
 //! from a kept listing (see `listing`), and the rules must stay those users know.
 //!
 //! Precedence, as in `ignore` with `require_git(false)` (batuta honours `.gitignore` outside
-//! git repositories too): the deepest folder with a matching rule decides; a `.ignore`
-//! match wins over a `.gitignore` match, which wins over `.git/info/exclude`; git's global
-//! excludes come last; an entry no rule names is left out when it is hidden. (A `.git` that
+//! git repositories too): for each kind of file, the deepest folder with a matching rule
+//! decides; a `.ignore` match, from any folder, wins over a `.gitignore` match, which wins
+//! over `.git/info/exclude`; git's global excludes come last; an entry no rule names is
+//! left out when it is hidden. (A `.git` that
 //! is a file, a worktree's, brings no exclude file here.)
 
 use std::path::Path;
