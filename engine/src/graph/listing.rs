@@ -183,9 +183,8 @@ mod tests {
         let again = listings.list(d).unwrap();
         assert_eq!(listings.reads(), 2);
         assert!(again.has("b.py", Kind::File));
-        // Read within a tick of the change: not kept, read again next time.
-        listings.list(d).unwrap();
-        assert_eq!(listings.reads(), 3);
+        // (Read within a tick of the change, it is not kept: `Stamp::racy_at` decides, and
+        // is tested with its own clock; here a loaded machine could pass the tick.)
     }
 
     #[test]
