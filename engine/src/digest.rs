@@ -150,7 +150,6 @@ impl Stamp {
 }
 
 impl Stamp {
-    /// The stamp of what is at `p`, following links; `None` when nothing is there.
     /// Whether a write could have left this stamp as it was, had it been taken at `at`
     /// (nanoseconds since the epoch): its mtime or ctime is within a timestamp tick of
     /// `at`. A stamp whose times are both whole seconds is taken to come from a file system
@@ -167,6 +166,7 @@ impl Stamp {
         self.mtime_ns >= at - window || self.ctime_ns >= at - window
     }
 
+    /// The stamp of what is at `p`, following links; `None` when nothing is there.
     pub fn of_path(p: &Path) -> Option<Stamp> {
         std::fs::metadata(p).ok().map(|m| Stamp::of(&m))
     }

@@ -167,7 +167,6 @@ impl Cache {
         self.dir.join("ac").join("packs")
     }
 
-    /// The packs on disk, read once; a damaged one is reported (once) as `Err`.
     /// Start from the packs an earlier build of this process read (see
     /// [`Cache::packs_read`]), so that only new packs have their index read.
     pub fn after(self, read: Option<Arc<Packs>>) -> Cache {
@@ -181,7 +180,8 @@ impl Cache {
         packs.or_else(|| self.before.lock().expect("packs lock").clone())
     }
 
-    fn packs(&self) -> Result<Arc<pack::Packs>, CacheError> {
+    /// The packs on disk, read once; a damaged one is reported (once) as `Err`.
+    fn packs(&self) -> Result<Arc<Packs>, CacheError> {
         let mut packs = self.packs.lock().expect("packs lock");
         if let Some(p) = &*packs {
             return Ok(p.clone());
