@@ -42,7 +42,7 @@ pub struct Incremental {
     expansion: Arc<Expansion>,
     session: Session,
     good: Built,
-    /// The graph whose sources the database was last given (see `register_sources`).
+    /// The graph whose sources the database was last given (see `read_sources`).
     registered: Option<Built>,
     /// Output path → the action that writes it (its index), for the last good graph.
     outputs: HashMap<String, usize>,
@@ -161,7 +161,7 @@ impl Incremental {
             .as_ref()
             .is_some_and(|r| Arc::ptr_eq(r, &built));
         if problem.is_none() && !registered {
-            self.register_sources(&built);
+            self.read_sources(&built, false);
             self.registered = Some(built.clone());
         }
         let known_fresh = if self.cold || problem.is_some() {
@@ -182,11 +182,12 @@ impl Incremental {
         }
     }
 
-    /// Give the database every source the graph reads that it does not know yet.
-    fn register_sources(&mut self, built: &Built) {
+    /// Give the database the digest of each source the graph reads as the disk has it
+    /// now: every one (`all`), or those it does not know yet.
+    fn read_sources(&mut self, built: &Built, all: bool) {
         let (m, g) = (&built.0, &built.1);
         let sources: Vec<String> = db::source_paths(g)
-            .filter(|p| !self.ws.is_source(p))
+            .filter(|p| all || !self.ws.is_source(p))
             .map(str::to_owned)
             .collect();
         for p in sources {
@@ -355,12 +356,7 @@ impl Incremental {
         if let Ok(text) = manifest::read(&self.manifest_path) {
             self.ws.set_manifest_text(text);
         }
-        let root = self.good.0.root.clone();
-        let sources: Vec<String> = db::source_paths(&self.good.1).map(str::to_owned).collect();
-        for p in sources {
-            let d = self.session.digest(&root, &p).ok().flatten();
-            self.ws.set_source(&p, d);
-        }
+        self.read_sources(&self.good.clone(), true);
         self.ws.reshape();
         self.cold = true;
     }
