@@ -117,7 +117,7 @@ impl Shape {
     /// What the expansion `e` of the workspace at `root`, begun at `started`, depended on.
     pub fn observe(root: &Path, e: &Expansion, started: SystemTime) -> Shape {
         // Absolute, so the next run may stand in another folder.
-        let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let abs = crate::graph::walk::absolute;
         let root = abs(root);
         let root = root.as_path();
         let walked: Vec<PathBuf> = e.walked.iter().map(|d| abs(d)).collect();

@@ -121,7 +121,7 @@ pub fn glob_set<'a>(
 pub fn dirs(dir: &Path, skip: &[PathBuf]) -> Vec<PathBuf> {
     let found = Mutex::new(Vec::new());
     let root = absolute(dir);
-    traverse(dir, skip, &|f| {
+    traverse(&root, skip, &|f| {
         if let Found::Folder(path) = f
             && *path != root
         {
@@ -137,7 +137,7 @@ pub fn dirs(dir: &Path, skip: &[PathBuf]) -> Vec<PathBuf> {
 pub fn walk(dir: &Path, exclude: &GlobSet, skip: &[PathBuf]) -> Vec<SourceFile> {
     let found = Mutex::new(Vec::new());
     let root = absolute(dir);
-    traverse(dir, skip, &|f| {
+    traverse(&root, skip, &|f| {
         let Found::File(path, kind) = f else { return };
         let Ok(rel) = path.strip_prefix(&root) else {
             return;
@@ -159,7 +159,7 @@ pub fn walk(dir: &Path, exclude: &GlobSet, skip: &[PathBuf]) -> Vec<SourceFile> 
 }
 
 /// `p` absolute, as far as the working folder can be known.
-fn absolute(p: &Path) -> PathBuf {
+pub fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
@@ -176,10 +176,11 @@ struct Traversal<'a> {
     found: &'a (dyn Fn(Found<'_>) + Sync),
 }
 
-/// Walk `dir` in parallel, folder by folder: left out are what `ignores` leaves out,
-/// `skip`, and folders other than `dir` marked as caches. Links are not followed.
-fn traverse(dir: &Path, skip: &[PathBuf], found: &(dyn Fn(Found<'_>) + Sync)) {
-    let root = absolute(dir);
+/// Walk `root` (absolute) in parallel, folder by folder: left out are what `ignores`
+/// leaves out, `skip`, and folders other than `root` marked as caches. Links are not
+/// followed.
+fn traverse(root: &Path, skip: &[PathBuf], found: &(dyn Fn(Found<'_>) + Sync)) {
+    let root = root.to_path_buf();
     let skip: Vec<PathBuf> = skip.iter().map(|s| absolute(s)).collect();
     if skip.contains(&root) {
         return;
