@@ -177,19 +177,13 @@ impl Watcher {
                         continue;
                     }
                     let now = Instant::now();
-                    match &mut self.gathering {
-                        Some(g) => {
-                            g.changes.merge(c);
-                            g.last = now;
-                        }
-                        None => {
-                            self.gathering = Some(Gathering {
-                                changes: c,
-                                first: now,
-                                last: now,
-                            })
-                        }
-                    }
+                    let g = self.gathering.get_or_insert_with(|| Gathering {
+                        changes: Changes::default(),
+                        first: now,
+                        last: now,
+                    });
+                    g.changes.merge(c);
+                    g.last = now;
                 }
                 Ok(Message::Wake) => return Ok(None),
                 Err(_) => {}
