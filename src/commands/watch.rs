@@ -209,11 +209,7 @@ fn build(
     };
     let root_abs = inc.root_abs().to_path_buf();
     // Files the build itself writes: their events are its own doing, not an edit.
-    let written: HashSet<&str> = g
-        .actions
-        .iter()
-        .flat_map(|a| a.outputs.iter().map(String::as_str))
-        .collect();
+    let written = inc.outputs();
     let cancel = AtomicBool::new(false);
     let text =
         (out.format == TextOrJson::Text).then(|| TextProgress::new(g.actions.len(), &out.ui));
@@ -304,14 +300,19 @@ struct Tracking<'a> {
 impl Tracking<'_> {
     /// Which running action reads a changed file (not one the build writes), said for
     /// people.
-    fn reads(&self, root_abs: &Path, written: &HashSet<&str>, c: &Changes) -> Option<String> {
+    fn reads(
+        &self,
+        root_abs: &Path,
+        written: &HashMap<String, usize>,
+        c: &Changes,
+    ) -> Option<String> {
         let running = self.running.lock().expect("running lock");
         for p in &c.paths {
             let Ok(rel) = p.strip_prefix(root_abs) else {
                 continue;
             };
             let rel = batuta_engine::graph::walk::to_slash(rel);
-            if written.contains(rel.as_str()) {
+            if written.contains_key(rel.as_str()) {
                 continue;
             }
             if let Some((id, _)) = running.iter().find(|(_, inputs)| inputs.contains(&rel)) {

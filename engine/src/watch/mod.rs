@@ -45,7 +45,7 @@ pub struct Incremental {
     /// The graph whose sources the database was last given (see `read_sources`).
     registered: Option<Built>,
     /// Output path → the action that writes it (its index), for the last good graph.
-    outputs: HashMap<String, usize>,
+    outputs: Arc<HashMap<String, usize>>,
     /// Source path → the actions that read it, for the last good graph.
     readers: HashMap<String, Vec<usize>>,
     /// What the last round knew, for the actions nothing touched since to keep.
@@ -80,7 +80,7 @@ impl Incremental {
             ws,
             expansion,
             session: Session::open(&root),
-            outputs: HashMap::new(),
+            outputs: Arc::default(),
             readers: HashMap::new(),
             known: None,
             edited: HashSet::new(),
@@ -118,6 +118,12 @@ impl Incremental {
     /// The workspace folder, absolute: event paths are below it.
     pub fn root_abs(&self) -> &Path {
         &self.root_abs
+    }
+
+    /// Each file the last good graph writes, with the action that writes it (its index):
+    /// the graph each round builds.
+    pub fn outputs(&self) -> Arc<HashMap<String, usize>> {
+        self.outputs.clone()
     }
 
     /// Ask the disk about every action next round: after a cancelled build, whose
@@ -197,14 +203,15 @@ impl Incremental {
     }
 
     fn index_outputs(&mut self) {
-        self.outputs = self
-            .good
-            .1
-            .actions
-            .iter()
-            .enumerate()
-            .flat_map(|(i, a)| a.outputs.iter().map(move |o| (o.clone(), i)))
-            .collect();
+        self.outputs = Arc::new(
+            self.good
+                .1
+                .actions
+                .iter()
+                .enumerate()
+                .flat_map(|(i, a)| a.outputs.iter().map(move |o| (o.clone(), i)))
+                .collect(),
+        );
         let mut readers: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, a) in self.good.1.actions.iter().enumerate() {
             for p in &a.inputs {
