@@ -434,4 +434,4 @@ pub fn source_paths(g: &ActionGraph) -> impl Iterator<Item = &str> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,7 +6,8 @@ use salsa::Setter;
 use super::*;
 use crate::rule::NoRules;
 
-const MANIFEST: &str = "version: 1
+/// A manifest of one task copying each `src/*.py`; the watch tests start from it too.
+pub(crate) const MANIFEST: &str = "version: 1
 project: { name: t, source: src, output: out }
 stages:
   transpile:

@@ -412,15 +412,8 @@ fn parent(p: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::tests::MANIFEST;
     use crate::rule::NoRules;
-
-    const MANIFEST: &str = "version: 1
-project: { name: t, source: src, output: out }
-stages:
-  transpile:
-    tasks:
-      copy: { run: [cp, '{in}', '{out}'], each: '*.py', out: '{stem}.txt' }
-";
 
     #[test]
     fn lost_events_read_every_source_again_and_ask_the_disk_about_every_action() {
