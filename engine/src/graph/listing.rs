@@ -50,11 +50,6 @@ impl Listing {
             .iter()
             .any(|e| e.kind == kind && e.name == name)
     }
-
-    /// Whether the folder holds an entry called `name`, of any kind.
-    pub fn has_any(&self, name: &str) -> bool {
-        self.entries.iter().any(|e| e.name == name)
-    }
 }
 
 /// Read `dir`'s entries.
