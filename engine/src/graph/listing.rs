@@ -44,11 +44,12 @@ pub struct Listing {
 }
 
 impl Listing {
-    /// Whether the folder holds an entry called `name` of kind `kind`.
+    /// Whether the folder holds an entry called `name` of kind `kind` (the entries are
+    /// sorted by name, and a name is there once).
     pub fn has(&self, name: &str, kind: Kind) -> bool {
         self.entries
-            .iter()
-            .any(|e| e.kind == kind && e.name == name)
+            .binary_search_by(|e| e.name.as_os_str().cmp(std::ffi::OsStr::new(name)))
+            .is_ok_and(|i| self.entries[i].kind == kind)
     }
 }
 
